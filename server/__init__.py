@@ -1,0 +1,33 @@
+"""gridsync server: the Flask app factory.
+
+``create_app(config)`` is the only way to get an app; ``server/wsgi.py`` is the
+one place an app object exists at import time (for gunicorn).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import body
+from .api import register_api
+from .config import load_config
+from .errors import register_error_handlers
+from .storage import open_storage
+
+from .version import __version__  # noqa: E402,F401
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    load_config(app, config)
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    # Apply pending migrations once at start-up (safe with several workers:
+    # each migration runs under BEGIN IMMEDIATE and re-reads the version).
+    open_storage(app.config["DATABASE"]).close()
+
+    app.before_request(body.load_body)
+    register_api(app)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,52 @@
+"""Storage behind one interface.
+
+``open_storage(path)`` returns a ``Storage`` whose parts each own one area's
+SQL: ``directory`` (grids, shops, people, catalog, rules), ``access``
+(tokens, devices, enrolment), ``records`` (sync) and ``ledger``. Services
+call these methods inside ``storage.transaction()``; nothing outside this
+package writes SQL. A PostgreSQL backend would provide the same parts and
+must pass ``tests/server/test_storage_contract.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .access import AccessStore
+from .connection import Database
+from .directory import DirectoryStore
+from .errors import Conflict, Missing, StorageError
+from .ledger import LedgerStore
+from .migrations import LATEST, migrate
+from .records import RecordStore
+
+__all__ = ["Storage", "open_storage", "Conflict", "Missing", "StorageError", "LATEST"]
+
+
+class Storage:
+    def __init__(self, db: Database):
+        self.db = db
+        self.directory = DirectoryStore(db)
+        self.access = AccessStore(db)
+        self.records = RecordStore(db)
+        self.ledger = LedgerStore(db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Storage]:
+        with self.db.transaction():
+            yield self
+
+    def readable(self) -> bool:
+        """True when the database answers a trivial query (health check)."""
+        return self.db.scalar("SELECT count(*) FROM grids") is not None
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_storage(path: str, *, migrate_schema: bool = True) -> Storage:
+    db = Database(path)
+    if migrate_schema:
+        migrate(db)
+    return Storage(db)

@@ -1,0 +1,24 @@
+"""flask-smorest Blueprint whose argument parser reads the pre-parsed ``g.body``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_smorest
+from flask import g
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+
+class BodyParser(FlaskParser):
+    """Reads JSON from ``g.body`` (already decoded and bounded by server.body)."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req: Any) -> Any:
+        body = getattr(g, "body", None)
+        return core.missing if body is None else body
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = BodyParser()

@@ -1,0 +1,39 @@
+"""Device enrolment (no token) and device administration (admin)."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from ..auth import require
+from ..services import access
+from ..state import storage
+from . import schemas as s
+from .blueprint import Blueprint
+
+bp = Blueprint("devices", __name__, description="Devices")
+
+
+@bp.route("/devices/enroll", methods=["POST"])
+@bp.arguments(s.EnrollIn)
+@bp.response(201, s.EnrollOut)
+@bp.doc(security=[])
+def enroll(data):  # type: ignore[no-untyped-def]
+    """Trade a one-time code and a proof of key possession for a device token."""
+    return access.enroll(
+        storage(), data, client=request.remote_addr or "unknown",
+        per_minute=int(current_app.config["ENROLL_FAILURES_PER_MINUTE"]))
+
+
+@bp.route("/devices", methods=["GET"])
+@require("admin")
+@bp.response(200, s.DeviceList)
+def list_devices():  # type: ignore[no-untyped-def]
+    return {"devices": access.list_devices(storage())}
+
+
+@bp.route("/devices/<device>/revoke", methods=["POST"])
+@require("admin")
+@bp.response(200, s.DeviceOut)
+def revoke(device):  # type: ignore[no-untyped-def]
+    """Revoke a device: its token stops working at once."""
+    return access.revoke_device(storage(), device)

@@ -1,0 +1,31 @@
+"""Health and discovery (no token)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import jsonify
+
+from ..version import __version__
+from ..state import storage
+from .blueprint import Blueprint
+
+bp = Blueprint("health", __name__, description="Health and discovery")
+
+
+@bp.route("/health")
+@bp.doc(security=[])
+def health():  # type: ignore[no-untyped-def]
+    """Liveness: 200 when the database can be read, else 503."""
+    try:
+        storage().readable()
+    except sqlite3.Error:
+        return jsonify({"status": "unavailable"}), 503
+    return jsonify({"status": "ok", "version": __version__, "protocol": 1})
+
+
+@bp.route("/ledger/keys")
+@bp.doc(security=[])
+def ledger_keys():  # type: ignore[no-untyped-def]
+    """The ledger's public keys, retired ones included."""
+    return jsonify({"keys": storage().ledger.keys()})

@@ -1,0 +1,74 @@
+"""Request bodies: gzip decoding with a bound, strict JSON parsing.
+
+Runs before every /api view so that views and schemas only ever see a parsed
+``g.body``. Floats are kept as floats (schemas reject them), NaN/Infinity and
+duplicate keys are malformed, and the size limit holds after decompression
+(a gzip bomb is a 413, not an out-of-memory).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from flask import current_app, g, request
+
+from .errors import MalformedJson, TooLarge, UnsupportedMediaType
+
+_NO_BODY = object()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    obj: dict = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedJson(f"request body is not valid JSON: {str(exc)[:120]}") from None
+
+
+def gunzip(raw: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise TooLarge(f"request body over {limit} bytes after decompression")
+        if not inflater.eof:
+            raise MalformedJson("truncated gzip body")
+    except zlib.error:
+        raise MalformedJson("invalid gzip body") from None
+    return out
+
+
+def load_body() -> None:
+    """before_request hook: sets ``g.body`` to the parsed JSON or None."""
+    g.body = None
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    limit = int(current_app.config["MAX_BODY_BYTES"])
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"request body over {limit} bytes")
+    raw = request.get_data(cache=True)
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        raw = gunzip(raw, limit)
+    elif encoding not in ("", "identity"):
+        raise UnsupportedMediaType(f"unsupported Content-Encoding {encoding!r}: use gzip")
+    if not raw.strip():
+        return
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    g.body = parse_json(raw)

@@ -1,0 +1,41 @@
+"""First-run initialisation of a data dir: database, ledger key, first admin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import clock
+from .keystore import create_key, ensure_secret
+from .services.access import issue_token
+from .storage import open_storage
+
+ADMIN_ID = "admin"
+
+
+def is_initialised(data_dir: str) -> bool:
+    db = Path(data_dir) / "gridsync.db"
+    if not db.exists():
+        return False
+    store = open_storage(str(db))
+    try:
+        return bool(store.ledger.keys())
+    finally:
+        store.close()
+
+
+def initialise(data_dir: str) -> dict:
+    """Create everything a new data dir needs; returns the admin token (shown once)."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    ensure_secret(data_dir)
+    store = open_storage(str(Path(data_dir) / "gridsync.db"))
+    try:
+        key_id = create_key(store, data_dir)
+        with store.transaction():
+            if store.directory.person(ADMIN_ID) is None:
+                store.directory.add_person(id=ADMIN_ID, name="Administrator", role="admin",
+                                           grids=[], shop=None, community=None, at=clock.iso())
+        token_id, token = issue_token(store, ADMIN_ID)
+    finally:
+        store.close()
+    return {"data_dir": data_dir, "admin_person": ADMIN_ID, "token_id": token_id,
+            "token": token, "key_id": key_id}

@@ -1,0 +1,124 @@
+"""init, serve and token commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..bootstrap import initialise, is_initialised
+from ..services.access import issue_token, revoke_token
+from ..storage import open_storage
+from .options import data_dir_option
+
+
+@click.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--if-needed", is_flag=True, help="Exit 0 quietly if already initialised.")
+def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
+    """Create the database, the ledger signing key and the first admin token.
+
+    The admin token is printed once: keep it. Re-running on an initialised
+    data dir changes nothing.
+
+    \b
+    Example:
+      gridsync init --data-dir /var/lib/gridsync --json
+    """
+    if is_initialised(data_dir):
+        if if_needed:
+            return
+        msg = f"{data_dir} is already initialised; nothing changed"
+        click.echo(json.dumps({"initialised": False, "message": msg}) if as_json else msg)
+        return
+    result = initialise(data_dir)
+    if as_json:
+        click.echo(json.dumps({"initialised": True, **result}))
+        return
+    click.echo(f"Initialised {data_dir} (ledger key {result['key_id']}).")
+    click.echo("Admin token (shown only this once; keep it safe):")
+    click.echo(f"  {result['token']}")
+
+
+@click.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--config", "gunicorn_config", type=click.Path(dir_okay=False, exists=True),
+              help="A gunicorn config file (e.g. deploy/gunicorn.conf.py).")
+@click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+def serve(data_dir: str, host: str, port: int, workers: int, gunicorn_config: str | None,
+          dev: bool) -> None:
+    """Serve the API under gunicorn (sync workers).
+
+    \b
+    Example:
+      gridsync serve --data-dir ./gridsync-data --host 127.0.0.1 --port 8000 --workers 2
+    """
+    if not is_initialised(data_dir):
+        raise click.ClickException(f"{data_dir} is not initialised: run `gridsync init` first")
+    from .. import create_app
+
+    config = {"DATA_DIR": str(Path(data_dir).resolve())}
+    if dev:
+        create_app(config).run(host=host, port=port)
+        return
+    from ..gunicorn_app import GridsyncGunicorn
+
+    click.echo(f"gridsync serving on http://{host}:{port} ({workers} workers)", err=True)
+    GridsyncGunicorn(config, bind=f"{host}:{port}", workers=workers,
+                     config_file=gunicorn_config).run()
+
+
+@click.group()
+def token() -> None:
+    """Issue and revoke API tokens for admins and auditors."""
+
+
+@token.command("issue")
+@data_dir_option
+@click.option("--person", required=True, help="An admin or auditor person id.")
+def token_issue(data_dir: str, person: str) -> None:
+    """Print a new API token for an admin or auditor (shown once).
+
+    \b
+    Example:
+      gridsync token issue --person auditor1
+    """
+    store = _open(data_dir)
+    found = store.directory.person(person)
+    if found is None:
+        raise click.ClickException(f"no such person {person!r}")
+    if found["role"] not in ("admin", "auditor"):
+        raise click.ClickException(
+            f"{person!r} is a {found['role']}: devices enrol with a code instead")
+    token_id, secret = issue_token(store, person)
+    click.echo(f"token id: {token_id}", err=True)
+    click.echo(secret)
+
+
+@token.command("revoke")
+@data_dir_option
+@click.argument("token_id")
+def token_revoke(data_dir: str, token_id: str) -> None:
+    """Revoke a token by its id (the part before the dot).
+
+    \b
+    Example:
+      gridsync token revoke t3f9a0c1b2d4e
+    """
+    if not revoke_token(_open(data_dir), token_id):
+        raise click.ClickException(f"no active token {token_id!r}")
+    click.echo(f"revoked {token_id}")
+
+
+def _open(data_dir: str):  # type: ignore[no-untyped-def]
+    db = Path(data_dir) / "gridsync.db"
+    if not db.exists():
+        click.echo(f"error: {data_dir} is not initialised: run `gridsync init`", err=True)
+        sys.exit(1)
+    return open_storage(str(db))

@@ -1,0 +1,39 @@
+"""Configuration: defaults, then ``<data dir>/config.py``, then ``GRIDSYNC_*`` env vars."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    "DATA_DIR": "./gridsync-data",
+    "MAX_BODY_BYTES": 8 * 1024 * 1024,
+    "TOMBSTONE_RETENTION_DAYS": 180,
+    "MAX_CLOCK_SKEW_MS": 5 * 60 * 1000,
+    "ENROLL_FAILURES_PER_MINUTE": 10,
+    "ENROLLMENT_TTL_HOURS": 24,
+    "PULL_MAX_BYTES": 2 * 1024 * 1024,
+    "SECRET": None,
+    "SECRET_KEY": None,
+}
+
+
+def data_dir_default() -> str:
+    return os.environ.get("GRIDSYNC_DATA_DIR", DEFAULTS["DATA_DIR"])  # type: ignore[return-value]
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    app.config["DATA_DIR"] = data_dir_default()
+    if overrides and "DATA_DIR" in overrides:
+        app.config["DATA_DIR"] = overrides["DATA_DIR"]
+    instance_file = Path(app.config["DATA_DIR"]) / "config.py"
+    if instance_file.exists():
+        app.config.from_pyfile(str(instance_file.resolve()))
+    app.config.from_prefixed_env("GRIDSYNC")
+    if overrides:
+        app.config.update(overrides)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+    app.config["DATABASE"] = str(Path(app.config["DATA_DIR"]) / "gridsync.db")

@@ -1,0 +1,27 @@
+"""Run the app under gunicorn from Python (``gridsync serve``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, config: dict, *, bind: str, workers: int, config_file: str | None = None):
+        self.app_config = config
+        self.options = {"bind": bind, "workers": workers, "worker_class": "sync",
+                        "timeout": 120, "graceful_timeout": 30}
+        self.config_file = config_file
+        super().__init__()
+
+    def load_config(self) -> None:
+        if self.config_file:
+            self.load_config_from_file(self.config_file)
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from . import create_app
+
+        return create_app(self.app_config)

@@ -1,0 +1,78 @@
+"""Tokens, device enrolment and revocation."""
+
+from __future__ import annotations
+
+from sync.errors import ChangeRejected
+from sync.signing import verify_enrolment_proof
+
+from .. import clock, secrets_
+from ..errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
+from ..storage import Storage
+
+
+def issue_token(store: Storage, person_id: str, device: str | None = None) -> tuple[str, str]:
+    """(token id, token) for a person; the token is shown once and stored hashed."""
+    with store.transaction():
+        if store.directory.person(person_id) is None:
+            raise NotFound(f"no such person {person_id!r}")
+        token_id, token, secret_hash = secrets_.new_token()
+        store.access.add_token(id=token_id, person=person_id, device=device,
+                               secret_hash=secret_hash, at=clock.iso())
+        return token_id, token
+
+
+def revoke_token(store: Storage, token_id: str) -> bool:
+    with store.transaction():
+        return store.access.revoke_token(token_id, clock.iso())
+
+
+def check_enroll_rate(store: Storage, client: str, per_minute: int) -> None:
+    window = clock.now_ms() // 60_000
+    if store.access.hits(f"enroll:{client}", window) >= per_minute:
+        raise RateLimited(60 - (clock.now_ms() // 1000) % 60,
+                          "too many failed enrolment attempts; wait a minute")
+
+
+def _failed(store: Storage, client: str) -> None:
+    with store.transaction():
+        store.access.hit(f"enroll:{client}", clock.now_ms() // 60_000)
+
+
+def enroll(store: Storage, data: dict, *, client: str, per_minute: int) -> dict:
+    """Exchange a one-time code plus proof of key possession for a device token."""
+    check_enroll_rate(store, client, per_minute)
+    code = data["code"].strip().upper()
+    try:
+        verify_enrolment_proof(data["code"], data["public_key"], data["proof"])
+    except ChangeRejected:
+        _failed(store, client)
+        raise ValidationFailed("proof is not the key's signature over the code",
+                               fields={"proof": ["bad signature"]}) from None
+    with store.transaction():
+        person_id = store.access.claim_enrollment(secrets_.digest(code), clock.iso())
+        if person_id is not None:
+            person = store.directory.person(person_id)
+            device_id = secrets_.new_id("dev_")
+            store.access.add_device(id=device_id, person=person_id, name=data["name"],
+                                    public_key=data["public_key"], at=clock.iso())
+            token_id, token, secret_hash = secrets_.new_token()
+            store.access.add_token(id=token_id, person=person_id, device=device_id,
+                                   secret_hash=secret_hash, at=clock.iso())
+    if person_id is None:
+        _failed(store, client)
+        raise Unauthenticated("unknown, used or expired enrolment code")
+    return {"device_id": device_id, "token": token, "person": person_id,
+            "role": person["role"], "grids": person["grids"]}  # type: ignore[index]
+
+
+def list_devices(store: Storage) -> list[dict]:
+    return [{**d, "revoked": d["revoked_at"] is not None} for d in store.access.devices()]
+
+
+def revoke_device(store: Storage, device_id: str) -> dict:
+    with store.transaction():
+        if store.access.device(device_id) is None:
+            raise NotFound("no such device")
+        store.access.revoke_device(device_id, clock.iso())
+        device = store.access.device(device_id)
+    return {**device, "revoked": True}  # type: ignore[dict-item]

@@ -1,0 +1,151 @@
+"""Administration: grids, shops, people, cards, catalog, rules, enrolment codes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ledger import rules_hash
+
+from .. import clock, secrets_
+from ..errors import IdReused, NotFound, ValidationFailed
+from ..storage import Conflict, Storage
+from . import publish
+
+GRID_ROLES = ("worker", "volunteer")
+
+
+def create_grid(store: Storage, data: dict) -> dict:
+    with store.transaction():
+        if data["parent"] is not None and store.directory.grid(data["parent"]) is None:
+            raise ValidationFailed(fields={"parent": ["no such grid"]})
+        try:
+            return store.directory.add_grid(at=clock.iso(), **data)
+        except Conflict:
+            raise IdReused(f"grid {data['id']!r} already exists") from None
+
+
+def create_shop(store: Storage, data: dict) -> dict:
+    with store.transaction():
+        grid = store.directory.grid(data["community"])
+        if grid is None or grid["parent"] is not None:
+            raise ValidationFailed(fields={"community": ["must be a community (a grid with no parent)"]})
+        try:
+            return store.directory.add_shop(at=clock.iso(), **data)
+        except Conflict:
+            raise IdReused(f"shop {data['id']!r} already exists") from None
+
+
+def _community_of(store: Storage, grids: list[str], role: str) -> str | None:
+    """The one community the grids lie in; validation error otherwise."""
+    communities = set()
+    for gid in grids:
+        grid = store.directory.grid(gid)
+        if grid is None:
+            raise ValidationFailed(fields={"grids": [f"no such grid {gid!r}"]})
+        communities.add(grid["community"])
+    if len(communities) > 1:
+        raise ValidationFailed(fields={"grids": ["a person's grids must lie in one community"]})
+    if role in GRID_ROLES and not grids:
+        raise ValidationFailed(fields={"grids": [f"a {role} needs at least one grid"]})
+    return communities.pop() if communities else None
+
+
+def create_person(store: Storage, data: dict) -> dict:
+    grids = sorted(set(data["grids"]))
+    with store.transaction():
+        community = _community_of(store, grids, data["role"])
+        shop = data.get("shop")
+        if shop is not None:
+            row = store.directory.shop(shop)
+            if row is None:
+                raise ValidationFailed(fields={"shop": ["no such shop"]})
+            if community is not None and community != row["community"]:
+                raise ValidationFailed(fields={"grids": ["must lie in the shop's community"]})
+            community = row["community"]
+        try:
+            person = store.directory.add_person(
+                id=data["id"], name=data["name"], role=data["role"], grids=grids, shop=shop,
+                community=community, at=clock.iso())
+        except Conflict:
+            raise IdReused(f"person {data['id']!r} already exists") from None
+        publish.person(store, person)
+        return person
+
+
+def patch_person(store: Storage, person_id: str, data: dict) -> dict:
+    with store.transaction():
+        person = store.directory.person(person_id)
+        if person is None:
+            raise NotFound("no such person")
+        if "grids" in data:
+            grids = sorted(set(data["grids"]))
+            community = _community_of(store, grids, person["role"])
+            if person["role"] == "shop" and community not in (None, person["community"]):
+                raise ValidationFailed(fields={"grids": ["must lie in the shop's community"]})
+            store.directory.set_grids(person_id, grids)
+            if person["role"] != "shop":
+                store.directory.update_person(person_id, community=community)
+        store.directory.update_person(
+            person_id, **{k: data[k] for k in ("name", "active") if k in data})
+        person = store.directory.person(person_id)
+        publish.person(store, person)  # type: ignore[arg-type]
+        return person  # type: ignore[return-value]
+
+
+def issue_card(store: Storage, person_id: str) -> str:
+    with store.transaction():
+        person = store.directory.person(person_id)
+        if person is None:
+            raise NotFound("no such person")
+        if person["role"] != "volunteer":
+            raise ValidationFailed("cards are for volunteers only", fields={"person": ["not a volunteer"]})
+        card = secrets_.new_card_code()
+        store.directory.set_card_hash(person_id, secrets_.digest(card))
+        return card
+
+
+def create_enrollment(store: Storage, person_id: str, ttl_hours: int) -> dict:
+    with store.transaction():
+        person = store.directory.person(person_id)
+        if person is None:
+            raise ValidationFailed(fields={"person": ["no such person"]})
+        if person["role"] in ("admin", "auditor"):
+            raise ValidationFailed(
+                "admins and auditors get tokens with `gridsync token issue`",
+                fields={"person": ["admins and auditors do not enrol devices"]})
+        if not person["active"]:
+            raise ValidationFailed(fields={"person": ["person is inactive"]})
+        code = secrets_.new_enrollment_code()
+        now = clock.now_ms()
+        expires = clock.iso(now + int(timedelta(hours=ttl_hours).total_seconds() * 1000))
+        store.access.add_enrollment(code_hash=secrets_.digest(code), person=person_id,
+                                    at=clock.iso(now), expires_at=expires)
+        return {"code": code, "expires_at": expires}
+
+
+def put_catalog_item(store: Storage, shop: str, sku: str, data: dict) -> dict:
+    with store.transaction():
+        if store.directory.shop(shop) is None:
+            raise NotFound("no such shop")
+        return store.directory.put_item(shop=shop, sku=sku, at=clock.iso(), **data)
+
+
+def put_rules(store: Storage, data: dict) -> dict:
+    from ledger.rules import local_date  # validates the time zone name
+
+    try:
+        local_date("2026-01-01T00:00:00Z", data["timezone"])
+    except Exception:
+        raise ValidationFailed(fields={"timezone": ["unknown time zone"]}) from None
+    digest = rules_hash(data)
+    with store.transaction():
+        store.directory.put_rules(data, digest, clock.iso())
+    return {**data, "hash": digest}
+
+
+def current_rules(store: Storage) -> dict | None:
+    found = store.directory.rules()
+    if found is None:
+        return None
+    body, digest = found
+    return {**body, "hash": digest}

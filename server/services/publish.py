@@ -1,0 +1,44 @@
+"""Server-made record versions: the read-only ``people`` collection devices pull.
+
+A person's public view (name, role, grids) is a sync record like any other,
+so a rename or a grid change reaches devices through the normal pull. Its
+stamps use ``server`` as the device part (PROTOCOL).
+"""
+
+from __future__ import annotations
+
+from sync.hlc import format_hlc
+
+from .. import clock
+from ..storage import Storage
+
+PUBLIC_FIELDS = ("name", "role", "grids")
+
+
+def server_hlc(after: str | None = None) -> str:
+    """A server stamp at the current time, later than ``after`` if given."""
+    wall, counter = clock.now_ms(), 0
+    if after:
+        prev_wall, prev_counter = int(after[:15]), int(after[16:21])
+        if prev_wall >= wall:
+            wall, counter = prev_wall, prev_counter + 1
+    return format_hlc(wall, counter, "server")
+
+
+def person(store: Storage, person: dict) -> None:
+    """Write a new version of the person's ``people`` record if their view changed."""
+    if person["role"] not in ("worker", "volunteer"):
+        return
+    fields = {k: person[k] for k in PUBLIC_FIELDS}
+    old = store.records.get("people", person["id"])
+    if old is not None and old["fields"] == fields and not old["deleted"]:
+        return
+    last = max((m["hlc"] for m in (old or {}).get("meta", {}).values()), default=None)
+    hlc = server_hlc(last)
+    version = (old["version"] + 1) if old else 1
+    meta = {k: {"hlc": hlc, "version": version, "op": None, "device": "server"}
+            for k in (*PUBLIC_FIELDS, "deleted")}
+    state = {"collection": "people", "id": person["id"], "version": version,
+             "deleted": False, "fields": fields, "meta": meta}
+    store.records.put_many([(state, store.records.last_seq() + 1, None, person["id"], None,
+                             clock.iso())])

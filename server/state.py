@@ -1,0 +1,31 @@
+"""Per-process access to storage and the ledger signer.
+
+Each worker process (and thread) keeps one SQLite connection, opened lazily
+the first time a request needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from .storage import Storage, open_storage
+
+_local = threading.local()
+
+
+def storage() -> Storage:
+    path = current_app.config["DATABASE"]
+    cache: dict[str, Storage] = getattr(_local, "stores", None) or {}
+    _local.stores = cache
+    store = cache.get(path)
+    if store is None:
+        store = cache[path] = open_storage(path, migrate_schema=False)
+    return store
+
+
+def close_all() -> None:
+    for store in (getattr(_local, "stores", None) or {}).values():
+        store.close()
+    _local.stores = {}

@@ -1,0 +1,141 @@
+"""Ledger entries, balances, signing keys, redemptions and idempotent requests.
+
+``append`` must run inside a transaction (BEGIN IMMEDIATE): it reads the
+chain head and writes the next entry, so concurrent workers serialize here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from .connection import Database
+
+
+class LedgerStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # --- chain -----------------------------------------------------------
+    def head(self) -> tuple[int, str | None]:
+        row = self.db.one("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1")
+        return (0, None) if row is None else (int(row["seq"]), str(row["hash"]))
+
+    def append(self, entry: dict) -> None:
+        """Store a signed entry and move both balances."""
+        self.db.execute(
+            "INSERT INTO entries (seq, id, kind, debit, credit, amount, ref, at, hash, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry["seq"], entry["id"], entry["kind"], entry["debit"], entry["credit"],
+             entry["amount"], entry["ref"], entry["at"], entry["hash"],
+             json.dumps(entry, ensure_ascii=False, separators=(",", ":"))))
+        for account, delta in ((entry["debit"], -entry["amount"]),
+                               (entry["credit"], entry["amount"])):
+            self.db.execute(
+                """INSERT INTO balances (account, balance, as_of) VALUES (?, ?, ?)
+                   ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance,
+                   as_of = excluded.as_of""", (account, delta, entry["seq"]))
+
+    def entry(self, seq: int) -> dict | None:
+        body = self.db.scalar("SELECT body FROM entries WHERE seq = ?", (seq,))
+        return json.loads(body) if body else None
+
+    def entry_by_ref(self, kind: str, ref: str) -> dict | None:
+        body = self.db.scalar("SELECT body FROM entries WHERE kind = ? AND ref = ?", (kind, ref))
+        return json.loads(body) if body else None
+
+    def entries(self, after: int, limit: int) -> list[dict]:
+        return [json.loads(r[0]) for r in self.db.query(
+            "SELECT body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))]
+
+    def iter_entries(self, batch: int = 5000) -> Iterator[dict]:
+        """Every entry in seq order, read in batches (memory flat in chain length)."""
+        after = 0
+        while True:
+            page = self.entries(after, batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1]["seq"]
+
+    def account_entries(self, account: str) -> list[dict]:
+        return [json.loads(r[0]) for r in self.db.query(
+            "SELECT body FROM entries WHERE debit = ? OR credit = ? ORDER BY seq",
+            (account, account))]
+
+    def balance(self, account: str) -> int:
+        return int(self.db.scalar(
+            "SELECT balance FROM balances WHERE account = ?", (account,)) or 0)
+
+    def balances(self) -> dict[str, int]:
+        return {r[0]: int(r[1]) for r in self.db.query("SELECT account, balance FROM balances")}
+
+    def kind_counts(self) -> dict[str, int]:
+        return {r[0]: int(r[1]) for r in self.db.query(
+            "SELECT kind, count(*) FROM entries GROUP BY kind")}
+
+    # --- daily caps ------------------------------------------------------
+    def points_on(self, volunteer: str, local_date: str) -> int:
+        return int(self.db.scalar(
+            "SELECT points FROM daily_points WHERE volunteer = ? AND local_date = ?",
+            (volunteer, local_date)) or 0)
+
+    def add_points_on(self, volunteer: str, local_date: str, points: int) -> None:
+        self.db.execute(
+            """INSERT INTO daily_points (volunteer, local_date, points) VALUES (?, ?, ?)
+               ON CONFLICT (volunteer, local_date) DO UPDATE SET points = points + excluded.points""",
+            (volunteer, local_date, points))
+
+    # --- signing keys ----------------------------------------------------
+    def add_key(self, *, key_id: str, public_key: str, encrypted_private: bytes, at: str) -> None:
+        self.db.execute(
+            "INSERT INTO signing_keys (key_id, public_key, encrypted_private, created_at) "
+            "VALUES (?, ?, ?, ?)", (key_id, public_key, encrypted_private, at))
+
+    def retire_keys(self, at: str, except_key: str) -> None:
+        self.db.execute(
+            "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL AND key_id != ?",
+            (at, except_key))
+
+    def keys(self) -> list[dict]:
+        return [dict(r) for r in self.db.query(
+            "SELECT key_id, public_key, created_at, retired_at FROM signing_keys "
+            "ORDER BY created_at, key_id")]
+
+    def active_key(self) -> dict | None:
+        row = self.db.one(
+            "SELECT key_id, public_key, encrypted_private, created_at FROM signing_keys "
+            "WHERE retired_at IS NULL ORDER BY created_at DESC, key_id DESC LIMIT 1")
+        return dict(row) if row else None
+
+    # --- idempotent requests (adjustments, reversals, redemptions) -------
+    def request(self, kind: str, id: str) -> dict | None:
+        row = self.db.one(
+            "SELECT digest, actor, response FROM requests WHERE kind = ? AND id = ?", (kind, id))
+        if row is None:
+            return None
+        return {"digest": row["digest"], "actor": row["actor"],
+                "response": json.loads(row["response"])}
+
+    def save_request(self, *, kind: str, id: str, digest: str, actor: str, response: dict,
+                     at: str) -> None:
+        self.db.execute(
+            "INSERT INTO requests (id, kind, digest, actor, response, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (id, kind, digest, actor, json.dumps(response, ensure_ascii=False), at))
+
+    # --- redemptions -----------------------------------------------------
+    def add_redemption(self, r: dict, entry_seq: int) -> None:
+        self.db.execute(
+            "INSERT INTO redemptions (id, shop, volunteer, items, total, at, entry_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (r["id"], r["shop"], r["volunteer"], json.dumps(r["items"], ensure_ascii=False),
+             r["total"], r["at"], entry_seq))
+
+    def redemption(self, id: str) -> tuple[dict, dict] | None:
+        row = self.db.one("SELECT * FROM redemptions WHERE id = ?", (id,))
+        if row is None:
+            return None
+        r = {"id": row["id"], "volunteer": row["volunteer"], "shop": row["shop"],
+             "items": json.loads(row["items"]), "total": row["total"], "at": row["at"]}
+        return r, self.entry(int(row["entry_seq"]))  # type: ignore[return-value]

@@ -1,0 +1,124 @@
+"""Numbered schema migrations, applied in order at start-up.
+
+Each migration is a list of SQL statements run in one transaction together
+with the bump of ``PRAGMA user_version``. Never edit a released migration:
+append a new one. Tests apply them from an empty database and from every
+earlier version.
+"""
+
+from __future__ import annotations
+
+from .connection import Database
+
+MIGRATIONS: list[list[str]] = [
+    # 1: people, grids, devices, tokens, sync records, ledger.
+    [
+        """CREATE TABLE grids (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, parent TEXT REFERENCES grids(id),
+            community TEXT NOT NULL, created_at TEXT NOT NULL)""",
+        "CREATE INDEX grids_parent ON grids(parent)",
+        """CREATE TABLE shops (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL,
+            community TEXT NOT NULL REFERENCES grids(id), created_at TEXT NOT NULL)""",
+        """CREATE TABLE people (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+            shop TEXT REFERENCES shops(id), community TEXT REFERENCES grids(id),
+            active INTEGER NOT NULL DEFAULT 1, card_hash TEXT, created_at TEXT NOT NULL)""",
+        """CREATE TABLE person_grids (
+            person TEXT NOT NULL REFERENCES people(id), grid TEXT NOT NULL REFERENCES grids(id),
+            PRIMARY KEY (person, grid)) WITHOUT ROWID""",
+        "CREATE INDEX person_grids_grid ON person_grids(grid, person)",
+        """CREATE TABLE devices (
+            id TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id),
+            name TEXT NOT NULL, public_key TEXT NOT NULL, created_at TEXT NOT NULL,
+            revoked_at TEXT, last_sync_at TEXT,
+            applied INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE tokens (
+            id TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id),
+            device TEXT REFERENCES devices(id), secret_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL, revoked_at TEXT)""",
+        """CREATE TABLE enrollments (
+            code_hash TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id),
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT)""",
+        """CREATE TABLE rate_limits (
+            key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL)""",
+        """CREATE TABLE catalog (
+            shop TEXT NOT NULL REFERENCES shops(id), sku TEXT NOT NULL, name TEXT NOT NULL,
+            price INTEGER NOT NULL, stock INTEGER NOT NULL, updated_at TEXT NOT NULL,
+            PRIMARY KEY (shop, sku))""",
+        """CREATE TABLE rules (
+            version INTEGER PRIMARY KEY, body TEXT NOT NULL, hash TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE signing_keys (
+            key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, encrypted_private BLOB NOT NULL,
+            created_at TEXT NOT NULL, retired_at TEXT)""",
+        # Sync: one row per record holding its current state; seq is the
+        # server change sequence and moves forward on every new version.
+        """CREATE TABLE records (
+            collection TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE,
+            version INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+            grid TEXT, person TEXT, author TEXT, state TEXT NOT NULL, updated_at TEXT NOT NULL,
+            PRIMARY KEY (collection, id))""",
+        "CREATE INDEX records_grid ON records(grid, seq)",
+        "CREATE INDEX records_person ON records(person, seq)",
+        """CREATE TABLE ops (
+            op TEXT NOT NULL UNIQUE, device TEXT NOT NULL, collection TEXT NOT NULL,
+            record TEXT NOT NULL, digest TEXT NOT NULL, change TEXT NOT NULL,
+            status TEXT NOT NULL, version INTEGER, error_code TEXT, error_message TEXT,
+            received_at TEXT NOT NULL)""",
+        """CREATE TABLE conflicts (
+            id INTEGER PRIMARY KEY, collection TEXT NOT NULL, record TEXT NOT NULL,
+            field TEXT NOT NULL, winner TEXT NOT NULL, loser TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open', created_at TEXT NOT NULL,
+            resolved_at TEXT, resolved_by TEXT, kept TEXT)""",
+        "CREATE INDEX conflicts_status ON conflicts(status, id)",
+        """CREATE TABLE scope_exits (
+            seq INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL,
+            grid TEXT NOT NULL, at TEXT NOT NULL)""",
+        "CREATE INDEX scope_exits_grid ON scope_exits(grid, seq)",
+        # Ledger: append-only entries; the partial unique indexes make
+        # "earned once", "redeemed once" and "reversed once" hold in the schema.
+        """CREATE TABLE entries (
+            seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+            debit TEXT NOT NULL, credit TEXT NOT NULL, amount INTEGER NOT NULL,
+            ref TEXT NOT NULL, at TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL)""",
+        "CREATE UNIQUE INDEX entries_once ON entries(kind, ref) "
+        "WHERE kind IN ('earn', 'redeem', 'reverse')",
+        "CREATE INDEX entries_debit ON entries(debit, seq)",
+        "CREATE INDEX entries_credit ON entries(credit, seq)",
+        """CREATE TABLE balances (
+            account TEXT PRIMARY KEY, balance INTEGER NOT NULL, as_of INTEGER NOT NULL)""",
+        """CREATE TABLE daily_points (
+            volunteer TEXT NOT NULL, local_date TEXT NOT NULL, points INTEGER NOT NULL,
+            PRIMARY KEY (volunteer, local_date)) WITHOUT ROWID""",
+        """CREATE TABLE requests (
+            id TEXT NOT NULL, kind TEXT NOT NULL, digest TEXT NOT NULL, actor TEXT NOT NULL,
+            response TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (kind, id))""",
+        """CREATE TABLE redemptions (
+            id TEXT PRIMARY KEY, shop TEXT NOT NULL REFERENCES shops(id),
+            volunteer TEXT NOT NULL REFERENCES people(id), items TEXT NOT NULL,
+            total INTEGER NOT NULL, at TEXT NOT NULL, entry_seq INTEGER NOT NULL)""",
+    ],
+]
+
+LATEST = len(MIGRATIONS)
+
+
+def current_version(db: Database) -> int:
+    return int(db.scalar("PRAGMA user_version"))
+
+
+def migrate(db: Database, target: int = LATEST) -> int:
+    """Apply pending migrations up to ``target``; returns the version reached."""
+    while True:
+        with db.transaction():
+            version = current_version(db)
+            if version > LATEST:
+                raise RuntimeError(
+                    f"database schema version {version} is newer than this gridsync "
+                    f"({LATEST}): upgrade gridsync")
+            if version >= target:
+                return version
+            for sql in MIGRATIONS[version]:
+                db.execute(sql)
+            db.execute(f"PRAGMA user_version = {version + 1}")

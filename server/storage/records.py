@@ -1,0 +1,167 @@
+"""Sync records (current state per record), the op log, conflicts, scope exits.
+
+Each record row holds the record's whole merge state as JSON plus the columns
+pull filters on: ``grid`` (households, visits), ``person`` (the volunteer of a
+service log, or the person a ``people`` record describes) and ``author`` (the
+worker who wrote a visit). ``seq`` is the server change sequence shared with
+``scope_exits``; a new version of a record takes the next seq.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from .connection import Database
+
+_SCOPE = """(grid IN (SELECT value FROM json_each(:grids))
+    OR (collection IN ('service_logs', 'people') AND person IN (SELECT value FROM json_each(:people)))
+    OR (collection = 'visits' AND author = :author))"""
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+class RecordStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # --- records ---------------------------------------------------------
+    def last_seq(self) -> int:
+        return int(self.db.scalar(
+            "SELECT max(coalesce((SELECT max(seq) FROM records), 0), "
+            "coalesce((SELECT max(seq) FROM scope_exits), 0))") or 0)
+
+    def get(self, collection: str, id: str) -> dict | None:
+        row = self.db.one(
+            "SELECT state, grid, person, author FROM records WHERE collection = ? AND id = ?",
+            (collection, id))
+        if row is None:
+            return None
+        state = json.loads(row["state"])
+        state["_scope"] = {"grid": row["grid"], "person": row["person"], "author": row["author"]}
+        return state
+
+    def put_many(self, rows: Iterable[tuple[dict, int, str | None, str | None, str | None, str]]
+                 ) -> None:
+        """Upsert (state, seq, grid, person, author, at) rows."""
+        self.db.executemany(
+            """INSERT INTO records (collection, id, seq, version, deleted, grid, person, author,
+                                   state, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq,
+                 version = excluded.version, deleted = excluded.deleted, grid = excluded.grid,
+                 person = excluded.person, author = excluded.author, state = excluded.state,
+                 updated_at = excluded.updated_at""",
+            [(s["collection"], s["id"], seq, s["version"], int(s["deleted"]), grid, person,
+              author, _dumps({k: v for k, v in s.items() if k != "_scope"}), at)
+             for s, seq, grid, person, author, at in rows])
+
+    def count(self, collection: str | None = None) -> int:
+        if collection is None:
+            return int(self.db.scalar("SELECT count(*) FROM records"))
+        return int(self.db.scalar(
+            "SELECT count(*) FROM records WHERE collection = ?", (collection,)))
+
+    def all_states(self, collection: str) -> list[dict]:
+        return [json.loads(r[0]) for r in self.db.query(
+            "SELECT state FROM records WHERE collection = ? ORDER BY seq", (collection,))]
+
+    def visits_of_household(self, household: str) -> list[dict]:
+        return [json.loads(r[0]) for r in self.db.query(
+            "SELECT state FROM records WHERE collection = 'visits' "
+            "AND json_extract(state, '$.fields.household') = ?", (household,))]
+
+    # --- pull ------------------------------------------------------------
+    def pull(self, *, after: int, upto: int | None, grids: list[str], people: list[str],
+             author: str, limit: int) -> list[tuple[int, dict]]:
+        """Records in scope with after < seq (<= upto), oldest first."""
+        sql = f"SELECT seq, state FROM records WHERE seq > :after AND {_SCOPE}"
+        if upto is not None:
+            sql += " AND seq <= :upto"
+        sql += " ORDER BY seq LIMIT :limit"
+        rows = self.db.query(sql, {"after": after, "upto": upto, "limit": limit,
+                                   "grids": json.dumps(grids), "people": json.dumps(people),
+                                   "author": author})
+        return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+    def in_scope_ids(self, *, grids: list[str], people: list[str], author: str
+                     ) -> list[tuple[str, str]]:
+        """(collection, id) of every record in a scope (used to evict on scope shrink)."""
+        rows = self.db.query(
+            f"SELECT collection, id FROM records WHERE {_SCOPE} ORDER BY seq",
+            {"grids": json.dumps(grids), "people": json.dumps(people), "author": author})
+        return [(r[0], r[1]) for r in rows]
+
+    def add_exit(self, *, seq: int, collection: str, id: str, grid: str, at: str) -> None:
+        self.db.execute(
+            "INSERT INTO scope_exits (seq, collection, id, grid, at) VALUES (?, ?, ?, ?, ?)",
+            (seq, collection, id, grid, at))
+
+    def exits(self, *, after: int, upto: int, grids: list[str]) -> list[tuple[str, str]]:
+        rows = self.db.query(
+            "SELECT collection, id FROM scope_exits WHERE seq > ? AND seq <= ? "
+            "AND grid IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            (after, upto, json.dumps(grids)))
+        return [(r[0], r[1]) for r in rows]
+
+    def purge_tombstones(self, before: str) -> int:
+        cur = self.db.execute(
+            "DELETE FROM records WHERE deleted = 1 AND updated_at < ?", (before,))
+        self.db.execute("DELETE FROM scope_exits WHERE at < ?", (before,))
+        return cur.rowcount
+
+    # --- op log ----------------------------------------------------------
+    def op(self, op: str) -> dict | None:
+        row = self.db.one("SELECT * FROM ops WHERE op = ?", (op,))
+        return dict(row) if row else None
+
+    def add_ops(self, rows: list[dict]) -> None:
+        self.db.executemany(
+            "INSERT INTO ops (op, device, collection, record, digest, change, status, version, "
+            "error_code, error_message, received_at) VALUES "
+            "(:op, :device, :collection, :record, :digest, :change, :status, :version, "
+            ":error_code, :error_message, :received_at)", rows)
+
+    def op_counts(self) -> dict[str, int]:
+        return {f"{r[0]}:{r[1] or ''}": int(r[2]) for r in self.db.query(
+            "SELECT status, error_code, count(*) FROM ops GROUP BY status, error_code")}
+
+    # --- conflicts -------------------------------------------------------
+    def add_conflicts(self, rows: list[tuple[str, str, str, dict, dict, str]]) -> None:
+        """(collection, record, field, winner, loser, at) rows."""
+        self.db.executemany(
+            "INSERT INTO conflicts (collection, record, field, winner, loser, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(c, r, f, _dumps(w), _dumps(lo), at) for c, r, f, w, lo, at in rows])
+
+    def conflicts(self, status: str | None = "open", limit: int = 1000) -> list[dict]:
+        sql = "SELECT * FROM conflicts"
+        params: tuple = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            params = (status,)
+        return [self._conflict(r) for r in self.db.query(sql + " ORDER BY id LIMIT ?",
+                                                          (*params, limit))]
+
+    def conflict(self, id: int) -> dict | None:
+        row = self.db.one("SELECT * FROM conflicts WHERE id = ?", (id,))
+        return self._conflict(row) if row else None
+
+    def resolve_conflict(self, id: int, *, keep: str, by: str, at: str) -> None:
+        self.db.execute(
+            "UPDATE conflicts SET status = 'resolved', kept = ?, resolved_by = ?, resolved_at = ? "
+            "WHERE id = ?", (keep, by, at, id))
+
+    def open_conflict_count(self) -> int:
+        return int(self.db.scalar("SELECT count(*) FROM conflicts WHERE status = 'open'"))
+
+    @staticmethod
+    def _conflict(row: object) -> dict:
+        r = dict(row)  # type: ignore[call-overload]
+        return {"id": r["id"], "collection": r["collection"], "record": r["record"],
+                "field": r["field"], "winner": json.loads(r["winner"]),
+                "loser": json.loads(r["loser"]), "status": r["status"],
+                "created_at": r["created_at"], "resolved_at": r["resolved_at"],
+                "resolved_by": r["resolved_by"], "kept": r["kept"]}
