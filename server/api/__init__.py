@@ -11,6 +11,8 @@ from ..errors import error_response, from_http_exception
 
 
 class GridsyncApi(Api):
+    from .schemas import ApiErrorSchema as ERROR_SCHEMA
+
     def handle_http_exception(self, error: Any) -> Any:
         return error_response(from_http_exception(error))
 

@@ -159,3 +159,15 @@ class EnrollOut(Schema):
     person = fields.String()
     role = fields.String()
     grids = fields.List(fields.String())
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields = fields.Dict(metadata={"description": "field-level messages (validation only)"})
+
+
+class ApiErrorSchema(Schema):
+    """Every non-2xx answer: {"error": {"code", "message", "fields"?}}."""
+
+    error = fields.Nested(ErrorDetail, required=True)

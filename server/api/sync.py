@@ -1,7 +1,28 @@
-"""sync endpoints."""
+"""Sync endpoint (worker and volunteer devices)."""
 
 from __future__ import annotations
 
+import orjson
+from flask import Response, g
+
+from sync.schemas import SyncRequestSchema, SyncResponseSchema
+
+from ..auth import require
+from ..services import sync as sync_service
+from ..state import storage
 from .blueprint import Blueprint
 
-bp = Blueprint("sync", __name__, description="sync")
+bp = Blueprint("sync", __name__, description="Offline sync: push changes, pull your scope")
+
+
+@bp.route("/sync", methods=["POST"])
+@require("worker", "volunteer")
+@bp.arguments(SyncRequestSchema)
+@bp.alt_response(200, schema=SyncResponseSchema, success=True)
+def sync(data):  # type: ignore[no-untyped-def]
+    """Push changes (results per change, in order), then pull records since the cursor.
+
+    Dumped with orjson rather than marshmallow: a page holds up to 5,000 records.
+    """
+    out = sync_service.sync(storage(), g.who, data)
+    return Response(orjson.dumps(out), mimetype="application/json")

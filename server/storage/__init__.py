@@ -37,6 +37,11 @@ class Storage:
         with self.db.transaction():
             yield self
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Storage]:
+        with self.db.snapshot():
+            yield self
+
     def readable(self) -> bool:
         """True when the database answers a trivial query (health check)."""
         return self.db.scalar("SELECT count(*) FROM grids") is not None

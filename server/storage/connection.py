@@ -84,5 +84,20 @@ class Database:
             self._depth = 0
             self.conn.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Database]:
+        """A read transaction: every query inside sees one consistent state."""
+        with self._lock:
+            if self._depth:
+                yield self
+                return
+            self.conn.execute("BEGIN")
+            self._depth = 1
+            try:
+                yield self
+            finally:
+                self._depth = 0
+                self.conn.execute("COMMIT")
+
     def close(self) -> None:
         self.conn.close()

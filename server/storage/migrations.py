@@ -40,6 +40,7 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE enrollments (
             code_hash TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id),
             created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT)""",
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         """CREATE TABLE rate_limits (
             key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL)""",
         """CREATE TABLE catalog (

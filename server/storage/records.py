@@ -107,10 +107,23 @@ class RecordStore:
         return [(r[0], r[1]) for r in rows]
 
     def purge_tombstones(self, before: str) -> int:
+        """Delete tombstones and exits older than ``before``; remember the highest
+        purged seq so that older cursors get 410 instead of a silent gap."""
+        top = self.db.scalar(
+            "SELECT max(seq) FROM (SELECT seq FROM records WHERE deleted = 1 AND updated_at < ? "
+            "UNION ALL SELECT seq FROM scope_exits WHERE at < ?)", (before, before))
         cur = self.db.execute(
             "DELETE FROM records WHERE deleted = 1 AND updated_at < ?", (before,))
         self.db.execute("DELETE FROM scope_exits WHERE at < ?", (before,))
+        if top is not None:
+            self.db.execute(
+                "INSERT INTO settings (key, value) VALUES ('purged_seq', ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)", (top,))
         return cur.rowcount
+
+    def purged_seq(self) -> int:
+        """Highest seq of a purged tombstone (0 if none was ever purged)."""
+        return int(self.db.scalar("SELECT value FROM settings WHERE key = 'purged_seq'") or 0)
 
     # --- op log ----------------------------------------------------------
     def op(self, op: str) -> dict | None:

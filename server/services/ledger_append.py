@@ -1,0 +1,73 @@
+"""Appending signed entries to the chain, and pricing verified service logs.
+
+Every append runs inside the caller's write transaction (BEGIN IMMEDIATE):
+the head is read, the entry is signed and stored, and balances move, all or
+nothing. The partial unique index on (kind, ref) makes a second earn for the
+same log, a second redeem for a redemption or a second reversal of an entry
+impossible even if a bug slipped past the checks here.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+
+from ledger import ZERO_HASH, make_entry
+from ledger.rules import local_date, price_log
+
+from .. import clock
+from ..errors import InsufficientPoints
+from ..keystore import Signer
+from ..storage import Storage
+
+
+def signer() -> Signer:
+    ext = current_app.extensions
+    if "gridsync.signer" not in ext:
+        ext["gridsync.signer"] = Signer(current_app.config["DATA_DIR"])
+    return ext["gridsync.signer"]  # type: ignore[no-any-return]
+
+
+def new_entry_id() -> str:
+    return str(uuid.uuid4())
+
+
+def append(store: Storage, *, kind: str, debit: str, credit: str, amount: int, ref: str,
+           evidence: str | None = None, rules: str | None = None,
+           entry_id: str | None = None, key: Signer | None = None) -> dict:
+    """Sign and store the next entry. Must be called inside a transaction."""
+    if debit.startswith("volunteer:") and store.ledger.balance(debit) < amount:
+        raise InsufficientPoints(f"{debit} has {store.ledger.balance(debit)} points, needs {amount}")
+    key_id, signing_key = (key or signer()).active(store)
+    seq, head = store.ledger.head()
+    entry = make_entry(seq=seq + 1, id=entry_id or new_entry_id(), kind=kind, debit=debit,
+                       credit=credit, amount=amount, ref=ref, evidence=evidence, rules=rules,
+                       at=clock.iso(), prev_hash=head or ZERO_HASH, key=signing_key,
+                       key_id=key_id)
+    store.ledger.append(entry)
+    return entry
+
+
+def earn_for_log(store: Storage, log: dict, *, op: str, community: str) -> int:
+    """Price a log that just became verified and append its earn entry.
+
+    Returns the points awarded (0 earns no entry). Rules are those in force
+    now; the daily cap counts points per volunteer per local date of
+    ``started_at`` in the rules' time zone.
+    """
+    found = store.directory.rules()
+    if found is None:
+        return 0
+    rules, rules_digest = found
+    fields = log["fields"]
+    day = local_date(fields["started_at"], rules["timezone"]).isoformat()
+    already = store.ledger.points_on(fields["volunteer"], day)
+    points = price_log(rules, activity=fields["activity"], minutes=fields["minutes"],
+                       already_awarded_today=already)
+    if points > 0:
+        store.ledger.add_points_on(fields["volunteer"], day, points)
+        append(store, kind="earn", debit=f"issuance:{community}",
+               credit=f"volunteer:{fields['volunteer']}", amount=points,
+               ref=f"service_log:{log['id']}", evidence=op, rules=rules_digest)
+    return points

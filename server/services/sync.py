@@ -1,0 +1,32 @@
+"""``POST /api/v1/sync``: push the device's changes, then pull its scope."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from .. import clock
+from ..auth import Principal
+from ..errors import Forbidden
+from ..storage import Storage
+from .sync_pull import pull
+from .sync_push import Push
+from .sync_scope import device_scope
+
+
+def sync(store: Storage, who: Principal, request: dict) -> dict:
+    if who.device is None or who.role not in ("worker", "volunteer"):
+        raise Forbidden("only worker and volunteer devices sync")
+    config = current_app.config
+    scope = device_scope(store, who)
+    results = []
+    if request["changes"]:
+        with store.transaction():
+            push = Push(store, who, scope, max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]))
+            results = [push.apply(raw) for raw in request["changes"]]
+            push.flush()
+    page = pull(store, device=who.device, scope=scope, cursor_text=request["cursor"],
+                limit=request["limit"], max_bytes=int(config["PULL_MAX_BYTES"]))
+    if not request["changes"]:
+        with store.transaction():
+            store.access.record_sync(who.device, at=clock.iso(), applied=0, rejected=0)
+    return {"results": results, **page, "server_time": clock.iso()}

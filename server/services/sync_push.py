@@ -1,0 +1,230 @@
+"""Applying pushed changes: idempotency, signature, stamp, permission, merge.
+
+``Push`` applies one request's changes in order inside the caller's write
+transaction and buffers the writes (records, ops, conflicts) so they go to
+SQLite with ``executemany`` once per request. Every change gets a result; a
+rejected change is remembered with its reason and never blocks the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sync.canonical import canonical
+from sync.errors import ChangeRejected
+from sync.hlc import parse_hlc, too_far_ahead
+from sync.merge import merge, record_view, status_change
+from sync.schemas import parse_change
+from sync.signing import unsigned_form, verify_change
+
+from .. import clock
+from ..auth import Principal
+from ..storage import Storage
+from .ledger_append import earn_for_log
+from .sync_scope import Scope, volunteer_in_scope
+
+SERVER_SET = ("recorded_by", "verified_by", "verified_at", "points")
+
+
+def change_digest(raw: dict) -> str:
+    return hashlib.sha256(canonical(unsigned_form(raw))).hexdigest()
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+class Push:
+    def __init__(self, store: Storage, who: Principal, scope: Scope, *, max_skew_ms: int):
+        self.store, self.who, self.scope = store, who, scope
+        self.max_skew_ms = max_skew_ms
+        self.now_ms = clock.now_ms()
+        self.now = clock.iso(self.now_ms)
+        self.seq = store.records.last_seq()
+        self.states: dict[tuple[str, str], dict] = {}
+        self.scope_cols: dict[tuple[str, str], tuple] = {}
+        self.ops: dict[str, dict] = {}
+        self.conflicts: list[tuple] = []
+        self.exits: list[tuple[str, str, str]] = []
+        self.dirty: dict[tuple[str, str], None] = {}  # insertion-ordered set
+        self.applied = self.rejected = 0
+        self._rules: tuple[dict, str] | None | bool = False
+
+    # --- per change ----------------------------------------------------
+    def apply(self, raw: dict) -> dict:
+        op = raw["op"]
+        digest = change_digest(raw)
+        seen = self.ops.get(op) or self.store.records.op(op)
+        if seen is not None:
+            if seen["device"] != self.who.device or seen["digest"] != digest:
+                return {"op": op, "status": "rejected", "error": {
+                    "code": "id_reused", "message": "this op id was used for another change"}}
+            return _duplicate(seen)
+        try:
+            change = parse_change(raw)
+            verify_change(change, self.who.public_key or "")
+            self._check_stamp(change["hlc"])
+            state = self._state(change["collection"], change["id"])
+            self._authorize_before(change, state)
+            result = merge(state, change, device_id=self.who.device or "")
+            new_state = result.state
+            self._authorize_after(change, state, new_state)
+            self._server_fields(change, state, new_state)
+        except ChangeRejected as exc:
+            self.rejected += 1
+            self._remember(raw, digest, "rejected", None, exc)
+            return {"op": op, "status": "rejected", "error": exc.as_error()}
+        self._store(change, state, new_state)
+        for c in result.conflicts:
+            self.conflicts.append((change["collection"], change["id"], c["field"], c["winner"],
+                                   c["loser"], self.now))
+        status = "conflict" if result.conflicts else "applied"
+        self.applied += 1
+        self._remember(raw, digest, status, new_state["version"], None)
+        return {"op": op, "status": status, "version": new_state["version"]}
+
+    def _check_stamp(self, hlc: str) -> None:
+        _, _, device = parse_hlc(hlc)
+        if device != self.who.device:
+            raise ChangeRejected("validation", "the hlc names another device",
+                                 {"hlc": ["Device part must be the sender's device id."]})
+        if too_far_ahead(hlc, self.now_ms, self.max_skew_ms):
+            raise ChangeRejected(
+                "clock_skew", f"stamp is more than {self.max_skew_ms // 1000} s ahead of server "
+                f"time {self.now}; fix the device clock and resend with a new op id")
+
+    def _state(self, collection: str, id: str) -> dict | None:
+        key = (collection, id)
+        if key not in self.states:
+            state = self.store.records.get(collection, id)
+            if state is not None:
+                self.scope_cols[key] = tuple(state.pop("_scope").values())
+            self.states[key] = state  # type: ignore[assignment]
+        return self.states[key]
+
+    # --- permissions ---------------------------------------------------
+    def _authorize_before(self, change: dict, state: dict | None) -> None:
+        collection, fields = change["collection"], change["fields"]
+        role = self.scope.role
+        if collection in ("households", "visits") and role != "worker":
+            raise ChangeRejected("forbidden", f"only workers write {collection}")
+        if collection == "households" and state is not None:
+            if state["fields"].get("grid") not in self.scope.grids:
+                raise ChangeRejected("forbidden", "household is outside your grids")
+        if collection == "visits" and state is None:
+            household = self._state("households", fields.get("household", ""))
+            if household is None:
+                raise ChangeRejected("unknown_record", "no such household")
+            if household["fields"].get("grid") not in self.scope.grids:
+                raise ChangeRejected("forbidden", "household is outside your grids")
+        if collection == "service_logs":
+            self._authorize_log(change, state)
+
+    def _authorize_log(self, change: dict, state: dict | None) -> None:
+        fields = change["fields"]
+        volunteer = state["fields"]["volunteer"] if state else fields.get("volunteer")
+        if state is None:
+            person = self.store.directory.person(volunteer) if volunteer else None
+            if person is None or person["role"] != "volunteer":
+                raise ChangeRejected("validation", "no such volunteer",
+                                     {"fields": {"volunteer": ["No such volunteer."]}})
+            rules = self._current_rules()
+            if "activity" in fields and (rules is None or fields["activity"] not in rules[0]["activities"]):
+                raise ChangeRejected("validation", "activity is not in the earning rules",
+                                     {"fields": {"activity": ["Not in the current rules."]}})
+        if not volunteer_in_scope(self.store, self.scope, volunteer):
+            raise ChangeRejected("forbidden", "volunteer is not in your grids")
+        if status_change(change) is not None and state is not None:
+            if self.scope.role != "worker":
+                raise ChangeRejected("forbidden", "only a worker of the grid verifies a log")
+            if self.who.person in (volunteer, state["fields"].get("recorded_by")):
+                raise ChangeRejected(
+                    "forbidden", "four eyes: the verifier is neither the volunteer nor the recorder")
+
+    def _authorize_after(self, change: dict, state: dict | None, new: dict) -> None:
+        if change["collection"] == "households" and new["fields"].get("grid") not in self.scope.grids:
+            raise ChangeRejected("forbidden", "household grid is outside your grids")
+
+    def _current_rules(self) -> tuple[dict, str] | None:
+        if self._rules is False:
+            self._rules = self.store.directory.rules()
+        return self._rules  # type: ignore[return-value]
+
+    # --- effects -------------------------------------------------------
+    def _server_fields(self, change: dict, old: dict | None, new: dict) -> None:
+        if change["collection"] != "service_logs":
+            return
+        meta = new["meta"].get("status") or next(iter(new["meta"].values()))
+        if old is None:
+            new["fields"]["recorded_by"] = self.who.person
+            new["meta"]["recorded_by"] = meta
+        final = status_change(change)
+        if final is not None and old is not None:
+            volunteer = new["fields"]["volunteer"]
+            points = 0
+            if final == "verified":
+                person = self.store.directory.person(volunteer)
+                points = earn_for_log(self.store, new, op=change["op"],
+                                      community=person["community"])  # type: ignore[index]
+            new["fields"].update(verified_by=self.who.person, verified_at=self.now, points=points)
+            for name in SERVER_SET[1:]:
+                new["meta"][name] = meta
+
+    def _store(self, change: dict, old: dict | None, new: dict) -> None:
+        key = (change["collection"], change["id"])
+        fields = new["fields"]
+        if key[0] == "households":
+            cols = (fields.get("grid"), None, None)
+            old_grid = old["fields"].get("grid") if old else None
+            if old_grid and old_grid != fields.get("grid"):
+                self.exits.append((key[0], key[1], old_grid))
+        elif key[0] == "visits":
+            household = self._state("households", fields["household"]) or {"fields": {}}
+            cols = self.scope_cols.get(key) or (household["fields"].get("grid"), None,
+                                                self.who.person)
+        else:
+            cols = (None, fields.get("volunteer"), None)
+        self.states[key] = new
+        self.scope_cols[key] = cols
+        self.dirty[key] = None
+
+    def _remember(self, raw: dict, digest: str, status: str, version: int | None,
+                  exc: ChangeRejected | None) -> None:
+        collection = raw.get("collection") if isinstance(raw.get("collection"), str) else ""
+        record = raw.get("id") if isinstance(raw.get("id"), str) else ""
+        self.ops[raw["op"]] = {
+            "op": raw["op"], "device": self.who.device, "collection": collection,
+            "record": record, "digest": digest, "change": _dumps(raw), "status": status,
+            "version": version, "error_code": exc.code if exc else None,
+            "error_message": exc.message if exc else None, "received_at": self.now}
+
+    def flush(self) -> None:
+        """Write the buffered effects (inside the caller's transaction)."""
+        rows = []
+        for key in self.dirty:
+            self.seq += 1
+            rows.append((self.states[key], self.seq, *self.scope_cols[key], self.now))
+        self.store.records.put_many(rows)
+        for collection, id, grid in self.exits:
+            self.seq += 1
+            self.store.records.add_exit(seq=self.seq, collection=collection, id=id, grid=grid,
+                                        at=self.now)
+        self.store.records.add_ops(list(self.ops.values()))
+        self.store.records.add_conflicts(self.conflicts)
+        if self.who.device:
+            self.store.access.record_sync(self.who.device, at=self.now, applied=self.applied,
+                                          rejected=self.rejected)
+
+
+def _duplicate(seen: dict) -> dict:
+    out: dict[str, Any] = {"op": seen["op"], "status": "duplicate"}
+    if seen["status"] == "rejected":
+        out["error"] = {"code": seen["error_code"], "message": seen["error_message"]}
+    else:
+        out["version"] = seen["version"]
+    return out
+
+
+__all__ = ["Push", "record_view", "change_digest"]

@@ -1,0 +1,50 @@
+"""What a device may see and write: its person's grids, expanded.
+
+A worker's scope: every grid under the grids they hold (``grids``), the
+people whose grids meet those (``people``: their person records and
+service logs), and their own visits (``author``). A volunteer's scope: their
+own person record and service logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..auth import Principal
+from ..storage import Storage
+
+
+@dataclass(frozen=True)
+class Scope:
+    person: str
+    role: str
+    own_grids: tuple[str, ...]
+    grids: frozenset[str]
+    people: frozenset[str]
+
+    @property
+    def author(self) -> str:
+        return self.person if self.role == "worker" else ""
+
+    def query_args(self) -> dict:
+        return {"grids": sorted(self.grids), "people": sorted(self.people), "author": self.author}
+
+
+def scope_for(store: Storage, person: str, role: str, own_grids: list[str]) -> Scope:
+    if role != "worker":
+        return Scope(person, role, tuple(sorted(own_grids)), frozenset(), frozenset({person}))
+    grids = store.directory.descendants(own_grids)
+    meeting = grids | store.directory.ancestors(own_grids)
+    people = store.directory.people_in_grids(meeting)
+    return Scope(person, role, tuple(sorted(own_grids)), frozenset(grids), frozenset(people))
+
+
+def device_scope(store: Storage, who: Principal) -> Scope:
+    person = store.directory.person(who.person)
+    return scope_for(store, who.person, who.role, person["grids"] if person else [])
+
+
+def volunteer_in_scope(store: Storage, scope: Scope, volunteer: str) -> bool:
+    if scope.role == "volunteer":
+        return volunteer == scope.person
+    return volunteer in scope.people

@@ -1,0 +1,50 @@
+"""Shared fixtures: a real initialised data dir in tmp_path, the app, an admin client.
+
+``make_app(data_dir)`` lets a test build a second app on the same data dir
+(an app restart); ``api`` wraps the test client with the admin token.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from server import create_app
+from server.bootstrap import initialise
+from tests.helpers import ApiClient
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRIDSYNC_SECRET", raising=False)
+    path = tmp_path / "data"
+    info = initialise(str(path))
+    path.joinpath("admin-token").write_text(info["token"])
+    return path
+
+
+@pytest.fixture
+def make_app():
+    def factory(data_dir, **config):
+        return create_app({"DATA_DIR": str(data_dir), "TESTING": True, **config})
+    return factory
+
+
+@pytest.fixture
+def app(data_dir, make_app):
+    return make_app(data_dir)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(app, data_dir):
+    return ApiClient(app.test_client(), data_dir.joinpath("admin-token").read_text())
+
+
+@pytest.fixture
+def world(api):
+    """A community c1 with grids g1, g2 (and g1a under g1), a shop, workers, volunteers."""
+    return api.make_world()
