@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     open_storage(app.config["DATABASE"]).close()
 
     app.before_request(body.load_body)
+    app.after_request(body.compress_response)
     register_api(app)
     register_error_handlers(app)
     return app

@@ -8,11 +8,12 @@ duplicate keys are malformed, and the size limit holds after decompression
 
 from __future__ import annotations
 
+import gzip
 import json
 import zlib
 from typing import Any
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 
 from .errors import MalformedJson, TooLarge, UnsupportedMediaType
 
@@ -48,6 +49,8 @@ def gunzip(raw: bytes, limit: int) -> bytes:
             raise TooLarge(f"request body over {limit} bytes after decompression")
         if not inflater.eof:
             raise MalformedJson("truncated gzip body")
+        if inflater.unused_data:
+            raise MalformedJson("data after the end of the gzip stream")
     except zlib.error:
         raise MalformedJson("invalid gzip body") from None
     return out
@@ -72,3 +75,22 @@ def load_body() -> None:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     g.body = parse_json(raw)
+
+
+COMPRESS_MIN_BYTES = 1024
+
+
+def compress_response(resp: Response) -> Response:
+    """after_request hook: gzip JSON answers for clients that send Accept-Encoding: gzip."""
+    resp.vary.add("Accept-Encoding")
+    if (resp.direct_passthrough or resp.is_streamed or resp.status_code < 200
+            or resp.status_code in (204, 304) or "Content-Encoding" in resp.headers
+            or resp.mimetype != "application/json"
+            or request.accept_encodings["gzip"] <= 0):
+        return resp
+    data = resp.get_data()
+    if len(data) < COMPRESS_MIN_BYTES:
+        return resp
+    resp.set_data(gzip.compress(data, compresslevel=5))
+    resp.headers["Content-Encoding"] = "gzip"
+    return resp

@@ -10,7 +10,7 @@ import pytest
 
 from server import create_app
 from server.bootstrap import initialise
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, LiveServer
 
 
 @pytest.fixture
@@ -48,3 +48,30 @@ def api(app, data_dir):
 def world(api):
     """A community c1 with grids g1, g2 (and g1a under g1), a shop, workers, volunteers."""
     return api.make_world()
+
+
+@pytest.fixture
+def make_live_server(data_dir):
+    """`make_live_server(workers=2, env={...}, start=True)`: a gunicorn `gridsync serve`
+    on a free port of 127.0.0.1 over the initialised ``data_dir``; stopped at teardown."""
+    servers: list[LiveServer] = []
+
+    def factory(*, workers: int = 2, env: dict | None = None, start: bool = True) -> LiveServer:
+        server = LiveServer(data_dir, data_dir.joinpath("admin-token").read_text(),
+                            workers=workers, env=env)
+        servers.append(server)
+        return server.start() if start else server
+
+    yield factory
+    for server in servers:
+        try:
+            server.stop()
+        except RuntimeError:
+            server.kill()
+
+
+@pytest.fixture
+def live_server(make_live_server):
+    """A running server: ``.url``, ``.api_url``, ``.token`` (admin), ``.data_dir``,
+    ``.stop()``, ``.start()``, ``.kill()``."""
+    return make_live_server()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sync.crypto import DeviceKey
@@ -127,3 +134,119 @@ class Device:
 class World:
     api: ApiClient
     cards: dict[str, str] = field(default_factory=dict)
+
+
+def issue_token(data_dir: Any, person: str) -> str:
+    """A plain API token (no device) for a person, as `gridsync token issue` makes."""
+    from server.services.access import issue_token as _issue
+    from server.storage import open_storage
+
+    store = open_storage(str(Path(data_dir) / "gridsync.db"))
+    try:
+        return _issue(store, person)[1]
+    finally:
+        store.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def gridsync_command() -> list[str]:
+    """The installed `gridsync` script next to this interpreter, else `python -c`."""
+    script = Path(sys.executable).with_name("gridsync")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from server.cli import main; main()"]
+
+
+class LiveServer:
+    """`gridsync serve` (gunicorn) in a subprocess on a free port of 127.0.0.1.
+
+    ``start()`` waits (bounded) until /api/v1/health answers 200; ``stop()``
+    sends SIGTERM and waits for a clean exit; ``kill()`` is a crash (SIGKILL to
+    the whole process group). The port stays the same across restarts, so
+    clients holding ``url`` reconnect to the new process.
+    """
+
+    def __init__(self, data_dir: Any, token: str, *, workers: int = 2,
+                 env: dict[str, str] | None = None, start_timeout: float = 30.0):
+        self.data_dir = Path(data_dir)
+        self.token = token
+        self.workers = workers
+        self.env = env or {}
+        self.start_timeout = start_timeout
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_url = self.url + "/api/v1"
+        self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self) -> LiveServer:
+        import requests
+
+        if self.proc is not None and self.proc.poll() is None:
+            return self
+        cmd = [*gridsync_command(), "serve", "--data-dir", str(self.data_dir),
+               "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         env={**os.environ, **self.env},
+                                         start_new_session=True)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gridsync serve exited with {self.proc.returncode}:\n"
+                                   + self.log()[-4000:])
+            try:
+                if requests.get(self.api_url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"gridsync serve not up after {self.start_timeout}s:\n"
+                           + self.log()[-4000:])
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM and wait; returns the exit status (None if it was not running)."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+                raise RuntimeError("gridsync serve ignored SIGTERM:\n" + self.log()[-4000:])
+        return proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once (a crash, no clean-up)."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers: children of the master process (Linux /proc)."""
+        if self.proc is None:
+            return []
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+            pids += [int(p) for p in task.read_text().split()]
+        return pids
