@@ -117,9 +117,14 @@ class Device:
             self.cursor = out["cursor"]
         return out
 
-    def pull_all(self) -> dict[tuple[str, str], dict]:
-        """Sync until has_more is false; returns the records seen, evictions applied."""
+    def pull_all(self, *, fresh: bool = False) -> dict[tuple[str, str], dict]:
+        """Sync until has_more is false; returns the records seen, evictions applied.
+
+        ``fresh`` starts from a null cursor, so every record in scope is returned.
+        """
         seen: dict[tuple[str, str], dict] = {}
+        if fresh:
+            self.cursor = None
         while True:
             out = self.sync()
             for rec in out["changes"]:

@@ -18,7 +18,7 @@ class GridsyncApi(Api):
 
 
 def register_api(app: Flask) -> None:
-    from . import admin, devices, health, ledger, people, sync
+    from . import admin, devices, health, ledger, people, review, sync
 
     app.config.update(
         API_TITLE="gridsync", API_VERSION="1", OPENAPI_VERSION="3.0.3",
@@ -27,5 +27,5 @@ def register_api(app: Flask) -> None:
             "bearer": {"type": "http", "scheme": "bearer"}}}},
     )
     api = GridsyncApi(app)
-    for module in (health, admin, people, devices, sync, ledger):
+    for module in (health, admin, people, devices, sync, review, ledger):
         api.register_blueprint(module.bp, url_prefix="/api/v1")

@@ -171,3 +171,42 @@ class ApiErrorSchema(Schema):
     """Every non-2xx answer: {"error": {"code", "message", "fields"?}}."""
 
     error = fields.Nested(ErrorDetail, required=True)
+
+
+class ConflictSide(Schema):
+    value = fields.Raw(allow_none=True)
+    hlc = fields.String()
+    device = fields.String(allow_none=True)
+    op = fields.String(allow_none=True)
+
+
+class ConflictOut(Schema):
+    id = fields.Integer()
+    collection = fields.String()
+    record = fields.String()
+    field = fields.String()
+    winner = fields.Nested(ConflictSide)
+    loser = fields.Nested(ConflictSide)
+    status = fields.String()
+    created_at = fields.String()
+    resolved_at = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    kept = fields.String(allow_none=True)
+
+
+class ConflictList(Schema):
+    conflicts = fields.List(fields.Nested(ConflictOut))
+
+
+class ResolveIn(Strict):
+    keep = fields.String(required=True, validate=validate.OneOf(("winner", "loser")))
+
+
+class OpOut(Schema):
+    op = fields.String()
+    change = fields.Dict(metadata={"description": "the change exactly as the device signed it"})
+    result = fields.Dict()
+    device = fields.String()
+    person = fields.String(allow_none=True)
+    public_key = fields.String(allow_none=True)
+    received_at = fields.String()

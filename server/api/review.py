@@ -1,0 +1,38 @@
+"""Conflicts review (admin) and op evidence (admin, auditor)."""
+
+from __future__ import annotations
+
+from flask import g
+
+from ..auth import require
+from ..services import review
+from ..state import storage
+from . import schemas as s
+from .blueprint import Blueprint
+
+bp = Blueprint("review", __name__, description="Conflicts and op evidence")
+
+
+@bp.route("/conflicts", methods=["GET"])
+@require("admin")
+@bp.response(200, s.ConflictList)
+def list_conflicts():  # type: ignore[no-untyped-def]
+    """Open conflicts, one per field, with both values, stamps and devices."""
+    return {"conflicts": storage().records.conflicts("open")}
+
+
+@bp.route("/conflicts/<int:conflict_id>/resolve", methods=["POST"])
+@require("admin")
+@bp.arguments(s.ResolveIn)
+@bp.response(200, s.ConflictOut)
+def resolve(data, conflict_id):  # type: ignore[no-untyped-def]
+    """Keep the winner (close it) or the loser (written as a new version devices pull)."""
+    return review.resolve_conflict(storage(), conflict_id, data["keep"], g.who.person)
+
+
+@bp.route("/ops/<op>", methods=["GET"])
+@require("admin", "auditor")
+@bp.response(200, s.OpOut)
+def get_op(op):  # type: ignore[no-untyped-def]
+    """The change exactly as the device signed it, its result and the device's key."""
+    return review.op_evidence(storage(), op)

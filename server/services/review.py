@@ -1,0 +1,64 @@
+"""Admin review of sync: conflicts (and their resolution) and the signed ops behind records."""
+
+from __future__ import annotations
+
+import json
+
+from .. import clock
+from ..errors import NotFound, ValidationFailed
+from ..storage import Storage
+from .publish import server_hlc
+
+
+def resolve_conflict(store: Storage, conflict_id: int, keep: str, by: str) -> dict:
+    """Close a conflict; keeping the loser writes it as a new record version."""
+    with store.transaction():
+        conflict = store.records.conflict(conflict_id)
+        if conflict is None:
+            raise NotFound("no such conflict")
+        if conflict["status"] != "open":
+            raise ValidationFailed(f"conflict already resolved (kept {conflict['kept']})",
+                                   fields={"keep": ["conflict already resolved"]})
+        if keep == "loser":
+            _write_loser(store, conflict, by)
+        store.records.resolve_conflict(conflict_id, keep=keep, by=by, at=clock.iso())
+        return store.records.conflict(conflict_id)  # type: ignore[return-value]
+
+
+def _write_loser(store: Storage, conflict: dict, by: str) -> None:
+    state = store.records.get(conflict["collection"], conflict["record"])
+    if state is None:
+        raise NotFound("the record is gone (tombstone purged)")
+    if state["fields"].get("status") in ("verified", "rejected"):
+        raise ValidationFailed("the service log is locked", fields={"keep": ["record is locked"]})
+    scope = state.pop("_scope")
+    hlc = server_hlc(max(m["hlc"] for m in state["meta"].values()))
+    version = state["version"] + 1
+    field, value = conflict["field"], conflict["loser"]["value"]
+    if field == "deleted":
+        state["deleted"] = bool(value)
+    elif value is None:
+        state["fields"].pop(field, None)
+    else:
+        state["fields"][field] = value
+    state["meta"][field] = {"hlc": hlc, "version": version, "op": None, "device": f"server:{by}"}
+    state["version"] = version
+    grid = state["fields"].get("grid", scope["grid"]) if state["collection"] == "households" \
+        else scope["grid"]
+    store.records.put_many([(state, store.records.last_seq() + 1, grid, scope["person"],
+                             scope["author"], clock.iso())])
+
+
+def op_evidence(store: Storage, op: str) -> dict:
+    row = store.records.op(op)
+    if row is None:
+        raise NotFound("no such op")
+    device = store.access.device(row["device"]) or {}
+    result: dict = {"status": row["status"]}
+    if row["version"] is not None:
+        result["version"] = row["version"]
+    if row["error_code"]:
+        result["error"] = {"code": row["error_code"], "message": row["error_message"]}
+    return {"op": op, "change": json.loads(row["change"]), "result": result,
+            "device": row["device"], "person": device.get("person"),
+            "public_key": device.get("public_key"), "received_at": row["received_at"]}
