@@ -10,6 +10,7 @@ import click
 
 from .admin import init, serve, token
 from .ledger import ledger
+from .sync_cli import purge
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,5 +25,5 @@ def main() -> None:
     """
 
 
-for command in (init, serve, token, ledger):
+for command in (init, serve, token, ledger, purge):
     main.add_command(command)

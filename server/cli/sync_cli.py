@@ -1,0 +1,36 @@
+"""Sync maintenance commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import DEFAULTS
+from ..services.retention import purge_tombstones
+from ..storage import open_storage
+from .options import data_dir_option
+
+
+@click.command("purge-tombstones")
+@data_dir_option
+@click.option("--days", type=click.IntRange(1), default=DEFAULTS["TOMBSTONE_RETENTION_DAYS"],
+              show_default=True, help="Retention window; keep it longer than any offline period.")
+def purge(data_dir: str, days: int) -> None:
+    """Delete tombstones older than the retention window (run daily).
+
+    Devices whose cursor predates a purged tombstone get 410 and re-sync.
+
+    \b
+    Example:
+      gridsync purge-tombstones --data-dir /var/lib/gridsync --days 180
+    """
+    db = Path(data_dir) / "gridsync.db"
+    if not db.exists():
+        raise click.ClickException(f"{data_dir} is not initialised: run `gridsync init`")
+    store = open_storage(str(db))
+    try:
+        count = purge_tombstones(store, days)
+    finally:
+        store.close()
+    click.echo(f"purged {count} tombstone(s) older than {days} days")
