@@ -1,0 +1,60 @@
+"""gridsync ledger: signed, hash-chained, double-entry points ledger.
+
+Pure library: no Flask, no database, nothing from `server`, `sync` or
+`client_sdk`. The server builds entries with `make_entry` and checkpoints
+with `make_checkpoint`; clients and auditors check them with `verify_*`.
+"""
+
+from .balances import apply, replay
+from .canonical import canonical
+from .checkpoint import make_checkpoint
+from .crypto import SigningKey, b64url_decode, b64url_encode, verify_signature
+from .entry import KINDS, ZERO_HASH, entry_hash, hashed_form, make_entry
+from .errors import KeyDecryptionError, LedgerError, RulesError, VerificationError
+from .formats import MAX_INT, parse_time
+from .parallel import verify_chain_parallel
+from .rules import capped, local_date, points_for, price_log, rules_hash
+from .verify import (
+    ChainSummary,
+    check_balances,
+    check_checkpoint_against,
+    keyring,
+    verify_chain,
+    verify_checkpoint,
+    verify_entry,
+)
+
+__all__ = [
+    "KINDS",
+    "MAX_INT",
+    "ZERO_HASH",
+    "ChainSummary",
+    "KeyDecryptionError",
+    "LedgerError",
+    "RulesError",
+    "SigningKey",
+    "VerificationError",
+    "apply",
+    "b64url_decode",
+    "b64url_encode",
+    "canonical",
+    "capped",
+    "check_balances",
+    "check_checkpoint_against",
+    "entry_hash",
+    "hashed_form",
+    "keyring",
+    "local_date",
+    "make_checkpoint",
+    "make_entry",
+    "parse_time",
+    "points_for",
+    "price_log",
+    "replay",
+    "rules_hash",
+    "verify_chain",
+    "verify_chain_parallel",
+    "verify_checkpoint",
+    "verify_entry",
+    "verify_signature",
+]
