@@ -1,7 +1,110 @@
-"""ledger endpoints."""
+"""Ledger and points: accounts, entries, checkpoints, redemptions, adjustments, reversals.
+
+Answers that carry entries are written with orjson from the stored entries
+rather than dumped through marshmallow: an entry must reach a verifier with
+every key it was signed with, and a page holds up to 1,000 of them. The
+schemas still describe them in the OpenAPI document.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
+from flask import Response, g
+from marshmallow import RAISE
+
+from ..auth import require
+from ..services import ledger as points
+from ..services.ledger_append import signer
+from ..state import storage
+from . import schemas as s
 from .blueprint import Blueprint
 
-bp = Blueprint("ledger", __name__, description="ledger")
+bp = Blueprint("ledger", __name__, description="Signed points ledger, redemptions and audits")
+
+_REPLAY = "The same id with the same body again: the first answer, unchanged."
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status=status, mimetype="application/json")
+
+
+@bp.route("/accounts/<account>", methods=["GET"])
+@require("volunteer", "admin", "auditor", "shop")
+@bp.alt_response(200, schema=s.AccountOut, success=True)
+def get_account(account):  # type: ignore[no-untyped-def]
+    """Balance and entries of an account (`volunteer:<id>`, `shop:<id>`, `issuance:<id>`).
+
+    The volunteer themself, admins and auditors see the entries; a shop of
+    the volunteer's community sees the balance only; others get 403.
+    """
+    return _json(points.account_view(storage(), g.who, account))
+
+
+@bp.route("/ledger/entries", methods=["GET"])
+@require("admin", "auditor")
+@bp.arguments(s.EntriesQuery, location="query", unknown=RAISE)
+@bp.alt_response(200, schema=s.EntryPage, success=True)
+def list_entries(args):  # type: ignore[no-untyped-def]
+    """Entries with seq > `after`, oldest first, at most `limit` (default 100, max 1000)."""
+    bodies, next_seq = points.entries_page(storage(), args["after"], args["limit"])
+    text = '{"entries":[' + ",".join(bodies) + '],"next":' + (
+        "null" if next_seq is None else str(next_seq)) + "}"
+    return Response(text, mimetype="application/json")
+
+
+@bp.route("/ledger/checkpoint", methods=["GET"])
+@require()
+@bp.response(200, s.CheckpointOut)
+def get_checkpoint():  # type: ignore[no-untyped-def]
+    """A signed checkpoint at the current head (seq 0 and 64 zeros when empty)."""
+    return points.checkpoint(storage(), signer())
+
+
+@bp.route("/redemptions", methods=["POST"])
+@require("shop")
+@bp.arguments(s.RedemptionIn)
+@bp.alt_response(201, schema=s.RedemptionResult, success=True)
+@bp.alt_response(200, schema=s.RedemptionResult, description=_REPLAY)
+def create_redemption(data):  # type: ignore[no-untyped-def]
+    """Spend a volunteer's points at this shop: needs the volunteer's current card code.
+
+    Stock and points move together or not at all (409 insufficient_points /
+    out_of_stock change nothing).
+    """
+    status, answer = points.redeem(storage(), g.who, data)
+    return _json(answer, status)
+
+
+@bp.route("/redemptions/<redemption_id>", methods=["GET"])
+@require("shop", "volunteer", "admin")
+@bp.alt_response(200, schema=s.RedemptionResult, success=True)
+def get_redemption(redemption_id):  # type: ignore[no-untyped-def]
+    """A redemption and its entry (that shop, the volunteer, admins)."""
+    return _json(points.redemption_view(storage(), g.who, redemption_id))
+
+
+@bp.route("/ledger/adjustments", methods=["POST"])
+@require("admin")
+@bp.arguments(s.AdjustmentIn)
+@bp.alt_response(201, schema=s.AdjustmentResult, success=True)
+@bp.alt_response(200, schema=s.AdjustmentResult, description=_REPLAY)
+def create_adjustment(data):  # type: ignore[no-untyped-def]
+    """Give (amount > 0) or take back (amount < 0) points from the community's issuance.
+
+    Never below zero: 409 insufficient_points.
+    """
+    status, answer = points.adjust(storage(), g.who, data)
+    return _json(answer, status)
+
+
+@bp.route("/ledger/reversals", methods=["POST"])
+@require("admin")
+@bp.arguments(s.ReversalIn)
+@bp.alt_response(201, schema=s.ReversalResult, success=True)
+@bp.alt_response(200, schema=s.ReversalResult, description=_REPLAY)
+def create_reversal(data):  # type: ignore[no-untyped-def]
+    """Undo an entry with a `reverse` entry swapping its debit and credit (once per entry)."""
+    status, answer = points.reverse(storage(), g.who, data)
+    return _json(answer, status)

@@ -210,3 +210,134 @@ class OpOut(Schema):
     person = fields.String(allow_none=True)
     public_key = fields.String(allow_none=True)
     received_at = fields.String()
+
+
+# --- ledger and points (issue #5) ------------------------------------------
+UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class EntryOut(Schema):
+    """A signed ledger entry (PROTOCOL "Entry"); served exactly as stored."""
+
+    seq = fields.Integer()
+    id = fields.String()
+    kind = fields.String()
+    debit = fields.String()
+    credit = fields.String()
+    amount = fields.Integer()
+    ref = fields.String()
+    evidence = fields.String(allow_none=True)
+    rules = fields.String(allow_none=True)
+    at = fields.String()
+    prev_hash = fields.String()
+    key_id = fields.String()
+    hash = fields.String()
+    sig = fields.String()
+
+
+class EntriesQuery(Strict):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**53 - 1),
+                           metadata={"description": "exclusive; 0 = from the start"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class EntryPage(Schema):
+    entries = fields.List(fields.Nested(EntryOut))
+    next = fields.Integer(allow_none=True, metadata={
+        "description": "the last seq returned when more remain, else null"})
+
+
+class AccountOut(Schema):
+    account = fields.String()
+    balance = fields.Integer()
+    as_of = fields.Integer(metadata={"description": "chain head seq when the balance was read"})
+    entries = fields.List(fields.Nested(EntryOut), metadata={
+        "description": "absent for a shop reading a volunteer's balance"})
+
+
+class CheckpointOut(Schema):
+    seq = fields.Integer()
+    head = fields.String()
+    at = fields.String()
+    key_id = fields.String()
+    sig = fields.String()
+
+
+class RedemptionItemIn(Strict):
+    sku = Id(required=True)
+    qty = StrictInteger(required=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class RedemptionIn(Strict):
+    id = fields.String(required=True, validate=validate.Regexp(
+        UUID_RE, error="must be a lowercase UUID"))
+    volunteer = Id(required=True)
+    card = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    items = fields.List(fields.Nested(RedemptionItemIn), required=True,
+                        validate=validate.Length(min=1, max=100))
+
+
+class RedemptionLine(Schema):
+    sku = fields.String()
+    name = fields.String()
+    qty = fields.Integer()
+    price = fields.Integer()
+
+
+class RedemptionOut(Schema):
+    id = fields.String()
+    volunteer = fields.String()
+    shop = fields.String()
+    items = fields.List(fields.Nested(RedemptionLine))
+    total = fields.Integer()
+    at = fields.String()
+
+
+class RedemptionResult(Schema):
+    redemption = fields.Nested(RedemptionOut)
+    entry = fields.Nested(EntryOut)
+
+
+def _non_zero(value: int) -> None:
+    if value == 0:
+        raise ValidationError("must not be 0")
+
+
+class AdjustmentIn(Strict):
+    id = Id(required=True)
+    account = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    amount = StrictInteger(required=True, validate=_non_zero)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AdjustmentOut(Schema):
+    id = fields.String()
+    account = fields.String()
+    amount = fields.Integer()
+    reason = fields.String()
+    by = fields.String()
+    at = fields.String()
+
+
+class AdjustmentResult(Schema):
+    adjustment = fields.Nested(AdjustmentOut)
+    entry = fields.Nested(EntryOut)
+
+
+class ReversalIn(Strict):
+    id = Id(required=True)
+    entry = StrictInteger(required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReversalOut(Schema):
+    id = fields.String()
+    entry = fields.Integer()
+    reason = fields.String()
+    by = fields.String()
+    at = fields.String()
+
+
+class ReversalResult(Schema):
+    reversal = fields.Nested(ReversalOut)
+    entry = fields.Nested(EntryOut)

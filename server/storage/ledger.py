@@ -48,6 +48,11 @@ class LedgerStore:
         return [json.loads(r[0]) for r in self.db.query(
             "SELECT body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))]
 
+    def entry_bodies(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """(seq, stored JSON text) pages: served as stored, byte for byte."""
+        return [(int(r[0]), r[1]) for r in self.db.query(
+            "SELECT seq, body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))]
+
     def iter_entries(self, batch: int = 5000) -> Iterator[dict]:
         """Every entry in seq order, read in batches (memory flat in chain length)."""
         after = 0
@@ -69,6 +74,14 @@ class LedgerStore:
 
     def balances(self) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in self.db.query("SELECT account, balance FROM balances")}
+
+    def balance_rows(self) -> dict[str, tuple[int, int]]:
+        """account -> (stored balance, seq of the last entry that moved it)."""
+        return {r[0]: (int(r[1]), int(r[2])) for r in self.db.query(
+            "SELECT account, balance, as_of FROM balances")}
+
+    def count(self) -> int:
+        return int(self.db.scalar("SELECT count(*) FROM entries"))
 
     def kind_counts(self) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in self.db.query(
@@ -139,3 +152,65 @@ class LedgerStore:
         r = {"id": row["id"], "volunteer": row["volunteer"], "shop": row["shop"],
              "items": json.loads(row["items"]), "total": row["total"], "at": row["at"]}
         return r, self.entry(int(row["entry_seq"]))  # type: ignore[return-value]
+
+    # --- audit queries (gridsync ledger verify) ---------------------------
+    def first_column_mismatch(self) -> int | None:
+        """Lowest seq whose indexed columns differ from its signed JSON body.
+
+        The columns (seq, kind, accounts, amount, ref, hash...) exist for
+        queries and indexes; the body is what is hashed and signed. A row
+        where they disagree has been edited behind the server's back.
+        """
+        checks = " OR ".join(
+            f"json_extract(body, '$.{col}') IS NOT {col}"
+            for col in ("seq", "id", "kind", "debit", "credit", "amount", "ref", "at", "hash"))
+        return self.db.scalar(f"SELECT min(seq) FROM entries WHERE {checks}")
+
+    def first_repeated_ref(self) -> tuple[int, str, str] | None:
+        """(seq, kind, ref) of the first earn, redeem or reverse whose ref an
+        earlier entry of the same kind already used: a log earned twice, a
+        redemption paid twice or an entry reversed twice."""
+        groups = self.db.query(
+            "SELECT kind, ref FROM entries WHERE kind IN ('earn', 'redeem', 'reverse') "
+            "GROUP BY kind, ref HAVING count(*) > 1")
+        found = []
+        for kind, ref in groups:
+            second = self.db.scalar(
+                "SELECT seq FROM entries WHERE kind = ? AND ref = ? ORDER BY seq LIMIT 1 OFFSET 1",
+                (kind, ref))
+            found.append((int(second), kind, ref))
+        return min(found) if found else None
+
+    def redemptions_without_entry(self) -> list[tuple[str, int, str]]:
+        """(redemption id, entry_seq, problem) for redemptions whose redeem
+        entry is missing or does not match the redemption."""
+        rows = self.db.query(
+            """SELECT r.id, r.entry_seq, e.seq AS seq, e.kind, e.ref, e.debit, e.credit,
+                      e.amount, r.volunteer, r.shop, r.total
+               FROM redemptions r LEFT JOIN entries e ON e.seq = r.entry_seq
+               ORDER BY r.entry_seq""")
+        out = []
+        for r in rows:
+            if r["seq"] is None:
+                out.append((r["id"], int(r["entry_seq"]), "its redeem entry is missing"))
+            elif (r["kind"], r["ref"], r["debit"], r["credit"], r["amount"]) != (
+                    "redeem", f"redemption:{r['id']}", f"volunteer:{r['volunteer']}",
+                    f"shop:{r['shop']}", r["total"]):
+                out.append((r["id"], int(r["entry_seq"]), "its entry does not match it"))
+        return out
+
+    def verified_logs_without_earn(self) -> list[tuple[str, int]]:
+        """(service log id, points) of verified logs with points > 0 that have
+        no earn entry paying exactly those points."""
+        rows = self.db.query(
+            """SELECT r.id, json_extract(r.state, '$.fields.points') AS points
+               FROM records r
+               WHERE r.collection = 'service_logs'
+                 AND json_extract(r.state, '$.fields.status') = 'verified'
+                 AND json_extract(r.state, '$.fields.points') > 0
+                 AND NOT EXISTS (
+                   SELECT 1 FROM entries e
+                   WHERE e.kind = 'earn' AND e.ref = 'service_log:' || r.id
+                     AND e.amount = json_extract(r.state, '$.fields.points'))
+               ORDER BY r.id""")
+        return [(r[0], int(r[1])) for r in rows]

@@ -1,0 +1,302 @@
+"""Points: accounts, entry pages, checkpoints, redemptions, adjustments, reversals.
+
+Every write here is one ``BEGIN IMMEDIATE`` transaction that checks, moves
+stock, appends the signed entry and remembers the request, all or nothing:
+an error raised anywhere inside rolls everything back (PROTOCOL: an error
+changes nothing).
+
+Idempotent creates (redemptions, adjustments, reversals) are remembered in
+the ``requests`` table under (kind, id) with a digest of the body and the
+caller: the same id with the same body from the same caller returns the
+first answer (200); anything else under that id is 409 ``id_reused``. A
+request that failed is not remembered, so it may be retried with its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ledger import MAX_INT, ZERO_HASH, canonical, make_checkpoint
+
+from .. import clock, secrets_
+from ..auth import Principal
+from ..errors import (
+    AlreadyReversed,
+    CardInvalid,
+    Forbidden,
+    IdReused,
+    InsufficientPoints,
+    NotFound,
+    OutOfStock,
+    ValidationFailed,
+)
+from ..keystore import Signer
+from ..storage import Storage
+from .ledger_append import append
+
+FLOORED = ("volunteer", "shop")
+"""Account kinds whose balance the API never takes below zero."""
+
+
+# --- accounts ------------------------------------------------------------
+def account_owner(store: Storage, account: str) -> dict | None:
+    """``{"kind", "id", "community"}`` for an account that exists, else None.
+
+    Accounts are ``volunteer:<person>``, ``shop:<shop>`` and
+    ``issuance:<community>``; one exists when its person (a volunteer), shop
+    or community (a grid with no parent) does.
+    """
+    kind, sep, ident = account.partition(":")
+    if not sep or not ident:
+        return None
+    community: str | None = None
+    if kind == "volunteer":
+        person = store.directory.person(ident)
+        if person is None or person["role"] != "volunteer":
+            return None
+        community = person["community"]
+    elif kind == "shop":
+        shop = store.directory.shop(ident)
+        if shop is None:
+            return None
+        community = shop["community"]
+    elif kind == "issuance":
+        grid = store.directory.grid(ident)
+        if grid is None or grid["parent"] is not None:
+            return None
+        community = ident
+    else:
+        return None
+    return {"kind": kind, "id": ident, "community": community}
+
+
+def _account_access(who: Principal, owner: dict | None) -> str | None:
+    """"full", "balance" (a shop of the volunteer's community) or None."""
+    if who.role in ("admin", "auditor"):
+        return "full"
+    if owner is None or owner["kind"] != "volunteer":
+        return None
+    if who.role == "volunteer" and who.person == owner["id"]:
+        return "full"
+    if who.role == "shop" and who.community is not None and who.community == owner["community"]:
+        return "balance"
+    return None
+
+
+def account_view(store: Storage, who: Principal, account: str) -> dict:
+    """Balance, the seq it is as of (the chain head when read) and, for
+    those who may see them, every entry touching the account.
+
+    403 before 404: only callers who may read any account (admin, auditor)
+    learn whether an account exists.
+    """
+    with store.snapshot():
+        owner = account_owner(store, account)
+        access = _account_access(who, owner)
+        if access is None:
+            raise Forbidden("you may not read this account")
+        if owner is None:
+            raise NotFound(f"no such account {account!r}")
+        out: dict[str, Any] = {"account": account, "balance": store.ledger.balance(account),
+                               "as_of": store.ledger.head()[0]}
+        if access == "full":
+            out["entries"] = store.ledger.account_entries(account)
+    return out
+
+
+# --- entries and checkpoints ---------------------------------------------
+def entries_page(store: Storage, after: int, limit: int) -> tuple[list[str], int | None]:
+    """(stored JSON texts of up to `limit` entries after seq `after`, next).
+
+    ``next`` is the last seq returned when more remain, else None. Entries
+    are handed out exactly as stored, so what an auditor hashes is what the
+    server signed.
+    """
+    rows = store.ledger.entry_bodies(after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [body for _, body in rows], (rows[-1][0] if more and rows else None)
+
+
+def checkpoint(store: Storage, signer: Signer) -> dict:
+    """A signed ``{"seq", "head", "at", "key_id", "sig"}`` at the current head.
+
+    Taken under the write lock (it writes nothing), so it is ordered against
+    key rotation: the key that signs it was not yet retired at ``at``.
+    """
+    with store.transaction():
+        seq, head = store.ledger.head()
+        key_id, key = signer.active(store)
+        return make_checkpoint(seq=seq, head=head or ZERO_HASH, at=clock.iso(), key=key,
+                               key_id=key_id)
+
+
+# --- idempotent requests --------------------------------------------------
+def _digest(data: dict) -> str:
+    return hashlib.sha256(canonical(data)).hexdigest()
+
+
+def _replay(store: Storage, kind: str, data: dict, actor: str) -> dict | None:
+    """The first answer to this request, None if the id is new; IdReused
+    when the id was used with another body or by another caller."""
+    seen = store.ledger.request(kind, data["id"])
+    if seen is None:
+        return None
+    if seen["digest"] != _digest(data) or seen["actor"] != actor:
+        raise IdReused(f"{kind} id {data['id']!r} was already used for another request")
+    return seen["response"]  # type: ignore[no-any-return]
+
+
+def _remember(store: Storage, kind: str, data: dict, actor: str, response: dict) -> None:
+    store.ledger.save_request(kind=kind, id=data["id"], digest=_digest(data), actor=actor,
+                              response=response, at=clock.iso())
+
+
+def _check_floor(store: Storage, account: str, amount: int) -> None:
+    """InsufficientPoints if taking `amount` from a volunteer or shop account
+    would leave it below zero (issuance accounts go negative by design)."""
+    if account.partition(":")[0] not in FLOORED:
+        return
+    balance = store.ledger.balance(account)
+    if balance < amount:
+        raise InsufficientPoints(f"{account} has {balance} points; this needs {amount}")
+
+
+# --- redemptions ----------------------------------------------------------
+def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+    """Spend a volunteer's points at the caller's shop: (status, answer).
+
+    Card, community, catalog, points and stock are checked, stock taken and
+    the redeem entry appended in one transaction.
+    """
+    with store.transaction():
+        first = _replay(store, "redemption", data, who.person)
+        if first is not None:
+            return 200, first
+        if store.ledger.redemption(data["id"]) is not None:
+            raise IdReused(f"redemption id {data['id']!r} is already used")
+        volunteer = _card_holder(store, data["volunteer"], data["card"])
+        shop = store.directory.shop(who.shop or "")
+        if shop is None or shop["community"] != volunteer["community"]:
+            raise Forbidden("the volunteer belongs to another community than this shop")
+        lines = _priced_lines(store, shop["id"], data["items"])
+        total = sum(line["price"] * line["qty"] for line in lines)
+        if total > MAX_INT:
+            raise ValidationFailed("total out of range", fields={"items": ["total too large"]})
+        account = f"volunteer:{volunteer['id']}"
+        _check_floor(store, account, total)
+        for line in lines:
+            if not store.directory.take_stock(shop["id"], line["sku"], line["qty"]):
+                left = store.directory.item(shop["id"], line["sku"])
+                raise OutOfStock(f"{line['sku']}: {left['stock'] if left else 0} left, "
+                                 f"{line['qty']} asked for")
+        entry = append(store, kind="redeem", debit=account, credit=f"shop:{shop['id']}",
+                       amount=total, ref=f"redemption:{data['id']}")
+        redemption = {"id": data["id"], "volunteer": volunteer["id"], "shop": shop["id"],
+                      "items": lines, "total": total, "at": entry["at"]}
+        store.ledger.add_redemption(redemption, entry["seq"])
+        answer = {"redemption": redemption, "entry": entry}
+        _remember(store, "redemption", data, who.person, answer)
+    return 201, answer
+
+
+def _card_holder(store: Storage, volunteer_id: str, card: str) -> dict:
+    """The volunteer whose current card code is `card`, else CardInvalid.
+
+    An unknown or inactive volunteer, or one with no card issued, gets the
+    same answer as a wrong code: a shop learns nothing from trying ids.
+    """
+    person = store.directory.person(volunteer_id)
+    card_hash = store.directory.card_hash(volunteer_id) if person else None
+    if (person is None or person["role"] != "volunteer" or not person["active"]
+            or not card_hash or not secrets_.same(card, card_hash)):
+        raise CardInvalid()
+    return person
+
+
+def _priced_lines(store: Storage, shop: str, items: list[dict]) -> list[dict]:
+    lines, problems = [], {}
+    for i, item in enumerate(items):
+        row = store.directory.item(shop, item["sku"])
+        if row is None:
+            problems[str(i)] = {"sku": ["not in this shop's catalog"]}
+            continue
+        lines.append({"sku": row["sku"], "name": row["name"], "qty": item["qty"],
+                      "price": row["price"]})
+    if problems:
+        raise ValidationFailed("unknown sku", fields={"items": problems})
+    return lines
+
+
+def redemption_view(store: Storage, who: Principal, redemption_id: str) -> dict:
+    """A redemption and its entry: for that shop, the volunteer, and admins."""
+    found = store.ledger.redemption(redemption_id)
+    if found is None:
+        raise NotFound("no such redemption")
+    redemption, entry = found
+    if not (who.role == "admin"
+            or (who.role == "shop" and who.shop == redemption["shop"])
+            or (who.role == "volunteer" and who.person == redemption["volunteer"])):
+        raise Forbidden("not your redemption")
+    return {"redemption": redemption, "entry": entry}
+
+
+# --- adjustments and reversals (admin) -------------------------------------
+def adjust(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+    """An ``adjust`` entry between the account's community issuance account
+    and the account; a negative amount takes points back, never below zero."""
+    with store.transaction():
+        first = _replay(store, "adjustment", data, who.person)
+        if first is not None:
+            return 200, first
+        account = data["account"]
+        owner = account_owner(store, account)
+        if owner is None or owner["kind"] not in FLOORED or owner["community"] is None:
+            raise ValidationFailed("no such volunteer or shop account", fields={
+                "account": ["must be volunteer:<id> or shop:<id> of an existing one"]})
+        issuance, amount = f"issuance:{owner['community']}", data["amount"]
+        if amount > 0:
+            debit, credit = issuance, account
+        else:
+            debit, credit = account, issuance
+            _check_floor(store, account, -amount)
+        entry = append(store, kind="adjust", debit=debit, credit=credit, amount=abs(amount),
+                       ref=f"adjustment:{data['id']}")
+        adjustment = {"id": data["id"], "account": account, "amount": amount,
+                      "reason": data["reason"], "by": who.person, "at": entry["at"]}
+        answer = {"adjustment": adjustment, "entry": entry}
+        _remember(store, "adjustment", data, who.person, answer)
+    return 201, answer
+
+
+def reverse(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+    """A ``reverse`` entry swapping the debit and credit of entry `data["entry"]`.
+
+    Each entry is reversed at most once (409 already_reversed), and a
+    reversal is not itself reversed (400: make an adjustment instead).
+    Reversing a redemption gives the points back; it does not restock.
+    """
+    with store.transaction():
+        first = _replay(store, "reversal", data, who.person)
+        if first is not None:
+            return 200, first
+        seq = data["entry"]
+        original = store.ledger.entry(seq)
+        if original is None:
+            raise NotFound(f"no entry with seq {seq}")
+        if original["kind"] == "reverse":
+            raise ValidationFailed("a reversal cannot be reversed; make an adjustment", fields={
+                "entry": ["is itself a reversal"]})
+        done = store.ledger.entry_by_ref("reverse", f"entry:{seq}")
+        if done is not None:
+            raise AlreadyReversed(f"entry {seq} was already reversed by entry {done['seq']}")
+        debit, credit, amount = original["credit"], original["debit"], original["amount"]
+        _check_floor(store, debit, amount)
+        entry = append(store, kind="reverse", debit=debit, credit=credit, amount=amount,
+                       ref=f"entry:{seq}")
+        reversal = {"id": data["id"], "entry": seq, "reason": data["reason"], "by": who.person,
+                    "at": entry["at"]}
+        answer = {"reversal": reversal, "entry": entry}
+        _remember(store, "reversal", data, who.person, answer)
+    return 201, answer
