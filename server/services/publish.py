@@ -40,5 +40,18 @@ def person(store: Storage, person: dict) -> None:
             for k in (*PUBLIC_FIELDS, "deleted")}
     state = {"collection": "people", "id": person["id"], "version": version,
              "deleted": False, "fields": fields, "meta": meta}
-    store.records.put_many([(state, store.records.last_seq() + 1, None, person["id"], None,
-                             clock.iso())])
+    now = clock.iso()
+    store.records.put_many([(state, store.records.last_seq() + 1, None, person["id"], None, now)])
+    old_grids = set(old["fields"]["grids"]) if old else set()
+    if person["role"] == "volunteer" and old_grids != set(person["grids"]):
+        _moved(store, person["id"], old_grids - set(person["grids"]), now)
+
+
+def _moved(store: Storage, person_id: str, left: set[str], now: str) -> None:
+    """A volunteer changed grids: re-send their records to their new scope and
+    tell devices of the grids they left to evict them."""
+    keys = store.records.restamp_person(person_id, now)
+    for grid in sorted(left):
+        for collection, id in keys:
+            store.records.add_exit(seq=store.records.last_seq() + 1, collection=collection,
+                                   id=id, grid=grid, at=now)

@@ -94,6 +94,18 @@ class RecordStore:
             {"grids": json.dumps(grids), "people": json.dumps(people), "author": author})
         return [(r[0], r[1]) for r in rows]
 
+    def restamp_person(self, person: str, at: str) -> list[tuple[str, str]]:
+        """Give a person's records (their people record and service logs) new seqs
+        so that devices whose scope now includes them pull them; returns their keys."""
+        rows = self.db.query(
+            "SELECT collection, id FROM records WHERE person = ? "
+            "AND collection IN ('people', 'service_logs') ORDER BY seq", (person,))
+        seq = self.last_seq()
+        self.db.executemany(
+            "UPDATE records SET seq = ?, updated_at = ? WHERE collection = ? AND id = ?",
+            [(seq + i + 1, at, r[0], r[1]) for i, r in enumerate(rows)])
+        return [(r[0], r[1]) for r in rows]
+
     def add_exit(self, *, seq: int, collection: str, id: str, grid: str, at: str) -> None:
         self.db.execute(
             "INSERT INTO scope_exits (seq, collection, id, grid, at) VALUES (?, ?, ?, ?, ?)",

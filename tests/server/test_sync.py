@@ -358,3 +358,17 @@ def test_devices_list_counts(world, api):
     (dev,) = [d for d in api.ok(api.get("/devices"))["devices"] if d["id"] == w1.id]
     assert (dev["applied"], dev["rejected"], dev["revoked"]) == (1, 1, False)
     assert dev["last_sync_at"]
+
+
+def test_volunteer_moving_grids_moves_their_logs(world, api):
+    w1, w2 = api.enroll("w1"), api.enroll("w2")
+    log = w1.change("service_logs", {"volunteer": "v1", "activity": "cleanup",
+                                     "started_at": "2026-11-26T01:00:00Z", "minutes": 60})
+    push_one(w1, log)
+    w2.pull_all()
+    api.ok(api.patch("/people/v1", {"grids": ["g2"]}))
+    seen = w2.pull_all()
+    assert ("service_logs", log["id"]) in seen and ("people", "v1") in seen
+    out = w1.sync()
+    assert {"collection": "service_logs", "id": log["id"]} in out["evict"]
+    assert {"collection": "people", "id": "v1"} in out["evict"]
