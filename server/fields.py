@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 MAX_SAFE_INT = 2**53 - 1
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ID_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
 
 
 class StrictInteger(fields.Integer):
@@ -28,7 +28,7 @@ class StrictInteger(fields.Integer):
 
 def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
     """An id: [A-Za-z0-9_-], 1-64 characters."""
-    return fields.String(validate=validate.Regexp(ID_PATTERN, error="must match [A-Za-z0-9_-]{1,64}"),
+    return fields.String(validate=validate.Regexp(ID_PATTERN, error="must match [A-Za-z0-9_-]{{1,64}}"),
                          **kwargs)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from server import create_app
 from server.bootstrap import initialise
-from tests.helpers import ApiClient, LiveServer
+from tests.helpers import ApiClient, LiveServer, make_tokens
 
 
 @pytest.fixture
@@ -75,3 +75,11 @@ def live_server(make_live_server):
     """A running server: ``.url``, ``.api_url``, ``.token`` (admin), ``.data_dir``,
     ``.stop()``, ``.start()``, ``.kill()``."""
     return make_live_server()
+
+
+@pytest.fixture
+def tokens(world, api, data_dir):
+    """make_world plus add_second_community, and a token per person: device tokens
+    (enrolled with a code) for workers, volunteers and shop staff; `gridsync token`-style
+    tokens for admin and auditor a1. ``tokens["w1"]`` etc."""
+    return make_tokens(api, data_dir)

@@ -255,3 +255,42 @@ class LiveServer:
         for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
             pids += [int(p) for p in task.read_text().split()]
         return pids
+
+
+def db_dump(data_dir: Any, *, skip: tuple[str, ...] = ("rate_limits",)) -> dict[str, list]:
+    """Every row of every table (sorted), read with a separate connection: compare a
+    dump taken before a failing request with one taken after to prove nothing changed."""
+    import sqlite3
+
+    conn = sqlite3.connect(str(Path(data_dir) / "gridsync.db"))
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"')))
+                for t in tables if t not in skip}
+    finally:
+        conn.close()
+
+
+def add_second_community(api: ApiClient) -> None:
+    """Beside make_world's c1: community c2 with grid h1, shop s2 (staff shop2), worker w3,
+    volunteer v3, and a second shop s1b in c1 (staff shop1b); plus auditor a1."""
+    api.ok(api.post("/grids", {"id": "c2", "name": "社区二", "parent": None}), 201)
+    api.ok(api.post("/grids", {"id": "h1", "name": "二社区一网格", "parent": "c2"}), 201)
+    api.ok(api.post("/shops", {"id": "s2", "name": "二社区超市", "community": "c2"}), 201)
+    api.ok(api.post("/shops", {"id": "s1b", "name": "一社区二号店", "community": "c1"}), 201)
+    api.person("shop2", "shop", [], shop="s2")
+    api.person("shop1b", "shop", [], shop="s1b")
+    api.person("w3", "worker", ["h1"])
+    api.person("v3", "volunteer", ["h1"])
+    api.person("a1", "auditor", [])
+
+
+def make_tokens(api: ApiClient, data_dir: Any) -> dict[str, str]:
+    """After make_world: add_second_community, then a token per person (see the
+    ``tokens`` fixture)."""
+    add_second_community(api)
+    out = {"admin": api.token, "a1": issue_token(data_dir, "a1")}
+    for person in ("w1", "w2", "v1", "v2", "shop1", "shop1b", "shop2", "w3", "v3"):
+        out[person] = api.enroll(person).token
+    return out
