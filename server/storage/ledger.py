@@ -7,9 +7,14 @@ chain head and writes the next entry, so concurrent workers serialize here.
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 
-from .connection import Database
+import orjson
+
+from .connection import BUSY_TIMEOUT_MS, Database
 
 
 class LedgerStore:
@@ -214,3 +219,31 @@ class LedgerStore:
                      AND e.amount = json_extract(r.state, '$.fields.points'))
                ORDER BY r.id""")
         return [(r[0], int(r[1])) for r in rows]
+
+
+class EntryReader:
+    """Read-only pages of stored entries for `gridsync ledger verify`.
+
+    Opens its own read-only connection lazily in whichever process calls it
+    (verification forks workers, and a SQLite connection must not cross a
+    fork), so one reader can be handed to ``ledger.verify_chain_parallel``.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._pid: int | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._pid = os.getpid()
+        return self._conn
+
+    def __call__(self, after: int, limit: int) -> list[dict]:
+        """Entries with seq > after, in seq order, at most `limit` (parsed bodies)."""
+        rows = self._connection().execute(
+            "SELECT body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        return [orjson.loads(r[0]) for r in rows]

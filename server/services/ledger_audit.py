@@ -1,0 +1,250 @@
+"""Auditing a whole ledger (`gridsync ledger verify`): from a data dir or a running server.
+
+From a data dir: every hash, link and signature (against the public halves
+of the keys stored in the database), double entry summing to zero, the
+indexed columns of each row against its signed body, each service log,
+redemption and reversal paid at most once, every redemption and every
+verified service log with points having its entry, and the stored
+``balances`` table against a replay of the chain.
+
+From a server: the same chain checks over ``GET /ledger/entries`` pages with
+the keys of ``GET /ledger/keys``, and the signed checkpoint, fetched before
+the pages, consistent with the entries verified.
+
+Either raises ``AuditFailure`` naming the first bad seq, or returns a
+``ChainSummary``. Chains are verified in segments so that a caller can show
+progress; each segment runs on ``workers`` processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from ledger import (
+    ZERO_HASH,
+    ChainSummary,
+    LedgerError,
+    VerificationError,
+    check_balances,
+    check_checkpoint_against,
+    keyring,
+    verify_chain_parallel,
+    verify_checkpoint,
+)
+
+from ..storage import open_storage
+from ..storage.ledger import EntryReader
+
+SEGMENT = 50_000
+"""Entries per progress step (each step forks its own worker pool)."""
+PAGE = 1000
+"""Entries per `GET /ledger/entries` request (the protocol's maximum)."""
+ONCE_KINDS = ("earn", "redeem", "reverse")
+
+Progress = Callable[[int], None]
+"""Called with the number of entries just verified."""
+
+
+class AuditFailure(Exception):
+    """The ledger is not sound; ``seq`` is where (None when no entry is to blame)."""
+
+    def __init__(self, message: str, seq: int | None = None):
+        super().__init__(message)
+        self.seq = seq
+
+    @classmethod
+    def from_verification(cls, exc: VerificationError) -> AuditFailure:
+        return cls(str(exc), exc.seq)
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+def verify_segments(fetch: Callable[[int, int], Any], keys: Mapping, head_seq: int, *,
+                    workers: int, progress: Progress = _noop, start_seq: int = 1,
+                    prev_hash: str = ZERO_HASH) -> ChainSummary:
+    """`verify_chain_parallel` over [start_seq, head_seq] in SEGMENT-sized steps."""
+    balances: dict[str, int] = {}
+    seq = start_seq
+    while seq <= head_seq:
+        end = min(head_seq, seq + SEGMENT - 1)
+        part = verify_chain_parallel(fetch, keys, workers, head_seq=end, start_seq=seq,
+                                     prev_hash=prev_hash)
+        for account, delta in part.balances.items():
+            balances[account] = balances.get(account, 0) + delta
+        prev_hash = part.head_hash
+        progress(end - seq + 1)
+        seq = end + 1
+    check_balances(balances)
+    return ChainSummary(count=max(0, head_seq - start_seq + 1), head_seq=max(head_seq, 0),
+                        head_hash=prev_hash, balances=balances)
+
+
+# --- a data dir -------------------------------------------------------------
+def verify_database(path: str, *, workers: int = 2,
+                    start: Callable[[int], None] = _noop,
+                    progress: Progress = _noop) -> ChainSummary:
+    """Audit the database at `path`; `start(n)` is told how many entries to expect."""
+    store = open_storage(path, migrate_schema=False)
+    try:
+        try:
+            keys = keyring(store.ledger.keys())
+        except LedgerError as exc:
+            raise AuditFailure(f"the stored keys are unusable: {exc}") from None
+        head_seq, _ = store.ledger.head()
+        start(head_seq)
+        failure: AuditFailure | None = None
+        summary = None
+        try:
+            summary = verify_segments(EntryReader(path), keys, head_seq, workers=workers,
+                                      progress=progress)
+        except VerificationError as exc:
+            failure = AuditFailure.from_verification(exc)
+        edited = store.ledger.first_column_mismatch()
+        if edited is not None and (failure is None or failure.seq is None
+                                   or edited <= failure.seq):
+            failure = AuditFailure(
+                f"seq {edited}: the row's columns differ from its signed body", edited)
+        if failure is not None:
+            raise failure
+        assert summary is not None
+        _check_once(store)
+        _check_stored_balances(store, summary.balances)
+        _check_causes(store)
+        return summary
+    finally:
+        store.close()
+
+
+def _check_once(store: Any) -> None:
+    repeated = store.ledger.first_repeated_ref()
+    if repeated is not None:
+        seq, kind, ref = repeated
+        raise AuditFailure(f"seq {seq}: a second {kind} entry for {ref}", seq)
+
+
+def _check_stored_balances(store: Any, replayed: dict[str, int]) -> None:
+    stored = store.ledger.balance_rows()
+    try:
+        check_balances(replayed, {a: b for a, (b, _) in stored.items()})
+    except VerificationError as exc:
+        account = (exc.detail or "").removeprefix("account ")
+        seq = stored[account][1] if account in stored else None
+        where = f"seq {seq}: " if seq is not None else ""
+        raise AuditFailure(
+            f"{where}stored balance of {account} is {exc.actual}, the entries give "
+            f"{exc.expected}", seq) from None
+
+
+def _check_causes(store: Any) -> None:
+    for redemption, seq, problem in store.ledger.redemptions_without_entry():
+        raise AuditFailure(f"seq {seq}: redemption {redemption}: {problem}", seq)
+    for log, points in store.ledger.verified_logs_without_earn():
+        raise AuditFailure(
+            f"verified service log {log} has {points} points but no earn entry paying them")
+
+
+# --- a running server -------------------------------------------------------
+class _Server:
+    def __init__(self, url: str, token: str, timeout: float = 60.0):
+        base = url.rstrip("/")
+        self.base = base if base.endswith("/api/v1") else base + "/api/v1"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.timeout = timeout
+
+    def get(self, path: str, **params: Any) -> Any:
+        try:
+            resp = self.session.get(self.base + path, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise AuditFailure(f"cannot reach {self.base}: {exc}") from None
+        if resp.status_code != 200:
+            try:
+                message = resp.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = resp.text[:200]
+            raise AuditFailure(f"GET {path}: HTTP {resp.status_code}: {message}")
+        return resp.json()
+
+    def keys(self) -> dict:
+        try:
+            return keyring(self.get("/ledger/keys")["keys"])
+        except (LedgerError, KeyError, TypeError) as exc:
+            raise AuditFailure(f"the published keys are unusable: {exc}") from None
+
+
+def verify_server(url: str, token: str, *, workers: int = 2,
+                  start: Callable[[int], None] = _noop,
+                  progress: Progress = _noop) -> ChainSummary:
+    """Audit a running server with public keys only and an auditor (or admin) token."""
+    server = _Server(url, token)
+    keys = server.keys()
+    checkpoint = server.get("/ledger/checkpoint")
+    try:
+        verify_checkpoint(checkpoint, keys)
+    except VerificationError as exc:
+        raise AuditFailure.from_verification(exc) from None
+    start(checkpoint["seq"])
+    at_checkpoint = ZERO_HASH if checkpoint["seq"] == 0 else None
+    seen_refs: set[tuple[str, str]] = set()
+    balances: dict[str, int] = {}
+    head_seq, head_hash, after = 0, ZERO_HASH, 0
+    batch: list[dict] = []
+    done = False
+    while not done:
+        page = server.get("/ledger/entries", after=after, limit=PAGE)
+        batch.extend(page["entries"])
+        done = page["next"] is None
+        if batch and (done or len(batch) >= SEGMENT):
+            keys, part = _verify_batch(server, keys, batch, head_seq + 1, head_hash, workers)
+            for account, delta in part.balances.items():
+                balances[account] = balances.get(account, 0) + delta
+            for entry in batch:
+                _once(entry, seen_refs)
+                if entry["seq"] == checkpoint["seq"]:
+                    at_checkpoint = entry["hash"]
+            head_seq, head_hash = part.head_seq, part.head_hash
+            progress(len(batch))
+            batch = []
+        if not done:
+            after = page["next"]
+    try:
+        check_balances(balances)
+        check_checkpoint_against(
+            checkpoint, lambda seq: at_checkpoint if seq == checkpoint["seq"] else None)
+    except VerificationError as exc:
+        raise AuditFailure.from_verification(exc) from None
+    return ChainSummary(count=head_seq, head_seq=head_seq, head_hash=head_hash,
+                        balances=balances)
+
+
+def _verify_batch(server: _Server, keys: dict, batch: list[dict], start_seq: int,
+                  prev_hash: str, workers: int) -> tuple[dict, ChainSummary]:
+    """Verify one batch; on an unknown key, fetch the keys once more (the server
+    may have rotated its key while we paged) and try again."""
+    try:
+        return keys, verify_chain_parallel(batch, keys, workers, start_seq=start_seq,
+                                           prev_hash=prev_hash)
+    except VerificationError as exc:
+        if exc.reason != "unknown_key":
+            raise AuditFailure.from_verification(exc) from None
+    keys = server.keys()
+    try:
+        return keys, verify_chain_parallel(batch, keys, workers, start_seq=start_seq,
+                                           prev_hash=prev_hash)
+    except VerificationError as exc:
+        raise AuditFailure.from_verification(exc) from None
+
+
+def _once(entry: dict, seen: set[tuple[str, str]]) -> None:
+    if entry["kind"] not in ONCE_KINDS:
+        return
+    key = (entry["kind"], entry["ref"])
+    if key in seen:
+        raise AuditFailure(f"seq {entry['seq']}: a second {key[0]} entry for {key[1]}",
+                           entry["seq"])
+    seen.add(key)

@@ -1,0 +1,81 @@
+"""Helpers shared by the ledger and redemption tests (real app, real SQLite)."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from server.cli import main
+from tests.helpers import ApiClient, Device
+
+
+def record_and_verify(recorder: Device, verifier: Device, *, volunteer: str = "v1",
+                      activity: str = "elderly_care", minutes: int = 60,
+                      started_at: str = "2026-11-26T02:00:00Z") -> tuple[str, dict, dict]:
+    """Record a log on `recorder`, verify it on `verifier`:
+    (log id, the verifying change, its result)."""
+    log = recorder.change("service_logs", {"volunteer": volunteer, "activity": activity,
+                                           "started_at": started_at, "minutes": minutes})
+    result = recorder.sync([log])["results"][0]
+    assert result["status"] == "applied", result
+    verify = verifier.change("service_logs", {"status": "verified"}, id=log["id"],
+                             base=result["version"])
+    out = verifier.sync([verify])["results"][0]
+    assert out["status"] == "applied", out
+    return log["id"], verify, out
+
+
+def redemption_body(volunteer: str, card: str, items: list[tuple[str, int]],
+                    id: str | None = None) -> dict:
+    return {"id": id or str(uuid.uuid4()), "volunteer": volunteer, "card": card,
+            "items": [{"sku": sku, "qty": qty} for sku, qty in items]}
+
+
+def adjust(api: ApiClient, account: str, amount: int, id: str | None = None,
+           reason: str = "test") -> Any:
+    return api.post("/ledger/adjustments", {"id": id or uuid.uuid4().hex, "account": account,
+                                            "amount": amount, "reason": reason})
+
+
+def give(api: ApiClient, account: str, amount: int) -> dict:
+    return api.ok(adjust(api, account, amount), 201)
+
+
+def db(data_dir: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(Path(data_dir) / "gridsync.db"), isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def state(data_dir: Path) -> dict:
+    """What an error must leave unchanged: entries, balances, stock, requests, redemptions."""
+    conn = db(data_dir)
+    try:
+        return {
+            "entries": conn.execute("SELECT count(*) FROM entries").fetchone()[0],
+            "balances": dict(conn.execute("SELECT account, balance FROM balances").fetchall()),
+            "stock": dict(conn.execute("SELECT sku, stock FROM catalog").fetchall()),
+            "requests": conn.execute("SELECT count(*) FROM requests").fetchone()[0],
+            "redemptions": conn.execute("SELECT count(*) FROM redemptions").fetchone()[0],
+        }
+    finally:
+        conn.close()
+
+
+def verify_cli(*args: str) -> Any:
+    """`gridsync ledger verify ARGS` in-process; stdout and stderr kept apart."""
+    return CliRunner().invoke(main, ["ledger", "verify", *args], catch_exceptions=False)
+
+
+def entries(data_dir: Path) -> list[dict]:
+    import json
+
+    conn = db(data_dir)
+    try:
+        return [json.loads(r[0]) for r in conn.execute("SELECT body FROM entries ORDER BY seq")]
+    finally:
+        conn.close()
