@@ -294,3 +294,22 @@ def make_tokens(api: ApiClient, data_dir: Any) -> dict[str, str]:
     for person in ("w1", "w2", "v1", "v2", "shop1", "shop1b", "shop2", "w3", "v3"):
         out[person] = api.enroll(person).token
     return out
+
+
+def api_error(resp: Any, status: int, code: str) -> dict:
+    """Assert a JSON error answer with this status and code; returns its ``error`` object."""
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True))
+    assert resp.mimetype == "application/json"
+    err = resp.get_json()["error"]
+    assert err["code"] == code, err
+    assert isinstance(err["message"], str) and err["message"]
+    return err
+
+
+def api_validation(resp: Any, *fields: str) -> dict:
+    """Assert a 400 ``validation`` answer whose ``fields`` name (at least) these fields."""
+    err = api_error(resp, 400, "validation")
+    assert isinstance(err.get("fields"), dict), err
+    for name in fields:
+        assert name in err["fields"], (name, err)
+    return err

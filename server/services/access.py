@@ -48,21 +48,26 @@ def enroll(store: Storage, data: dict, *, client: str, per_minute: int) -> dict:
         _failed(store, client)
         raise ValidationFailed("proof is not the key's signature over the code",
                                fields={"proof": ["bad signature"]}) from None
-    with store.transaction():
-        person_id = store.access.claim_enrollment(secrets_.digest(code), clock.iso())
-        if person_id is not None:
+    try:
+        with store.transaction():
+            person_id = store.access.claim_enrollment(secrets_.digest(code), clock.iso())
+            if person_id is None:
+                raise Unauthenticated("unknown, used or expired enrolment code")
             person = store.directory.person(person_id)
+            if person is None or not person["active"]:
+                # Rolls the claim back: the code works again once the person is reactivated.
+                raise Unauthenticated("this person is inactive")
             device_id = secrets_.new_id("dev_")
             store.access.add_device(id=device_id, person=person_id, name=data["name"],
                                     public_key=data["public_key"], at=clock.iso())
             token_id, token, secret_hash = secrets_.new_token()
             store.access.add_token(id=token_id, person=person_id, device=device_id,
                                    secret_hash=secret_hash, at=clock.iso())
-    if person_id is None:
+    except Unauthenticated:
         _failed(store, client)
-        raise Unauthenticated("unknown, used or expired enrolment code")
+        raise
     return {"device_id": device_id, "token": token, "person": person_id,
-            "role": person["role"], "grids": person["grids"]}  # type: ignore[index]
+            "role": person["role"], "grids": person["grids"]}
 
 
 def list_devices(store: Storage) -> list[dict]:

@@ -85,6 +85,10 @@ def patch_person(store: Storage, person_id: str, data: dict) -> dict:
             store.directory.set_grids(person_id, grids)
             if person["role"] != "shop":
                 store.directory.update_person(person_id, community=community)
+        if (data.get("active") is False and person["role"] == "admin" and person["active"]
+                and not any(p["role"] == "admin" and p["active"] and p["id"] != person_id
+                            for p in store.directory.people())):
+            raise ValidationFailed(fields={"active": ["cannot deactivate the last active admin"]})
         store.directory.update_person(
             person_id, **{k: data[k] for k in ("name", "active") if k in data})
         person = store.directory.person(person_id)

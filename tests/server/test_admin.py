@@ -15,24 +15,10 @@ import pytest
 
 from server import secrets_
 from tests.helpers import RULES, add_second_community, db_dump
+from tests.helpers import api_error as error
+from tests.helpers import api_validation as validation
 
 MAX_SAFE = 2**53 - 1
-
-
-def error(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert body["error"]["code"] == code
-    return body["error"]
-
-
-def validation(resp, *fields):
-    """A 400 validation answer naming (at least) these fields."""
-    err = error(resp, 400, "validation")
-    assert isinstance(err.get("fields"), dict), err
-    for name in fields:
-        assert name in err["fields"], (name, err)
-    return err
 
 
 # --- grids ---------------------------------------------------------------------------------

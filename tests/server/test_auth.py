@@ -16,6 +16,7 @@ from server import create_app
 from server.bootstrap import initialise
 from server.cli import main
 from tests.helpers import RULES, ApiClient, db_dump, make_tokens
+from tests.helpers import api_error as assert_error
 
 ALL = {"admin", "auditor", "worker", "volunteer", "shop"}
 ADMIN = {"admin"}
@@ -73,11 +74,6 @@ def shared(tmp_path_factory):
         yield SimpleNamespace(api=api, data_dir=data_dir, tokens=tokens, device=device)
 
 
-def assert_error(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/json"
-    assert resp.get_json()["error"]["code"] == code
-    assert resp.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS, ids=IDS)
