@@ -1,0 +1,287 @@
+"""One ``sync()``: push the outbox in batches, pull the scope page by page.
+
+Each ``POST /sync`` carries up to ``batch_size`` outbox changes and the saved
+cursor, and brings back their results and one page of records. Everything an
+answer says lands in ONE local transaction: acknowledged changes leave the
+outbox, rejected ones move to ``rejected`` with their reason (and their
+optimistic effect is taken out of the local copy), the page's records are
+written, evictions applied, and the new cursor saved. A sync interrupted
+anywhere resumes from the last answer it stored: the outbox still holds
+every unacknowledged change (the server deduplicates by op id) and the
+cursor every page already stored.
+
+Requests repeat while the outbox has changes to send or the server says
+``has_more``. Answers handled here beyond the 200:
+
+- 410 ``cursor_expired`` (and 400 naming the cursor): drop the cursor and
+  every local record without pending changes, then pull again from null.
+  The outbox is kept.
+- 413 ``too_large``: halve the batch and send again.
+- ``clock_skew`` rejections: the device clock is ahead of the server's. The
+  client adopts the server's offset (``server_time`` minus its own clock),
+  rewinds its HLC to the corrected time (merged with the newest stamp pulled
+  from the server, so it never goes below anything the server holds), and
+  re-stamps and re-signs the rejected changes, and any never-sent ones that
+  are also too far ahead, with NEW op ids, in place in the outbox (same
+  order). They go out in the same ``sync()``. A change rejected for skew
+  ``MAX_RESTAMPS`` times is moved to ``rejected``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from sync.hlc import MAX_SKEW_MS, HybridClock, parse_hlc
+from sync.signing import sign_change, unsigned_form
+
+from .errors import ProtocolError
+from .ids import iso_ms, parse_iso_ms, uuid7
+from .store import dumps, loads
+from .views import fold
+
+if TYPE_CHECKING:
+    from .client import FieldClient
+
+MAX_RESTAMPS = 3
+MAX_RESTARTS = 3
+ACKED = ("applied", "conflict", "duplicate")
+
+
+@dataclass
+class SyncSummary:
+    """What one ``sync()`` did. ``restamped``: changes re-signed after ``clock_skew``;
+    ``restarts``: pulls started again from a null cursor (410)."""
+
+    applied: int = 0
+    duplicate: int = 0
+    conflict: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    evicted: int = 0
+    pages: int = 0
+    restamped: int = 0
+    restarts: int = 0
+
+    def line(self) -> str:
+        return (f"applied {self.applied}, duplicate {self.duplicate}, conflict {self.conflict}, "
+                f"rejected {self.rejected}, pulled {self.pulled}")
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _error_code(data: Any) -> str | None:
+    error = data.get("error") if isinstance(data, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def _names_cursor(data: Any) -> bool:
+    """A 400 whose field messages name the cursor (unreadable, or another device's)."""
+    error = data.get("error") if isinstance(data, dict) else None
+    fields = error.get("fields") if isinstance(error, dict) else None
+    return isinstance(fields, dict) and "cursor" in fields
+
+
+def _check_answer(data: Any, sent: int) -> None:
+    ok = (isinstance(data, dict) and isinstance(data.get("results"), list)
+          and isinstance(data.get("changes"), list) and isinstance(data.get("evict"), list)
+          and isinstance(data.get("cursor"), str) and isinstance(data.get("has_more"), bool)
+          and isinstance(data.get("server_time"), str))
+    if not ok:
+        raise ProtocolError("sync answer is missing results, changes, evict, cursor, "
+                            "has_more or server_time")
+    if len(data["results"]) != sent:
+        raise ProtocolError(f"sent {sent} changes, got {len(data['results'])} results")
+
+
+class Syncer:
+    def __init__(self, client: FieldClient):
+        self.client = client
+        self.store = client.store
+        self.summary = SyncSummary()
+        self.batch_size = client.batch_size
+
+    def run(self, progress: Callable[[SyncSummary, int], None] | None = None) -> SyncSummary:
+        store = self.store
+        while True:
+            batch = store.outbox_batch(limit=self.batch_size, max_bytes=self.client.batch_bytes)
+            if batch:
+                with store.transaction():  # committed before sending: never coalesce these
+                    store.mark_attempted([row["seq"] for row in batch])
+            cursor = store.get("cursor")
+            body = {"cursor": cursor, "changes": [row["change"] for row in batch],
+                    "limit": self.client.page_limit}
+            status, _, data = self.client.call("POST", "/sync", body, what="sync")
+            if status == 410 or (status == 400 and _names_cursor(data)):
+                self._restart(cursor, _error_code(data))
+                continue
+            if status == 413 and len(batch) > 1:
+                self.batch_size = max(1, len(batch) // 2)
+                continue
+            if status != 200:
+                from .client import raise_for
+
+                raise_for(status, data)
+            _check_answer(data, len(batch))
+            self._apply(batch, data)
+            self.summary.pages += 1
+            if progress is not None:
+                progress(self.summary, store.outbox_count())
+            if not data["has_more"] and store.outbox_count() == 0:
+                break
+        with store.transaction():
+            store.put("last_sync", {"at": self.client.now_iso(), **self.summary.as_dict()})
+        return self.summary
+
+    # --- 410 -------------------------------------------------------------------
+    def _restart(self, cursor: str | None, code: str | None) -> None:
+        if cursor is None:
+            raise ProtocolError(f"server refused a pull from a null cursor ({code})")
+        if self.summary.restarts >= MAX_RESTARTS:
+            raise ProtocolError(f"cursor refused {MAX_RESTARTS} times in one sync ({code})")
+        self.summary.restarts += 1
+        store = self.store
+        with store.transaction():
+            store.delete_setting("cursor")
+            store.drop_synced_records()
+
+    # --- one answer ------------------------------------------------------------
+    def _apply(self, batch: list[dict[str, Any]], data: dict[str, Any]) -> None:
+        store, summary = self.store, self.summary
+        now = self.client.now_iso()
+        with store.transaction():
+            rebuild: dict[tuple[str, str], None] = {}
+            skewed: list[dict[str, Any]] = []
+            for row, result in zip(batch, data["results"], strict=True):
+                if not isinstance(result, dict) or result.get("op") != row["op"]:
+                    raise ProtocolError(f"result for another op than {row['op']}")
+                status, error = result.get("status"), result.get("error")
+                change = row["change"]
+                if status in ACKED and not (status == "duplicate" and error):
+                    setattr(summary, status, getattr(summary, status) + 1)
+                    if status == "conflict":
+                        store.add_conflict(change, result.get("version"), at=now)
+                    store.remove_outbox(row["seq"])
+                    self._acknowledged(change)
+                elif status in ("rejected", "duplicate") and isinstance(error, dict):
+                    if error.get("code") == "clock_skew" and row["restamps"] < MAX_RESTAMPS:
+                        skewed.append(row)
+                        continue
+                    summary.rejected += 1
+                    store.add_rejected(change, error, at=now)
+                    store.remove_outbox(row["seq"])
+                    rebuild[(change["collection"], change["id"])] = None
+                else:
+                    raise ProtocolError(f"unreadable result {result!r}")
+            self._page(data["changes"], data["evict"], data["server_time"])
+            for key in rebuild:
+                self._rebuild(key)
+            if skewed:
+                self._restamp(skewed, data["server_time"])
+            store.put("cursor", data["cursor"])
+            store.put("last_contact", now)
+
+    def _acknowledged(self, change: dict[str, Any]) -> None:
+        """The server took ``change``: fold it into the known server state of the record."""
+        row = self.store.record(change["collection"], change["id"])
+        if row is None:
+            return
+        pending = max(0, row["pending"] - 1)
+        view = {k: row[k] for k in ("collection", "id", "version", "hlc", "fields", "deleted")}
+        if pending == 0:
+            self.store.put_record(view, pending=0, base=None)
+            return
+        server = loads(row["base"]) if row["base"] is not None else None
+        known = fold(server, [change])
+        self.store.put_record(view, pending=pending, base=dumps(known))
+
+    def _page(self, changes: list[dict[str, Any]], evict: list[dict[str, Any]],
+              server_time: str) -> None:
+        store = self.store
+        keys = []
+        top = ""
+        for rec in changes:
+            if not isinstance(rec, dict) or not {"collection", "id", "version", "hlc", "fields",
+                                                 "deleted"} <= rec.keys():
+                raise ProtocolError("a pulled record lacks collection, id, version, hlc, "
+                                    "fields or deleted")
+            keys.append((rec["collection"], rec["id"]))
+            top = max(top, rec["hlc"])
+        pending = store.pending_keys(keys)
+        rows = []
+        for rec in changes:
+            view = {"collection": rec["collection"], "id": rec["id"], "version": rec["version"],
+                    "hlc": rec["hlc"], "fields": rec["fields"], "deleted": rec["deleted"]}
+            key = (rec["collection"], rec["id"])
+            if key in pending:
+                outs = [o["change"] for o in store.outbox_for(*key)]
+                rows.append((fold(view, outs), len(outs), dumps(view)))
+            else:
+                rows.append((view, 0, None))
+        store.put_records(rows)
+        for item in evict:
+            store.delete_record(item["collection"], item["id"])
+        self.summary.pulled += len(changes)
+        self.summary.evicted += len(evict)
+        if top:
+            self._receive(top, server_time)
+
+    def _receive(self, top: str, server_time: str) -> None:
+        """Feed the newest pulled stamp to the HLC (one call: the clock keeps only the max),
+        unless it is further ahead of the server's time than the server itself allows."""
+        try:
+            wall, _, _ = parse_hlc(top)
+            server_ms = parse_iso_ms(server_time)
+        except ValueError:
+            raise ProtocolError(f"unreadable stamp {top!r} or time {server_time!r}") from None
+        if wall > server_ms + MAX_SKEW_MS:
+            return
+        client, store = self.client, self.store
+        client.clock.receive(top, client.physical_ms())
+        store.put("clock", client.clock.state())
+        if top > (store.get("server_hlc") or ""):
+            store.put("server_hlc", top)
+
+    def _rebuild(self, key: tuple[str, str]) -> None:
+        """The record's view again from its server state and the outbox (after a rejection)."""
+        store = self.store
+        row = store.record(*key)
+        outs = [o["change"] for o in store.outbox_for(*key)]
+        if row is None:
+            server = None
+        elif row["base"] is None:
+            server = {k: row[k] for k in ("collection", "id", "version", "hlc", "fields",
+                                          "deleted")}
+        else:
+            server = loads(row["base"])
+        view = fold(server, outs)
+        if view is None:
+            store.delete_record(*key)
+        else:
+            store.put_record(view, pending=len(outs), base=dumps(server) if outs else None)
+
+    def _restamp(self, skewed: list[dict[str, Any]], server_time: str) -> None:
+        client, store = self.client, self.store
+        server_ms = parse_iso_ms(server_time)
+        clock = HybridClock(client.device_id, offset_ms=server_ms - client._wall())
+        client._clock = clock
+        newest = store.get("server_hlc")
+        if newest:
+            clock.receive(newest, client.physical_ms())
+        key = client._require_device()
+        limit = server_ms + MAX_SKEW_MS
+        todo = {row["seq"]: row for row in skewed}
+        for row in store.outbox_all():  # never-sent changes stamped by the same fast clock
+            if not row["attempted"] and parse_hlc(row["change"]["hlc"])[0] > limit:
+                todo.setdefault(row["seq"], row)
+        for seq in sorted(todo):
+            row = todo[seq]
+            change = {**unsigned_form(row["change"]), "op": uuid7(client._wall()),
+                      "hlc": clock.now(client.physical_ms())}
+            store.replace_outbox(seq, sign_change(change, key), restamped=True)
+            self._rebuild((change["collection"], change["id"]))
+            self.summary.restamped += 1
+        store.put("clock", clock.state())
+        store.put("clock_offset_at", iso_ms(server_ms))
