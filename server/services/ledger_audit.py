@@ -106,7 +106,7 @@ def verify_database(path: str, *, workers: int = 2,
             failure = AuditFailure.from_verification(exc)
         edited = store.ledger.first_column_mismatch()
         if edited is not None and (failure is None or failure.seq is None
-                                   or edited <= failure.seq):
+                                   or edited < failure.seq):
             failure = AuditFailure(
                 f"seq {edited}: the row's columns differ from its signed body", edited)
         if failure is not None:
