@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from client_sdk.cli import field
+
 from .admin import init, serve, token
 from .ledger import ledger
 from .sync_cli import purge
@@ -25,5 +27,5 @@ def main() -> None:
     """
 
 
-for command in (init, serve, token, ledger, purge):
+for command in (init, serve, token, ledger, purge, field):
     main.add_command(command)
