@@ -65,6 +65,10 @@ def load_body() -> None:
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"request body over {limit} bytes")
     raw = request.get_data(cache=True)
+    if request.content_length is None and len(raw) >= limit:
+        # A streamed (chunked) body is cut at the limit by werkzeug, silently: a body
+        # that reaches the limit is taken to be over it rather than parsed truncated.
+        raise TooLarge(f"request body over {limit} bytes")
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding == "gzip":
         raw = gunzip(raw, limit)
