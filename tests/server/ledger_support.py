@@ -79,3 +79,42 @@ def entries(data_dir: Path) -> list[dict]:
         return [json.loads(r[0]) for r in conn.execute("SELECT body FROM entries ORDER BY seq")]
     finally:
         conn.close()
+
+
+def concurrent_actor(task: dict, barrier: Any, results: Any) -> None:
+    """One OS process of the concurrency test: its own app on the shared data dir.
+
+    Every process builds its app, waits at `barrier` so all start together,
+    then verifies logs, redeems or takes points back, and puts what it saw
+    on `results`. Runs under the spawn start method: nothing is inherited.
+    """
+    from server import create_app
+    from sync.crypto import DeviceKey
+    from sync.hlc import HybridClock
+
+    app = create_app({"DATA_DIR": task["data_dir"], "TESTING": True})
+    api = ApiClient(app.test_client(), task["admin_token"])
+    seen: list = []
+    barrier.wait(120)
+    if task["kind"] == "verify":
+        device = Device(api=api, key=DeviceKey.from_private_bytes(task["key"]),
+                        id=task["device_id"], token=task["token"], person=task["person"],
+                        clock=HybridClock(task["device_id"]))
+        for log_id in task["logs"]:
+            change = device.change("service_logs", {"status": "verified"}, id=log_id, base=1)
+            first = device.sync([change], cursor=None)["results"][0]
+            again = device.sync([change], cursor=None)["results"][0]
+            seen.append((log_id, first, again))
+    elif task["kind"] == "redeem":
+        for i in range(task["count"]):
+            sku = "rice" if i % 3 == 0 else "soap"
+            body = redemption_body(task["volunteer"], task["card"], [(sku, 1)])
+            first = api.post("/redemptions", body, token=task["token"])
+            again = api.post("/redemptions", body, token=task["token"])
+            seen.append((body, first.status_code, first.get_json(), again.status_code,
+                         again.get_json()))
+    elif task["kind"] == "take_back":
+        for _ in range(task["count"]):
+            resp = adjust(api, f"volunteer:{task['volunteer']}", -task["amount"])
+            seen.append(resp.status_code)
+    results.put((task["name"], seen))
