@@ -1,0 +1,235 @@
+"""Initial pull: a new device pulls a 50,000-household grid in pages.
+
+The grid is seeded directly through the server's storage API (the same
+``sync.merge.merge`` the server applies, then ``RecordStore.put_many`` in
+batches of 5,000) in this process, before ``gridsync serve`` starts: seeding
+50,000 households through signed HTTP pushes would take longer than the pull
+being measured. A worker device is then enrolled over HTTP and pulls with
+``cursor: null`` until ``has_more`` is false, once per page limit (5,000 and
+500), each against a freshly started server so that its peak RSS belongs to
+that pull alone.
+
+Prints, per limit:
+- initial_pull_<limit>: records/s through HTTP (requests asks for gzip, as a
+  device on a mobile network would), against the bound of reading the same
+  rows in-process (scope query, json.loads of the stored state, the record
+  view, json.dumps) with no HTTP; total seconds (target < 5 s);
+- initial_pull_<limit>_rss: the server's peak RSS (VmHWM from
+  /proc/<pid>/status): the largest gunicorn worker, and the sum of the arbiter
+  and its workers (target < 200 MB each).
+
+Usage: python bench/initial_pull.py [--households 50000] [--limits 5000,500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import GRIDSYNC, free_port, print_figure, rate  # noqa: E402
+
+from server.storage import open_storage  # noqa: E402
+from sync.crypto import DeviceKey  # noqa: E402
+from sync.hlc import format_hlc  # noqa: E402
+from sync.merge import merge, record_view  # noqa: E402
+from sync.signing import enrolment_proof  # noqa: E402
+
+SEED_BATCH = 5_000
+SEED_DEVICE = "seed"
+
+
+def init_data_dir(data: Path) -> str:
+    """``gridsync init``; returns the admin token."""
+    out = subprocess.run([GRIDSYNC, "init", "--data-dir", str(data), "--json"],
+                         check=True, capture_output=True, text=True)
+    return str(json.loads(out.stdout)["token"])
+
+
+def seed(data: Path, households: int, grid: str = "g1") -> float:
+    """Write ``households`` records of one grid through the storage API; returns seconds."""
+    started = time.perf_counter()
+    store = open_storage(str(data / "gridsync.db"))
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    wall = int(time.time() * 1000) - 3_600_000
+    with store.transaction():
+        store.directory.add_grid(id="c1", name="community", parent=None, at=now)
+        store.directory.add_grid(id=grid, name="grid", parent="c1", at=now)
+    seq = store.records.last_seq()
+    for start in range(0, households, SEED_BATCH):
+        rows = []
+        for i in range(start, min(start + SEED_BATCH, households)):
+            change = {
+                "op": str(uuid.uuid4()), "collection": "households", "id": str(uuid.uuid4()),
+                "hlc": format_hlc(wall + i // 100, i % 100, SEED_DEVICE), "base": None,
+                "deleted": False,
+                "fields": {"grid": grid, "address": f"幸福路 {i} 号 {i % 30} 栋",
+                           "head_name": "张三", "members": 1 + i % 6,
+                           "tags": ["独居老人"] if i % 5 == 0 else [],
+                           "phone": f"138{i:08d}", "notes": "入户走访：家中有老人需要照顾"}}
+            seq += 1
+            rows.append((merge(None, change, device_id=SEED_DEVICE).state, seq, grid, None,
+                         None, now))
+        with store.transaction():
+            store.records.put_many(rows)
+    store.close()
+    return time.perf_counter() - started
+
+
+def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
+    """Records/s for the pull's own work in-process: scope query, loads, view, dumps."""
+    store = open_storage(str(data / "gridsync.db"), migrate_schema=False)
+    total, after = 0, 0
+    started = time.perf_counter()
+    while True:
+        rows = store.records.pull(after=after, upto=None, grids=[grid], people=[], author="",
+                                  limit=limit)
+        if not rows:
+            break
+        for _, state in rows:
+            json.dumps(record_view(state), ensure_ascii=False)
+        total += len(rows)
+        after = rows[-1][0]
+    elapsed = time.perf_counter() - started
+    store.close()
+    return rate(total, elapsed)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        return [int(p) for p in text.split()]
+    except OSError:
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(stat.parent.name))
+        return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of one process, in MB (10^6 bytes)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    return 0.0
+
+
+@contextmanager
+def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``gridsync serve`` (gunicorn) on a free loopback port; yields (api url, process)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "/health", timeout=1).ok and len(children(proc.pid)) >= workers:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def enroll_worker(url: str, admin: str, person: str, grid: str = "g1") -> dict:
+    h = {"Authorization": f"Bearer {admin}"}
+    s = requests.Session()
+    r = s.post(url + "/people", json={"id": person, "name": "w", "role": "worker",
+                                      "grids": [grid]}, headers=h)
+    r.raise_for_status()
+    code = s.post(url + "/enrollments", json={"person": person}, headers=h).json()["code"]
+    key = DeviceKey.generate()
+    out = s.post(url + "/devices/enroll", json={
+        "code": code, "public_key": key.public_key, "name": "bench",
+        "proof": enrolment_proof(code, key)})
+    out.raise_for_status()
+    return {"key": key, "id": out.json()["device_id"], "token": out.json()["token"]}
+
+
+def pull_all(url: str, token: str, limit: int) -> tuple[int, int, float]:
+    """(records, pages, seconds) for a full pull from cursor null."""
+    s = requests.Session()
+    h = {"Authorization": f"Bearer {token}"}
+    cursor, records, pages = None, 0, 0
+    started = time.perf_counter()
+    while True:
+        r = s.post(url + "/sync", json={"cursor": cursor, "changes": [], "limit": limit},
+                   headers=h, timeout=120)
+        r.raise_for_status()
+        body = r.json()
+        records += len(body["changes"])
+        pages += 1
+        cursor = body["cursor"]
+        if not body["has_more"]:
+            break
+    return records, pages, time.perf_counter() - started
+
+
+def run(households: int = 50_000, limits: tuple[int, ...] = (5000, 500)) -> list[dict]:
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="gridsync-bench-pull-") as tmp:
+        data = Path(tmp) / "data"
+        admin = init_data_dir(data)
+        seconds = seed(data, households)
+        print(f"seeded {households:,} households through the storage API in {seconds:.1f} s",
+              flush=True)
+        bound = read_bound(data)
+        for n, limit in enumerate(limits):
+            with serve(data) as (url, proc):
+                device = enroll_worker(url, admin, f"w{n}")
+                records, pages, elapsed = pull_all(url, device["token"], limit)
+                assert records >= households, (records, households)
+                workers = {pid: peak_rss_mb(pid) for pid in children(proc.pid)}
+                arbiter = peak_rss_mb(proc.pid)
+            name = f"initial_pull_{limit}"
+            fig = print_figure(name, rate(records, elapsed), bound, "records/s")
+            fig.update(seconds=elapsed, pages=pages, records=records, limit=limit,
+                       seed="storage API, before the server starts")
+            figures.append(fig)
+            figures.append(print_figure(f"{name}_seconds", elapsed, None, f"s ({pages} pages)"))
+            rss = print_figure(f"{name}_rss", max(workers.values()), None,
+                               "MB peak RSS, largest worker")
+            rss.update(workers_mb=sorted(workers.values()), arbiter_mb=arbiter,
+                       total_mb=arbiter + sum(workers.values()))
+            print(f"{'':<22} arbiter {arbiter:.1f} MB + workers "
+                  f"{', '.join(f'{v:.1f}' for v in sorted(workers.values()))} MB "
+                  f"= {rss['total_mb']:.1f} MB", flush=True)
+            figures.append(rss)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=50_000)
+    parser.add_argument("--limits", default="5000,500", help="page limits, comma-separated")
+    args = parser.parse_args()
+    run(args.households, tuple(int(x) for x in args.limits.split(",")))
+
+
+if __name__ == "__main__":
+    main()

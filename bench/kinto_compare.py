@@ -1,0 +1,445 @@
+"""gridsync side by side with Kinto on the same workload, alternately, in one session.
+
+Kinto (Mozilla's Python sync server) is installed into bench/.kinto-venv (made
+here if missing: ``pip install kinto[postgresql] gunicorn``). It runs with its
+PostgreSQL backend when a local PostgreSQL can be started here (initdb into a
+temporary directory, as the ``postgres`` user when run as root; fsync and
+synchronous_commit left on, as gridsync commits with ``synchronous=FULL``),
+else with its memory backend; the output and the JSON say which. Both servers
+run under gunicorn with 2 sync workers (Kinto's memory backend lives in one
+process, so 1 worker then), request logging off, on loopback ports.
+
+Workload, per round, each server in turn (the order alternates every round),
+one client, no compression asked (Kinto serves none):
+- upload: N household records in batches (gridsync: signed changes, 500 per
+  ``POST /sync``, signed before the clock starts; Kinto: ``POST /v1/batch``
+  creating records in a fresh collection, batch size as printed);
+- pull all: a second device / client fetches everything since zero in pages
+  of 5,000 (gridsync: ``POST /sync`` with cursor null, limit 5000, while
+  ``has_more``; Kinto: ``GET .../records?_since=0&_sort=last_modified&_limit=5000``
+  following ``Next-Page``);
+- pull 100 changed: the first client modifies 100 records (a signed change
+  with ``base``; a ``PATCH`` batch), then the second pulls only those
+  (gridsync: its cursor; Kinto: ``_since=<ETag of its last pull>``). Repeated
+  ``delta_cycles`` times per round; each is timed alone.
+
+Prints records/s for both and the speed-up (target >= 5x on each).
+
+Usage: python bench/kinto_compare.py [--records 10000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import free_port, live_server, print_figure, rate  # noqa: E402
+
+from sync.crypto import DeviceKey  # noqa: E402
+from sync.hlc import HybridClock  # noqa: E402
+from sync.signing import enrolment_proof, sign_change  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+KINTO_VENV = HERE / ".kinto-venv"
+GRIDSYNC_BATCH = 500
+PAGE = 5000
+DELTA = 100
+NO_GZIP = {"Accept-Encoding": "identity"}
+
+
+def household(i: int, grid: str) -> dict:
+    return {"grid": grid, "address": f"幸福路 {i} 号 {i % 30} 栋", "head_name": "张三",
+            "members": 1 + i % 6, "tags": ["独居老人"] if i % 5 == 0 else [],
+            "phone": f"138{i:08d}", "notes": "入户走访：家中有老人需要照顾"}
+
+
+# --- Kinto installation and start --------------------------------------------
+def ensure_kinto() -> Path:
+    """bench/.kinto-venv with kinto, psycopg2 and gunicorn; returns its bin dir."""
+    bin_dir = KINTO_VENV / "bin"
+    if not (bin_dir / "kinto").exists() or not (bin_dir / "gunicorn").exists():
+        print("installing Kinto into bench/.kinto-venv ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(KINTO_VENV)], check=True)
+        subprocess.run([str(bin_dir / "pip"), "install", "--quiet", "kinto[postgresql]",
+                        "gunicorn"], check=True)
+    return bin_dir
+
+
+def _pg_bin() -> Path | None:
+    for name in ("initdb", "postgres", "pg_ctl"):
+        found = shutil.which(name)
+        if found and Path(found).resolve().parent.joinpath("initdb").exists():
+            return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return versions[-1].parent if versions else None
+
+
+def _try_install_postgres() -> None:
+    """The Debian package, when running as root and apt-get is there (bounded in time)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    print("no PostgreSQL found: trying apt-get install postgresql ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, timeout=240,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@contextmanager
+def postgres() -> Iterator[str | None]:
+    """A throwaway PostgreSQL cluster on a free loopback port; yields its URL, or None."""
+    pg = _pg_bin()
+    if pg is None:
+        _try_install_postgres()
+        pg = _pg_bin()
+    if pg is None:
+        yield None
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="gridsync-bench-pg-"))
+    proc = None
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(tmp, "postgres", "postgres")
+        data = tmp / "data"
+        subprocess.run(_as_postgres([str(pg / "initdb"), "-D", str(data), "-U", "postgres",
+                                     "--auth=trust", "-E", "UTF8", "--locale=C"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = free_port()
+        proc = subprocess.Popen(_as_postgres([
+            str(pg / "postgres"), "-D", str(data), "-p", str(port), "-k", str(tmp),
+            "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=256MB",
+            "-c", "max_connections=50"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while subprocess.run([str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                             stdout=subprocess.DEVNULL).returncode != 0:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not start")
+            time.sleep(0.2)
+        subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                        "postgres", "kinto"], check=True)
+        yield f"postgresql://postgres@127.0.0.1:{port}/kinto"
+    except (OSError, subprocess.CalledProcessError, RuntimeError, LookupError) as exc:
+        print(f"PostgreSQL could not be started ({exc}): using Kinto's memory backend",
+              flush=True)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+        proc = None
+        yield None
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def kinto_ini(storage_url: str | None, batch: int) -> str:
+    if storage_url:
+        backends = f"""\
+            kinto.storage_backend = kinto.core.storage.postgresql
+            kinto.storage_url = {storage_url}
+            kinto.permission_backend = kinto.core.permission.postgresql
+            kinto.permission_url = {storage_url}"""
+    else:
+        backends = """\
+            kinto.storage_backend = kinto.core.storage.memory
+            kinto.permission_backend = kinto.core.permission.memory"""
+    return textwrap.dedent(f"""\
+        [app:main]
+        use = egg:kinto
+        {textwrap.dedent(backends).strip().replace(chr(10), chr(10) + ' ' * 8)}
+        kinto.cache_backend = kinto.core.cache.memory
+        kinto.userid_hmac_secret = gridsync-bench-secret
+        multiauth.policies = basicauth
+        kinto.bucket_create_principals = system.Authenticated
+        kinto.batch_max_requests = {batch}
+        kinto.storage_max_fetch_size = 10000
+
+        [loggers]
+        keys = root
+
+        [handlers]
+        keys = console
+
+        [formatters]
+        keys = plain
+
+        [logger_root]
+        level = WARNING
+        handlers = console
+
+        [handler_console]
+        class = StreamHandler
+        args = (sys.stderr,)
+        level = WARNING
+        formatter = plain
+
+        [formatter_plain]
+        format = %%(levelname)s %%(name)s %%(message)s
+        """)
+
+
+@contextmanager
+def kinto_server(storage_url: str | None, batch: int) -> Iterator[str]:
+    """Kinto under gunicorn on a free loopback port; yields its /v1 URL."""
+    bin_dir = ensure_kinto()
+    with tempfile.TemporaryDirectory(prefix="gridsync-bench-kinto-") as tmp:
+        ini = Path(tmp) / "kinto.ini"
+        ini.write_text(kinto_ini(storage_url, batch))
+        if storage_url:
+            subprocess.run([str(bin_dir / "kinto"), "migrate", "--ini", str(ini)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = free_port()
+        workers = "2" if storage_url else "1"
+        proc = subprocess.Popen(
+            [str(bin_dir / "gunicorn"), "--paste", str(ini), "-w", workers, "-k", "sync",
+             "-b", f"127.0.0.1:{port}", "--timeout", "120"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+        url = f"http://127.0.0.1:{port}/v1"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if requests.get(url + "/__heartbeat__", timeout=2).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("Kinto did not start")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+# --- Kinto workload ------------------------------------------------------------
+class KintoClient:
+    def __init__(self, url: str, batch: int):
+        self.url, self.batch = url, batch
+        self.s = requests.Session()
+        self.s.auth = ("bench", "bench-password")
+        self.s.headers.update(NO_GZIP)
+
+    def setup(self, bucket: str, collection: str) -> None:
+        self.s.put(f"{self.url}/buckets/{bucket}", json={}).raise_for_status()
+        self.s.put(f"{self.url}/buckets/{bucket}/collections/{collection}",
+                   json={}).raise_for_status()
+
+    def batch_write(self, path: str, method: str, bodies: list[dict]) -> None:
+        for i in range(0, len(bodies), self.batch):
+            r = self.s.post(self.url + "/batch", json={
+                "defaults": {"method": method},
+                "requests": [{"path": p, "body": {"data": b}}
+                             for p, b in ((path.format(**b), b) for b in bodies[i:i + self.batch])]})
+            r.raise_for_status()
+            bad = [x["status"] for x in r.json()["responses"] if x["status"] >= 400]
+            assert not bad, bad
+
+    def pull(self, path: str, since: str) -> tuple[int, str]:
+        """(records, ETag) fetching everything newer than ``since``, in pages."""
+        url = f"{self.url}{path}?_since={since}&_sort=last_modified&_limit={PAGE}"
+        count, etag = 0, since
+        first = True
+        while url:
+            r = self.s.get(url)
+            r.raise_for_status()
+            if first:
+                etag, first = r.headers["ETag"].strip('"'), False
+            count += len(r.json()["data"])
+            url = r.headers.get("Next-Page")
+        return count, etag
+
+
+def kinto_round(url: str, batch: int, n: int, cycles: int, tag: str) -> dict:
+    writer, reader = KintoClient(url, batch), KintoClient(url, batch)
+    bucket, coll = "bench", f"c{tag}"
+    if tag == "0":
+        writer.setup(bucket, coll)
+    else:
+        writer.s.put(f"{url}/buckets/{bucket}/collections/{coll}", json={}).raise_for_status()
+    path = f"/buckets/{bucket}/collections/{coll}/records"
+    bodies = [{"id": str(uuid.uuid4()), **household(i, "g")} for i in range(n)]
+    t = time.perf_counter()
+    writer.batch_write(path, "POST", bodies)
+    upload = time.perf_counter() - t
+    t = time.perf_counter()
+    count, etag = reader.pull(path, "0")
+    pull_all = time.perf_counter() - t
+    assert count == n, (count, n)
+    deltas = []
+    for c in range(cycles):
+        changed = [{"id": b["id"], "notes": f"changed {c}"}
+                   for b in bodies[c * DELTA:(c + 1) * DELTA]]
+        writer.batch_write(path + "/{id}", "PATCH", changed)
+        t = time.perf_counter()
+        count, etag = reader.pull(path, etag)
+        deltas.append(time.perf_counter() - t)
+        assert count == DELTA, (count, DELTA)
+    return {"upload": upload, "pull_all": pull_all, "delta": deltas}
+
+
+# --- gridsync workload ---------------------------------------------------------
+def _enroll(s: requests.Session, url: str, admin: dict, person: str, grid: str) -> dict:
+    s.post(url + "/people", json={"id": person, "name": person, "role": "worker",
+                                  "grids": [grid]}, headers=admin).raise_for_status()
+    code = s.post(url + "/enrollments", json={"person": person}, headers=admin).json()["code"]
+    key = DeviceKey.generate()
+    r = s.post(url + "/devices/enroll", json={"code": code, "public_key": key.public_key,
+                                               "name": "bench",
+                                               "proof": enrolment_proof(code, key)})
+    r.raise_for_status()
+    out = r.json()
+    return {"key": key, "id": out["device_id"], "clock": HybridClock(out["device_id"]),
+            "h": {"Authorization": f"Bearer {out['token']}", **NO_GZIP}}
+
+
+def _push(s: requests.Session, url: str, dev: dict, changes: list[dict]) -> None:
+    for i in range(0, len(changes), GRIDSYNC_BATCH):
+        r = s.post(url + "/sync", json={"cursor": None, "changes": changes[i:i + GRIDSYNC_BATCH],
+                                        "limit": 1}, headers=dev["h"])
+        r.raise_for_status()
+        bad = [x for x in r.json()["results"] if x["status"] != "applied"]
+        assert not bad, bad[:3]
+
+
+def _pull(s: requests.Session, url: str, dev: dict, cursor: str | None) -> tuple[int, str]:
+    count = 0
+    while True:
+        r = s.post(url + "/sync", json={"cursor": cursor, "changes": [], "limit": PAGE},
+                   headers=dev["h"])
+        r.raise_for_status()
+        body = r.json()
+        count += sum(1 for c in body["changes"] if c["collection"] == "households")
+        cursor = body["cursor"]
+        if not body["has_more"]:
+            return count, cursor
+
+
+def gridsync_round(url: str, token: str, n: int, cycles: int, tag: str) -> dict:
+    s = requests.Session()
+    admin = {"Authorization": f"Bearer {token}"}
+    if tag == "0":
+        s.post(url + "/grids", json={"id": "c1", "name": "c", "parent": None}, headers=admin)
+    grid = f"g{tag}"
+    s.post(url + "/grids", json={"id": grid, "name": grid, "parent": "c1"},
+           headers=admin).raise_for_status()
+    writer = _enroll(s, url, admin, f"writer{tag}", grid)
+    reader = _enroll(s, url, admin, f"reader{tag}", grid)
+    ids = [str(uuid.uuid4()) for _ in range(n)]
+    changes = [sign_change({"op": str(uuid.uuid4()), "collection": "households", "id": ids[i],
+                            "hlc": writer["clock"].send(), "base": None, "deleted": False,
+                            "fields": household(i, grid)}, writer["key"]) for i in range(n)]
+    t = time.perf_counter()
+    _push(s, url, writer, changes)
+    upload = time.perf_counter() - t
+    t = time.perf_counter()
+    count, cursor = _pull(s, url, reader, None)
+    pull_all = time.perf_counter() - t
+    assert count == n, (count, n)
+    deltas = []
+    for c in range(cycles):
+        mods = [sign_change({"op": str(uuid.uuid4()), "collection": "households", "id": id,
+                             "hlc": writer["clock"].send(), "base": 1,
+                             "deleted": False, "fields": {"notes": f"changed {c}"}},
+                            writer["key"]) for id in ids[c * DELTA:(c + 1) * DELTA]]
+        _push(s, url, writer, mods)
+        t = time.perf_counter()
+        count, cursor = _pull(s, url, reader, cursor)
+        deltas.append(time.perf_counter() - t)
+        assert count == DELTA, (count, DELTA)
+    return {"upload": upload, "pull_all": pull_all, "delta": deltas}
+
+
+# --- the comparison -------------------------------------------------------------
+def pick_kinto_batch(url: str) -> int:
+    """Kinto's faster batch size on this machine: its default maximum (25) or 500."""
+    best, best_rate = 25, 0.0
+    for size in (25, 500):
+        client = KintoClient(url, size)
+        coll = f"probe{size}"
+        client.s.put(f"{url}/buckets/probe", json={}).raise_for_status()
+        client.s.put(f"{url}/buckets/probe/collections/{coll}", json={}).raise_for_status()
+        bodies = [{"id": str(uuid.uuid4()), **household(i, "g")} for i in range(1000)]
+        t = time.perf_counter()
+        client.batch_write(f"/buckets/probe/collections/{coll}/records", "POST", bodies)
+        r = rate(len(bodies), time.perf_counter() - t)
+        print(f"kinto batch size {size}: {r:,.0f} records/s (probe, 1,000 records)", flush=True)
+        if r > best_rate:
+            best, best_rate = size, r
+    return best
+
+
+def run(records: int = 10_000, rounds: int = 3, cycles: int = 5) -> list[dict]:
+    results: dict[str, list[dict]] = {"gridsync": [], "kinto": []}
+    with postgres() as pg_url, kinto_server(pg_url, 500) as kurl, \
+            live_server() as (gurl, token, _):
+        backend = "postgresql" if pg_url else "memory"
+        print(f"kinto backend: {backend}", flush=True)
+        batch = pick_kinto_batch(kurl)
+        for r in range(rounds):
+            order = ("gridsync", "kinto") if r % 2 == 0 else ("kinto", "gridsync")
+            for name in order:
+                if name == "gridsync":
+                    out = gridsync_round(gurl, token, records, cycles, str(r))
+                else:
+                    out = kinto_round(kurl, batch, records, cycles, str(r))
+                results[name].append(out)
+                print(f"round {r + 1} {name:<8} upload {rate(records, out['upload']):>8,.0f}/s"
+                      f"  pull all {rate(records, out['pull_all']):>8,.0f}/s"
+                      f"  pull {DELTA} changed "
+                      f"{rate(DELTA, statistics.median(out['delta'])):>8,.0f}/s", flush=True)
+    figures = []
+    for key, count, label in (("upload", records, "upload"), ("pull_all", records, "pull_all"),
+                              ("delta", DELTA, "pull_changed")):
+        def median_rate(name: str) -> float:
+            times = [t for o in results[name] for t in (o[key] if key == "delta" else [o[key]])]
+            return rate(count, statistics.median(times))
+
+        g, k = median_rate("gridsync"), median_rate("kinto")
+        fig = print_figure(f"kinto_{label}", g, k, "records/s (bound: Kinto's)")
+        fig.update(kinto=k, gridsync=g, speedup=g / k, backend=backend, kinto_batch=batch,
+                   records=count, rounds=rounds)
+        print(f"{'':<22} gridsync {g:,.0f}/s vs Kinto ({backend}) {k:,.0f}/s: "
+              f"{g / k:.1f}x", flush=True)
+        figures.append(fig)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cycles", type=int, default=5, help="delta pulls per round")
+    args = parser.parse_args()
+    run(args.records, args.rounds, args.cycles)
+
+
+if __name__ == "__main__":
+    main()
