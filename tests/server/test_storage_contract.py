@@ -1,0 +1,350 @@
+"""The storage contract: what every backend must do, whatever its SQL.
+
+The ``store`` fixture is parametrized over backends. Only SQLite exists now; a
+PostgreSQL backend joins by adding a param and a branch in ``open_backend``
+(and its driver's integrity error to ``integrity_errors``). The tests use the
+``Storage`` interface only (``directory``, ``access``, ``ledger``,
+``transaction()``), never SQL, so they describe behaviour, not a schema.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from types import SimpleNamespace
+
+import pytest
+
+from ledger import ZERO_HASH, SigningKey, make_entry
+from server.storage import Conflict, Missing, open_storage
+
+AT = "2026-11-26T12:00:00.000Z"
+LATER = "2026-11-26T13:00:00.000Z"
+BACKENDS = ["sqlite"]
+
+
+def open_backend(name, tmp_path):
+    if name == "sqlite":
+        path = str(tmp_path / "contract.db")
+        return SimpleNamespace(open=lambda: open_storage(path),
+                               integrity_errors=(sqlite3.IntegrityError, Conflict))
+    raise AssertionError(f"unknown backend {name}")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path):
+    return open_backend(request.param, tmp_path)
+
+
+@pytest.fixture
+def store(backend):
+    s = backend.open()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def other(backend, store):
+    """A second connection to the same database (another worker process)."""
+    s = backend.open()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def town(store):
+    """Community c1 with g1 (and g1a under it), g2; community c2; shop s1; people."""
+    with store.transaction():
+        d = store.directory
+        d.add_grid(id="c1", name="社区一", parent=None, at=AT)
+        d.add_grid(id="g1", name="一网格", parent="c1", at=AT)
+        d.add_grid(id="g1a", name="一网格甲", parent="g1", at=AT)
+        d.add_grid(id="g2", name="二网格", parent="c1", at=AT)
+        d.add_grid(id="c2", name="社区二", parent=None, at=AT)
+        d.add_shop(id="s1", name="积分超市", community="c1", at=AT)
+        d.add_person(id="w1", name="王", role="worker", grids=["g1"], shop=None,
+                     community="c1", at=AT)
+        d.add_person(id="v1", name="李", role="volunteer", grids=["g1a", "g2"], shop=None,
+                     community="c1", at=AT)
+        d.add_person(id="shop1", name="店员", role="shop", grids=[], shop="s1",
+                     community="c1", at=AT)
+    return store
+
+
+# --- directory -----------------------------------------------------------------------------
+
+def test_grids_add_get_list_and_communities(town):
+    d = town.directory
+    assert d.grid("g1a") == {"id": "g1a", "name": "一网格甲", "parent": "g1", "community": "c1"}
+    assert d.grid("c2")["community"] == "c2"
+    assert d.grid("nope") is None
+    assert [g["id"] for g in d.grids()] == ["c1", "c2", "g1", "g1a", "g2"]
+
+
+def test_grid_conflict_and_missing_parent_change_nothing(town):
+    d = town.directory
+    with pytest.raises(Conflict) as exc:
+        with town.transaction():
+            d.add_grid(id="g1", name="again", parent=None, at=AT)
+    assert (exc.value.kind, exc.value.id) == ("grid", "g1")
+    with pytest.raises(Missing) as missing:
+        with town.transaction():
+            d.add_grid(id="g9", name="orphan", parent="nowhere", at=AT)
+    assert missing.value.id == "nowhere"
+    assert d.grid("g9") is None and d.grid("g1")["name"] == "一网格"
+
+
+def test_grid_tree_walks(town):
+    d = town.directory
+    assert d.descendants(["g1"]) == {"g1", "g1a"}
+    assert d.descendants(["c1"]) == {"c1", "g1", "g1a", "g2"}
+    assert d.descendants([]) == set()
+    assert d.ancestors(["g1a"]) == {"g1a", "g1", "c1"}
+    assert d.ancestors(["g2", "c2"]) == {"g2", "c1", "c2"}
+
+
+def test_shops(town):
+    d = town.directory
+    assert d.shop("s1") == {"id": "s1", "name": "积分超市", "community": "c1"}
+    assert d.shop("nope") is None
+    with pytest.raises(Conflict):
+        d.add_shop(id="s1", name="x", community="c2", at=AT)
+    assert [s["id"] for s in d.shops()] == ["s1"]
+
+
+def test_people_add_get_update_and_grids(town):
+    d = town.directory
+    assert d.person("v1") == {"id": "v1", "name": "李", "role": "volunteer", "shop": None,
+                              "community": "c1", "active": True, "grids": ["g1a", "g2"]}
+    assert d.person("nope") is None
+    with pytest.raises(Conflict):
+        d.add_person(id="w1", name="x", role="admin", grids=[], shop=None, community=None,
+                     at=AT)
+    with town.transaction():
+        d.update_person("w1", name="王二", active=False, role="admin")   # role is not updatable
+        d.set_grids("w1", ["g1", "g2"])
+    w1 = d.person("w1")
+    assert (w1["name"], w1["active"], w1["role"], w1["grids"]) == ("王二", False, "worker",
+                                                                   ["g1", "g2"])
+    assert [p["id"] for p in d.people()] == ["shop1", "v1", "w1"]
+    assert {p["id"]: p["grids"] for p in d.people()}["v1"] == ["g1a", "g2"]
+    assert d.people_in_grids({"g2"}) == {"v1", "w1"}
+    assert d.people_in_grids(set()) == set()
+
+
+def test_card_hash(town):
+    d = town.directory
+    assert d.card_hash("v1") is None
+    d.set_card_hash("v1", "h1")
+    d.set_card_hash("v1", "h2")
+    assert d.card_hash("v1") == "h2"
+
+
+def test_catalog_put_replaces_and_take_stock_never_goes_negative(town):
+    d = town.directory
+    assert d.put_item(shop="s1", sku="rice", name="米", price=30, stock=5, at=AT) == {
+        "sku": "rice", "name": "米", "price": 30, "stock": 5}
+    d.put_item(shop="s1", sku="rice", name="大米", price=31, stock=5, at=LATER)
+    d.put_item(shop="s1", sku="oil", name="油", price=50, stock=0, at=AT)
+    assert [i["sku"] for i in d.catalog("s1")] == ["oil", "rice"]
+    assert d.item("s1", "rice")["name"] == "大米"
+    assert d.item("s1", "nope") is None
+    assert d.take_stock("s1", "rice", 3) is True
+    assert d.take_stock("s1", "rice", 3) is False        # only 2 left: nothing taken
+    assert d.item("s1", "rice")["stock"] == 2
+    assert d.take_stock("s1", "rice", 2) is True
+    assert d.take_stock("s1", "rice", 1) is False
+    assert d.take_stock("s1", "oil", 1) is False
+    assert d.take_stock("s1", "nope", 1) is False
+    assert d.item("s1", "rice")["stock"] == 0 and d.item("s1", "oil")["stock"] == 0
+
+
+def test_rules_latest_wins(town):
+    d = town.directory
+    assert d.rules() is None
+    d.put_rules({"activities": {}, "daily_cap": None, "timezone": "UTC"}, "h1", AT)
+    d.put_rules({"activities": {"a": {"points_per_hour": 1}}, "daily_cap": 3,
+                 "timezone": "Asia/Shanghai"}, "h2", LATER)
+    body, digest = d.rules()
+    assert digest == "h2" and body["daily_cap"] == 3 and body["activities"]["a"] == {
+        "points_per_hour": 1}
+
+
+# --- access --------------------------------------------------------------------------------
+
+def test_tokens(town):
+    a = town.access
+    a.add_token(id="t1", person="w1", device=None, secret_hash="sh", at=AT)
+    row = a.token_principal("t1")
+    assert (row["person"], row["role"], row["secret_hash"], row["token_revoked"]) == (
+        "w1", "worker", "sh", None)
+    assert row["active"] and row["device"] is None and row["community"] == "c1"
+    assert a.token_principal("nope") is None
+    assert a.revoke_token("t1", LATER) is True
+    assert a.revoke_token("t1", LATER) is False
+    assert a.revoke_token("nope", LATER) is False
+    assert a.token_principal("t1")["token_revoked"] == LATER
+
+
+def test_devices(town):
+    a = town.access
+    a.add_device(id="d1", person="w1", name="phone", public_key="pk", at=AT)
+    a.add_token(id="t1", person="w1", device="d1", secret_hash="sh", at=AT)
+    assert a.token_principal("t1")["public_key"] == "pk"
+    dev = a.device("d1")
+    assert (dev["person"], dev["applied"], dev["rejected"], dev["revoked_at"]) == (
+        "w1", 0, 0, None)
+    a.record_sync("d1", at=LATER, applied=3, rejected=1)
+    a.record_sync("d1", at=LATER, applied=2, rejected=0)
+    dev = a.device("d1")
+    assert (dev["applied"], dev["rejected"], dev["last_sync_at"]) == (5, 1, LATER)
+    a.revoke_device("d1", AT)
+    a.revoke_device("d1", LATER)                      # the first revocation time is kept
+    assert a.device("d1")["revoked_at"] == AT
+    assert a.token_principal("t1")["device_revoked"] == AT
+    assert [d["id"] for d in a.devices()] == ["d1"]
+    assert a.device("nope") is None
+
+
+def test_enrolment_codes_are_claimed_once_and_expire(town):
+    a = town.access
+    a.add_enrollment(code_hash="c1", person="w1", at=AT, expires_at=LATER)
+    a.add_enrollment(code_hash="c2", person="v1", at=AT, expires_at=LATER)
+    assert a.claim_enrollment("c1", AT) == "w1"
+    assert a.claim_enrollment("c1", AT) is None
+    assert a.claim_enrollment("c2", LATER) is None            # expired at LATER
+    assert a.claim_enrollment("nope", AT) is None
+    assert a.claim_enrollment("c2", AT) == "v1"
+
+
+def test_rate_limit_counters_reset_with_the_window(town):
+    a = town.access
+    assert a.hits("k", 100) == 0
+    assert [a.hit("k", 100) for _ in range(3)] == [1, 2, 3]
+    assert a.hits("k", 100) == 3 and a.hits("other", 100) == 0
+    assert a.hits("k", 101) == 0
+    assert a.hit("k", 101) == 1
+
+
+# --- ledger --------------------------------------------------------------------------------
+
+KEY = SigningKey.from_seed(bytes(range(32)))
+
+
+def entries(n, kinds=None):
+    out, prev = [], ZERO_HASH
+    for seq in range(1, n + 1):
+        kind = (kinds or {}).get(seq, "earn")
+        debit, credit = ("issuance:c1", "volunteer:v1") if kind != "redeem" else (
+            "volunteer:v1", "shop:s1")
+        entry = make_entry(seq=seq, id=f"e{seq}", kind=kind, debit=debit, credit=credit,
+                           amount=10 * seq, ref=f"service_log:l{seq}", evidence=None,
+                           rules=None, at=AT, prev_hash=prev, key=KEY, key_id="k1")
+        out.append(entry)
+        prev = entry["hash"]
+    return out
+
+
+def test_ledger_append_head_and_balances(store):
+    lg = store.ledger
+    assert lg.head() == (0, None)
+    chain = entries(3, {3: "redeem"})
+    with store.transaction():
+        for e in chain:
+            lg.append(e)
+    assert lg.head() == (3, chain[-1]["hash"])
+    assert lg.entry(2) == chain[1]
+    assert lg.entry(9) is None
+    assert lg.entry_by_ref("earn", "service_log:l1") == chain[0]
+    assert lg.entry_by_ref("redeem", "service_log:l1") is None
+    assert lg.entries(1, 1) == [chain[1]]
+    assert lg.entries(0, 10) == chain
+    assert list(lg.iter_entries(batch=2)) == chain
+    assert lg.account_entries("shop:s1") == [chain[2]]
+    assert lg.balance("volunteer:v1") == 10 + 20 - 30
+    assert lg.balance("issuance:c1") == -30 and lg.balance("shop:s1") == 30
+    assert lg.balance("nobody") == 0
+    assert sum(lg.balances().values()) == 0
+    assert lg.kind_counts() == {"earn": 2, "redeem": 1}
+
+
+def test_ledger_earns_once_per_ref(backend, store):
+    first, = entries(1)
+    with store.transaction():
+        store.ledger.append(first)
+    twin = {**entries(2)[1], "ref": first["ref"]}
+    with pytest.raises(backend.integrity_errors):
+        with store.transaction():
+            store.ledger.append(twin)
+    assert store.ledger.head()[0] == 1
+    assert store.ledger.balance("volunteer:v1") == 10
+
+
+def test_ledger_keys(store):
+    lg = store.ledger
+    assert lg.active_key() is None and lg.keys() == []
+    lg.add_key(key_id="k1", public_key="pk1", encrypted_private=b"enc1", at=AT)
+    lg.add_key(key_id="k2", public_key="pk2", encrypted_private=b"enc2", at=LATER)
+    lg.retire_keys(LATER, except_key="k2")
+    assert [(k["key_id"], k["retired_at"]) for k in lg.keys()] == [("k1", LATER), ("k2", None)]
+    active = lg.active_key()
+    assert (active["key_id"], bytes(active["encrypted_private"])) == ("k2", b"enc2")
+    assert "encrypted_private" not in lg.keys()[0]
+
+
+def test_ledger_idempotent_requests_and_daily_points(store):
+    lg = store.ledger
+    assert lg.request("adjustment", "a1") is None
+    lg.save_request(kind="adjustment", id="a1", digest="d", actor="admin",
+                    response={"ok": 1, "名": "值"}, at=AT)
+    assert lg.request("adjustment", "a1") == {"digest": "d", "actor": "admin",
+                                              "response": {"ok": 1, "名": "值"}}
+    assert lg.request("reversal", "a1") is None
+    assert lg.points_on("v1", "2026-11-26") == 0
+    lg.add_points_on("v1", "2026-11-26", 5)
+    lg.add_points_on("v1", "2026-11-26", 7)
+    assert lg.points_on("v1", "2026-11-26") == 12 and lg.points_on("v1", "2026-11-27") == 0
+
+
+# --- transactions --------------------------------------------------------------------------
+
+def test_a_transaction_rolls_back_everything_on_exception(town):
+    with pytest.raises(RuntimeError):
+        with town.transaction():
+            town.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
+            town.directory.put_item(shop="s1", sku="tea", name="茶", price=1, stock=1, at=AT)
+            town.access.add_token(id="t9", person="w1", device=None, secret_hash="h", at=AT)
+            town.ledger.append(entries(1)[0])
+            raise RuntimeError("boom")
+    assert town.directory.grid("g9") is None
+    assert town.directory.item("s1", "tea") is None
+    assert town.access.token_principal("t9") is None
+    assert town.ledger.head() == (0, None)
+
+
+def test_nested_transactions_join_the_outer_one(town):
+    with pytest.raises(RuntimeError):
+        with town.transaction():
+            with town.transaction():
+                town.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
+            raise RuntimeError("after the inner block")
+    assert town.directory.grid("g9") is None
+    with town.transaction():
+        with town.transaction():
+            town.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
+    assert town.directory.grid("g9") is not None
+
+
+def test_uncommitted_writes_are_invisible_to_other_connections(town, other):
+    with town.transaction():
+        town.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
+        assert other.directory.grid("g9") is None
+    assert other.directory.grid("g9")["community"] == "c1"
+
+
+def test_the_store_is_usable_after_a_failed_transaction(town):
+    with pytest.raises(Conflict):
+        with town.transaction():
+            town.directory.add_grid(id="g1", name="dup", parent=None, at=AT)
+    with town.transaction():
+        town.directory.add_grid(id="g9", name="x", parent=None, at=AT)
+    assert town.directory.grid("g9")["community"] == "g9"
