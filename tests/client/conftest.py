@@ -87,7 +87,7 @@ def server_records(data_dir: Path, collection: str) -> dict[str, dict]:
     for row in rows:
         state = json.loads(row["state"])
         out[row["id"]] = {"version": state["version"], "deleted": state["deleted"],
-                          "fields": state["fields"]}
+                          "fields": {} if state["deleted"] else state["fields"]}
     return out
 
 
