@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..bootstrap import initialise, is_initialised
 from ..services.access import issue_token, revoke_token
-from ..storage import open_storage
+from ..storage import StorageError, open_storage
 from .options import data_dir_option
+
+
+def storage_errors(command: Callable) -> Callable:
+    """Storage errors (e.g. a schema newer than this gridsync) become a message and exit 1."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapped
 
 
 @click.command()
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--if-needed", is_flag=True, help="Exit 0 quietly if already initialised.")
+@storage_errors
 def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
     """Create the database, the ledger signing key and the first admin token.
 
@@ -51,6 +68,7 @@ def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
 @click.option("--config", "gunicorn_config", type=click.Path(dir_okay=False, exists=True),
               help="A gunicorn config file (e.g. deploy/gunicorn.conf.py).")
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+@storage_errors
 def serve(data_dir: str, host: str, port: int, workers: int, gunicorn_config: str | None,
           dev: bool) -> None:
     """Serve the API under gunicorn (sync workers).
@@ -76,12 +94,22 @@ def serve(data_dir: str, host: str, port: int, workers: int, gunicorn_config: st
 
 @click.group()
 def token() -> None:
-    """Issue and revoke API tokens for admins and auditors."""
+    """Issue and revoke API tokens for admins and auditors.
+
+    Devices (workers, volunteers, shop staff) enrol with a one-time code
+    instead: POST /api/v1/enrollments.
+
+    \b
+    Example:
+      gridsync token issue --person auditor1 --data-dir ./gridsync-data
+      gridsync token revoke t3f9a0c1b2d4e --data-dir ./gridsync-data
+    """
 
 
 @token.command("issue")
 @data_dir_option
 @click.option("--person", required=True, help="An admin or auditor person id.")
+@storage_errors
 def token_issue(data_dir: str, person: str) -> None:
     """Print a new API token for an admin or auditor (shown once).
 
@@ -104,6 +132,7 @@ def token_issue(data_dir: str, person: str) -> None:
 @token.command("revoke")
 @data_dir_option
 @click.argument("token_id")
+@storage_errors
 def token_revoke(data_dir: str, token_id: str) -> None:
     """Revoke a token by its id (the part before the dot).
 

@@ -9,6 +9,11 @@ earlier version.
 from __future__ import annotations
 
 from .connection import Database
+from .errors import StorageError
+
+
+class SchemaTooNew(StorageError, RuntimeError):
+    """The database was migrated by a newer gridsync (user_version above LATEST)."""
 
 MIGRATIONS: list[list[str]] = [
     # 1: people, grids, devices, tokens, sync records, ledger.
@@ -115,7 +120,7 @@ def migrate(db: Database, target: int = LATEST) -> int:
         with db.transaction():
             version = current_version(db)
             if version > LATEST:
-                raise RuntimeError(
+                raise SchemaTooNew(
                     f"database schema version {version} is newer than this gridsync "
                     f"({LATEST}): upgrade gridsync")
             if version >= target:
