@@ -31,4 +31,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(body.compress_response)
     register_api(app)
     register_error_handlers(app)
+    __import__("server.web").web.register_web(app)  # pages: /shop, /me, /admin
     return app

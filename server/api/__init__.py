@@ -29,3 +29,5 @@ def register_api(app: Flask) -> None:
     api = GridsyncApi(app)
     for module in (health, admin, people, devices, sync, review, ledger):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
+    from .logins import bp as logins_bp  # web sign-in (PUT /people/<id>/login)
+    api.register_blueprint(logins_bp, url_prefix="/api/v1")

@@ -20,6 +20,7 @@ from .errors import Conflict, Missing, StorageError
 from .ledger import LedgerStore
 from .migrations import LATEST, migrate
 from .records import RecordStore
+from .web import WebStore
 
 __all__ = ["Storage", "open_storage", "Conflict", "Missing", "StorageError", "LATEST"]
 
@@ -31,6 +32,7 @@ class Storage:
         self.access = AccessStore(db)
         self.records = RecordStore(db)
         self.ledger = LedgerStore(db)
+        self.web = WebStore(db)
 
     @contextmanager
     def transaction(self) -> Iterator[Storage]:

@@ -105,6 +105,23 @@ MIGRATIONS: list[list[str]] = [
             volunteer TEXT NOT NULL REFERENCES people(id), items TEXT NOT NULL,
             total INTEGER NOT NULL, at TEXT NOT NULL, entry_seq INTEGER NOT NULL)""",
     ],
+    # 2: web sign-in (server/storage/web.py): logins with scrypt hashes and
+    # lock-out, sessions and one-time personal links stored by hash only.
+    [
+        """CREATE TABLE web_logins (
+            person TEXT PRIMARY KEY REFERENCES people(id), login TEXT NOT NULL UNIQUE,
+            secret_hash TEXT NOT NULL, failed INTEGER NOT NULL DEFAULT 0, locked_until TEXT,
+            updated_at TEXT NOT NULL)""",
+        """CREATE TABLE web_sessions (
+            id_hash TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id),
+            csrf TEXT NOT NULL, token TEXT REFERENCES tokens(id), created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL)""",
+        "CREATE INDEX web_sessions_person ON web_sessions(person)",
+        "CREATE INDEX web_sessions_expires ON web_sessions(expires_at)",
+        """CREATE TABLE web_links (
+            token_hash TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id),
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT)""",
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,258 @@
+"""Web sign-in: logins set by an admin, password/PIN checks with lock-out,
+sessions with a CSRF token, one-time personal links, admin sign-in by API token.
+
+Passwords and PINs are hashed with scrypt (a per-login random salt); session
+ids and link secrets are random and stored as SHA-256 hashes only. Session
+and link secrets are returned once to the caller (the web layer puts the
+session id in a cookie) and never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from .. import clock, secrets_
+from ..errors import IdReused, NotFound, ValidationFailed
+from ..storage import Conflict, Storage
+
+WEB_ROLES = ("admin", "shop", "volunteer")
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
+PHONE_RE = re.compile(r"^\+?[0-9]{5,20}$")
+PIN_RE = re.compile(r"^[0-9]{6,12}$")
+MIN_PASSWORD = 8
+MAX_SECRET = 200
+
+# scrypt cost: n=2^14, r=8, p=1 takes ~16 MiB and tens of milliseconds here.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+_DUMMY_HASH: str | None = None
+
+
+class WebAuthError(Exception):
+    """Root of the sign-in failures the web pages explain to people."""
+
+
+class BadCredentials(WebAuthError):
+    """Unknown login, wrong password/PIN/token, or an inactive person."""
+
+
+class LockedOut(WebAuthError):
+    """Too many wrong attempts: the login is locked until ``until``."""
+
+    def __init__(self, until: str):
+        super().__init__(f"locked until {until}")
+        self.until = until
+
+
+class LinkInvalid(WebAuthError):
+    """The personal link is unknown, already used or expired."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in web user; ``csrf`` goes into every form they post."""
+
+    person: str
+    name: str
+    role: str
+    shop: str | None
+    community: str | None
+    csrf: str
+    id_hash: str
+
+
+# --- hashing -------------------------------------------------------------
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                         dklen=32)
+    return "scrypt${}${}${}${}${}".format(SCRYPT_N, SCRYPT_R, SCRYPT_P, _b64(salt), _b64(key))
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, key = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = hashlib.scrypt(secret.encode(), salt=_unb64(salt), n=int(n), r=int(r),
+                                p=int(p), dklen=len(_unb64(key)))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, _unb64(key))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _burn_time(secret: str) -> None:
+    """Spend as long as a real check, so an unknown login is not told apart by timing."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_secret("not a real password")
+    check_secret(secret, _DUMMY_HASH)
+
+
+# --- logins (admin) ------------------------------------------------------
+def normalize_login(login: str) -> str:
+    """Usernames are case-insensitive; phone numbers lose spaces and dashes."""
+    text = login.strip()
+    compact = re.sub(r"[\s-]", "", text)
+    if PHONE_RE.match(compact):
+        return compact
+    return text.lower()
+
+
+def set_login(store: Storage, person_id: str, login: str, secret: str) -> dict:
+    """Set (or replace) a person's web login. Volunteers: phone + PIN of 6-12 digits;
+    shop staff and admins: a username (or phone) + a password of 8+ characters.
+    Ends the person's open web sessions and clears any lock-out."""
+    with store.transaction():
+        person = store.directory.person(person_id)
+        if person is None:
+            raise NotFound("no such person")
+        role = person["role"]
+        if role not in WEB_ROLES:
+            raise ValidationFailed(fields={"person": [f"a {role} does not sign in on the web"]})
+        login = normalize_login(login)
+        errors: dict[str, list[str]] = {}
+        if role == "volunteer":
+            if not PHONE_RE.match(login):
+                errors["login"] = ["a volunteer signs in with a phone number (digits)"]
+            if not PIN_RE.match(secret):
+                errors["secret"] = ["a PIN is 6 to 12 digits"]
+        else:
+            if not (USERNAME_RE.match(login) or PHONE_RE.match(login)):
+                errors["login"] = ["a username: a letter, then 3-64 letters, digits, _ . -"]
+            if not MIN_PASSWORD <= len(secret) <= MAX_SECRET:
+                errors["secret"] = [f"a password is {MIN_PASSWORD} to {MAX_SECRET} characters"]
+        if errors:
+            raise ValidationFailed(fields=errors)
+        try:
+            store.web.set_login(person=person_id, login=login, secret_hash=hash_secret(secret),
+                                at=clock.iso())
+        except Conflict:
+            raise IdReused("this login is already used by another person") from None
+        store.web.delete_sessions_of(person_id)
+        return {"person": person_id, "login": login}
+
+
+# --- sessions ------------------------------------------------------------
+def _new_session(store: Storage, person: str, hours: float, token: str | None = None) -> str:
+    """Store a session (inside the caller's transaction); returns its secret id."""
+    sid = secrets.token_urlsafe(32)
+    now = clock.now_ms()
+    store.web.add_session(id_hash=secrets_.digest(sid), person=person,
+                          csrf=secrets.token_urlsafe(24), token=token, at=clock.iso(now),
+                          expires_at=clock.iso(now + int(hours * 3_600_000)))
+    return sid
+
+
+def password_login(store: Storage, login: str, secret: str, *, hours: float,
+                   max_failures: int = 5, lock_minutes: int = 15) -> str:
+    """Check a login and its password/PIN; a new session id on success.
+
+    Raises BadCredentials (and counts a failure: at ``max_failures`` the
+    login locks for ``lock_minutes``) or LockedOut. A locked login refuses
+    even the right secret until the lock expires.
+    """
+    login = normalize_login(login)
+    row = store.web.login(login) if login else None
+    if row is None:
+        _burn_time(secret)
+        raise BadCredentials()
+    now = clock.iso()
+    if row["locked_until"] and row["locked_until"] > now:
+        raise LockedOut(row["locked_until"])
+    good = check_secret(secret, row["secret_hash"])
+    with store.transaction():
+        if not good:
+            failed = int(row["failed"]) + 1
+            until = None
+            if failed >= max_failures:
+                failed, until = 0, clock.iso(clock.now_ms() + lock_minutes * 60_000)
+            store.web.record_failure(row["person"], failed=failed, locked_until=until)
+        elif row["active"] and row["role"] in WEB_ROLES:
+            store.web.clear_failures(row["person"])
+            store.web.purge_sessions(now)
+            return _new_session(store, row["person"], hours)
+    if not good:
+        if until is not None:
+            raise LockedOut(until)
+        raise BadCredentials()
+    raise BadCredentials("inactive person or role without web access")
+
+
+def token_login(store: Storage, token: str, *, hours: float) -> str:
+    """An admin pastes an API token once; the session ends if that token is revoked."""
+    parts = secrets_.split_token(token.strip())
+    row = store.access.token_principal(parts[0]) if parts else None
+    if (parts is None or row is None or not secrets_.same(parts[1], row["secret_hash"])
+            or row["token_revoked"] or row["device"] or not row["active"]
+            or row["role"] != "admin"):
+        raise BadCredentials()
+    with store.transaction():
+        return _new_session(store, row["person"], hours, token=row["token_id"])
+
+
+def create_link(store: Storage, person_id: str, *, days: float) -> tuple[str, str]:
+    """A one-time personal sign-in link secret for a volunteer: (secret, expires_at)."""
+    with store.transaction():
+        person = store.directory.person(person_id)
+        if person is None:
+            raise NotFound("no such person")
+        if person["role"] != "volunteer":
+            raise ValidationFailed(fields={"person": ["personal links are for volunteers"]})
+        secret = secrets.token_urlsafe(24)
+        now = clock.now_ms()
+        expires = clock.iso(now + int(days * 86_400_000))
+        store.web.add_link(token_hash=secrets_.digest(secret), person=person_id,
+                           at=clock.iso(now), expires_at=expires)
+        return secret, expires
+
+
+def link_login(store: Storage, secret: str, *, hours: float) -> str:
+    """Exchange a personal link's secret (once) for a session id."""
+    if not secret or len(secret) > MAX_SECRET:
+        raise LinkInvalid()
+    with store.transaction():
+        person = store.web.claim_link(secrets_.digest(secret.strip()), clock.iso())
+        found = store.directory.person(person) if person else None
+        if found is None or not found["active"]:
+            raise LinkInvalid()
+        return _new_session(store, person, hours)  # type: ignore[arg-type]
+
+
+def session(store: Storage, sid: str) -> Session | None:
+    """The live session for a cookie value; None if unknown, expired or no longer valid."""
+    if not sid or len(sid) > MAX_SECRET:
+        return None
+    row = store.web.session(secrets_.digest(sid))
+    if (row is None or row["expires_at"] <= clock.iso() or not row["active"]
+            or row["role"] not in WEB_ROLES or (row["token"] and row["token_revoked"])):
+        return None
+    return Session(person=row["person"], name=row["name"], role=row["role"], shop=row["shop"],
+                   community=row["community"], csrf=row["csrf"], id_hash=row["id_hash"])
+
+
+def end_session(store: Storage, sid: str) -> None:
+    with store.transaction():
+        store.web.delete_session(secrets_.digest(sid))
+
+
+# --- per-address throttle (on top of the per-login lock-out) ---------------
+def too_many_failures(store: Storage, client: str, per_minute: int) -> bool:
+    return store.access.hits(f"web:{client}", clock.now_ms() // 60_000) >= per_minute
+
+
+def count_failure(store: Storage, client: str) -> None:
+    with store.transaction():
+        store.access.hit(f"web:{client}", clock.now_ms() // 60_000)

@@ -1,0 +1,133 @@
+"""What the web pages show: card look-up, a volunteer's overview, entry checks,
+receipts, and redemption through the same service as ``POST /api/v1/redemptions``.
+
+Every function takes the signed-in web session's identity and only returns
+what that person may see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger import ZERO_HASH, VerificationError, canonical, keyring, verify_entry
+
+from .. import secrets_
+from ..auth import Principal
+from ..storage import Storage
+from . import ledger as points
+
+STATUSES = ("recorded", "verified", "rejected")
+
+
+def principal(person: str, role: str, shop: str | None, community: str | None) -> Principal:
+    """The identity a web session acts with when it calls a service."""
+    return Principal(person=person, role=role, token_id="web", device=None, public_key=None,
+                     shop=shop, community=community)
+
+
+# --- shop counter --------------------------------------------------------
+def card_holder(store: Storage, card: str, community: str | None) -> dict | None:
+    """The active volunteer of this community whose current card is ``card``, else None."""
+    card = card.strip()
+    if not card or len(card) > 200 or community is None:
+        return None
+    with store.snapshot():
+        person = store.web.person_by_card(secrets_.digest(card))
+        if (person is None or person["role"] != "volunteer" or not person["active"]
+                or person["community"] != community):
+            return None
+        person["balance"] = store.ledger.balance(f"volunteer:{person['id']}")
+    return person
+
+
+def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+    """Exactly the API's redemption (idempotent by ``data["id"]``)."""
+    return points.redeem(store, who, data)
+
+
+def receipt(store: Storage, shop: str, redemption_id: str) -> dict | None:
+    """A redemption of this shop with its entry, the volunteer's name and the
+    balance right after it; None if there is no such redemption at this shop."""
+    with store.snapshot():
+        found = store.ledger.redemption(redemption_id)
+        if found is None or found[0]["shop"] != shop:
+            return None
+        redemption, entry = found
+        person = store.directory.person(redemption["volunteer"]) or {}
+        after = _balance_after(store, f"volunteer:{redemption['volunteer']}", entry["seq"])
+    return {"redemption": redemption, "entry": entry, "volunteer_name": person.get("name", ""),
+            "balance_after": after}
+
+
+def receipt_payload(redemption: dict, entry: dict) -> str:
+    """What the receipt's QR code holds: the redemption and the entry that paid it.
+    Anyone can fetch entry ``seq`` from the ledger and check its hash and signature."""
+    return canonical({"receipt": redemption["id"], "shop": redemption["shop"],
+                      "volunteer": redemption["volunteer"], "total": redemption["total"],
+                      "at": redemption["at"], "seq": entry["seq"], "hash": entry["hash"],
+                      "key_id": entry["key_id"]}).decode()
+
+
+def _balance_after(store: Storage, account: str, seq: int) -> int:
+    balance = 0
+    for e in store.ledger.account_entries(account):
+        if e["seq"] > seq:
+            break
+        balance += e["amount"] if e["credit"] == account else -e["amount"]
+    return balance
+
+
+# --- volunteer -----------------------------------------------------------
+def overview(store: Storage, volunteer: str) -> dict:
+    """Balance, service hours by status, logs and ledger entries (newest first, each
+    with the balance after it) of one volunteer."""
+    account = f"volunteer:{volunteer}"
+    with store.snapshot():
+        balance = store.ledger.balance(account)
+        entries = store.ledger.account_entries(account)
+        logs = store.web.service_logs_of(volunteer)
+    hours = {s: {"count": 0, "minutes": 0} for s in STATUSES}
+    rows = []
+    for log in logs:
+        fields = log["fields"]
+        status = fields.get("status", "recorded")
+        if status in hours:
+            hours[status]["count"] += 1
+            hours[status]["minutes"] += int(fields.get("minutes") or 0)
+        rows.append({"id": log["id"], "status": status, **{
+            k: fields.get(k) for k in ("activity", "started_at", "minutes", "points")}})
+    running, shown = 0, []
+    for e in entries:
+        delta = e["amount"] if e["credit"] == account else -e["amount"]
+        running += delta
+        shown.append({**e, "delta": delta, "balance_after": running})
+    shown.reverse()
+    return {"balance": balance, "hours": hours, "logs": rows, "entries": shown}
+
+
+def own_entry(store: Storage, volunteer: str, seq: int) -> dict | None:
+    """Entry ``seq`` if it moves this volunteer's account, else None (never another's)."""
+    entry = store.ledger.entry(seq)
+    account = f"volunteer:{volunteer}"
+    if entry is None or account not in (entry["debit"], entry["credit"]):
+        return None
+    return entry
+
+
+def check_entry(store: Storage, entry: dict) -> dict[str, Any]:
+    """Verify an entry on the server against the published keys: its hash, its
+    link to the entry before it, and its Ed25519 signature.
+
+    ``{"ok": True, "key": {...}}`` or ``{"ok": False, "reason": str, "detail": str}``.
+    """
+    with store.snapshot():
+        seq = int(entry["seq"])
+        prev = store.ledger.entry(seq - 1) if seq > 1 else None
+        keys = store.ledger.keys()
+    prev_hash = prev["hash"] if prev else ZERO_HASH
+    key = next((k for k in keys if k["key_id"] == entry.get("key_id")), None)
+    try:
+        verify_entry(entry, prev_hash=prev_hash, expected_seq=seq, keys=keyring(keys))
+    except VerificationError as exc:
+        return {"ok": False, "reason": exc.reason, "detail": str(exc), "key": key}
+    return {"ok": True, "key": key}

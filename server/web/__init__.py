@@ -1,0 +1,78 @@
+"""Web pages for people who do not use the API: the shop counter (/shop), volunteers
+(/me) and a minimal admin (/admin). Server-rendered Jinja templates, a little plain
+JavaScript, Chinese by default and English on request (Flask-Babel).
+
+``register_web(app)`` is the one call the app factory makes. Errors on these
+pages are HTML pages (``server.web.errors``); /api keeps its JSON errors.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import Babel
+
+from .. import body
+from . import errors, i18n, views_admin, views_auth, views_me, views_shop  # noqa: F401 (routes)
+from .blueprint import bp
+from .session import apply_cookies, current
+
+WEB_DEFAULTS = {
+    "WEB_COOKIE_SECURE": True,      # off only for plain-http tests on 127.0.0.1
+    "WEB_SESSION_HOURS": 12,
+    "WEB_LINK_DAYS": 7,             # personal sign-in links
+    "WEB_LOCKOUT_FAILURES": 5,      # wrong passwords/PINs in a row ...
+    "WEB_LOCKOUT_MINUTES": 15,      # ... lock the login this long
+    "WEB_FAILURES_PER_MINUTE": 30,  # failed sign-ins per client address
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+}
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+def _api_only(hook: Callable[[], Any]) -> Callable[[], Any]:
+    """``body.load_body`` parses JSON bodies for /api and refuses anything else (415);
+    the pages post ordinary forms, so the hook is skipped for them."""
+
+    @functools.wraps(hook)
+    def wrapped() -> Any:
+        if request.blueprint == bp.name:
+            return None
+        return hook()
+
+    return wrapped
+
+
+def _security_headers(resp: Any) -> Any:
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["X-Frame-Options"] = "DENY"
+    return resp
+
+
+bp.before_request(i18n.switch_language)
+bp.after_request(apply_cookies)
+bp.after_request(_security_headers)
+
+
+def register_web(app: Flask) -> None:
+
+    for key, value in WEB_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    Babel(app, locale_selector=i18n.select_locale, default_locale=i18n.DEFAULT,
+          default_timezone=str(app.config["BABEL_DEFAULT_TIMEZONE"]))
+    hooks = app.before_request_funcs.setdefault(None, [])
+    app.before_request_funcs[None] = [
+        _api_only(f) if f is body.load_body else f for f in hooks]
+    app.jinja_env.filters.update(points=i18n.points, when=i18n.when, hours=i18n.hours,
+                               value=i18n.value)
+    app.jinja_env.globals.update(lang_links=i18n.lang_links, html_lang=i18n.html_lang,
+                                 web_user=current)
+    app.register_blueprint(bp)

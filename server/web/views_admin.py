@@ -1,0 +1,160 @@
+"""Minimal admin: people and their web logins, personal links, cards; open conflicts;
+devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..errors import IdReused, NotFound, ValidationFailed
+from ..services import access, directory, review, web_auth
+from ..state import storage
+from .blueprint import bp
+from .errors import PageNotFound
+from .qr import qr_svg
+from .session import signed_in
+
+
+@bp.route("/admin", methods=["GET"])
+@signed_in("admin")
+def admin_home() -> Any:
+    return redirect(url_for("web.admin_people"))
+
+
+@bp.route("/admin/people", methods=["GET"])
+@signed_in("admin")
+def admin_people() -> Any:
+    store = storage()
+    return render_template("admin/people.html", people=store.directory.people(),
+                           logins=store.web.logins())
+
+
+def _person_page(person_id: str, *, status: int = 200, **extra: Any) -> Any:
+    store = storage()
+    person = store.directory.person(person_id)
+    if person is None:
+        raise PageNotFound()
+    extra.setdefault("message", None)
+    extra.setdefault("error", None)
+    return render_template("admin/person.html", person=person,
+                           login=store.web.logins().get(person_id),
+                           web_roles=web_auth.WEB_ROLES, **extra), status
+
+
+@bp.route("/admin/people/<person_id>", methods=["GET"])
+@signed_in("admin")
+def admin_person(person_id: str) -> Any:
+    return _person_page(person_id)
+
+
+@bp.route("/admin/people/<person_id>/login", methods=["POST"])
+@signed_in("admin")
+def admin_set_login(person_id: str) -> Any:
+    login = request.form.get("login", "")[:64]
+    try:
+        web_auth.set_login(storage(), person_id, login, request.form.get("secret", "")[:200])
+    except NotFound:
+        raise PageNotFound() from None
+    except IdReused:
+        return _person_page(person_id, status=409, form_login=login,
+                            error=_("Another person already signs in with this name or phone."))
+    except ValidationFailed as exc:
+        fields = exc.fields or {}
+        if "person" in fields:
+            error = _("This person's role has no web sign-in.")
+        elif fields.get("login") and fields.get("secret"):
+            error = _("Both the sign-in name and the password or PIN are not valid.")
+        elif "login" in fields:
+            error = (_("A volunteer signs in with a phone number.")
+                     if _role(person_id) == "volunteer" else
+                     _("A sign-in name starts with a letter and has 3 to 64 letters, digits, "
+                       "dots, dashes or underscores."))
+        else:
+            error = (_("A PIN is 6 to 12 digits.") if _role(person_id) == "volunteer"
+                     else _("A password has at least 8 characters."))
+        return _person_page(person_id, status=400, form_login=login, error=error)
+    return _person_page(person_id, message=_("Sign-in saved. Their open sessions were ended."))
+
+
+def _role(person_id: str) -> str | None:
+    person = storage().directory.person(person_id)
+    return person["role"] if person else None
+
+
+@bp.route("/admin/people/<person_id>/link", methods=["POST"])
+@signed_in("admin")
+def admin_make_link(person_id: str) -> Any:
+    from flask import current_app
+
+    try:
+        secret, expires = web_auth.create_link(
+            storage(), person_id, days=float(current_app.config["WEB_LINK_DAYS"]))
+    except NotFound:
+        raise PageNotFound() from None
+    except ValidationFailed:
+        return _person_page(person_id, status=400,
+                            error=_("Personal links are for volunteers only."))
+    link = url_for("web.login_link", _external=True) + "#" + secret
+    return _person_page(person_id, link=link, link_expires=expires,
+                        link_qr=qr_svg(link, title=_("Personal sign-in link")))
+
+
+@bp.route("/admin/people/<person_id>/card", methods=["POST"])
+@signed_in("admin")
+def admin_issue_card(person_id: str) -> Any:
+    try:
+        card = directory.issue_card(storage(), person_id)
+    except NotFound:
+        raise PageNotFound() from None
+    except ValidationFailed:
+        return _person_page(person_id, status=400, error=_("Cards are for volunteers only."))
+    return _person_page(person_id, card=card, card_qr=qr_svg(card, title=_("Points card")))
+
+
+@bp.route("/admin/conflicts", methods=["GET"])
+@signed_in("admin")
+def admin_conflicts() -> Any:
+    return _conflicts_page()
+
+
+def _conflicts_page(message: str | None = None, status: int = 200) -> Any:
+    return render_template("admin/conflicts.html",
+                           conflicts=storage().records.conflicts("open"),
+                           message=message), status
+
+
+@bp.route("/admin/conflicts/<int:conflict_id>/resolve", methods=["POST"])
+@signed_in("admin")
+def admin_resolve(conflict_id: int) -> Any:
+    keep = request.form.get("keep")
+    if keep not in ("winner", "loser"):
+        return _conflicts_page(_("Choose which value to keep."), 400)
+    try:
+        review.resolve_conflict(storage(), conflict_id, keep, g.me.person)
+    except NotFound:
+        raise PageNotFound() from None
+    except ValidationFailed:
+        return _conflicts_page(_("This conflict was already resolved, or its record is now "
+                                 "locked. Nothing was changed."), 409)
+    return redirect(url_for("web.admin_conflicts", done=conflict_id), 303)
+
+
+@bp.route("/admin/devices", methods=["GET"])
+@signed_in("admin")
+def admin_devices() -> Any:
+    store = storage()
+    names = {p["id"]: p["name"] for p in store.directory.people()}
+    return render_template("admin/devices.html", devices=access.list_devices(store),
+                           names=names)
+
+
+@bp.route("/admin/devices/<device_id>/revoke", methods=["POST"])
+@signed_in("admin")
+def admin_revoke(device_id: str) -> Any:
+    try:
+        access.revoke_device(storage(), device_id[:64])
+    except NotFound:
+        raise PageNotFound() from None
+    return redirect(url_for("web.admin_devices", revoked=device_id), 303)
