@@ -1,0 +1,102 @@
+"""The import direction of DESIGN.md, checked on the source (ast) and at run time.
+
+`sync` and `ledger` are pure: nothing from server, client_sdk, Flask or a
+database; they do not import each other; only their `crypto.py` touches
+`cryptography`. The client SDK does not import the server.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_FRAMEWORKS = {"server", "client_sdk", "flask", "flask_smorest", "werkzeug", "webargs",
+                 "sqlite3", "sqlite_utils", "gunicorn", "requests"}
+FORBIDDEN = {
+    "sync": NO_FRAMEWORKS | {"ledger"},
+    "ledger": NO_FRAMEWORKS | {"sync"},
+    "client_sdk": {"server", "flask", "flask_smorest", "werkzeug", "gunicorn"},
+}
+CRYPTO_ALLOWED = {"sync/crypto.py", "ledger/crypto.py"}
+
+
+def sources(package):
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def imported_modules(path, package):
+    """Absolute names of every module the file imports (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    here = list(parts[:-1]) if parts[-1] != "__init__" else list(parts[:-1])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[:len(here) - (node.level - 1)] if node.level > 1 else here
+                if node.level - 1 > len(here) - 1:
+                    base = []          # beyond the top package: outside it
+                name = ".".join(base + ([node.module] if node.module else []))
+                yield name or "<outside>", node.lineno
+            else:
+                yield node.module or "", node.lineno
+        elif isinstance(node, ast.Call):
+            func = node.func
+            dotted = (func.attr if isinstance(func, ast.Attribute) else
+                      func.id if isinstance(func, ast.Name) else "")
+            if dotted in ("import_module", "__import__") and node.args and isinstance(
+                    node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                yield node.args[0].value, node.lineno
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_packages_import_only_what_the_design_allows(package):
+    bad = []
+    for path in sources(package):
+        for name, line in imported_modules(path, package):
+            top = name.split(".")[0]
+            if top in FORBIDDEN[package] or name == "<outside>":
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("package", ["sync", "ledger"])
+def test_only_crypto_py_imports_cryptography(package):
+    users = {str(path.relative_to(ROOT)) for path in sources(package)
+             if any(name.split(".")[0] == "cryptography"
+                    for name, _ in imported_modules(path, package))}
+    assert users <= CRYPTO_ALLOWED, users
+    assert f"{package}/crypto.py" in users
+
+
+def test_the_checker_sees_violations(tmp_path, monkeypatch):
+    """The ast walk resolves relative imports and catches dynamic ones."""
+    pkg = tmp_path / "sync"
+    pkg.mkdir()
+    (pkg / "bad.py").write_text(
+        "from .. import server\nimport importlib\nimportlib.import_module('flask')\n"
+        "from sqlite3 import connect\nfrom .crypto import x\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    found = [name for name, _ in imported_modules(pkg / "bad.py", "sync")]
+    assert "<outside>" in found or "server" in found
+    assert "flask" in found and "sqlite3" in found and "sync.crypto" in found
+
+
+def test_importing_sync_and_ledger_loads_no_framework_or_database():
+    code = ("import sys, sync, ledger, importlib, pkgutil\n"
+            "for pkg in (sync, ledger):\n"
+            "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+            "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+            f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {sorted(NO_FRAMEWORKS)!r})\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"sync/ledger pulled in: {out.stdout.strip()}"
