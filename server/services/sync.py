@@ -8,7 +8,7 @@ from .. import clock
 from ..auth import Principal
 from ..errors import Forbidden
 from ..storage import Storage
-from .sync_pull import pull
+from .sync_pull import check_cursor, pull
 from .sync_push import Push
 from .sync_scope import device_scope
 
@@ -18,13 +18,14 @@ def sync(store: Storage, who: Principal, request: dict) -> dict:
         raise Forbidden("only worker and volunteer devices sync")
     config = current_app.config
     scope = device_scope(store, who)
+    cursor = check_cursor(store, request["cursor"], who.device)
     results = []
     if request["changes"]:
         with store.transaction():
             push = Push(store, who, scope, max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]))
             results = [push.apply(raw) for raw in request["changes"]]
             push.flush()
-    page = pull(store, device=who.device, scope=scope, cursor_text=request["cursor"],
+    page = pull(store, device=who.device, scope=scope, cursor=cursor,
                 limit=request["limit"], max_bytes=int(config["PULL_MAX_BYTES"]))
     if not request["changes"]:
         with store.transaction():

@@ -30,6 +30,15 @@ def read_cursor(text: str | None, device: str) -> Cursor | None:
         raise ValidationFailed(str(exc), fields={"cursor": [str(exc)]}) from None
 
 
+def check_cursor(store: Storage, text: str | None, device: str) -> Cursor | None:
+    """Decode the cursor and refuse an expired one — before anything is pushed,
+    so that a 400 or 410 answer has changed nothing."""
+    cursor = read_cursor(text, device)
+    if cursor is not None and cursor.seq and cursor.seq < store.records.purged_seq():
+        raise CursorExpired()
+    return cursor
+
+
 def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, list[dict]]:
     """(seq to pull after, evictions) given the scope the cursor was issued under."""
     old_grids = list(cursor.scope) if not isinstance(cursor.scope, str) else []
@@ -45,13 +54,10 @@ def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, li
     return (0 if grew else cursor.seq), evict
 
 
-def pull(store: Storage, *, device: str, scope: Scope, cursor_text: str | None, limit: int,
+def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, limit: int,
          max_bytes: int) -> dict:
-    cursor = read_cursor(cursor_text, device)
     with store.snapshot():
         after, evict = (0, []) if cursor is None else _scope_change(store, cursor, scope)
-        if after and after < store.records.purged_seq():
-            raise CursorExpired()
         args = scope.query_args()
         rows = store.records.pull(after=after, upto=None, limit=limit + 1, **args)
         top = store.records.last_seq()
