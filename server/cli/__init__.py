@@ -12,6 +12,7 @@ from client_sdk.cli import field
 
 from .admin import init, serve, token
 from .ledger import ledger
+from .ops import backup, restore
 from .sync_cli import purge
 
 
@@ -29,3 +30,5 @@ def main() -> None:
 
 for command in (init, serve, token, ledger, purge, field):
     main.add_command(command)
+main.add_command(backup)
+main.add_command(restore)

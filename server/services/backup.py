@@ -1,0 +1,208 @@
+"""Backup and restore of a data dir's database.
+
+``backup`` copies the live database (the server may keep taking writes) into
+a temporary file beside the target, checks it, fsyncs it and renames it into
+place: a backup file is either complete or absent. ``restore`` copies a
+backup into a data dir only after proving it is a gridsync database whose
+ledger passes the audit of ``gridsync ledger verify`` (hashes, links,
+signatures with the public keys inside the backup, debits and credits summing
+to zero, columns equal to signed bodies, each cause paid once, the stored
+balances equal to the replayed ones).
+
+Neither copies the secret (``GRIDSYNC_SECRET`` or ``secret.key``) that
+encrypts the ledger signing key: it is backed up once, separately, and must
+be restored beside the database.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ledger import LedgerError
+
+from ..keystore import SecretMissing, Signer
+from ..storage import Storage
+from ..storage.maintenance import FileDatabase, Maintenance, NotGridsync, SchemaTooNew
+from ..storage.maintenance import backup as backup_pages
+from ..storage.maintenance import copy_file_database
+from .ledger_audit import AuditFailure, verify_database
+
+DB_NAME = "gridsync.db"
+SECRET_REMINDER = (
+    "The ledger signing key inside the database is encrypted with the secret "
+    "(GRIDSYNC_SECRET or <data dir>/secret.key), which is not in the backup: "
+    "keep a copy of it apart from the backups, and restore it with the database.")
+
+
+class BackupError(Exception):
+    """A backup or restore could not be done; the message says why."""
+
+
+class RestoreRefused(BackupError):
+    """The restore was refused: the target or the backup is not acceptable."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_beside(target: Path, tag: str) -> Path:
+    return target.with_name(f".{target.name}.{tag}-{os.getpid()}-{time.monotonic_ns()}")
+
+
+def _remove(path: Path) -> None:
+    for p in (path, Path(f"{path}-journal"), Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+
+
+def backup(data_dir: str, to: str, *, pages: int = 1024,
+           progress: Callable[[int, int], None] | None = None) -> dict:
+    """Back up ``<data_dir>/gridsync.db`` to ``to``; returns what the file holds."""
+    source = Path(data_dir) / DB_NAME
+    if not source.is_file():
+        raise BackupError(f"no database at {source}: wrong --data-dir?")
+    target = Path(to)
+    if target.is_dir():
+        raise BackupError(f"{target} is a directory: give a file name")
+    if not target.parent.is_dir():
+        raise BackupError(f"directory {target.parent} does not exist")
+    tmp = _temp_beside(target, "partial")
+    started = time.monotonic()
+    src = FileDatabase(str(source))
+    try:
+        backup_pages(src, str(tmp), pages=pages, progress=progress)
+        summary = _describe(str(tmp))
+        _fsync_file(tmp)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    except BaseException:
+        _remove(tmp)
+        raise
+    finally:
+        src.close()
+    return {"path": str(target), "bytes": target.stat().st_size,
+            "seconds": round(time.monotonic() - started, 3), **summary}
+
+
+def _describe(path: str) -> dict:
+    db = FileDatabase(path)
+    try:
+        m = Maintenance(db)
+        version = m.check_is_gridsync()
+        problems = m.integrity_problems()
+        if problems:
+            raise BackupError(f"the copy fails SQLite's check: {problems[0]}")
+        head_seq, head_hash = Storage(db).ledger.head()
+        return {"schema_version": version, "counts": m.counts(), "ledger_head_seq": head_seq,
+                "ledger_head_hash": head_hash}
+    finally:
+        db.close()
+
+
+def restore(data_dir: str, source: str, *, force: bool = False) -> dict:
+    """Copy a verified backup into ``<data_dir>/gridsync.db``.
+
+    Refuses (RestoreRefused) when the data dir already holds a database and
+    ``force`` is false, when ``source`` is not a gridsync database, or when its
+    ledger does not verify. With ``force`` the old database (and its -wal/-shm)
+    is moved aside to ``gridsync.db.replaced-<time>``, never deleted.
+    """
+    target_dir = Path(data_dir)
+    target = target_dir / DB_NAME
+    existing = [p for p in (target, Path(f"{target}-wal")) if p.exists()]
+    if existing and not force:
+        raise RestoreRefused(
+            f"{target_dir} already holds a database ({existing[0].name}); refusing to "
+            "overwrite it. Restore into an empty data dir, or stop the server and pass --force "
+            "(the old database is kept as gridsync.db.replaced-<time>).")
+    if not Path(source).is_file():
+        raise RestoreRefused(f"{source} does not exist or is not a file")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_beside(target, "restore")
+    try:
+        try:
+            copy_file_database(source, str(tmp))
+        except NotGridsync as exc:
+            raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
+        checked = _check_restorable(str(tmp), source)
+        _fsync_file(tmp)
+        replaced = _move_aside(target) if existing else None
+        os.replace(tmp, target)
+        _fsync_dir(target_dir)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return {"path": str(target), "source": source, "replaced": replaced,
+            "secret": secret_status(data_dir), **checked}
+
+
+def _check_restorable(path: str, source: str) -> dict:
+    db = FileDatabase(path)
+    try:
+        m = Maintenance(db)
+        try:
+            version = m.check_is_gridsync()
+        except NotGridsync as exc:
+            raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
+        except SchemaTooNew as exc:
+            raise RestoreRefused(str(exc)) from None
+        problems = m.integrity_problems()
+        if problems:
+            raise RestoreRefused(f"{source} is damaged (SQLite check: {problems[0]})")
+        keys = [k["key_id"] for k in Storage(db).ledger.keys()]
+        if not keys:
+            raise RestoreRefused(f"{source} holds no ledger key: not an initialised gridsync "
+                                 "database")
+        counts = m.counts()
+    finally:
+        db.close()
+    # The full audit of `gridsync ledger verify`: chain, signatures with the keys
+    # stored in the backup, double entry, columns against bodies, paid once, balances.
+    try:
+        summary = verify_database(path, workers=1)
+    except AuditFailure as exc:
+        raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
+    return {"schema_version": version, "counts": counts,
+            "ledger": {"entries": summary.count, "head_seq": summary.head_seq,
+                       "head": summary.head_hash, "keys": keys}}
+
+
+def _move_aside(target: Path) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    aside = target.with_name(f"{target.name}.replaced-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        old = Path(f"{target}{suffix}")
+        if old.exists():
+            os.replace(old, Path(f"{aside}{suffix}"))
+    return str(aside)
+
+
+def secret_status(data_dir: str) -> str:
+    """"ok" when the secret available to ``data_dir`` decrypts the active ledger
+    key, "missing" when there is none, "wrong" when it does not decrypt it."""
+    db_path = Path(data_dir) / DB_NAME
+    db = FileDatabase(str(db_path))
+    try:
+        Signer(data_dir).active(Storage(db))
+    except SecretMissing:
+        return "missing"
+    except LedgerError:
+        return "wrong"
+    finally:
+        db.close()
+    return "ok"
