@@ -10,11 +10,15 @@ COLLECTIONS = ("households", "visits", "service_logs")
 
 #: Fields a device may set, by collection.
 FIELD_NAMES: dict[str, frozenset[str]] = {
-    "households": frozenset({"grid", "address", "head_name", "members", "tags", "phone", "notes"}),
+    "households": frozenset({
+        "grid", "address", "head_name", "members", "tags", "phone", "notes",
+    }),
     "visits": frozenset({
         "household", "visited_at", "outcome", "needs", "hazards", "notes", "lat_e6", "lon_e6",
     }),
-    "service_logs": frozenset({"volunteer", "activity", "started_at", "minutes", "notes", "status"}),
+    "service_logs": frozenset({
+        "volunteer", "activity", "started_at", "minutes", "notes", "status",
+    }),
 }
 
 #: Fields only the server writes; a change that sets one is a ``validation`` error.
@@ -41,6 +45,9 @@ IMMUTABLE_AFTER_CREATE: dict[str, frozenset[str]] = {
 #: Collections written once: any change to an existing record (a delete, or
 #: a change setting nothing) → ``immutable``.
 WRITE_ONCE = frozenset({"visits"})
+
+#: visits outcomes.
+OUTCOMES = ("met", "not_home", "refused")
 
 #: service_logs statuses.
 DEFAULT_STATUS = "recorded"

@@ -61,10 +61,13 @@ def check_stamp(
     try:
         wall_ms, _, device = parse_hlc(hlc)
     except ValueError:
-        raise ChangeRejected("validation", "malformed hlc", {"hlc": ["not an hlc stamp"]}) from None
+        raise ChangeRejected(
+            "validation", "malformed hlc", {"hlc": ["Not an hlc stamp."]}
+        ) from None
     if device != device_id:
         raise ChangeRejected(
-            "validation", "hlc names another device", {"hlc": ["must end with the sender's device id"]}
+            "validation", "hlc names another device",
+            {"hlc": ["Must end with the sender's device id."]},
         )
     if wall_ms > server_now_ms + max_skew_ms:
         raise ChangeRejected(

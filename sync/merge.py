@@ -43,6 +43,7 @@ from .collections import (
 )
 from .errors import ChangeRejected
 
+
 @dataclass
 class MergeResult:
     """``state``: the new state (a new dict); ``conflicts``: one per field, by name."""
@@ -64,32 +65,36 @@ def _side(value: Any, meta: dict[str, Any]) -> dict[str, Any]:
     return {"value": value, "hlc": meta["hlc"], "device": meta["device"], "op": meta["op"]}
 
 
-def _check_rules(state: dict[str, Any] | None, change: dict[str, Any]) -> None:
-    """The per-collection rules that refuse a change before any field is merged."""
+def _check_create(change: dict[str, Any]) -> None:
+    """Rules for a change to a record the server does not have."""
+    if change["base"] is not None:
+        raise ChangeRejected("unknown_record", "base given for a record the server lacks")
+    status = change["fields"].get("status", DEFAULT_STATUS)
+    if change["collection"] == "service_logs" and status != DEFAULT_STATUS:
+        raise ChangeRejected("forbidden", f"a log is created with status {DEFAULT_STATUS}")
+
+
+def _check_update(state: dict[str, Any], change: dict[str, Any]) -> None:
+    """Rules for a change to an existing record, checked before any field is merged."""
     collection, values, base = change["collection"], change["fields"], change["base"]
-    final = status_change(change)
-    if state is None:
-        if base is not None:
-            raise ChangeRejected("unknown_record", "base given for a record the server does not have")
-        if collection == "service_logs" and values.get("status", DEFAULT_STATUS) != DEFAULT_STATUS:
-            raise ChangeRejected("forbidden", f"a service log is created with status {DEFAULT_STATUS}")
-        return
-    if base is not None and base > state["version"]:
+    version = state["version"]
+    if base is not None and base > version:
         raise ChangeRejected(
-            "validation", f"base {base} is above the record's version {state['version']}",
-            {"base": [f"Must be at most {state['version']}."]},
+            "validation", f"base {base} is above the record's version {version}",
+            {"base": [f"Must be at most {version}."]},
         )
     if collection in WRITE_ONCE:
         raise ChangeRejected("immutable", f"{collection} are written once")
-    if state["fields"].get("status") in FINAL_STATUSES:
+    if collection == "service_logs" and state["fields"].get("status") in FINAL_STATUSES:
         raise ChangeRejected("locked", f"the log is {state['fields']['status']}")
-    fixed = [
+    # Setting a value the record lacks (a bare tombstone) or already has is no change.
+    changed = sorted(
         name for name in IMMUTABLE_AFTER_CREATE[collection] & values.keys()
         if state["fields"].get(name) not in (None, values[name])
-    ]
-    if fixed:
-        raise ChangeRejected("immutable", f"{', '.join(sorted(fixed))} never change")
-    if final is not None:
+    )
+    if changed:
+        raise ChangeRejected("immutable", f"{', '.join(changed)} never change")
+    if status_change(change) is not None:
         if values.keys() != {"status"} or change["deleted"]:
             raise ChangeRejected(
                 "validation", "a status change sets status alone",
@@ -97,10 +102,8 @@ def _check_rules(state: dict[str, Any] | None, change: dict[str, Any]) -> None:
             )
         if state["deleted"]:
             raise ChangeRejected("validation", "a deleted log cannot change status")
-        if base != state["version"]:
-            raise ChangeRejected(
-                "stale", f"a status change needs base {state['version']} (got {base})"
-            )
+        if base != version:
+            raise ChangeRejected("stale", f"a status change needs base {version} (got {base})")
 
 
 def merge(state: dict[str, Any] | None, change: dict[str, Any], *, device_id: str) -> MergeResult:
@@ -115,11 +118,13 @@ def merge(state: dict[str, Any] | None, change: dict[str, Any], *, device_id: st
         change["collection"], change["id"]
     ):
         raise ValueError("change is for another record")
-    _check_rules(state, change)
     created = state is None
     if state is None:
+        _check_create(change)
         state = {"collection": change["collection"], "id": change["id"], "version": 0,
                  "deleted": False, "fields": {}, "meta": {}}
+    else:
+        _check_update(state, change)
 
     version = state["version"] + 1
     base = change["base"] or 0
@@ -150,13 +155,13 @@ def merge(state: dict[str, Any] | None, change: dict[str, Any], *, device_id: st
 
     deleted = merged.pop("deleted")
     fields = merged
-    if not deleted:
-        missing = [name for name in REQUIRED_ON_CREATE[change["collection"]]
-                   if fields.get(name) is None]
+    if not deleted:  # a live record holds its required fields: creates, tombstones coming back
+        missing = sorted(name for name in REQUIRED_ON_CREATE[change["collection"]]
+                         if fields.get(name) is None)
         if missing:
             raise ChangeRejected(
-                "validation", f"missing required field(s): {', '.join(sorted(missing))}",
-                {"fields": {name: ["Missing data for required field."] for name in sorted(missing)}},
+                "validation", f"missing required field(s): {', '.join(missing)}",
+                {"fields": {name: ["Missing data for required field."] for name in missing}},
             )
     new_state = {"collection": state["collection"], "id": state["id"], "version": version,
                  "deleted": deleted, "fields": fields, "meta": meta}
