@@ -1,0 +1,139 @@
+"""Durable ledger appends per second, as a fraction of what the primitives allow.
+
+Value: entries appended through the server's `append()` (services.ledger_append),
+one `BEGIN IMMEDIATE` transaction and one commit per append, synchronous=FULL,
+WAL, on a real initialised data dir: read the active key and the head, hash
+and sign the entry, insert it, move both balances, commit.
+
+Bound, measured in the same run on the same bytes and the same directory:
+
+    1 / (1/sign_rate + 1/sha256_rate + 1/commit_rate)
+
+sign_rate: Ed25519 signatures/s over the canonical bytes of a real entry;
+sha256_rate: hashlib SHA-256 hexdigests/s of the same bytes; commit_rate:
+one-row-per-commit inserts of a row the size of a stored entry, with the
+server's own connection settings (WAL, synchronous=FULL), in the same dir.
+Both files are warmed up first, then value and commit rate are timed in
+alternating blocks (medians of the rounds), since this machine drifts run to run.
+
+    .venv/bin/python bench/ledger_append.py
+    .venv/bin/python bench/ledger_append.py --n 3000 --rounds 5 --dir /var/tmp
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ledger import canonical, hashed_form
+from server.bootstrap import initialise
+from server.keystore import Signer
+from server.services.ledger_append import append
+from server.storage import open_storage
+from server.storage.connection import Database
+
+
+BLOCKS = 10
+"""Each round alternates this many blocks of appends and of control commits."""
+
+
+def per_second(operation: Callable[[], object], items: int, min_seconds: float = 0.5) -> float:
+    rounds, start = 0, time.perf_counter()
+    while True:
+        operation()
+        rounds += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return rounds * items / elapsed
+
+
+def append_rate(store, signer: Signer, n: int, offset: int) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    for i in range(offset, offset + n):
+        with store.transaction():
+            append(store, kind="adjust", debit="issuance:c1", credit="shop:s1", amount=1 + i % 9,
+                   ref=f"adjustment:bench-{i}", key=signer)
+    return n / (time.perf_counter() - started)
+
+
+def commit_rate(db: Database, n: int, row: str, offset: int) -> float:
+    started = time.perf_counter()
+    for i in range(offset, offset + n):
+        with db.transaction():
+            db.execute("INSERT INTO t (id, body) VALUES (?, ?)", (f"row-{i}", row))
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="appends per round (default 2000)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5; medians)")
+    parser.add_argument("--dir", default=None, help="where the data dir goes (default: tmp)")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="gridsync-bench-", dir=args.dir))
+    try:
+        data_dir = root / "data"
+        initialise(str(data_dir))
+        store = open_storage(str(data_dir / "gridsync.db"))
+        signer = Signer(str(data_dir))
+        with store.transaction():
+            sample = append(store, kind="adjust", debit="issuance:c1", credit="shop:s1",
+                            amount=1, ref="adjustment:bench-sample", key=signer)
+        data = canonical(hashed_form(sample))
+        stored_row = store.ledger.entry_bodies(0, 1)[0][1]
+        _, key = signer.active(store)
+
+        control = Database(str(root / "commit-control.db"))
+        control.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+                        "body TEXT NOT NULL)")
+
+        sign = per_second(lambda: [key.sign(data) for _ in range(200)], 200)
+        sha = per_second(lambda: [hashlib.sha256(data).hexdigest() for _ in range(2000)], 2000)
+        # Warm up both files (a WAL that is still growing costs more per commit),
+        # then alternate blocks so that drift hits both sides alike.
+        append_rate(store, signer, args.n, 10**9)
+        commit_rate(control, args.n, stored_row, 10**9)
+        values, commits = [], []
+        block = max(1, args.n // BLOCKS)
+        for r in range(args.rounds):
+            spent_v = spent_c = 0.0
+            for b in range(BLOCKS):
+                offset = (r * BLOCKS + b) * block
+                spent_v += block / append_rate(store, signer, block, offset)
+                spent_c += block / commit_rate(control, block, stored_row, offset)
+            values.append(block * BLOCKS / spent_v)
+            commits.append(block * BLOCKS / spent_c)
+        sign = (sign + per_second(lambda: [key.sign(data) for _ in range(200)], 200)) / 2
+        sha = (sha + per_second(
+            lambda: [hashlib.sha256(data).hexdigest() for _ in range(2000)], 2000)) / 2
+
+        bounds = [1 / (1 / sign + 1 / sha + 1 / c) for c in commits]
+        ratios = [v / b for v, b in zip(values, bounds, strict=True)]
+        value, commit = statistics.median(values), statistics.median(commits)
+        bound = 1 / (1 / sign + 1 / sha + 1 / commit)
+        total = store.ledger.count()
+        store.close()
+        control.close()
+        print(f"entry: {len(data)} canonical bytes; stored row {len(stored_row)} bytes; "
+              f"{total:,} entries appended")
+        print(f"ed25519 sign {sign:,.0f}/s, sha256 {sha:,.0f}/s, "
+              f"one-row commits (WAL, synchronous=FULL) {commit:,.0f}/s (median)")
+        for r, (v, c, ratio) in enumerate(zip(values, commits, ratios, strict=True), 1):
+            print(f"  round {r}: {v:,.0f} appends/s, {c:,.0f} commits/s, ratio {ratio:.2f}")
+        print(f"value: {value:,.0f} durable appends/s (append(), one transaction each)")
+        print(f"bound: {bound:,.0f} appends/s")
+        print(f"ratio: {value / bound:.2f} (median of the rounds' own ratios: "
+              f"{statistics.median(ratios):.2f})")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
