@@ -203,19 +203,25 @@ class LocalStore:
             (collection, id))
         return [self._outbox_row(r) for r in rows]
 
-    def outbox_batch(self, *, limit: int, max_bytes: int, skip: Iterable[int] = ()
-                     ) -> list[dict[str, Any]]:
+    def outbox_batch(self, *, limit: int, max_bytes: int) -> list[dict[str, Any]]:
         """The oldest outbox entries, at most ``limit`` and about ``max_bytes`` of JSON
-        (always at least one), leaving out the ``skip`` seqs."""
-        skipped = set(skip)
+        (always at least one).
+
+        The batch also stops before a never-sent change to a record that already has
+        a change in it: once the first is acknowledged, the second can be rebased on
+        the version it produced (``Syncer._rebase``) instead of conflicting with it.
+        """
         batch: list[dict[str, Any]] = []
+        records: set[tuple[str, str]] = set()
         size = 0
         cursor = self.execute("SELECT * FROM outbox ORDER BY seq")
         for row in cursor:
-            if row["seq"] in skipped:
-                continue
             if batch and (len(batch) >= limit or size + row["size"] > max_bytes):
                 break
+            key = (row["collection"], row["record"])
+            if key in records and not row["attempted"]:
+                break
+            records.add(key)
             batch.append(self._outbox_row(row))
             size += row["size"]
         cursor.close()

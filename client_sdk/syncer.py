@@ -164,7 +164,7 @@ class Syncer:
                     if status == "conflict":
                         store.add_conflict(change, result.get("version"), at=now)
                     store.remove_outbox(row["seq"])
-                    self._acknowledged(change)
+                    self._acknowledged(change, status, result.get("version"))
                 elif status in ("rejected", "duplicate") and isinstance(error, dict):
                     if error.get("code") == "clock_skew" and row["restamps"] < MAX_RESTAMPS:
                         skewed.append(row)
@@ -183,19 +183,39 @@ class Syncer:
             store.put("cursor", data["cursor"])
             store.put("last_contact", now)
 
-    def _acknowledged(self, change: dict[str, Any]) -> None:
-        """The server took ``change``: fold it into the known server state of the record."""
-        row = self.store.record(change["collection"], change["id"])
+    def _acknowledged(self, change: dict[str, Any], status: str, version: Any) -> None:
+        """The server took ``change``: fold it into the known server state of the record.
+
+        When it was ``applied`` as exactly the next version after its ``base`` (no one
+        else wrote the record in between, no field lost), the server's state is known
+        exactly: the record's version moves to it, and never-sent changes to the same
+        record are rebased on it, so the device's own edits never conflict each other.
+        """
+        store = self.store
+        row = store.record(change["collection"], change["id"])
         if row is None:
             return
         pending = max(0, row["pending"] - 1)
         view = {k: row[k] for k in ("collection", "id", "version", "hlc", "fields", "deleted")}
-        if pending == 0:
-            self.store.put_record(view, pending=0, base=None)
-            return
-        server = loads(row["base"]) if row["base"] is not None else None
+        server = loads(row["base"]) if row["base"] is not None else dict(view)
+        base = change["base"] or 0
         known = fold(server, [change])
-        self.store.put_record(view, pending=pending, base=dumps(known))
+        assert known is not None
+        if (status == "applied" and type(version) is int and version == base + 1
+                and (server is None or server["version"] == base)):
+            known["version"] = view["version"] = version
+            self._rebase(change, version)
+        store.put_record(view, pending=pending, base=dumps(known) if pending else None)
+
+    def _rebase(self, acked: dict[str, Any], version: int) -> None:
+        client, store = self.client, self.store
+        key = client._require_device()
+        for row in store.outbox_for(acked["collection"], acked["id"]):
+            change = row["change"]
+            if row["attempted"] or change["base"] != acked["base"]:
+                continue
+            rebased = {**unsigned_form(change), "op": uuid7(client._wall()), "base": version}
+            store.replace_outbox(row["seq"], sign_change(rebased, key))
 
     def _page(self, changes: list[dict[str, Any]], evict: list[dict[str, Any]],
               server_time: str) -> None:
