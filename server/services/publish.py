@@ -7,7 +7,7 @@ stamps use ``server`` as the device part (PROTOCOL).
 
 from __future__ import annotations
 
-from sync.hlc import format_hlc
+from sync.hlc import HybridClock
 
 from .. import clock
 from ..storage import Storage
@@ -17,12 +17,10 @@ PUBLIC_FIELDS = ("name", "role", "grids")
 
 def server_hlc(after: str | None = None) -> str:
     """A server stamp at the current time, later than ``after`` if given."""
-    wall, counter = clock.now_ms(), 0
+    server_clock = HybridClock("server")
     if after:
-        prev_wall, prev_counter = int(after[:15]), int(after[16:21])
-        if prev_wall >= wall:
-            wall, counter = prev_wall, prev_counter + 1
-    return format_hlc(wall, counter, "server")
+        server_clock.receive(after, clock.now_ms())
+    return server_clock.send(clock.now_ms())
 
 
 def person(store: Storage, person: dict) -> None:
@@ -36,7 +34,7 @@ def person(store: Storage, person: dict) -> None:
     last = max((m["hlc"] for m in (old or {}).get("meta", {}).values()), default=None)
     hlc = server_hlc(last)
     version = (old["version"] + 1) if old else 1
-    meta = {k: {"hlc": hlc, "version": version, "op": None, "device": "server"}
+    meta = {k: {"hlc": hlc, "version": version, "op": "server", "device": "server"}
             for k in (*PUBLIC_FIELDS, "deleted")}
     state = {"collection": "people", "id": person["id"], "version": version,
              "deleted": False, "fields": fields, "meta": meta}

@@ -41,7 +41,8 @@ def _write_loser(store: Storage, conflict: dict, by: str) -> None:
         state["fields"].pop(field, None)
     else:
         state["fields"][field] = value
-    state["meta"][field] = {"hlc": hlc, "version": version, "op": None, "device": f"server:{by}"}
+    state["meta"][field] = {"hlc": hlc, "version": version, "op": f"resolve:{conflict['id']}",
+                           "device": f"server:{by}"}
     state["version"] = version
     grid = state["fields"].get("grid", scope["grid"]) if state["collection"] == "households" \
         else scope["grid"]
