@@ -38,7 +38,6 @@ from server.services.ledger_append import append
 from server.storage import open_storage
 from server.storage.connection import Database
 
-
 BLOCKS = 10
 """Each round alternates this many blocks of appends and of control commits."""
 

@@ -101,7 +101,8 @@ class LedgerStore:
     def add_points_on(self, volunteer: str, local_date: str, points: int) -> None:
         self.db.execute(
             """INSERT INTO daily_points (volunteer, local_date, points) VALUES (?, ?, ?)
-               ON CONFLICT (volunteer, local_date) DO UPDATE SET points = points + excluded.points""",
+               ON CONFLICT (volunteer, local_date)
+               DO UPDATE SET points = points + excluded.points""",
             (volunteer, local_date, points))
 
     # --- signing keys ----------------------------------------------------

@@ -37,7 +37,8 @@ def test_adjustment_gives_points_from_the_community_issuance(world, api, data_di
     assert entries(data_dir) == [entry]
     # The reason is not part of the entry: it is kept with the request.
     conn = db(data_dir)
-    kind, response = conn.execute("SELECT kind, response FROM requests WHERE id = 'adj-1'").fetchone()
+    kind, response = conn.execute(
+        "SELECT kind, response FROM requests WHERE id = 'adj-1'").fetchone()
     conn.close()
     assert kind == "adjustment"
     assert json.loads(response)["adjustment"]["reason"] == "paper log, March"
