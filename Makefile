@@ -26,5 +26,10 @@ serve: $(BIN)/gridsync
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
 
+# Benchmarks (bench/run.py): every figure against its bound, table printed and written to
+# bench/results/latest.json. QUICK=1 runs reduced sizes (under 3 minutes).
+bench: $(VENV)/.dev
+	$(BIN)/python bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -254,10 +254,10 @@ class KintoClient:
 
     def batch_write(self, path: str, method: str, bodies: list[dict]) -> None:
         for i in range(0, len(bodies), self.batch):
+            chunk = bodies[i:i + self.batch]
             r = self.s.post(self.url + "/batch", json={
                 "defaults": {"method": method},
-                "requests": [{"path": p, "body": {"data": b}}
-                             for p, b in ((path.format(**b), b) for b in bodies[i:i + self.batch])]})
+                "requests": [{"path": path.format(**b), "body": {"data": b}} for b in chunk]})
             r.raise_for_status()
             bad = [x["status"] for x in r.json()["responses"] if x["status"] >= 400]
             assert not bad, bad
@@ -396,13 +396,19 @@ def pick_kinto_batch(url: str) -> int:
     return best
 
 
-def run(records: int = 10_000, rounds: int = 3, cycles: int = 5) -> list[dict]:
+def _median_rate(rounds: list[dict], key: str, count: int) -> float:
+    times = [t for o in rounds for t in (o[key] if key == "delta" else [o[key]])]
+    return rate(count, statistics.median(times))
+
+
+def run(records: int = 10_000, rounds: int = 3, cycles: int = 5, probe: bool = True
+        ) -> list[dict]:
     results: dict[str, list[dict]] = {"gridsync": [], "kinto": []}
     with postgres() as pg_url, kinto_server(pg_url, 500) as kurl, \
             live_server() as (gurl, token, _):
         backend = "postgresql" if pg_url else "memory"
         print(f"kinto backend: {backend}", flush=True)
-        batch = pick_kinto_batch(kurl)
+        batch = pick_kinto_batch(kurl) if probe else 500
         for r in range(rounds):
             order = ("gridsync", "kinto") if r % 2 == 0 else ("kinto", "gridsync")
             for name in order:
@@ -418,11 +424,7 @@ def run(records: int = 10_000, rounds: int = 3, cycles: int = 5) -> list[dict]:
     figures = []
     for key, count, label in (("upload", records, "upload"), ("pull_all", records, "pull_all"),
                               ("delta", DELTA, "pull_changed")):
-        def median_rate(name: str) -> float:
-            times = [t for o in results[name] for t in (o[key] if key == "delta" else [o[key]])]
-            return rate(count, statistics.median(times))
-
-        g, k = median_rate("gridsync"), median_rate("kinto")
+        g, k = (_median_rate(results[name], key, count) for name in ("gridsync", "kinto"))
         fig = print_figure(f"kinto_{label}", g, k, "records/s (bound: Kinto's)")
         fig.update(kinto=k, gridsync=g, speedup=g / k, backend=backend, kinto_batch=batch,
                    records=count, rounds=rounds)
@@ -437,8 +439,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cycles", type=int, default=5, help="delta pulls per round")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="use batches of 500 for Kinto without probing 25 vs 500")
     args = parser.parse_args()
-    run(args.records, args.rounds, args.cycles)
+    run(args.records, args.rounds, args.cycles, not args.no_probe)
 
 
 if __name__ == "__main__":

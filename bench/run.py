@@ -1,0 +1,275 @@
+"""Run every benchmark figure, print one table, write bench/results/latest.json.
+
+Each figure is measured in the same run as its bound and printed as value,
+bound, ratio, target and pass/miss. Figures come from the scripts beside this
+one: sync_push.py, initial_pull.py, kinto_compare.py (imported and called),
+and ledger_append.py, ledger_verify.py, client_pull_memory.py (run as their
+own processes, their printed figures parsed). A script that is missing or
+fails is reported as such; the others still run. A miss is not a failure:
+the exit status is non-zero only when a figure could not be measured.
+
+    make bench              # full: about 10 minutes on a 2-core machine
+    make bench QUICK=1      # reduced sizes, under 3 minutes
+    .venv/bin/python bench/run.py --quick --only sync_push,kinto
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results" / "latest.json"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+# name pattern -> (field compared, operator, threshold, shown as)
+TARGETS: list[tuple[str, str, str, float, str]] = [
+    (r"sync_push", "ratio", ">=", 0.5, "ratio >= 0.5"),
+    (r"week_offline", "value", "<", 1.0, "< 1 s"),
+    (r"initial_pull_\d+_seconds", "value", "<", 5.0, "< 5 s"),
+    (r"initial_pull_\d+_rss", "value", "<", 200.0, "< 200 MB"),
+    (r"ledger_append.*", "ratio", ">=", 0.8, "ratio >= 0.8"),
+    (r"ledger_verify.*", "ratio", ">=", 0.8, "ratio >= 0.8"),
+    (r"kinto_.*", "ratio", ">=", 5.0, ">= 5x Kinto"),
+]
+
+# per mode: sizes passed to each figure
+SIZES = {
+    "quick": {"sync_push": {"total": 4_000, "clients": 4},
+              "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 1},
+              "ledger_verify": [("--n", "50000")],
+              "ledger_append": [("--n", "1000"), ("--rounds", "3")],
+              "client_pull_memory": [("--quick", None)],
+              "kinto": {"records": 1_000, "rounds": 1, "cycles": 3, "probe": False}},
+    "full": {"sync_push": {"total": 20_000, "clients": 4},
+             "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 3},
+             "ledger_verify": [("--n", "1000000")],
+             "ledger_append": [],
+             "client_pull_memory": [],
+             "kinto": {"records": 10_000, "rounds": 3, "cycles": 5, "probe": True}},
+}
+
+
+# --- figures from importable scripts ---------------------------------------------
+def fig_sync_push(size: dict) -> list[dict]:
+    import sync_push
+
+    return sync_push.run(size["total"], size["clients"])
+
+
+def fig_initial_pull(size: dict) -> list[dict]:
+    import initial_pull
+
+    return initial_pull.run(size["households"], size["limits"], size["repeats"])
+
+
+def fig_kinto(size: dict) -> list[dict]:
+    import kinto_compare
+
+    return kinto_compare.run(size["records"], size["rounds"], size["cycles"], size["probe"])
+
+
+# --- figures from scripts run as processes -----------------------------------------
+_NUM = r"(-?[\d,]+(?:\.\d+)?)"
+_FIGURE_LINE = re.compile(  # the print_figure format of bench/_common.py
+    rf"^(?P<name>[a-z][a-z0-9_]*)\s+{_NUM}\s+(?P<unit>.*?)"
+    rf"(?:\s+bound\s+{_NUM}\s+ratio\s+{_NUM})?\s*$")
+_LABELLED = re.compile(rf"^(value|bound|ratio):\s*{_NUM}\s*(.*)$")
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def parse_figures(script: str, output: str) -> list[dict]:
+    """Figures printed by a script, as print_figure lines or value:/bound:/ratio: lines."""
+    figures, labelled = [], {}
+    for line in output.splitlines():
+        m = _FIGURE_LINE.match(line)
+        if m and m.group(4) is not None:  # only lines with a bound: others are narration
+            figures.append({"name": m.group("name"), "value": _num(m.group(2)),
+                            "bound": _num(m.group(4)), "ratio": _num(m.group(5)),
+                            "unit": m.group("unit").strip()})
+            continue
+        m2 = _LABELLED.match(line.strip())
+        if m2:
+            labelled[m2.group(1)] = (_num(m2.group(2)), m2.group(3).strip())
+    if "value" in labelled:
+        value, unit = labelled["value"]
+        bound = labelled.get("bound", (None, ""))[0]
+        ratio = labelled.get("ratio", (None, ""))[0]
+        if ratio is None and bound:
+            ratio = value / bound
+        figures.append({"name": script, "value": value, "bound": bound, "ratio": ratio,
+                        "unit": re.sub(r"\s*\(.*$", "", unit) or ""})
+    return figures
+
+
+def script_figure(script: str) -> Callable[[list[tuple[str, str | None]]], list[dict]]:
+    def run(options: list[tuple[str, str | None]]) -> list[dict]:
+        path = HERE / f"{script}.py"
+        if not path.exists():
+            raise FileNotFoundError(f"bench/{script}.py is not there yet")
+        text = path.read_text()
+        argv = []  # only the options this script knows
+        for option, value in options:
+            if option in text:
+                argv += [option] if value is None else [option, value]
+        print(f"  $ python bench/{script}.py {' '.join(argv)}", flush=True)
+        proc = subprocess.Popen([sys.executable, str(path), *argv], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(f"  | {line}", end="", flush=True)
+            lines.append(line)
+        if proc.wait() != 0:
+            raise RuntimeError(f"bench/{script}.py exited {proc.returncode}")
+        figures = parse_figures(script, "".join(lines))
+        if not figures:
+            raise RuntimeError(f"no figure found in the output of bench/{script}.py")
+        return figures
+
+    return run
+
+
+SECTIONS: list[tuple[str, Callable]] = [
+    ("sync_push", fig_sync_push),
+    ("initial_pull", fig_initial_pull),
+    ("ledger_append", script_figure("ledger_append")),
+    ("ledger_verify", script_figure("ledger_verify")),
+    ("client_pull_memory", script_figure("client_pull_memory")),
+    ("kinto", fig_kinto),
+]
+
+
+# --- judging and printing ---------------------------------------------------------------
+def judge(fig: dict) -> dict:
+    for pattern, field, op, threshold, text in TARGETS:
+        if re.fullmatch(pattern, fig["name"]):
+            if fig.get("target"):  # a script that states its own target keeps it
+                return fig
+            got = fig.get(field)
+            ok = None if got is None else (got >= threshold if op == ">=" else got < threshold)
+            return {**fig, "target": text, "pass": ok}
+    return {**fig, "target": fig.get("target"), "pass": fig.get("pass")}
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.2f}"
+
+
+def table(figures: list[dict]) -> str:
+    head = f"{'figure':<28} {'value':>10}  {'unit':<28} {'bound':>10} {'ratio':>7}  " \
+           f"{'target':<14} result"
+    lines = [head, "-" * len(head)]
+    for f in figures:
+        result = {True: "pass", False: "MISS", None: "—"}[f.get("pass")]
+        if "error" in f:
+            lines.append(f"{f['name']:<28} {'—':>10}  {'not measured: ' + f['error']}")
+            continue
+        lines.append(f"{f['name']:<28} {_fmt(f['value']):>10}  {f['unit'][:28]:<28} "
+                     f"{_fmt(f.get('bound')):>10} {_fmt(f.get('ratio')):>7}  "
+                     f"{(f.get('target') or '—'):<14} {result}")
+    return "\n".join(lines)
+
+
+def markdown(figures: list[dict]) -> str:
+    rows = ["| figure | value | unit | bound | ratio | target | result |",
+            "| --- | ---: | --- | ---: | ---: | --- | --- |"]
+    for f in figures:
+        if "error" in f:
+            rows.append(f"| {f['name']} | — | not measured: {f['error']} | | | | |")
+            continue
+        result = {True: "pass", False: "**miss**", None: "—"}[f.get("pass")]
+        rows.append(f"| {f['name']} | {_fmt(f['value'])} | {f['unit']} | {_fmt(f.get('bound'))} "
+                    f"| {_fmt(f.get('ratio'))} | {f.get('target') or '—'} | {result} |")
+    return "\n".join(rows)
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip() or None
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "sqlite": __import__("sqlite3").sqlite_version, "commit": commit}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes (under 3 minutes)")
+    parser.add_argument("--only", help="comma-separated sections: " +
+                        ", ".join(name for name, _ in SECTIONS))
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    wanted = set(args.only.split(",")) if args.only else None
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    figures: list[dict] = []
+    for name, section in SECTIONS:
+        if wanted and name not in wanted:
+            continue
+        print(f"\n== {name} ({mode})", flush=True)
+        t = time.perf_counter()
+        try:
+            got = section(SIZES[mode][name])
+        except Exception as exc:  # report and go on with the other figures
+            traceback.print_exc()
+            got = [{"name": name, "value": None, "bound": None, "ratio": None, "unit": "",
+                    "error": str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}]
+        for fig in got:
+            fig["section"] = name
+        figures.extend(judge(f) for f in got)
+        print(f"   ({name}: {time.perf_counter() - t:.0f} s)", flush=True)
+    elapsed = time.perf_counter() - started
+    print(f"\n{table(figures)}\n")
+    info = machine()
+    print(f"{mode} run, {elapsed:.0f} s, on {info['cpu']} ({info['cores']} cores), "
+          f"Python {info['python']}, load average {load_before[0]:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after")
+    out = {"mode": mode, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+           "seconds": round(elapsed, 1), "machine": info,
+           "load_average": {"before": load_before, "after": os.getloadavg()},
+           "figures": figures, "markdown": markdown(figures)}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(args.output)
+    print(f"wrote {args.output}")
+    return 1 if any("error" in f for f in figures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
