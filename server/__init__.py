@@ -21,6 +21,7 @@ from .version import __version__  # noqa: E402,F401
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # answer UTF-8, not \uXXXX
     load_config(app, config)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     # Apply pending migrations once at start-up (safe with several workers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from typing import Any
 
@@ -33,10 +34,21 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return obj
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        value = json.loads(text, parse_constant=_reject_constant,
+                           object_pairs_hook=_no_duplicates)
+        if _SURROGATE_ESCAPE.search(raw):
+            # "\ud800" alone is valid JSON syntax but no Unicode text: it cannot be stored
+            # or sent back as UTF-8. (Paired escapes decode to one code point and pass.)
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raise MalformedJson("request body is not valid JSON: lone surrogate escape") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedJson(f"request body is not valid JSON: {str(exc)[:120]}") from None
 

@@ -140,6 +140,9 @@ MALFORMED = {
     "two documents": json.dumps(GRID).encode() * 2,
     "single quotes": b"{'id': 'c9'}",
     "unterminated": b'{"id": "c9"',
+    "lone surrogate": b'{"id": "c9", "name": "\\ud800", "parent": null}',
+    "lone low surrogate in a list": b'{"a": ["x\\udfffy"]}',
+    "lone surrogate key": b'{"\\udc00": 1}',
 }
 
 
@@ -155,9 +158,15 @@ def test_utf8_bom_is_malformed(api):
     error(post_raw(api, b"\xef\xbb\xbf" + json.dumps(GRID).encode()), 400, "malformed_json")
 
 
-def test_non_ascii_text_is_fine(api):
-    assert api.ok(post_raw(api, json.dumps(GRID, ensure_ascii=False).encode()), 201)["name"] \
-        == "社区九"
+def test_non_ascii_text_is_fine_and_answered_as_utf8(api):
+    resp = post_raw(api, json.dumps(GRID, ensure_ascii=False).encode())
+    assert api.ok(resp, 201)["name"] == "社区九"
+    assert "社区九".encode() in resp.get_data()
+
+
+def test_escaped_surrogate_pairs_are_fine(api):
+    body = b'{"id": "c9", "name": "\\ud83c\\udfe0 \\u5bb6", "parent": null}'
+    assert api.ok(post_raw(api, body), 201)["name"] == "🏠 家"
 
 
 def test_floats_and_bools_are_validation_errors_with_fields(api, world):
