@@ -28,9 +28,11 @@ def create_app(config: dict | None = None) -> Flask:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
     open_storage(app.config["DATABASE"]).close()
 
+    __import__("server.logging_setup").logging_setup.init_app(app)  # JSON logs, request ids
     app.before_request(body.load_body)
     app.after_request(body.compress_response)
     register_api(app)
     register_error_handlers(app)
+    __import__("server.metrics").metrics.register_metrics(app)  # GET /metrics
     __import__("server.web").web.register_web(app)  # pages: /shop, /me, /admin
     return app

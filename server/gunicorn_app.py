@@ -13,6 +13,9 @@ class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
         self.options = {"bind": bind, "workers": workers, "worker_class": "sync",
                         "timeout": 120, "graceful_timeout": 30}
         self.config_file = config_file
+        from .metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(config["DATA_DIR"])  # GET /metrics sums every worker
         super().__init__()
 
     def load_config(self) -> None:
@@ -20,8 +23,19 @@ class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
             self.load_config_from_file(self.config_file)
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        self.cfg.set("child_exit", _child_exit_hook(self.cfg.child_exit))
 
     def load(self) -> Any:
         from . import create_app
 
         return create_app(self.app_config)
+
+
+def _child_exit_hook(configured: Any) -> Any:
+    def child_exit(server: Any, worker: Any) -> None:
+        from .metrics import worker_exited
+
+        worker_exited(worker.pid)
+        configured(server, worker)
+
+    return child_exit

@@ -1,0 +1,168 @@
+"""Structured logs: one JSON object per line, and a request id on every request.
+
+``init_app(app)`` (called once by the app factory):
+- configures logging: a JSON handler on the root logger (stderr, or the file
+  named by ``GRIDSYNC_LOG_FILE``), level ``GRIDSYNC_LOG_LEVEL`` (default INFO)
+  for gridsync's own loggers; werkzeug's request lines, which carry query
+  strings, are silenced;
+- gives each request an id: a sane incoming ``X-Request-Id`` (1–64 of
+  ``[A-Za-z0-9._:-]``) or a new random one, returned as ``X-Request-Id`` on
+  every response, errors included, and attached to every line logged while
+  the request runs;
+- logs one line per request: ``time, level, logger, message, request_id,
+  method, path, status, duration_ms, endpoint, person, role, device, remote``.
+  The path never has its query string; headers, bodies, tokens, card codes,
+  enrolment codes and keys are never logged, and ``scrub`` removes anything
+  shaped like one from every message as a second line of defence;
+- with ``GRIDSYNC_TRUSTED_PROXIES=N`` (behind nginx: 1) trusts N proxies'
+  X-Forwarded-For/-Proto, so ``remote`` and the per-address enrolment rate
+  limit see the real client address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_MARK = "_gridsync_json_handler"
+_QUIET_ENDPOINTS = frozenset({"health.health"})
+
+log = logging.getLogger("server.requests")
+
+# Shapes of secrets, removed from any message or traceback before it is written.
+_SCRUBS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(?i)\b(bearer)\s+\S+"), r"\1 [redacted]"),
+    (re.compile(r"\bt[0-9a-f]{12}\.[A-Za-z0-9_-]{8,}"), "[token]"),
+    (re.compile(r"(?i)\bENR-[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b"), "[enrolment code]"),
+    (re.compile(r"(?<![A-Za-z0-9_-])C[A-Za-z0-9_-]{22}(?![A-Za-z0-9_-])"), "[card]"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
+                re.S), "[private key]"),
+    (re.compile(r"""(?i)(["']?\b(?:token|secret|password|passwd|pin|card|proof|"""
+                r"""private_key|authorization)\b["']?\s*[:=]\s*)(["']?)[^\s"',&;}]+"""),
+     r"\1\2[redacted]"),
+    (re.compile(r"(/[^\s?\"']*)\?[^\s\"']*"), r"\1?[query redacted]"),
+]
+
+
+def scrub(text: str) -> str:
+    for pattern, replacement in _SCRUBS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _iso(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; usable from gunicorn's ``logconfig_dict`` too."""
+
+    FIELDS = ("method", "path", "status", "duration_ms", "endpoint", "person", "role",
+              "device", "remote")
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": _iso(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+            "request_id": getattr(record, "request_id", None) or current_request_id(),
+        }
+        for name in self.FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                out[name] = value
+        if record.exc_info:
+            out["exc"] = scrub(self.formatException(record.exc_info))
+        if record.stack_info:
+            out["stack"] = scrub(self.formatStack(record.stack_info))
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def current_request_id() -> str | None:
+    return g.get("request_id") if has_request_context() else None
+
+
+def configure_logging(level: str | int = "INFO", path: str | None = None) -> None:
+    """Install (or replace) gridsync's JSON handler on the root logger.
+
+    When another JSON handler is already there (gunicorn's ``logconfig_dict``
+    in deploy/gunicorn.conf.py) and no file is asked for, only levels are set.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _MARK, False):
+            root.removeHandler(handler)
+            handler.close()
+    if path or not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.FileHandler(path, encoding="utf-8") if path else _StderrHandler()
+        handler.setFormatter(JsonFormatter())
+        setattr(handler, _MARK, True)
+        root.addHandler(handler)
+    if isinstance(level, str):
+        level = level.strip().upper() or "INFO"
+    logging.getLogger("server").setLevel(level)
+    # The development server's own request lines include query strings.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _begin_request() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_start = time.perf_counter()
+
+
+def _end_request(resp: Response) -> Response:
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    resp.headers[REQUEST_ID_HEADER] = request_id
+    start = g.get("request_start")
+    duration_ms = round((time.perf_counter() - start) * 1000, 2) if start else None
+    who = g.get("who")
+    status = resp.status_code
+    level = logging.ERROR if status >= 500 else logging.INFO
+    if request.endpoint in _QUIET_ENDPOINTS and status < 400:
+        level = logging.DEBUG
+    if log.isEnabledFor(level):
+        log.log(level, "%s %s %s", request.method, request.path, status, extra={
+            "request_id": request_id, "method": request.method, "path": request.path,
+            "status": status, "duration_ms": duration_ms, "endpoint": request.endpoint,
+            "person": getattr(who, "person", None), "role": getattr(who, "role", None),
+            "device": getattr(who, "device", None), "remote": request.remote_addr})
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    """Logging, request ids and the request log; register before any other hook."""
+    configure_logging(app.config.get("LOG_LEVEL") or "INFO", app.config.get("LOG_FILE") or None)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.before_request(_begin_request)
+    app.after_request(_end_request)

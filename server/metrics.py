@@ -1,0 +1,218 @@
+"""``GET /metrics``: Prometheus text format, for an admin token.
+
+Two kinds of figures:
+
+- **From the database, at scrape time** (the same answer whichever gunicorn
+  worker serves the scrape): changes by result status and rejection code,
+  open conflicts, ledger entries by kind and the head seq, points outstanding
+  (the sum of volunteer balances), devices that synced in the last day,
+  devices by state, sync records by collection.
+- **Request counters and latency histograms**, counted in each worker process.
+  Under gunicorn they are shared through prometheus-client's multiprocess
+  mode: ``PROMETHEUS_MULTIPROC_DIR`` (default ``<data dir>/prometheus``) is
+  prepared by the gunicorn master (deploy/gunicorn.conf.py and ``gridsync
+  serve`` both call ``prepare_multiprocess_dir`` before forking) and every
+  scrape sums all workers' files. Without it (the Flask dev server, tests)
+  they count the one process. They reset when the server restarts, as
+  Prometheus counters may.
+
+prometheus_client is imported lazily: it decides between single- and
+multi-process mode when first imported, which must happen after the master
+has set ``PROMETHEUS_MULTIPROC_DIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, request
+
+from .auth import require
+from .state import storage
+from .version import __version__
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                   120.0)
+SYNC_ENDPOINT = "sync.sync"
+SYNC_COLLECTIONS = ("households", "visits", "service_logs", "people")
+
+log = logging.getLogger(__name__)
+bp = Blueprint("metrics", __name__)
+
+_lock = threading.Lock()
+_request_metrics: SimpleNamespace | None = None
+
+
+# --- gunicorn master ------------------------------------------------------------
+def prepare_multiprocess_dir(data_dir: str) -> str:
+    """In the gunicorn master, before workers fork: choose the multiprocess dir
+    (``$PROMETHEUS_MULTIPROC_DIR`` or ``<data dir>/prometheus``), create it, empty
+    it of the previous run's files and export it to the workers."""
+    path = Path(os.environ.get(MULTIPROC_ENV) or Path(data_dir) / "prometheus")
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return str(path)
+
+
+def worker_exited(pid: int) -> None:
+    """gunicorn ``child_exit`` hook: drop a dead worker's live gauges."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
+# --- request metrics (per process) -----------------------------------------------
+def request_metrics() -> SimpleNamespace:
+    global _request_metrics
+    if _request_metrics is None:
+        with _lock:
+            if _request_metrics is None:
+                _request_metrics = _make_request_metrics()
+    return _request_metrics
+
+
+def _make_request_metrics() -> SimpleNamespace:
+    from prometheus_client import Counter, Histogram, disable_created_metrics, values
+
+    disable_created_metrics()  # no *_created series: they only add noise here
+
+    if os.environ.get(MULTIPROC_ENV) and values.ValueClass is values.MutexValue:
+        log.warning("%s is set but prometheus_client was imported before it: request "
+                    "metrics count this process only", MULTIPROC_ENV)
+    return SimpleNamespace(
+        requests=Counter("gridsync_http_requests", "HTTP requests answered.",
+                         ["method", "endpoint", "status"], registry=None),
+        latency=Histogram("gridsync_http_request_duration_seconds",
+                          "Time to answer an HTTP request, by endpoint.", ["endpoint"],
+                          buckets=LATENCY_BUCKETS, registry=None),
+        sync_requests=Counter("gridsync_sync_requests",
+                              "POST /api/v1/sync requests, by HTTP status.", ["status"],
+                              registry=None),
+        sync_latency=Histogram("gridsync_sync_request_duration_seconds",
+                               "Time to answer POST /api/v1/sync.", buckets=LATENCY_BUCKETS,
+                               registry=None),
+    )
+
+
+def _observe(resp: Response) -> Response:
+    """after_request: count the request and its latency."""
+    m = request_metrics()
+    endpoint = request.endpoint or "unmatched"
+    status = str(resp.status_code)
+    m.requests.labels(request.method, endpoint, status).inc()
+    start = g.get("request_start")
+    if start is not None:
+        seconds = time.perf_counter() - start
+        m.latency.labels(endpoint).observe(seconds)
+        if endpoint == SYNC_ENDPOINT:
+            m.sync_latency.observe(seconds)
+    if endpoint == SYNC_ENDPOINT:
+        m.sync_requests.labels(status).inc()
+    return resp
+
+
+# --- figures from the database ---------------------------------------------------
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def database_families() -> list[Any]:
+    """Metric families computed from the database in one read snapshot."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    store = storage()
+    with store.snapshot():
+        op_counts = store.records.op_counts()
+        open_conflicts = store.records.open_conflict_count()
+        kinds = store.ledger.kind_counts()
+        head_seq, _ = store.ledger.head()
+        balances = store.ledger.balances()
+        devices = store.access.devices()
+        records = {c: store.records.count(c) for c in SYNC_COLLECTIONS}
+
+    changes = CounterMetricFamily(
+        "gridsync_sync_changes", "Changes received from devices, by result status and "
+        "rejection code (code is empty unless rejected).", labels=["status", "code"])
+    for key, n in sorted(op_counts.items()):
+        status, _, code = key.partition(":")
+        changes.add_metric([status, code], n)
+
+    conflicts = GaugeMetricFamily("gridsync_conflicts_open", "Conflicts waiting for review.",
+                                  value=open_conflicts)
+    entries = CounterMetricFamily("gridsync_ledger_entries", "Ledger entries, by kind.",
+                                  labels=["kind"])
+    for kind in sorted(set(kinds) | {"earn", "redeem", "reverse", "adjust", "expire"}):
+        entries.add_metric([kind], kinds.get(kind, 0))
+    head = GaugeMetricFamily("gridsync_ledger_head_seq", "Seq of the last ledger entry.",
+                             value=head_seq)
+    outstanding = GaugeMetricFamily(
+        "gridsync_points_outstanding", "Points held by volunteers (sum of their balances).",
+        value=sum(b for a, b in balances.items() if a.startswith("volunteer:")))
+
+    since = datetime.now(UTC) - timedelta(days=1)
+    seen = sum(1 for d in devices if not d.get("revoked_at")
+               and (t := _parse_time(d.get("last_sync_at"))) is not None and t >= since)
+    seen_day = GaugeMetricFamily("gridsync_devices_seen_last_day",
+                                 "Devices (not revoked) that synced in the last 24 hours.",
+                                 value=seen)
+    by_state = GaugeMetricFamily("gridsync_devices", "Enrolled devices, by state.",
+                                 labels=["state"])
+    revoked = sum(1 for d in devices if d.get("revoked_at"))
+    by_state.add_metric(["active"], len(devices) - revoked)
+    by_state.add_metric(["revoked"], revoked)
+    recs = GaugeMetricFamily("gridsync_records", "Stored sync records (tombstones included), "
+                             "by collection.", labels=["collection"])
+    for collection, n in records.items():
+        recs.add_metric([collection], n)
+    info = GaugeMetricFamily("gridsync_build_info", "gridsync version.", labels=["version"])
+    info.add_metric([__version__], 1)
+    return [changes, conflicts, entries, head, outstanding, seen_day, by_state, recs, info]
+
+
+class _Families:
+    def __init__(self, families: list[Any]):
+        self.families = families
+
+    def collect(self) -> list[Any]:
+        return self.families
+
+
+@bp.route("/metrics")
+@require("admin")
+def metrics() -> Response:
+    """Prometheus exposition of request counters and database figures."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        for metric in vars(request_metrics()).values():
+            registry.register(metric)
+    registry.register(_Families(database_families()))  # type: ignore[arg-type]
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST,
+                    headers={"Cache-Control": "no-store"})
+
+
+def register_metrics(app: Flask) -> None:
+    """The /metrics endpoint and the per-request counters."""
+    app.register_blueprint(bp)
+    app.after_request(_observe)

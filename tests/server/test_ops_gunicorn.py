@@ -1,0 +1,138 @@
+"""deploy/gunicorn.conf.py for real: gunicorn -c, two sync workers, GET /metrics
+summed across them, JSON lines on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import ApiClient, free_port
+from tests.server.ops_support import HttpClient
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF = ROOT / "deploy" / "gunicorn.conf.py"
+
+
+@pytest.fixture
+def gunicorn(data_dir, tmp_path):
+    port = free_port()
+    out, err = tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"
+    env = {**os.environ, "GRIDSYNC_DATA_DIR": str(data_dir), "GRIDSYNC_WORKERS": "2",
+           "GRIDSYNC_LOG_LEVEL": "info"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    cmd = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(CONF),
+           "--bind", f"127.0.0.1:{port}"]
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=o, stderr=e,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, err.read_text()[-3000:]
+            try:
+                if requests.get(url + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not start:\n" + err.read_text()
+            time.sleep(0.05)
+        yield proc, url, err
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
+def scrape(url: str, token: str) -> dict[tuple[str, tuple], float]:
+    resp = requests.get(url + "/metrics", headers={"Authorization": f"Bearer {token}"},
+                        timeout=10)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    assert resp.headers["X-Request-Id"]
+    values = {}
+    for family in text_string_to_metric_families(resp.text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
+
+
+@pytest.mark.timeout(60)
+def test_gunicorn_conf_serves_metrics_across_workers(gunicorn, data_dir):
+    proc, url, err = gunicorn
+    token = data_dir.joinpath("admin-token").read_text()
+
+    anonymous = requests.get(url + "/metrics", timeout=5)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthenticated"
+    assert anonymous.headers["X-Request-Id"]
+    api = ApiClient(HttpClient(url), token)
+    assert requests.get(url + "/metrics", timeout=5, headers={
+        "Authorization": f"Bearer {token}x"}).status_code == 401
+
+    before = scrape(url, token)
+    for name in ("gridsync_conflicts_open", "gridsync_ledger_head_seq",
+                 "gridsync_points_outstanding", "gridsync_devices_seen_last_day"):
+        assert (name, ()) in before, name
+    assert before[("gridsync_ledger_entries_total", (("kind", "earn"),))] == 0
+
+    api.ok(api.post("/grids", {"id": "c1", "name": "c1", "parent": None}), 201)
+    api.ok(api.post("/grids", {"id": "g1", "name": "g1", "parent": "c1"}), 201)
+    api.person("w1", "worker", ["g1"])
+    w1 = api.enroll("w1")
+    good = w1.change("households", {"grid": "g1", "address": "1 号楼"})
+    forged = {**w1.change("households", {"grid": "g1"}), "fields": {"grid": "g2"}}
+    statuses = [r["status"] for r in w1.sync([good, forged])["results"]]
+    assert statuses == ["applied", "rejected"]
+    for _ in range(6):
+        assert requests.get(url + "/api/v1/ledger/keys", timeout=5).status_code == 200
+
+    after = scrape(url, token)
+    assert after[("gridsync_sync_requests_total", (("status", "200"),))] == 1
+    assert after[("gridsync_sync_request_duration_seconds_count", ())] == 1
+    assert after[("gridsync_sync_changes_total", (("code", ""), ("status", "applied")))] == 1
+    assert after[("gridsync_sync_changes_total",
+                  (("code", "bad_signature"), ("status", "rejected")))] == 1
+    assert after[("gridsync_records", (("collection", "households"),))] == 1
+    assert after[("gridsync_devices_seen_last_day", ())] == 1
+    # Six requests spread over two workers, counted once each in the sum.
+    keys = ("gridsync_http_requests_total",
+            (("endpoint", "health.ledger_keys"), ("method", "GET"), ("status", "200")))
+    assert after[keys] == 6
+    assert after[("gridsync_http_request_duration_seconds_count",
+                  (("endpoint", "health.ledger_keys"),))] == 6
+    assert len(list((data_dir / "prometheus").glob("counter_*.db"))) >= 1
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    log = [json.loads(line) for line in err.read_text().splitlines() if line.strip()]
+    assert all("request_id" in line and "level" in line for line in log)
+    workers = [line for line in log if line["message"].startswith("Booting worker")]
+    assert len(workers) == 2
+    served = [line for line in log if line.get("logger") == "server.requests"]
+    assert any(line["path"] == "/api/v1/sync" and line["device"] == w1.id for line in served)
+    assert all(line["request_id"] for line in served)
+
+
+@pytest.mark.timeout(60)
+def test_gridsync_serve_shares_request_metrics_between_its_workers(live_server):
+    for _ in range(5):
+        assert requests.get(live_server.api_url + "/ledger/keys", timeout=5).status_code == 200
+    values = scrape(live_server.url, live_server.token)
+    assert values[("gridsync_http_requests_total",
+                   (("endpoint", "health.ledger_keys"), ("method", "GET"),
+                    ("status", "200")))] == 5
+    assert (live_server.data_dir / "prometheus").is_dir()
