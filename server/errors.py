@@ -144,7 +144,7 @@ _HTTP_TO_ERROR: dict[int, type[ApiError]] = {
 
 
 def error_response(err: ApiError) -> Response:
-    resp = Response(json.dumps(err.body()), status=err.status, mimetype="application/json")
+    resp = Response(json.dumps(err.body()) + "\n", status=err.status, mimetype="application/json")
     for key, value in err.headers.items():
         resp.headers[key] = value
     return resp

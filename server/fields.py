@@ -28,8 +28,9 @@ class StrictInteger(fields.Integer):
 
 def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
     """An id: [A-Za-z0-9_-], 1-64 characters."""
-    return fields.String(validate=validate.Regexp(ID_PATTERN, error="must match [A-Za-z0-9_-]{{1,64}}"),
-                         **kwargs)
+    return fields.String(
+        validate=validate.Regexp(ID_PATTERN, error="must match [A-Za-z0-9_-]{{1,64}}"),
+        **kwargs)
 
 
 def Name(**kwargs: Any) -> fields.String:  # noqa: N802

@@ -233,7 +233,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
-                raise RuntimeError("gridsync serve ignored SIGTERM:\n" + self.log()[-4000:])
+                raise RuntimeError(
+                    "gridsync serve ignored SIGTERM:\n" + self.log()[-4000:]) from None
         return proc.returncode
 
     def kill(self) -> None:

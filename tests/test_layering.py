@@ -94,7 +94,8 @@ def test_importing_sync_and_ledger_loads_no_framework_or_database():
             "for pkg in (sync, ledger):\n"
             "    for m in pkgutil.iter_modules(pkg.__path__):\n"
             "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
-            f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {sorted(NO_FRAMEWORKS)!r})\n"
+            f"names = {sorted(NO_FRAMEWORKS)!r}\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in names)\n"
             "print(','.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)

@@ -28,7 +28,8 @@ def create_shop(store: Storage, data: dict) -> dict:
     with store.transaction():
         grid = store.directory.grid(data["community"])
         if grid is None or grid["parent"] is not None:
-            raise ValidationFailed(fields={"community": ["must be a community (a grid with no parent)"]})
+            raise ValidationFailed(
+                fields={"community": ["must be a community (a grid with no parent)"]})
         try:
             return store.directory.add_shop(at=clock.iso(), **data)
         except Conflict:
@@ -102,7 +103,8 @@ def issue_card(store: Storage, person_id: str) -> str:
         if person is None:
             raise NotFound("no such person")
         if person["role"] != "volunteer":
-            raise ValidationFailed("cards are for volunteers only", fields={"person": ["not a volunteer"]})
+            raise ValidationFailed("cards are for volunteers only",
+                                   fields={"person": ["not a volunteer"]})
         card = secrets_.new_card_code()
         store.directory.set_card_hash(person_id, secrets_.digest(card))
         return card

@@ -102,7 +102,7 @@ def test_missing_or_unknown_token_is_401(shared, method, path, body, allowed):
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS, ids=IDS)
 def test_right_token_id_with_wrong_secret_is_401(shared, method, path, body, allowed):
-    for person, token in shared.tokens.items():
+    for token in shared.tokens.values():
         token_id = token.split(".")[0]
         resp = call(shared.api, method, path, body, token_id + ".not-the-secret", shared.device)
         assert_error(resp, 401, "unauthenticated")

@@ -188,7 +188,8 @@ def test_empty_body_where_one_is_required_is_validation(api):
 
 # --- routing errors ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/grids", "/api/v1/", "/api/v1/grids/c1/x"])
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/grids", "/api/v1/",
+                                  "/api/v1/grids/c1/x"])
 def test_unknown_path_is_404_json(client, path):
     error(client.get(path), 404, "not_found")
 

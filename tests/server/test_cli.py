@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from ledger import SigningKey
+from ledger import KeyDecryptionError, SigningKey
 from server import create_app
 from server.cli import main
 from server.keystore import secret_path
@@ -83,7 +83,7 @@ def test_secret_file_is_private_and_the_ledger_key_encrypted(fresh):
     stored = b"".join(p.read_bytes() for p in fresh.iterdir() if p.name.startswith("gridsync.db"))
     assert raw not in stored
     assert b"BEGIN PRIVATE KEY" not in stored
-    with pytest.raises(Exception):
+    with pytest.raises(KeyDecryptionError):
         SigningKey.from_encrypted_pem(pem, b"wrong secret")
 
 
