@@ -31,5 +31,14 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 
+# Seeded multi-device simulation with a faulty network (tests/sim/driver.py); every
+# invariant of DESIGN.md checked after the run. SEEDS=n runs seeds SEED..SEED+n-1.
+SEED ?= 1
+SEEDS ?= 1
+STEPS ?= 300
+DEVICES ?= 6
+sim: $(VENV)/.dev
+	$(BIN)/python tests/sim/driver.py --seed $(SEED) --seeds $(SEEDS) --steps $(STEPS) --devices $(DEVICES)
+
 clean:
 	rm -rf $(VENV) build *.egg-info
