@@ -161,6 +161,9 @@ def from_http_exception(exc: HTTPException) -> ApiError:
         err = ApiError(exc.description)
         err.status, err.code = exc.code or 500, (exc.name or "error").lower().replace(" ", "_")
         return err
+    valid_methods = getattr(exc, "valid_methods", None)
+    if exc.code == 405 and valid_methods:
+        return cls(headers={"Allow": ", ".join(sorted(valid_methods))})
     return cls()
 
 

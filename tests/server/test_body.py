@@ -199,8 +199,9 @@ def test_unknown_path_is_404_json(client, path):
                                               ("GET", "/api/v1/devices/enroll"),
                                               ("POST", "/api/v1/people/w1")])
 def test_wrong_method_is_405_json(api, method, path):
-    error(api.client.open(path, method=method, headers=api.headers()), 405,
-          "method_not_allowed")
+    resp = api.client.open(path, method=method, headers=api.headers())
+    error(resp, 405, "method_not_allowed")
+    assert method not in resp.headers["Allow"] and "OPTIONS" in resp.headers["Allow"]
 
 
 # --- unexpected errors ---------------------------------------------------------------------
