@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import Application, BaseApplication
 
 
 class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
+    # Reading a config file (--config) is Application's, not BaseApplication's.
+    get_config_from_filename = Application.get_config_from_filename
+    get_config_from_module_name = Application.get_config_from_module_name
+    load_config_from_module_name_or_filename = Application.load_config_from_module_name_or_filename
+    load_config_from_file = Application.load_config_from_file
+
     def __init__(self, config: dict, *, bind: str, workers: int, config_file: str | None = None):
         self.app_config = config
         self.options = {"bind": bind, "workers": workers, "worker_class": "sync",

@@ -9,42 +9,40 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import ApiClient, free_port
+from tests.helpers import ApiClient, free_port, gridsync_command
 from tests.server.ops_support import HttpClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 
-@pytest.fixture
-def gunicorn(data_dir, tmp_path):
+@contextmanager
+def running(cmd: list[str], env: dict, tmp_path: Path):
+    """Start a server command, wait (bounded) for /health, SIGTERM it at the end."""
     port = free_port()
-    out, err = tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"
-    env = {**os.environ, "GRIDSYNC_DATA_DIR": str(data_dir), "GRIDSYNC_WORKERS": "2",
-           "GRIDSYNC_LOG_LEVEL": "info"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(CONF),
-           "--bind", f"127.0.0.1:{port}"]
-    with open(out, "wb") as o, open(err, "wb") as e:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=o, stderr=e,
-                                start_new_session=True)
+    err = tmp_path / f"server-{port}.err"
+    cmd = [part.replace("{port}", str(port)) for part in cmd]
+    with open(err, "wb") as e:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env},
+                                stdout=subprocess.DEVNULL, stderr=e, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             assert proc.poll() is None, err.read_text()[-3000:]
             try:
-                if requests.get(url + "/api/v1/health", timeout=1).status_code == 200:
+                if requests.get(url + "/api/v1/health", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 pass
-            assert time.monotonic() < deadline, "gunicorn did not start:\n" + err.read_text()
+            assert time.monotonic() < deadline, "server did not start:\n" + err.read_text()
             time.sleep(0.05)
         yield proc, url, err
     finally:
@@ -55,6 +53,17 @@ def gunicorn(data_dir, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+
+
+@pytest.fixture
+def gunicorn(data_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    cmd = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(CONF),
+           "--bind", "127.0.0.1:{port}"]
+    env = {"GRIDSYNC_DATA_DIR": str(data_dir), "GRIDSYNC_WORKERS": "2",
+           "GRIDSYNC_LOG_LEVEL": "info"}
+    with running(cmd, env, tmp_path) as server:
+        yield server
 
 
 def scrape(url: str, token: str) -> dict[tuple[str, tuple], float]:
@@ -136,3 +145,18 @@ def test_gridsync_serve_shares_request_metrics_between_its_workers(live_server):
                    (("endpoint", "health.ledger_keys"), ("method", "GET"),
                     ("status", "200")))] == 5
     assert (live_server.data_dir / "prometheus").is_dir()
+
+
+@pytest.mark.timeout(60)
+def test_gridsync_serve_reads_the_deploy_config(data_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    cmd = [*gridsync_command(), "serve", "--data-dir", str(data_dir), "--port", "{port}",
+           "--workers", "2", "--config", str(CONF)]
+    with running(cmd, {"GRIDSYNC_DATA_DIR": str(data_dir)}, tmp_path) as (proc, url, err):
+        token = data_dir.joinpath("admin-token").read_text()
+        assert ("gridsync_ledger_head_seq", ()) in scrape(url, token)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    log = [json.loads(line) for line in err.read_text().splitlines()
+           if line.startswith("{")]  # the first line is serve's own banner
+    assert any(line["message"].startswith("Booting worker") for line in log)
