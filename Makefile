@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= $(or $(GRIDSYNC_DATA_DIR),./gridsync-data)
 
-.PHONY: serve test install dev sim bench clean
+.PHONY: serve test install dev sim bench clean browser translations
 
 $(BIN)/gridsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,19 @@ serve: $(BIN)/gridsync
 	$(BIN)/gridsync init --data-dir $(DATA_DIR) --if-needed
 	$(BIN)/gridsync serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port 8000
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev browser
 	$(BIN)/python -m pytest -q
+
+# Debian's chromium (plus a CJK font for the screenshots) for the browser tests in
+# tests/web/; installed when running as root, otherwise those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update && apt-get install -y chromium fonts-wqy-microhei) || echo "chromium not installed: browser tests will be skipped"; }
+
+# Web page strings: extract, merge into the zh_CN catalog, compile (the .mo is committed).
+translations: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project gridsync -o server/translations/messages.pot .
+	$(BIN)/pybabel update -i server/translations/messages.pot -d server/translations -D messages -l zh_Hans_CN --no-fuzzy-matching --ignore-obsolete -w 100
+	$(BIN)/pybabel compile -d server/translations -D messages --statistics
 
 # Benchmarks (bench/run.py): every figure against its bound, table printed and written to
 # bench/results/latest.json. QUICK=1 runs reduced sizes (under 3 minutes).

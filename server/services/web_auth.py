@@ -70,7 +70,7 @@ def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
     key = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
                          dklen=32)
-    return "scrypt${}${}${}${}${}".format(SCRYPT_N, SCRYPT_R, SCRYPT_P, _b64(salt), _b64(key))
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
 
 
 def check_secret(secret: str, stored: str) -> bool:
@@ -150,6 +150,7 @@ def _new_session(store: Storage, person: str, hours: float, token: str | None = 
     """Store a session (inside the caller's transaction); returns its secret id."""
     sid = secrets.token_urlsafe(32)
     now = clock.now_ms()
+    store.web.purge_sessions(clock.iso(now))
     store.web.add_session(id_hash=secrets_.digest(sid), person=person,
                           csrf=secrets.token_urlsafe(24), token=token, at=clock.iso(now),
                           expires_at=clock.iso(now + int(hours * 3_600_000)))
@@ -160,35 +161,37 @@ def password_login(store: Storage, login: str, secret: str, *, hours: float,
                    max_failures: int = 5, lock_minutes: int = 15) -> str:
     """Check a login and its password/PIN; a new session id on success.
 
-    Raises BadCredentials (and counts a failure: at ``max_failures`` the
-    login locks for ``lock_minutes``) or LockedOut. A locked login refuses
-    even the right secret until the lock expires.
+    Raises BadCredentials (and counts a failure: at ``max_failures`` in a row
+    the login locks for ``lock_minutes``) or LockedOut. A locked login refuses
+    even the right secret until the lock expires. The scrypt check runs
+    outside the write transaction; the counter is re-read inside it.
     """
     login = normalize_login(login)
     row = store.web.login(login) if login else None
     if row is None:
         _burn_time(secret)
         raise BadCredentials()
-    now = clock.iso()
-    if row["locked_until"] and row["locked_until"] > now:
+    if row["locked_until"] and row["locked_until"] > clock.iso():
         raise LockedOut(row["locked_until"])
     good = check_secret(secret, row["secret_hash"])
     with store.transaction():
-        if not good:
-            failed = int(row["failed"]) + 1
-            until = None
-            if failed >= max_failures:
-                failed, until = 0, clock.iso(clock.now_ms() + lock_minutes * 60_000)
-            store.web.record_failure(row["person"], failed=failed, locked_until=until)
-        elif row["active"] and row["role"] in WEB_ROLES:
-            store.web.clear_failures(row["person"])
-            store.web.purge_sessions(now)
-            return _new_session(store, row["person"], hours)
-    if not good:
-        if until is not None:
-            raise LockedOut(until)
-        raise BadCredentials()
-    raise BadCredentials("inactive person or role without web access")
+        fresh = store.web.login(login)
+        if fresh is None or fresh["secret_hash"] != row["secret_hash"]:
+            raise BadCredentials("the login changed meanwhile")
+        if fresh["locked_until"] and fresh["locked_until"] > clock.iso():
+            raise LockedOut(fresh["locked_until"])
+        if good and fresh["active"] and fresh["role"] in WEB_ROLES:
+            store.web.clear_failures(fresh["person"])
+            return _new_session(store, fresh["person"], hours)
+        if good:
+            raise BadCredentials("inactive person or role without web access")
+        failed, until = int(fresh["failed"]) + 1, None
+        if failed >= max_failures:
+            failed, until = 0, clock.iso(clock.now_ms() + lock_minutes * 60_000)
+        store.web.record_failure(fresh["person"], failed=failed, locked_until=until)
+    if until is not None:
+        raise LockedOut(until)
+    raise BadCredentials()
 
 
 def token_login(store: Storage, token: str, *, hours: float) -> str:

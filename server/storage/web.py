@@ -85,7 +85,8 @@ class WebStore:
     # --- personal links --------------------------------------------------
     def add_link(self, *, token_hash: str, person: str, at: str, expires_at: str) -> None:
         self.db.execute(
-            "INSERT INTO web_links (token_hash, person, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO web_links (token_hash, person, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?)",
             (token_hash, person, at, expires_at))
 
     def claim_link(self, token_hash: str, now: str) -> str | None:

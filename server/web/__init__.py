@@ -72,7 +72,7 @@ def register_web(app: Flask) -> None:
     app.before_request_funcs[None] = [
         _api_only(f) if f is body.load_body else f for f in hooks]
     app.jinja_env.filters.update(points=i18n.points, when=i18n.when, hours=i18n.hours,
-                               value=i18n.value)
+                               value=i18n.value, day=i18n.day)
     app.jinja_env.globals.update(lang_links=i18n.lang_links, html_lang=i18n.html_lang,
                                  web_user=current)
     app.register_blueprint(bp)

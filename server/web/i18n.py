@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import g, redirect, request
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal
 
 from .. import clock
 
@@ -57,6 +57,15 @@ def when(text: str | None, fmt: str = "medium") -> str:
 
     dt = datetime.fromtimestamp(clock.parse_iso(text) / 1000, tz=UTC)
     return format_datetime(dt, fmt)
+
+
+def day(text: str | None) -> str:
+    """The local calendar date of an RFC 3339 'Z' time, in the reader's short format."""
+    if not text:
+        return ""
+    from datetime import UTC, datetime
+
+    return format_date(datetime.fromtimestamp(clock.parse_iso(text) / 1000, tz=UTC), "short")
 
 
 def hours(minutes: int | None) -> str:

@@ -87,6 +87,7 @@ class WebClient:
     def sign_in(self, login: str, secret: str) -> Any:
         resp = self.post("/login", {"login": login, "secret": secret}, page="/login")
         assert resp.status_code == 303, (resp.status_code, self.last_html[-1500:])
+        self.get(resp.headers["Location"])   # land on the home page, as a browser would
         return resp
 
     def session_cookie(self) -> str | None:

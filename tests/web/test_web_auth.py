@@ -1,0 +1,294 @@
+"""Web sign-in: the login API, password/PIN checks and lock-out, sessions, CSRF,
+personal links, admin token sign-in. Each failure gets a clear page and changes
+nothing (beyond counting the failure)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from server import clock
+from server.services import web_auth
+from tests.helpers import api_error, api_validation, db_dump, issue_token
+from tests.web.webkit import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    SHOP_LOGIN,
+    SHOP_PASSWORD,
+    V1_PHONE,
+    V1_PIN,
+    WebClient,
+)
+
+# Tables a failed sign-in may touch: its failure counters.
+COUNTERS = ("rate_limits", "web_logins")
+
+
+def rows(data_dir, sql, *params):
+    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def page_text(resp) -> str:
+    html = resp.get_data(as_text=True)
+    assert resp.mimetype == "text/html"
+    assert "Traceback" not in html
+    return html
+
+
+# --- PUT /api/v1/people/<id>/login ----------------------------------------
+def test_login_api_stores_a_scrypt_hash_never_the_secret(api, web_world, data_dir, monkeypatch):
+    monkeypatch.setattr(web_auth, "SCRYPT_N", 2**14)   # the production cost
+    out = api.ok(api.put("/people/v1/login", {"login": "138 0000 0001", "secret": "975310"}))
+    assert out == {"person": "v1", "login": "13800000001"}
+    (stored,) = rows(data_dir, "SELECT secret_hash FROM web_logins WHERE person = 'v1'")
+    assert stored[0].startswith("scrypt$16384$8$1$") and "975310" not in stored[0]
+
+
+@pytest.mark.parametrize(("person", "body", "fields"), [
+    ("v1", {"login": "volunteer1", "secret": "123456"}, ["login"]),
+    ("v1", {"login": "13800000001", "secret": "1234"}, ["secret"]),
+    ("v1", {"login": "13800000001", "secret": "abcdef"}, ["secret"]),
+    ("shop1", {"login": "shop1", "secret": "short"}, ["secret"]),
+    ("shop1", {"login": "x", "secret": "long enough"}, ["login"]),
+    ("w1", {"login": "worker1", "secret": "long enough"}, ["person"]),
+])
+def test_login_api_validates_by_role(api, web_world, person, body, fields):
+    api_validation(api.put(f"/people/{person}/login", body), *fields)
+
+
+def test_login_api_errors(api, web_world, data_dir):
+    api_error(api.put("/people/v2/login", {"login": V1_PHONE, "secret": "111111"}), 409,
+              "id_reused")
+    api_error(api.put("/people/nobody/login", {"login": "13900000000", "secret": "111111"}),
+              404, "not_found")
+    api_validation(api.put("/people/v1/login", {"login": V1_PHONE}), "secret")
+    api_validation(api.put("/people/v1/login", {"login": V1_PHONE, "secret": "123456",
+                                                "extra": 1}), "extra")
+    shop_token = api.enroll("shop1").token
+    api_error(api.put("/people/v1/login", {"login": V1_PHONE, "secret": "123456"},
+                      token=shop_token), 403, "forbidden")
+
+
+def test_setting_a_login_ends_open_sessions(app, api, v1_web):
+    assert v1_web.get("/me").status_code == 200
+    api.ok(api.put("/people/v1/login", {"login": V1_PHONE, "secret": "864200"}))
+    resp = v1_web.get("/me")
+    assert resp.status_code == 401 and "重新登录" in page_text(resp)
+
+
+# --- password / PIN -------------------------------------------------------
+def test_right_pin_signs_in_with_safe_cookie_flags(app, web_world):
+    web = WebClient(app.test_client())
+    resp = web.post("/login", {"login": "138-0000-0001", "secret": V1_PIN}, page="/login")
+    assert resp.status_code == 303 and resp.headers["Location"] == "/me"
+    cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("gs_session="))
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    assert web.get("/me").status_code == 200
+
+
+def test_wrong_password_gets_a_clear_page_and_no_session(app, web_world, data_dir):
+    web = WebClient(app.test_client())
+    before = db_dump(data_dir, skip=COUNTERS)
+    resp = web.post("/login", {"login": SHOP_LOGIN, "secret": "not-the-password"}, page="/login")
+    assert resp.status_code == 401
+    assert "登录名、手机号、密码或 PIN 码错误" in page_text(resp)
+    assert web.session_cookie() is None
+    assert db_dump(data_dir, skip=COUNTERS) == before
+    assert web.get("/shop").status_code == 302   # still signed out: sent to the login page
+
+
+def test_unknown_login_is_told_the_same_as_a_wrong_password(app, web_world):
+    web = WebClient(app.test_client())
+    wrong = web.post("/login", {"login": "nobody", "secret": "whatever1"}, page="/login")
+    assert wrong.status_code == 401
+    assert "登录名、手机号、密码或 PIN 码错误" in page_text(wrong)
+
+
+def test_five_failures_lock_the_login_for_15_minutes(app, web_world, data_dir, monkeypatch):
+    web = WebClient(app.test_client())
+    for _ in range(4):
+        assert web.post("/login", {"login": V1_PHONE, "secret": "000000"},
+                        page="/login").status_code == 401
+    fifth = web.post("/login", {"login": V1_PHONE, "secret": "000000"}, page="/login")
+    assert fifth.status_code == 429 and "已锁定" in page_text(fifth)
+    right = web.post("/login", {"login": V1_PHONE, "secret": V1_PIN}, page="/login")
+    assert right.status_code == 429 and web.session_cookie() is None
+    assert rows(data_dir, "SELECT count(*) FROM web_sessions")[0][0] == 0
+    later = clock.now_ms() + 15 * 60_000 + 1000
+    monkeypatch.setattr(clock, "now_ms", lambda: later)
+    web.sign_in(V1_PHONE, V1_PIN)
+    assert web.get("/me").status_code == 200
+    assert rows(data_dir, "SELECT failed, locked_until FROM web_logins "
+                          "WHERE person = 'v1'") == [(0, None)]
+
+
+def test_many_failures_from_one_address_are_throttled(make_app, data_dir, web_world):
+    app = make_app(data_dir, WEB_FAILURES_PER_MINUTE=3)
+    web = WebClient(app.test_client())
+    for login in ("a1234", "b1234", "c1234"):
+        web.post("/login", {"login": login, "secret": "whatever1"}, page="/login")
+    resp = web.post("/login", {"login": SHOP_LOGIN, "secret": SHOP_PASSWORD}, page="/login")
+    assert resp.status_code == 429 and web.session_cookie() is None
+
+
+def test_inactive_person_cannot_sign_in_and_loses_sessions(app, api, v1_web):
+    api.ok(api.patch("/people/v1", {"active": False}))
+    assert v1_web.get("/me").status_code == 401
+    web = WebClient(app.test_client())
+    resp = web.post("/login", {"login": V1_PHONE, "secret": V1_PIN}, page="/login")
+    assert resp.status_code == 401 and web.session_cookie() is None
+
+
+# --- sessions and CSRF ----------------------------------------------------
+def test_expired_session_gets_sign_in_again_page_and_changes_nothing(
+        shop_web, web_world, data_dir, monkeypatch):
+    lookup = shop_web.post("/shop/lookup", {"card": web_world["card"]})
+    form_id = re.search(r'name="id" value="([^"]+)"', lookup.get_data(as_text=True)).group(1)
+    later = clock.now_ms() + 13 * 3_600_000
+    monkeypatch.setattr(clock, "now_ms", lambda: later)
+    before = db_dump(data_dir)
+    resp = shop_web.post("/shop/redeem", {"id": form_id, "volunteer": "v1",
+                                          "card": web_world["card"], "qty-soap": "1"})
+    assert resp.status_code == 401
+    html = page_text(resp)
+    assert "登录已失效" in html and 'href="/login"' in html
+    assert db_dump(data_dir) == before
+    assert any(c.startswith("gs_session=;") for c in resp.headers.getlist("Set-Cookie"))
+    page = shop_web.client.get("/shop")      # cookie gone: a GET goes to the login page
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
+
+
+def test_missing_or_wrong_csrf_token_changes_nothing(shop_web, web_world, data_dir):
+    lookup = shop_web.post("/shop/lookup", {"card": web_world["card"]})
+    form_id = re.search(r'name="id" value="([^"]+)"', lookup.get_data(as_text=True)).group(1)
+    form = {"id": form_id, "volunteer": "v1", "card": web_world["card"], "qty-soap": "2"}
+    before = db_dump(data_dir)
+    for token in (None, "forged-token"):
+        resp = shop_web.post("/shop/redeem", form, csrf=token)
+        assert resp.status_code == 403
+        assert "表单已失效" in page_text(resp)
+    resp = shop_web.post("/shop/catalog", {"sku": "tea", "name": "茶", "price": "3",
+                                           "stock": "1"}, csrf=None)
+    assert resp.status_code == 403
+    assert db_dump(data_dir) == before
+
+
+def test_sign_in_forms_need_their_csrf_cookie(app, web_world, data_dir):
+    client = app.test_client()
+    resp = client.post("/login", data={"login": SHOP_LOGIN, "secret": SHOP_PASSWORD})
+    assert resp.status_code == 403 and client.get_cookie("gs_session") is None
+    resp = client.post("/login", data={"login": SHOP_LOGIN, "secret": SHOP_PASSWORD,
+                                       "csrf": "made-up"})
+    assert resp.status_code == 403 and client.get_cookie("gs_session") is None
+    assert rows(data_dir, "SELECT count(*) FROM web_sessions")[0][0] == 0
+
+
+def test_sign_out_ends_the_session_on_the_server(shop_web, data_dir):
+    cookie = shop_web.session_cookie()
+    resp = shop_web.post("/logout", page="/shop")
+    assert resp.status_code == 303 and resp.headers["Location"] == "/login"
+    assert rows(data_dir, "SELECT count(*) FROM web_sessions")[0][0] == 0
+    shop_web.client.set_cookie("gs_session", cookie)       # a stolen copy no longer works
+    assert shop_web.get("/shop").status_code == 401
+
+
+def test_next_is_followed_only_to_local_paths(app, web_world):
+    web = WebClient(app.test_client())
+    first = web.get("/me/card")
+    assert first.status_code == 302 and first.headers["Location"] == "/login?next=/me/card"
+    resp = web.post("/login", {"login": V1_PHONE, "secret": V1_PIN, "next": "/me/card"},
+                    page="/login?next=/me/card")
+    assert resp.headers["Location"] == "/me/card"
+    web2 = WebClient(app.test_client())
+    resp = web2.post("/login", {"login": V1_PHONE, "secret": V1_PIN,
+                                "next": "//evil.example/"}, page="/login")
+    assert resp.headers["Location"] == "/me"
+
+
+# --- admin: token or login ------------------------------------------------
+def test_admin_signs_in_with_a_token_until_it_is_revoked(app, api, web_world, data_dir):
+    token = issue_token(data_dir, "adm2")
+    web = WebClient(app.test_client())
+    resp = web.post("/login/token", {"token": token}, page="/login")
+    assert resp.status_code == 303 and resp.headers["Location"] == "/admin/people"
+    assert web.get("/admin/people").status_code == 200
+    from server.services.access import revoke_token
+    from server.storage import open_storage
+
+    store = open_storage(str(data_dir / "gridsync.db"))
+    try:
+        revoke_token(store, token.split(".")[0])
+    finally:
+        store.close()
+    assert web.get("/admin/people").status_code == 401
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "tabc.def"])
+def test_bad_or_non_admin_token_is_refused(app, web_world, tokens_v1, token):
+    web = WebClient(app.test_client())
+    for candidate in (token, tokens_v1):
+        resp = web.post("/login/token", {"token": candidate}, page="/login")
+        assert resp.status_code == 401 and web.session_cookie() is None
+        assert "不是有效的管理员令牌" in page_text(resp)
+
+
+@pytest.fixture
+def tokens_v1(api):
+    return api.enroll("v1").token
+
+
+def test_admin_signs_in_with_a_login_too(app, web_world):
+    web = WebClient(app.test_client())
+    web.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+    assert web.get("/admin/devices").status_code == 200
+
+
+# --- personal links -------------------------------------------------------
+def test_personal_link_works_once_and_only_its_hash_is_stored(app, web_world, data_dir):
+    admin = WebClient(app.test_client())
+    admin.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+    resp = admin.post("/admin/people/v1/link", page="/admin/people/v1")
+    html = page_text(resp)
+    link = re.search(r'id="personal-link">([^<]+)<', html).group(1)
+    path, secret = link.split("#")
+    assert path.endswith("/login/link") and "?" not in link
+    assert secret not in str(rows(data_dir, "SELECT * FROM web_links"))
+
+    phone = WebClient(app.test_client())
+    landing = phone.get("/login/link")
+    assert landing.status_code == 200 and secret not in landing.get_data(as_text=True)
+    resp = phone.post("/login/link", {"secret": secret})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/me"
+    assert phone.get("/me").status_code == 200
+
+    again = WebClient(app.test_client())
+    again.get("/login/link")
+    resp = again.post("/login/link", {"secret": secret})
+    assert resp.status_code == 401 and "登录链接无效" in page_text(resp)
+    assert again.session_cookie() is None
+
+
+def test_personal_link_expires(app, web_world, monkeypatch):
+    admin = WebClient(app.test_client())
+    admin.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+    html = admin.post("/admin/people/v1/link", page="/admin/people/v1").get_data(as_text=True)
+    secret = re.search(r'id="personal-link">[^#]+#([^<]+)<', html).group(1)
+    later = clock.now_ms() + 8 * 86_400_000
+    monkeypatch.setattr(clock, "now_ms", lambda: later)
+    phone = WebClient(app.test_client())
+    phone.get("/login/link")
+    assert phone.post("/login/link", {"secret": secret}).status_code == 401
+
+
+def test_links_are_for_volunteers_only(app, web_world, data_dir):
+    admin = WebClient(app.test_client())
+    admin.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+    resp = admin.post("/admin/people/shop1/link", page="/admin/people/shop1")
+    assert resp.status_code == 400
+    assert rows(data_dir, "SELECT count(*) FROM web_links")[0][0] == 0
