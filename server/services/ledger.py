@@ -7,8 +7,9 @@ changes nothing).
 
 Idempotent creates (redemptions, adjustments, reversals) are remembered in
 the ``requests`` table under (kind, id) with a digest of the body and the
-caller: the same id with the same body from the same caller returns the
-first answer (200); anything else under that id is 409 ``id_reused``. A
+caller (the shop for redemptions, the admin for adjustments and reversals):
+the same id with the same body from the same caller returns the first
+answer (200); anything else under that id is 409 ``id_reused``. A
 request that failed is not remembered, so it may be retried with its id.
 """
 
@@ -170,8 +171,9 @@ def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
     Card, community, catalog, points and stock are checked, stock taken and
     the redeem entry appended in one transaction.
     """
+    actor = f"shop:{who.shop}"  # any counter of the same shop may resend
     with store.transaction():
-        first = _replay(store, "redemption", data, who.person)
+        first = _replay(store, "redemption", data, actor)
         if first is not None:
             return 200, first
         if store.ledger.redemption(data["id"]) is not None:
@@ -197,7 +199,7 @@ def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
                       "items": lines, "total": total, "at": entry["at"]}
         store.ledger.add_redemption(redemption, entry["seq"])
         answer = {"redemption": redemption, "entry": entry}
-        _remember(store, "redemption", data, who.person, answer)
+        _remember(store, "redemption", data, actor, answer)
     return 201, answer
 
 
