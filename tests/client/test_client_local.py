@@ -140,8 +140,8 @@ def test_the_clock_stays_monotonic_across_restarts_even_if_the_wall_clock_goes_b
     h = client.add_household("g1")
     first = client.outbox()[0]["hlc"]
     client.close()
-    earlier = FieldClient(tmp_path / "p", FlaskTransport(app), wall_clock_ms=lambda: now - 3_600_000,
-                          retry=RetryPolicy(sleep=sleeps))
+    earlier = FieldClient(tmp_path / "p", FlaskTransport(app),
+                          wall_clock_ms=lambda: now - 3_600_000, retry=RetryPolicy(sleep=sleeps))
     earlier.record_visit(h["id"], "met")
     assert earlier.outbox()[1]["hlc"] > first
 
