@@ -126,6 +126,28 @@ def children(pid: int) -> list[int]:
         return out
 
 
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (alive ones)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of one process, in MB (10^6 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -150,7 +172,7 @@ def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]
                 up = requests.get(url + "/health", timeout=1).ok
                 if up and len(children(proc.pid)) >= workers:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
@@ -242,10 +264,12 @@ def run(households: int = 50_000, limits: tuple[int, ...] = (5000, 500),
         bound = read_bound(data)
         for limit in limits:
             with serve(data) as (url, proc), PeakPss(proc.pid) as pss:
-                times = []
+                times, cpu = [], []
                 for n in range(repeats):
                     device = enroll_worker(url, admin, f"w{limit}_{n}")
+                    before = cpu_seconds(proc.pid)
                     records, pages, elapsed = pull_all(url, device["token"], limit)
+                    cpu.append(cpu_seconds(proc.pid) - before)
                     assert records >= households, (records, households)
                     times.append(elapsed)
                 workers = {pid: peak_rss_mb(pid) for pid in children(proc.pid)}
@@ -254,9 +278,11 @@ def run(households: int = 50_000, limits: tuple[int, ...] = (5000, 500),
             name = f"initial_pull_{limit}"
             fig = print_figure(name, rate(records, elapsed), bound, "records/s")
             fig.update(seconds=elapsed, all_seconds=times, pages=pages, records=records,
-                       limit=limit, seed="storage API, before the server starts")
+                       server_cpu_seconds=statistics.median(cpu), limit=limit,
+                       seed="storage API, before the server starts")
             figures.append(fig)
             figures.append(print_figure(f"{name}_seconds", elapsed, None, f"s ({pages} pages)"))
+            print(f"{'':<22} server CPU {statistics.median(cpu):.2f} s for the pull", flush=True)
             rss = print_figure(f"{name}_rss", max(workers.values()), None,
                                "MB peak RSS (largest worker)")
             rss.update(workers_mb=sorted(workers.values()), arbiter_mb=arbiter,

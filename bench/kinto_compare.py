@@ -23,7 +23,9 @@ one client, no compression asked (Kinto serves none):
   (gridsync: its cursor; Kinto: ``_since=<ETag of its last pull>``). Repeated
   ``delta_cycles`` times per round; each is timed alone.
 
-Prints records/s for both and the speed-up (target >= 5x on each).
+Prints records/s for both and the speed-up (target >= 5x on each), by wall
+time (the figure) and per second of server CPU (the servers' processes and
+their children, PostgreSQL's included: steadier when the machine is shared).
 
 Usage: python bench/kinto_compare.py [--records 10000] [--rounds 3]
 """
@@ -48,7 +50,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import free_port, live_server, print_figure, rate  # noqa: E402
+from _common import free_port, print_figure, rate  # noqa: E402
+from initial_pull import cpu_seconds, init_data_dir, serve  # noqa: E402
 
 from sync.crypto import DeviceKey  # noqa: E402
 from sync.hlc import HybridClock  # noqa: E402
@@ -109,14 +112,15 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres() -> Iterator[str | None]:
-    """A throwaway PostgreSQL cluster on a free loopback port; yields its URL, or None."""
+def postgres() -> Iterator[tuple[str | None, int | None]]:
+    """A throwaway PostgreSQL cluster on a free loopback port; yields (URL, pid) or
+    (None, None)."""
     pg = _pg_bin()
     if pg is None:
         _try_install_postgres()
         pg = _pg_bin()
     if pg is None:
-        yield None
+        yield None, None
         return
     tmp = Path(tempfile.mkdtemp(prefix="gridsync-bench-pg-"))
     proc = None
@@ -140,7 +144,7 @@ def postgres() -> Iterator[str | None]:
             time.sleep(0.2)
         subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
                         "postgres", "kinto"], check=True)
-        yield f"postgresql://postgres@127.0.0.1:{port}/kinto"
+        yield f"postgresql://postgres@127.0.0.1:{port}/kinto", proc.pid
     except (OSError, subprocess.CalledProcessError, RuntimeError, LookupError) as exc:
         print(f"PostgreSQL could not be started ({exc}): using Kinto's memory backend",
               flush=True)
@@ -148,7 +152,7 @@ def postgres() -> Iterator[str | None]:
             proc.terminate()
             proc.wait(timeout=30)
         proc = None
-        yield None
+        yield None, None
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGINT)  # fast shutdown
@@ -206,8 +210,8 @@ def kinto_ini(storage_url: str | None, batch: int) -> str:
 
 
 @contextmanager
-def kinto_server(storage_url: str | None, batch: int) -> Iterator[str]:
-    """Kinto under gunicorn on a free loopback port; yields its /v1 URL."""
+def kinto_server(storage_url: str | None, batch: int) -> Iterator[tuple[str, int]]:
+    """Kinto under gunicorn on a free loopback port; yields (its /v1 URL, gunicorn pid)."""
     bin_dir = ensure_kinto()
     with tempfile.TemporaryDirectory(prefix="gridsync-bench-kinto-") as tmp:
         ini = Path(tmp) / "kinto.ini"
@@ -228,15 +232,33 @@ def kinto_server(storage_url: str | None, batch: int) -> Iterator[str]:
                 try:
                     if requests.get(url + "/__heartbeat__", timeout=2).ok:
                         break
-                except requests.ConnectionError:
+                except requests.RequestException:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("Kinto did not start")
                 time.sleep(0.2)
-            yield url
+            yield url, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+class Clock:
+    """Times a phase in wall seconds and in the server's CPU seconds (its processes and
+    their children: gunicorn workers, PostgreSQL backends), the second being steadier on
+    a shared machine."""
+
+    def __init__(self, *pids: int):
+        self.pids = pids
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p) for p in self.pids)
+
+    @contextmanager
+    def phase(self, into: list) -> Iterator[None]:
+        cpu, wall = self.cpu(), time.perf_counter()
+        yield
+        into.append((time.perf_counter() - wall, self.cpu() - cpu))
 
 
 # --- Kinto workload ------------------------------------------------------------
@@ -277,7 +299,7 @@ class KintoClient:
         return count, etag
 
 
-def kinto_round(url: str, batch: int, n: int, cycles: int, tag: str) -> dict:
+def kinto_round(url: str, clock: Clock, batch: int, n: int, cycles: int, tag: str) -> dict:
     writer, reader = KintoClient(url, batch), KintoClient(url, batch)
     bucket, coll = "bench", f"c{tag}"
     if tag == "0":
@@ -286,21 +308,20 @@ def kinto_round(url: str, batch: int, n: int, cycles: int, tag: str) -> dict:
         writer.s.put(f"{url}/buckets/{bucket}/collections/{coll}", json={}).raise_for_status()
     path = f"/buckets/{bucket}/collections/{coll}/records"
     bodies = [{"id": str(uuid.uuid4()), **household(i, "g")} for i in range(n)]
-    t = time.perf_counter()
-    writer.batch_write(path, "POST", bodies)
-    upload = time.perf_counter() - t
-    t = time.perf_counter()
-    count, etag = reader.pull(path, "0")
-    pull_all = time.perf_counter() - t
+    upload: list = []
+    pull_all: list = []
+    deltas: list = []
+    with clock.phase(upload):
+        writer.batch_write(path, "POST", bodies)
+    with clock.phase(pull_all):
+        count, etag = reader.pull(path, "0")
     assert count == n, (count, n)
-    deltas = []
     for c in range(cycles):
         changed = [{"id": b["id"], "notes": f"changed {c}"}
                    for b in bodies[c * DELTA:(c + 1) * DELTA]]
         writer.batch_write(path + "/{id}", "PATCH", changed)
-        t = time.perf_counter()
-        count, etag = reader.pull(path, etag)
-        deltas.append(time.perf_counter() - t)
+        with clock.phase(deltas):
+            count, etag = reader.pull(path, etag)
         assert count == DELTA, (count, DELTA)
     return {"upload": upload, "pull_all": pull_all, "delta": deltas}
 
@@ -342,7 +363,8 @@ def _pull(s: requests.Session, url: str, dev: dict, cursor: str | None) -> tuple
             return count, cursor
 
 
-def gridsync_round(url: str, token: str, n: int, cycles: int, tag: str) -> dict:
+def gridsync_round(url: str, clock: Clock, token: str, n: int, cycles: int, tag: str
+                   ) -> dict:
     s = requests.Session()
     admin = {"Authorization": f"Bearer {token}"}
     if tag == "0":
@@ -356,23 +378,22 @@ def gridsync_round(url: str, token: str, n: int, cycles: int, tag: str) -> dict:
     changes = [sign_change({"op": str(uuid.uuid4()), "collection": "households", "id": ids[i],
                             "hlc": writer["clock"].send(), "base": None, "deleted": False,
                             "fields": household(i, grid)}, writer["key"]) for i in range(n)]
-    t = time.perf_counter()
-    _push(s, url, writer, changes)
-    upload = time.perf_counter() - t
-    t = time.perf_counter()
-    count, cursor = _pull(s, url, reader, None)
-    pull_all = time.perf_counter() - t
+    upload: list = []
+    pull_all: list = []
+    deltas: list = []
+    with clock.phase(upload):
+        _push(s, url, writer, changes)
+    with clock.phase(pull_all):
+        count, cursor = _pull(s, url, reader, None)
     assert count == n, (count, n)
-    deltas = []
     for c in range(cycles):
         mods = [sign_change({"op": str(uuid.uuid4()), "collection": "households", "id": id,
                              "hlc": writer["clock"].send(), "base": 1,
                              "deleted": False, "fields": {"notes": f"changed {c}"}},
                             writer["key"]) for id in ids[c * DELTA:(c + 1) * DELTA]]
         _push(s, url, writer, mods)
-        t = time.perf_counter()
-        count, cursor = _pull(s, url, reader, cursor)
-        deltas.append(time.perf_counter() - t)
+        with clock.phase(deltas):
+            count, cursor = _pull(s, url, reader, cursor)
         assert count == DELTA, (count, DELTA)
     return {"upload": upload, "pull_all": pull_all, "delta": deltas}
 
@@ -396,40 +417,52 @@ def pick_kinto_batch(url: str) -> int:
     return best
 
 
-def _median_rate(rounds: list[dict], key: str, count: int) -> float:
-    times = [t for o in rounds for t in (o[key] if key == "delta" else [o[key]])]
-    return rate(count, statistics.median(times))
+def _median_rate(rounds: list[dict], key: str, count: int, which: int) -> float:
+    """Records per second: which=0, of wall time (median over the phases); which=1, of
+    server CPU time (summed over the phases: /proc counts CPU in 10 ms ticks)."""
+    phases = [t for o in rounds for t in o[key]]
+    if which == 0:
+        return rate(count, statistics.median(t[0] for t in phases))
+    return rate(count * len(phases), sum(t[1] for t in phases))
 
 
 def run(records: int = 10_000, rounds: int = 3, cycles: int = 5, probe: bool = True
         ) -> list[dict]:
     results: dict[str, list[dict]] = {"gridsync": [], "kinto": []}
-    with postgres() as pg_url, kinto_server(pg_url, 500) as kurl, \
-            live_server() as (gurl, token, _):
-        backend = "postgresql" if pg_url else "memory"
-        print(f"kinto backend: {backend}", flush=True)
-        batch = pick_kinto_batch(kurl) if probe else 500
-        for r in range(rounds):
-            order = ("gridsync", "kinto") if r % 2 == 0 else ("kinto", "gridsync")
-            for name in order:
-                if name == "gridsync":
-                    out = gridsync_round(gurl, token, records, cycles, str(r))
-                else:
-                    out = kinto_round(kurl, batch, records, cycles, str(r))
-                results[name].append(out)
-                print(f"round {r + 1} {name:<8} upload {rate(records, out['upload']):>8,.0f}/s"
-                      f"  pull all {rate(records, out['pull_all']):>8,.0f}/s"
-                      f"  pull {DELTA} changed "
-                      f"{rate(DELTA, statistics.median(out['delta'])):>8,.0f}/s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="gridsync-bench-kinto-") as tmp, \
+            postgres() as (pg_url, pg_pid), kinto_server(pg_url, 500) as (kurl, kpid):
+        data = Path(tmp) / "data"
+        token = init_data_dir(data)
+        with serve(data) as (gurl, gproc):
+            backend = "postgresql" if pg_url else "memory"
+            print(f"kinto backend: {backend}", flush=True)
+            clocks = {"gridsync": Clock(gproc.pid),
+                      "kinto": Clock(kpid, *([pg_pid] if pg_pid else []))}
+            batch = pick_kinto_batch(kurl) if probe else 500
+            for r in range(rounds):
+                order = ("gridsync", "kinto") if r % 2 == 0 else ("kinto", "gridsync")
+                for name in order:
+                    if name == "gridsync":
+                        out = gridsync_round(gurl, clocks[name], token, records, cycles, str(r))
+                    else:
+                        out = kinto_round(kurl, clocks[name], batch, records, cycles, str(r))
+                    results[name].append(out)
+                    print(f"round {r + 1} {name:<8} "
+                          f"upload {_median_rate([out], 'upload', records, 0):>8,.0f}/s  "
+                          f"pull all {_median_rate([out], 'pull_all', records, 0):>8,.0f}/s  "
+                          f"pull {DELTA} changed {_median_rate([out], 'delta', DELTA, 0):>8,.0f}/s"
+                          f"  (wall)", flush=True)
     figures = []
     for key, count, label in (("upload", records, "upload"), ("pull_all", records, "pull_all"),
                               ("delta", DELTA, "pull_changed")):
-        g, k = (_median_rate(results[name], key, count) for name in ("gridsync", "kinto"))
+        g, k = (_median_rate(results[n], key, count, 0) for n in ("gridsync", "kinto"))
+        gc, kc = (_median_rate(results[n], key, count, 1) for n in ("gridsync", "kinto"))
         fig = print_figure(f"kinto_{label}", g, k, "records/s (bound: Kinto's)")
-        fig.update(kinto=k, gridsync=g, speedup=g / k, backend=backend, kinto_batch=batch,
-                   records=count, rounds=rounds)
-        print(f"{'':<22} gridsync {g:,.0f}/s vs Kinto ({backend}) {k:,.0f}/s: "
-              f"{g / k:.1f}x", flush=True)
+        fig.update(kinto=k, gridsync=g, speedup=g / k, gridsync_per_cpu_s=gc,
+                   kinto_per_cpu_s=kc, speedup_cpu=gc / kc, backend=backend,
+                   kinto_batch=batch, records=count, rounds=rounds)
+        print(f"{'':<22} gridsync {g:,.0f}/s vs Kinto ({backend}) {k:,.0f}/s: {g / k:.1f}x "
+              f"wall; per server CPU second {gc:,.0f} vs {kc:,.0f}: {gc / kc:.1f}x", flush=True)
         figures.append(fig)
     return figures
 
