@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from tests.helpers import api_error, db_dump
+from tests.helpers import db_dump
 
 LITERALS = ["'; DROP TABLE records; --", "Robert'); DELETE FROM entries WHERE 1=1; --",
             "<script>alert('x')</script>", "<img src=x onerror=alert(1)>", "a\u0000b\u0000",

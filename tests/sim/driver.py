@@ -563,7 +563,7 @@ def check_invariants(sim: Sim) -> dict[str, int]:
             reversed_[e["ref"]] = reversed_.get(e["ref"], 0) + 1
     verified = {id: s for (c, id), s in records.items() if c == "service_logs"
                 and s["fields"].get("status") == "verified" and s["fields"].get("points", 0) > 0}
-    for id, s in verified.items():
+    for id, _s in verified.items():
         if earns.get(id, 0) != 1:
             problems.append(f"inv5: verified log {id} has {earns.get(id, 0)} earn entries")
     for ref in earns:
