@@ -26,7 +26,10 @@ _UNHASHED = ("hash", "sig")
 
 def hashed_form(entry: Mapping[str, Any]) -> dict[str, Any]:
     """Every key of `entry` except `hash` and `sig`."""
-    return {k: v for k, v in entry.items() if k not in _UNHASHED}
+    form = dict(entry)
+    for key in _UNHASHED:
+        form.pop(key, None)
+    return form
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:

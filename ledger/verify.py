@@ -112,8 +112,8 @@ def verify_segment(
     start_seq: int = 1,
     prev_hash: str = ZERO_HASH,
 ) -> ChainSummary:
-    """`verify_chain` without the final balance total: for one piece of a
-    longer chain, whose balances alone need not sum to anything."""
+    """`verify_chain` without the final balance check, for callers that
+    check the total once over several segments (as ledger.parallel does)."""
     balances: dict[str, int] = {}
     seq = start_seq - 1
     for entry in entries:
@@ -187,7 +187,8 @@ def verify_checkpoint(checkpoint: Mapping[str, Any], keys: Keyring) -> None:
     try:
         verify_signature(key["public_key"], canonical(signed_form(checkpoint)), checkpoint["sig"])
     except VerificationError as exc:
-        raise VerificationError("signature", seq=seq, detail="checkpoint") from exc
+        detail = f"checkpoint, {exc.detail}" if exc.detail else "checkpoint"
+        raise VerificationError("signature", seq=seq, detail=detail) from None
 
 
 def check_checkpoint_against(
