@@ -91,33 +91,41 @@ def verify_database(path: str, *, workers: int = 2,
     """Audit the database at `path`; `start(n)` is told how many entries to expect."""
     store = open_storage(path, migrate_schema=False)
     try:
-        try:
-            keys = keyring(store.ledger.keys())
-        except LedgerError as exc:
-            raise AuditFailure(f"the stored keys are unusable: {exc}") from None
-        head_seq, _ = store.ledger.head()
-        start(head_seq)
-        failure: AuditFailure | None = None
-        summary = None
-        try:
-            summary = verify_segments(EntryReader(path), keys, head_seq, workers=workers,
-                                      progress=progress)
-        except VerificationError as exc:
-            failure = AuditFailure.from_verification(exc)
-        edited = store.ledger.first_column_mismatch()
-        if edited is not None and (failure is None or failure.seq is None
-                                   or edited < failure.seq):
-            failure = AuditFailure(
-                f"seq {edited}: the row's columns differ from its signed body", edited)
-        if failure is not None:
-            raise failure
-        assert summary is not None
-        _check_once(store)
-        _check_stored_balances(store, summary.balances)
-        _check_causes(store)
-        return summary
+        # One read snapshot for everything read here, so a server appending
+        # meanwhile cannot make the stored balances look ahead of the chain;
+        # entries up to the head read now never change, whoever reads them.
+        with store.snapshot():
+            return _audit(store, path, workers, start, progress)
     finally:
         store.close()
+
+
+def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
+           progress: Progress) -> ChainSummary:
+    try:
+        keys = keyring(store.ledger.keys())
+    except LedgerError as exc:
+        raise AuditFailure(f"the stored keys are unusable: {exc}") from None
+    head_seq, _ = store.ledger.head()
+    start(head_seq)
+    failure: AuditFailure | None = None
+    summary = None
+    try:
+        summary = verify_segments(EntryReader(path), keys, head_seq, workers=workers,
+                                  progress=progress)
+    except VerificationError as exc:
+        failure = AuditFailure.from_verification(exc)
+    edited = store.ledger.first_column_mismatch()
+    if edited is not None and (failure is None or failure.seq is None or edited < failure.seq):
+        failure = AuditFailure(f"seq {edited}: the row's columns differ from its signed body",
+                               edited)
+    if failure is not None:
+        raise failure
+    assert summary is not None
+    _check_once(store)
+    _check_stored_balances(store, summary.balances)
+    _check_causes(store)
+    return summary
 
 
 def _check_once(store: Any) -> None:

@@ -118,3 +118,15 @@ def concurrent_actor(task: dict, barrier: Any, results: Any) -> None:
             resp = adjust(api, f"volunteer:{task['volunteer']}", -task["amount"])
             seen.append(resp.status_code)
     results.put((task["name"], seen))
+
+
+def keep_appending(data_dir: str, admin_token: str, stop: Any, count: Any) -> None:
+    """A separate server process adding points until `stop` is set (spawned)."""
+    from server import create_app
+
+    app = create_app({"DATA_DIR": data_dir, "TESTING": True})
+    api = ApiClient(app.test_client(), admin_token)
+    while not stop.is_set():
+        assert adjust(api, "volunteer:v1", 1).status_code == 201
+        with count.get_lock():
+            count.value += 1

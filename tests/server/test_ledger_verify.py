@@ -356,3 +356,30 @@ def test_verify_a_running_server(ledger, api, make_live_server):
     result = verify_cli("--url", server.url, "--token", "t0.nope")
     assert result.exit_code == 1 and "HTTP 401" in result.stderr
     assert verify_cli("--url", server.url).exit_code == 2  # no token: usage error
+
+
+def test_verify_while_a_server_appends(ledger, api):
+    """Verify reads one snapshot: entries appended meanwhile (and the
+    balances they move) are neither half-seen nor reported as breaks."""
+    import multiprocessing
+    import time
+
+    from tests.server.ledger_support import keep_appending
+
+    ctx = multiprocessing.get_context("spawn")
+    stop, count = ctx.Event(), ctx.Value("i", 0)
+    writer = ctx.Process(target=keep_appending, args=(str(ledger), api.token, stop, count))
+    writer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while count.value < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for workers in (1, 2, 1, 2):
+            result = run_verify(ledger, workers=workers)
+            assert result.exit_code == 0, result.output
+    finally:
+        stop.set()
+        writer.join(30)
+    assert writer.exitcode == 0 and count.value > 3
+    final = run_verify(ledger)
+    assert final.stdout.startswith(f"ledger sound: {6 + count.value} entries")
