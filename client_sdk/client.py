@@ -83,6 +83,9 @@ class FieldClient:
 
     def close(self) -> None:
         self.store.close()
+        close = getattr(self._transport, "close", None)
+        if callable(close):
+            close()
 
     def __enter__(self) -> FieldClient:
         return self

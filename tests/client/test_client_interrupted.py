@@ -78,11 +78,13 @@ def test_sync_cut_off_mid_pull_resumes_from_the_last_stored_page(make_field, app
     assert len(reader.households()) == 120 and len(reader.visits()) == 120
 
 
-def test_live_server_killed_after_commit_then_restarted(make_live_field, live_server,
-                                                        data_dir, sleeps):
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_live_server_down_after_commit_then_restarted(make_live_field, live_server,
+                                                      data_dir, sleeps, how):
     sleeps.hook = lambda _: live_server.proc is None and live_server.start()
     client = make_live_field(
-        "w1", wrap=lambda t: DropResponses(t, drops=1, after=live_server.kill), batch_size=100)
+        "w1", wrap=lambda t: DropResponses(t, drops=1, after=getattr(live_server, how)),
+        batch_size=100)
     households = record_day(client, households=125)
     summary = client.sync()
     assert live_server.proc is not None and len(sleeps) >= 1
