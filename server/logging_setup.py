@@ -3,8 +3,8 @@
 ``init_app(app)`` (called once by the app factory):
 - configures logging: a JSON handler on the root logger (stderr, or the file
   named by ``GRIDSYNC_LOG_FILE``), level ``GRIDSYNC_LOG_LEVEL`` (default INFO)
-  for gridsync's own loggers; werkzeug's request lines, which carry query
-  strings, are silenced;
+  for gridsync's own loggers; the development server's request lines, which
+  carry query strings, are dropped;
 - gives each request an id: a sane incoming ``X-Request-Id`` (1–64 of
   ``[A-Za-z0-9._:-]``) or a new random one, returned as ``X-Request-Id`` on
   every response, errors included, and attached to every line logged while
@@ -127,8 +127,17 @@ def configure_logging(level: str | int = "INFO", path: str | None = None) -> Non
     if isinstance(level, str):
         level = level.strip().upper() or "INFO"
     logging.getLogger("server").setLevel(level)
-    # The development server's own request lines include query strings.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _DropDevServerRequestLines) for f in werkzeug.filters):
+        werkzeug.addFilter(_DropDevServerRequestLines())
+
+
+class _DropDevServerRequestLines(logging.Filter):
+    """The development server logs each request line, query string included:
+    drop those (the app's own request line replaces them), keep its banner."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and " - - [" in str(record.msg))
 
 
 def _begin_request() -> None:

@@ -36,7 +36,7 @@ def backup(data_dir: str, to: str, pages: int, as_json: bool, quiet: bool) -> No
 
     \b
     Example:
-      gridsync backup --data-dir /var/lib/gridsync --to /var/backups/gridsync/gridsync-$(date +%F).db
+      gridsync backup --data-dir /var/lib/gridsync --to /var/backups/gridsync/$(date +%F).db
     """
     last = [-1]
 
@@ -80,7 +80,7 @@ def restore(data_dir: str, source: str, force: bool, as_json: bool) -> None:
 
     \b
     Example:
-      gridsync restore --from /var/backups/gridsync/gridsync-2026-11-25.db --data-dir /var/lib/gridsync
+      gridsync restore --from /var/backups/gridsync/2026-11-25.db --data-dir /var/lib/gridsync
     """
     try:
         result = ops.restore(data_dir, source, force=force)

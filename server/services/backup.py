@@ -25,9 +25,14 @@ from ledger import LedgerError
 
 from ..keystore import SecretMissing, Signer
 from ..storage import Storage
-from ..storage.maintenance import FileDatabase, Maintenance, NotGridsync, SchemaTooNew
+from ..storage.maintenance import (
+    FileDatabase,
+    Maintenance,
+    NotGridsync,
+    SchemaTooNew,
+    copy_file_database,
+)
 from ..storage.maintenance import backup as backup_pages
-from ..storage.maintenance import copy_file_database
 from .ledger_audit import AuditFailure, verify_database
 
 DB_NAME = "gridsync.db"

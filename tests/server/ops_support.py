@@ -11,6 +11,7 @@ import requests
 
 from tests.helpers import gridsync_command
 
+
 class HttpResponse:
     """The bits of a Flask test response that tests.helpers.ApiClient uses."""
 
@@ -51,7 +52,8 @@ class HttpClient:
         return self._call("PATCH", path, **kw)
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([*gridsync_command(), *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
