@@ -16,6 +16,7 @@ be restored beside the database.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from ..storage.maintenance import (
     NotGridsync,
     SchemaTooNew,
     copy_file_database,
+    settle,
 )
 from ..storage.maintenance import backup as backup_pages
 from .ledger_audit import AuditFailure, verify_database
@@ -182,6 +184,9 @@ def _check_restorable(path: str, source: str) -> dict:
         summary = verify_database(path, workers=1)
     except AuditFailure as exc:
         raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
+    finally:
+        gc.collect()  # the audit's entry reader holds a connection until collected
+    settle(path)  # the audit opened it in WAL mode: one plain file again
     return {"schema_version": version, "counts": counts,
             "ledger": {"entries": summary.count, "head_seq": summary.head_seq,
                        "head": summary.head_hash, "keys": keys}}

@@ -90,6 +90,19 @@ def copy_file_database(src_path: str, dest_path: str) -> None:
         src.close()
 
 
+def settle(path: str) -> None:
+    """Leave a database file self-contained: rollback-journal mode, its -wal
+    checkpointed into it and -wal/-shm removed. No other connection may be open."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 10000")
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        if str(mode).lower() != "delete":
+            raise StorageError(f"{path} is still in use (journal mode {mode})")
+    finally:
+        conn.close()
+
+
 class FileDatabase(Database):
     """A ``Database`` on a file the server is not using (a backup, a restore in
     progress): opened as it is, without switching it to WAL."""
@@ -98,6 +111,7 @@ class FileDatabase(Database):
         self.path = path
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA busy_timeout = 10000")
         self._depth = 0
         self._lock = threading.RLock()
 

@@ -165,6 +165,7 @@ def test_restore_refuses_a_tampered_ledger(small_ledger, tmp_path):
 
     out = invoke("restore", "--from", str(good), "--data-dir", str(target))
     assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in target.iterdir()) == ["gridsync.db"]
 
 
 def test_restore_refuses_to_overwrite_and_non_gridsync_files(small_ledger, tmp_path):
