@@ -126,6 +126,9 @@ def configure_logging(level: str | int = "INFO", path: str | None = None) -> Non
         root.addHandler(handler)
     if isinstance(level, str):
         level = level.strip().upper() or "INFO"
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"GRIDSYNC_LOG_LEVEL {level.lower()!r} is not one of debug, "
+                             "info, warning, error, critical")
     logging.getLogger("server").setLevel(level)
     werkzeug = logging.getLogger("werkzeug")
     if not any(isinstance(f, _DropDevServerRequestLines) for f in werkzeug.filters):

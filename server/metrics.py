@@ -43,6 +43,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
                    120.0)
 SYNC_ENDPOINT = "sync.sync"
 SYNC_COLLECTIONS = ("households", "visits", "service_logs", "people")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
@@ -110,7 +111,8 @@ def _observe(resp: Response) -> Response:
     m = request_metrics()
     endpoint = request.endpoint or "unmatched"
     status = str(resp.status_code)
-    m.requests.labels(request.method, endpoint, status).inc()
+    method = request.method if request.method in _METHODS else "other"  # bounded labels
+    m.requests.labels(method, endpoint, status).inc()
     start = g.get("request_start")
     if start is not None:
         seconds = time.perf_counter() - start
