@@ -42,7 +42,8 @@ def verify(data_dir: str, url: str | None, token: str | None, workers: int) -> N
     database, double entry summing to zero, each row's columns against its
     signed body, each service log earned (and each redemption paid, each
     entry reversed) at most once, every redemption and verified log having
-    its entry, and the stored balances against a replay of the chain.
+    its entry, every earn's evidence being a stored signed change to its
+    log, and the stored balances against a replay of the chain.
 
     With --url: the chain as served by GET /ledger/entries, with only the
     published public keys and an auditor token, and the signed checkpoint

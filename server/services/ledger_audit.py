@@ -4,8 +4,9 @@ From a data dir: every hash, link and signature (against the public halves
 of the keys stored in the database), double entry summing to zero, the
 indexed columns of each row against its signed body, each service log,
 redemption and reversal paid at most once, every redemption and every
-verified service log with points having its entry, and the stored
-``balances`` table against a replay of the chain.
+verified service log with points having its entry, every earn's evidence
+being a stored op on its log, and the stored ``balances`` table against a
+replay of the chain.
 
 From a server: the same chain checks over ``GET /ledger/entries`` pages with
 the keys of ``GET /ledger/keys``, and the signed checkpoint, fetched before
@@ -151,6 +152,11 @@ def _check_stored_balances(store: Any, replayed: dict[str, int]) -> None:
 def _check_causes(store: Any) -> None:
     for redemption, seq, problem in store.ledger.redemptions_without_entry():
         raise AuditFailure(f"seq {seq}: redemption {redemption}: {problem}", seq)
+    unsupported = store.ledger.first_earn_without_evidence()
+    if unsupported is not None:
+        seq, op = unsupported
+        raise AuditFailure(f"seq {seq}: earn evidence {op} is not a stored change to its "
+                           "service log", seq)
     for log, points in store.ledger.verified_logs_without_earn():
         raise AuditFailure(
             f"verified service log {log} has {points} points but no earn entry paying them")

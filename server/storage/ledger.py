@@ -205,6 +205,17 @@ class LedgerStore:
                 out.append((r["id"], int(r["entry_seq"]), "its entry does not match it"))
         return out
 
+    def first_earn_without_evidence(self) -> tuple[int, str | None] | None:
+        """(seq, evidence) of the first earn whose evidence is not a stored op
+        on the service log the entry pays for."""
+        row = self.db.one(
+            """SELECT e.seq, json_extract(e.body, '$.evidence') FROM entries e
+               LEFT JOIN ops o ON o.op = json_extract(e.body, '$.evidence')
+               WHERE e.kind = 'earn' AND (o.op IS NULL OR o.collection != 'service_logs'
+                                          OR 'service_log:' || o.record != e.ref)
+               ORDER BY e.seq LIMIT 1""")
+        return None if row is None else (int(row[0]), row[1])
+
     def verified_logs_without_earn(self) -> list[tuple[str, int]]:
         """(service log id, points) of verified logs with points > 0 that have
         no earn entry paying exactly those points."""

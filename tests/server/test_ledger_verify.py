@@ -179,6 +179,18 @@ def test_missing_redemption_entry_and_unpaid_log(ledger):
     assert "has 20 points but no earn entry paying them" in result.stderr
 
 
+def test_earn_without_its_evidence(ledger):
+    conn = db(ledger)
+    op = conn.execute("SELECT json_extract(body, '$.evidence') FROM entries WHERE seq = 3"
+                      ).fetchone()[0]
+    conn.execute("DELETE FROM ops WHERE op = ?", (op,))
+    conn.close()
+    result = run_verify(ledger)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"ledger broken: seq 3: earn evidence {op} is not a stored change to its service log")
+
+
 def test_second_earn_for_one_log(ledger, app):
     """With the unique index dropped, a second earn for a log is still caught."""
     conn = db(ledger)
