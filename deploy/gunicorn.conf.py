@@ -35,7 +35,7 @@ ACCESS_LOG = os.environ.get("GRIDSYNC_ACCESS_LOG", "").strip()
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))  # honours CPU pinning and container limits
-    except AttributeError:
+    except (AttributeError, OSError):
         return os.cpu_count() or 1
 
 
