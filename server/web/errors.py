@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flask import Response, make_response, render_template, url_for
+from flask import Response, g, make_response, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
@@ -124,6 +124,7 @@ def _http_error(exc: HTTPException) -> Response:
 @bp.errorhandler(sqlite3.Error)
 def _db_error(exc: sqlite3.Error) -> Response:
     log.warning("database error on a web page: %s", exc)
+    g.setdefault("web_session", None)      # render the page without asking the database
     return error_page(PageUnavailable())
 
 

@@ -17,7 +17,7 @@ from .qr import qr_svg
 from .session import signed_in
 
 
-@bp.route("/admin", methods=["GET"])
+@bp.route("/admin", methods=["GET"], strict_slashes=False)
 @signed_in("admin")
 def admin_home() -> Any:
     return redirect(url_for("web.admin_people"))

@@ -11,6 +11,7 @@ from ..services import web_auth
 from ..state import storage
 from . import i18n
 from .blueprint import bp
+from .errors import PageNotFound
 from .session import (
     check_csrf,
     check_pre_csrf,
@@ -140,3 +141,11 @@ def logout() -> Any:
 @bp.route("/login/token", methods=["GET"])
 def back_to_login() -> Any:
     return redirect(url_for("web.login"))
+
+
+@bp.route("/shop/<path:rest>", methods=["GET", "POST"])
+@bp.route("/me/<path:rest>", methods=["GET", "POST"])
+@bp.route("/admin/<path:rest>", methods=["GET", "POST"])
+def no_such_page(rest: str) -> Any:
+    """Unknown addresses under the pages get the HTML "not found" page, not /api's JSON."""
+    raise PageNotFound()

@@ -19,7 +19,7 @@ from .qr import qr_svg
 from .session import signed_in
 
 
-@bp.route("/me", methods=["GET"])
+@bp.route("/me", methods=["GET"], strict_slashes=False)
 @signed_in("volunteer")
 def me() -> Any:
     data = web_pages.overview(storage(), g.me.person)

@@ -31,7 +31,7 @@ def _shop() -> dict:
     return storage().directory.shop(g.me.shop or "") or {"id": g.me.shop, "name": g.me.shop}
 
 
-@bp.route("/shop", methods=["GET"])
+@bp.route("/shop", methods=["GET"], strict_slashes=False)
 @signed_in("shop")
 def shop_counter() -> Any:
     return render_template("shop/counter.html", shop=_shop(), error=None)

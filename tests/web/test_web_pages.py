@@ -322,6 +322,13 @@ def test_page_errors_are_html_and_api_errors_stay_json(web, shop_web, api):
         "unsupported_media_type"
 
 
+@pytest.mark.parametrize("path", ["/shop/nope", "/me/entries/abc", "/admin/x/y", "/me/x"])
+def test_unknown_page_addresses_get_the_html_not_found_page(v1_web, path):
+    resp = v1_web.get(path)
+    assert resp.status_code == 404 and "页面不存在" in html_of(resp)
+    assert v1_web.get("/me/").status_code == 200
+
+
 def test_an_unexpected_error_is_a_friendly_page(v1_web, monkeypatch):
     from server.services import web_pages
 
@@ -341,6 +348,11 @@ def test_database_busy_is_a_retry_page(v1_web, monkeypatch):
         raise sqlite3.OperationalError("database is locked")
 
     monkeypatch.setattr(web_pages, "overview", busy)
+    resp = v1_web.get("/me")
+    assert resp.status_code == 503 and "服务器正忙" in html_of(resp)
+    from server.services import web_auth
+
+    monkeypatch.setattr(web_auth, "session", busy)      # even finding the session fails
     resp = v1_web.get("/me")
     assert resp.status_code == 503 and "服务器正忙" in html_of(resp)
 
