@@ -162,10 +162,12 @@ def test_shop_redeems_two_items_then_the_volunteer_sees_it(site, new_page, web_w
     both(me, "me-entry")
     me.goto(site + "/me/card")
     both(me, "me-card")
-    me.click("form[action='/me/card'] button")
-    me.wait_for_selector("#card-code")
-    assert me.locator("svg.qr").count() == 1
-    shot(me, "me-card-new", "zh_CN")
+    for lang in ("en", "zh_CN"):                       # a new card, shown once
+        me.goto(site + f"/me/card?lang={lang}")
+        me.click("form[action='/me/card'] button")
+        me.wait_for_selector("#card-code")
+        assert me.locator("svg.qr").count() == 1
+        shot(me, "me-card-new", lang)
 
 
 # A camera that always sees the volunteer's card: BarcodeDetector and getUserMedia stubbed
@@ -230,10 +232,13 @@ def test_admin_pages_and_a_personal_link(site, new_page, web_world, data_dir):
     both(admin, "admin-people")
     admin.click("#person-v1 a")
     admin.wait_for_url(site + "/admin/people/v1")
-    admin.click("form[action='/admin/people/v1/link'] button")
-    admin.wait_for_selector("#personal-link")
+    both(admin, "admin-person")
+    for lang in ("en", "zh_CN"):                       # each link is shown once
+        admin.goto(site + f"/admin/people/v1?lang={lang}")
+        admin.click("form[action='/admin/people/v1/link'] button")
+        admin.wait_for_selector("#personal-link")
+        shot(admin, "admin-person-link", lang)
     link = admin.inner_text("#personal-link")
-    shot(admin, "admin-person", "zh_CN")
 
     admin.goto(site + "/admin/conflicts")
     assert "需要轮椅" in admin.inner_text("main") and "门口有台阶" in admin.inner_text("main")
@@ -255,7 +260,9 @@ def test_admin_pages_and_a_personal_link(site, new_page, web_world, data_dir):
     assert phone.inner_text("h1") == "找不到页面"
     both(phone, "error-not-found")
     used = new_page()
-    used.goto(link)                                   # a link works once
-    used.wait_for_selector(".notice.bad")
-    assert "/login/link" in used.url and "#" not in used.url
-    shot(used, "link-used", "zh_CN")
+    for lang in ("en", "zh_CN"):
+        used.goto(site + f"/login?lang={lang}")
+        used.goto(link)                               # a link works once
+        used.wait_for_selector(".notice.bad")
+        assert "/login/link" in used.url and "#" not in used.url
+        shot(used, "link-used", lang)
