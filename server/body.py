@@ -69,9 +69,10 @@ def gunzip(raw: bytes, limit: int) -> bytes:
 
 
 def load_body() -> None:
-    """before_request hook: sets ``g.body`` to the parsed JSON or None."""
+    """before_request hook: sets ``g.body`` to the parsed JSON or None (API only:
+    the web pages post ordinary forms)."""
     g.body = None
-    if request.method not in ("POST", "PUT", "PATCH"):
+    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
         return
     limit = int(current_app.config["MAX_BODY_BYTES"])
     if request.content_length is not None and request.content_length > limit:

@@ -8,14 +8,11 @@ pages are HTML pages (``server.web.errors``); /api keeps its JSON errors.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from flask_babel import Babel
 
-from .. import body
 from . import errors, i18n, views_admin, views_auth, views_me, views_shop  # noqa: F401 (routes)
 from .blueprint import bp
 from .session import apply_cookies, current
@@ -33,19 +30,6 @@ WEB_DEFAULTS = {
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
-
-
-def _api_only(hook: Callable[[], Any]) -> Callable[[], Any]:
-    """``body.load_body`` parses JSON bodies for /api and refuses anything else (415);
-    the pages post ordinary forms, so the hook is skipped for them."""
-
-    @functools.wraps(hook)
-    def wrapped() -> Any:
-        if request.blueprint == bp.name:
-            return None
-        return hook()
-
-    return wrapped
 
 
 def _security_headers(resp: Any) -> Any:
@@ -68,9 +52,6 @@ def register_web(app: Flask) -> None:
         app.config.setdefault(key, value)
     Babel(app, locale_selector=i18n.select_locale, default_locale=i18n.DEFAULT,
           default_timezone=str(app.config["BABEL_DEFAULT_TIMEZONE"]))
-    hooks = app.before_request_funcs.setdefault(None, [])
-    app.before_request_funcs[None] = [
-        _api_only(f) if f is body.load_body else f for f in hooks]
     app.jinja_env.filters.update(points=i18n.points, when=i18n.when, hours=i18n.hours,
                                value=i18n.value, day=i18n.day)
     app.jinja_env.globals.update(lang_links=i18n.lang_links, html_lang=i18n.html_lang,
