@@ -25,16 +25,22 @@ def sign_change(unsigned: dict[str, Any], key: DeviceKey) -> dict[str, Any]:
     return {**body, "sig": key.sign(canonical(body))}
 
 
-def verify_change(change: dict[str, Any], public_key_b64: str) -> None:
-    """``ChangeRejected("bad_signature")`` unless ``sig`` is the device's signature."""
+def verify_change(change: dict[str, Any], public_key_b64: str,
+                  signed_bytes: bytes | None = None) -> None:
+    """``ChangeRejected("bad_signature")`` unless ``sig`` is the device's signature.
+
+    ``signed_bytes``: the canonical form of the change without ``sig``, when the
+    caller already has it (the server hashes the same bytes for idempotency).
+    """
     sig = change.get("sig")
     if not isinstance(sig, str):
         raise ChangeRejected("bad_signature", "missing signature")
-    try:
-        data = canonical(unsigned_form(change))
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise ChangeRejected("bad_signature", "change cannot be put in canonical form") from exc
-    verify(public_key_b64, data, sig)
+    if signed_bytes is None:
+        try:
+            signed_bytes = canonical(unsigned_form(change))
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ChangeRejected("bad_signature", "change cannot be put in canonical form") from exc
+    verify(public_key_b64, signed_bytes, sig)
 
 
 def enrolment_proof(code: str, key: DeviceKey) -> str:

@@ -28,8 +28,9 @@ from .sync_scope import Scope, volunteer_in_scope
 SERVER_SET = ("recorded_by", "verified_by", "verified_at", "points")
 
 
-def change_digest(raw: dict) -> str:
-    return hashlib.sha256(canonical(unsigned_form(raw))).hexdigest()
+def signed_bytes(raw: dict) -> bytes:
+    """The canonical form of a change without ``sig``: what the device signed."""
+    return canonical(unsigned_form(raw))
 
 
 def _dumps(obj: Any) -> str:
@@ -55,7 +56,8 @@ class Push:
     # --- per change ----------------------------------------------------
     def apply(self, raw: dict) -> dict:
         op = raw["op"]
-        digest = change_digest(raw)
+        signed = signed_bytes(raw)
+        digest = hashlib.sha256(signed).hexdigest()
         seen = self.ops.get(op) or self.store.records.op(op)
         if seen is not None:
             if seen["device"] != self.who.device or seen["digest"] != digest:
@@ -64,7 +66,7 @@ class Push:
             return _duplicate(seen)
         try:
             change = parse_change(raw)
-            verify_change(change, self.who.public_key or "")
+            verify_change(change, self.who.public_key or "", signed)
             self._check_stamp(change["hlc"])
             state = self._state(change["collection"], change["id"])
             self._authorize_before(change, state)
@@ -227,4 +229,4 @@ def _duplicate(seen: dict) -> dict:
     return out
 
 
-__all__ = ["Push", "record_view", "change_digest"]
+__all__ = ["Push", "record_view", "signed_bytes"]
