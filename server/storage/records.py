@@ -68,10 +68,18 @@ class RecordStore:
         return [json.loads(r[0]) for r in self.db.query(
             "SELECT state FROM records WHERE collection = ? ORDER BY seq", (collection,))]
 
-    def visits_of_household(self, household: str) -> list[dict]:
-        return [json.loads(r[0]) for r in self.db.query(
-            "SELECT state FROM records WHERE collection = 'visits' "
-            "AND json_extract(state, '$.fields.household') = ?", (household,))]
+    def move_visits(self, household: str, grid: str, at: str) -> list[str]:
+        """Visits follow their household to another grid, with new seqs so the new
+        grid's devices pull them; returns their ids."""
+        ids = [r[0] for r in self.db.query(
+            "SELECT id FROM records WHERE collection = 'visits' "
+            "AND json_extract(state, '$.fields.household') = ? ORDER BY seq", (household,))]
+        seq = self.last_seq()
+        self.db.executemany(
+            "UPDATE records SET grid = ?, seq = ?, updated_at = ? "
+            "WHERE collection = 'visits' AND id = ?",
+            [(grid, seq + i + 1, at, id) for i, id in enumerate(ids)])
+        return ids
 
     # --- pull ------------------------------------------------------------
     def pull(self, *, after: int, upto: int | None, grids: list[str], people: list[str],

@@ -261,19 +261,22 @@ def test_scope_grows_and_shrinks(world, api):
     assert {"collection": "households", "id": in_g2["id"]} in out["evict"]
 
 
-def test_household_move_evicts_from_old_grid(world, api):
-    w1, w1b = api.enroll("w1"), api.enroll("w1b")
+def test_household_move_takes_its_visits_along(world, api):
+    w1, w1b, w2 = api.enroll("w1"), api.enroll("w1b"), api.enroll("w2")
     api.ok(api.patch("/people/w1", {"grids": ["g1", "g2"]}))
     hid = HH.format(7)
     push_one(w1, w1.change("households", {"grid": "g1"}, id=hid))
-    w1b.pull_all()
-    w2 = api.enroll("w2")
+    visit = w1b.change("visits", {"household": hid, "visited_at": "2026-11-26T12:00:00Z",
+                                  "outcome": "met"})
+    assert push_one(w1b, visit)["status"] == "applied"
     w2.pull_all()
     assert push_one(w1, w1.change("households", {"grid": "g2"}, id=hid, base=1))["status"] \
         == "applied"
     out = w1b.sync()
     assert {"collection": "households", "id": hid} in out["evict"]
-    assert ("households", hid) in w2.pull_all()
+    assert {"collection": "visits", "id": visit["id"]} not in out["evict"]  # its author keeps it
+    seen = w2.pull_all()
+    assert ("households", hid) in seen and ("visits", visit["id"]) in seen
 
 
 def test_cursor_errors(world, api, data_dir):
