@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server import secrets_
-from tests.helpers import RULES, add_second_community, db_dump
+from tests.helpers import RULES, db_dump
 from tests.helpers import api_error as error
 from tests.helpers import api_validation as validation
 
@@ -65,18 +65,21 @@ BAD_GRIDS = [
 
 @pytest.mark.parametrize(("body", "field"), BAD_GRIDS, ids=[f"{f}-{i}" for i, (_, f) in
                                                            enumerate(BAD_GRIDS)])
-def test_grid_validation_names_the_field_and_changes_nothing(api, world, data_dir, body, field):
+def test_grid_validation_names_the_field_and_changes_nothing(shared_world, body, field):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     validation(api.post("/grids", body), field)
     assert db_dump(data_dir) == before
 
 
 @pytest.mark.parametrize("body", [[], "grid", 5, True])
-def test_grid_body_must_be_an_object(api, world, body):
+def test_grid_body_must_be_an_object(shared_world, body):
+    api = shared_world.api
     validation(api.post("/grids", body))
 
 
-def test_grid_id_reused_is_409_whatever_the_body(api, world, data_dir):
+def test_grid_id_reused_is_409_whatever_the_body(shared_world):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     for body in ({"id": "g1", "name": "一网格", "parent": "c1"},
                  {"id": "g1", "name": "另一个", "parent": None},
@@ -103,13 +106,15 @@ def test_create_and_list_shops(api, world):
     ({"id": "s9", "community": "c1"}, "name"),
     ({"id": "s9", "name": "x", "community": "c1", "account": "shop:s9"}, "account"),
 ])
-def test_shop_validation(api, world, data_dir, body, field):
+def test_shop_validation(shared_world, body, field):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     validation(api.post("/shops", body), field)
     assert db_dump(data_dir) == before
 
 
-def test_shop_id_reused(api, world, data_dir):
+def test_shop_id_reused(shared_world):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     error(api.post("/shops", {"id": "s1", "name": "again", "community": "c1"}), 409, "id_reused")
     assert db_dump(data_dir) == before
@@ -149,13 +154,15 @@ def test_catalog_accepts_the_largest_safe_integer(api, world):
     ({"name": "x", "price": 1}, "stock"),
     ({"name": "x", "price": 1, "stock": 1, "sku": "rice"}, "sku"),
 ])
-def test_catalog_validation(api, world, data_dir, body, field):
+def test_catalog_validation(shared_world, body, field):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     validation(api.put("/shops/s1/catalog/rice", body), field)
     assert db_dump(data_dir) == before
 
 
-def test_catalog_of_unknown_shop_is_404(api, world, data_dir):
+def test_catalog_of_unknown_shop_is_404(shared_world):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     error(api.put("/shops/nope/catalog/tea", {"name": "x", "price": 1, "stock": 1}), 404,
           "not_found")
@@ -163,7 +170,8 @@ def test_catalog_of_unknown_shop_is_404(api, world, data_dir):
     assert db_dump(data_dir) == before
 
 
-def test_catalog_sku_with_bad_characters_is_404(api, world, data_dir):
+def test_catalog_sku_with_bad_characters_is_404(shared_world):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     error(api.put("/shops/s1/catalog/a%20b", {"name": "x", "price": 1, "stock": 1}), 404,
           "not_found")
@@ -177,7 +185,8 @@ def test_catalog_sku_with_bad_characters_is_404(api, world, data_dir):
     ("v3", False),        # volunteer of another community
     ("w1", False), ("a1", False),
 ])
-def test_catalog_visibility(api, tokens, who, allowed):
+def test_catalog_visibility(shared_world, who, allowed):
+    api, tokens = shared_world.api, shared_world.tokens
     resp = api.get("/shops/s1/catalog", token=tokens[who])
     if allowed:
         assert [i["sku"] for i in api.ok(resp)["items"]] == ["rice", "soap"]
@@ -231,7 +240,8 @@ def test_rules_before_any_put_are_404(api):
     ({"daily_cap": None, "timezone": "UTC"}, "activities"),
     ({"activities": {}, "daily_cap": None}, "timezone"),
 ])
-def test_rules_validation(api, world, data_dir, body, field):
+def test_rules_validation(shared_world, body, field):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     validation(api.put("/rules", body), field)
     assert db_dump(data_dir) == before
@@ -263,8 +273,8 @@ def test_enrolment_codes_are_distinct(api, world):
 
 
 @pytest.mark.parametrize("person", ["admin", "a1"])
-def test_admins_and_auditors_get_no_enrolment_code(api, world, data_dir, person):
-    add_second_community(api)
+def test_admins_and_auditors_get_no_enrolment_code(shared_world, person):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     err = validation(api.post("/enrollments", {"person": person}), "person")
     assert "gridsync token" in err["message"]
@@ -278,7 +288,8 @@ def test_admins_and_auditors_get_no_enrolment_code(api, world, data_dir, person)
     ({}, "person"),
     ({"person": "w1", "ttl_hours": 1}, "ttl_hours"),
 ])
-def test_enrolment_code_validation(api, world, data_dir, body, field):
+def test_enrolment_code_validation(shared_world, body, field):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     validation(api.post("/enrollments", body), field)
     assert db_dump(data_dir) == before

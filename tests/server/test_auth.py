@@ -7,15 +7,11 @@ token, an inactive person, and every role that is not allowed.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from click.testing import CliRunner
 
-from server import create_app
-from server.bootstrap import initialise
 from server.cli import main
-from tests.helpers import RULES, ApiClient, db_dump, make_tokens
+from tests.helpers import RULES, db_dump
 from tests.helpers import api_error as assert_error
 
 ALL = {"admin", "auditor", "worker", "volunteer", "shop"}
@@ -59,21 +55,10 @@ def spare_device(api, world):
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """One world with tokens for the tests that must change nothing (401/403): built once
-    per module; each such test proves with a database dump that it left it as it was."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("GRIDSYNC_SECRET", raising=False)
-        data_dir = tmp_path_factory.mktemp("auth") / "data"
-        token = initialise(str(data_dir))["token"]
-        app = create_app({"DATA_DIR": str(data_dir), "TESTING": True})
-        api = ApiClient(app.test_client(), token)
-        api.make_world()
-        tokens = make_tokens(api, data_dir)
-        device = api.enroll("w2", "spare").id
-        yield SimpleNamespace(api=api, data_dir=data_dir, tokens=tokens, device=device)
-
-
+def shared(shared_world):
+    """The module's shared world (tests here change nothing) plus a spare device of w2."""
+    shared_world.device = shared_world.api.enroll("w2", "spare").id
+    return shared_world
 
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS, ids=IDS)

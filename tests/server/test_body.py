@@ -49,7 +49,8 @@ def test_gzip_bomb_is_413_without_inflating_it(api, data_dir):
 
 
 @pytest.mark.parametrize("name", ["truncated", "garbage", "trailing data", "not gzip at all"])
-def test_broken_gzip_is_400_malformed_json(api, data_dir, name):
+def test_broken_gzip_is_400_malformed_json(shared_world, name):
+    api, data_dir = shared_world.api, shared_world.data_dir
     good = gzip.compress(json.dumps(GRID).encode())
     data = {"truncated": good[:-12], "garbage": b"\x1f\x8b\x08\x00garbage-garbage",
             "trailing data": good + b"more", "not gzip at all": json.dumps(GRID).encode()}[name]
@@ -112,7 +113,8 @@ def test_chunked_body_over_the_limit_is_413(small_api):
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data", None])
-def test_non_json_content_type_is_415(api, data_dir, content_type):
+def test_non_json_content_type_is_415(shared_world, content_type):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     error(post_raw(api, json.dumps(GRID).encode(), content_type=content_type), 415,
           "unsupported_media_type")
@@ -147,14 +149,16 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED))
-def test_malformed_json_is_400_and_changes_nothing(api, data_dir, name):
+def test_malformed_json_is_400_and_changes_nothing(shared_world, name):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     err = error(post_raw(api, MALFORMED[name]), 400, "malformed_json")
     assert "fields" not in err
     assert db_dump(data_dir) == before
 
 
-def test_utf8_bom_is_malformed(api):
+def test_utf8_bom_is_malformed(shared_world):
+    api = shared_world.api
     error(post_raw(api, b"\xef\xbb\xbf" + json.dumps(GRID).encode()), 400, "malformed_json")
 
 
@@ -169,19 +173,22 @@ def test_escaped_surrogate_pairs_are_fine(api):
     assert api.ok(post_raw(api, body), 201)["name"] == "🏠 家"
 
 
-def test_floats_and_bools_are_validation_errors_with_fields(api, world):
+def test_floats_and_bools_are_validation_errors_with_fields(shared_world):
+    api = shared_world.api
     for value in (1.0, 1.5, 1e3, True, "1"):
         body = {"name": "x", "price": value, "stock": 1}
         err = validation(api.put("/shops/s1/catalog/tea", body), "price")
         assert err["fields"]["price"]
 
 
-def test_unknown_keys_are_validation_errors_naming_them(api):
+def test_unknown_keys_are_validation_errors_naming_them(shared_world):
+    api = shared_world.api
     err = validation(api.post("/grids", {**GRID, "colour": "red", "size": 3}), "colour", "size")
     assert set(err["fields"]) == {"colour", "size"}
 
 
-def test_empty_body_where_one_is_required_is_validation(api):
+def test_empty_body_where_one_is_required_is_validation(shared_world):
+    api = shared_world.api
     err = validation(post_raw(api, b""), "id", "name", "parent")
     assert err["message"]
 
@@ -190,15 +197,16 @@ def test_empty_body_where_one_is_required_is_validation(api):
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/grids", "/api/v1/",
                                   "/api/v1/grids/c1/x"])
-def test_unknown_path_is_404_json(client, path):
-    error(client.get(path), 404, "not_found")
+def test_unknown_path_is_404_json(shared_world, path):
+    error(shared_world.api.client.get(path), 404, "not_found")
 
 
 @pytest.mark.parametrize(("method", "path"), [("DELETE", "/api/v1/grids"),
                                               ("PUT", "/api/v1/health"),
                                               ("GET", "/api/v1/devices/enroll"),
                                               ("POST", "/api/v1/people/w1")])
-def test_wrong_method_is_405_json(api, method, path):
+def test_wrong_method_is_405_json(shared_world, method, path):
+    api = shared_world.api
     resp = api.client.open(path, method=method, headers=api.headers())
     error(resp, 405, "method_not_allowed")
     assert method not in resp.headers["Allow"] and "OPTIONS" in resp.headers["Allow"]

@@ -84,15 +84,15 @@ BAD_PEOPLE = [
 
 @pytest.mark.parametrize(("payload", "field"), BAD_PEOPLE,
                          ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD_PEOPLE)])
-def test_person_validation_names_the_field_and_changes_nothing(api, world, data_dir, payload,
-                                                               field):
-    add_second_community(api)
+def test_person_validation_names_the_field_and_changes_nothing(shared_world, payload, field):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     validation(api.post("/people", payload), field)
     assert db_dump(data_dir) == before
 
 
-def test_person_id_reused_is_409_whatever_the_role(api, world, data_dir):
+def test_person_id_reused_is_409_whatever_the_role(shared_world):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     error(api.post("/people", body(id="w1")), 409, "id_reused")
     error(api.post("/people", body(id="v1", role="auditor", grids=[])), 409, "id_reused")
@@ -132,8 +132,8 @@ BAD_PATCHES = [
 
 @pytest.mark.parametrize(("payload", "field"), BAD_PATCHES,
                          ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD_PATCHES)])
-def test_patch_validation_changes_nothing(api, world, data_dir, payload, field):
-    add_second_community(api)
+def test_patch_validation_changes_nothing(shared_world, payload, field):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     validation(api.patch("/people/w1", payload), field)
     assert db_dump(data_dir) == before
@@ -148,7 +148,8 @@ def test_patch_shop_staff_grids_must_stay_in_the_shops_community(api, world, dat
     assert (out["grids"], out["community"], out["shop"]) == (["g2"], "c1", "s1")
 
 
-def test_patch_unknown_person_is_404(api, world, data_dir):
+def test_patch_unknown_person_is_404(shared_world):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     error(api.patch("/people/nobody", {"name": "x"}), 404, "not_found")
     assert db_dump(data_dir) == before
@@ -195,12 +196,13 @@ def test_card_for_a_volunteer_replaces_the_old_one(app, api, world, data_dir):
 
 
 @pytest.mark.parametrize("person", ["w1", "shop1", "admin", "a1"])
-def test_cards_are_for_volunteers_only(api, world, data_dir, person):
-    add_second_community(api)
+def test_cards_are_for_volunteers_only(shared_world, person):
+    api, data_dir = shared_world.api, shared_world.data_dir
     before = db_dump(data_dir)
     error(api.post(f"/people/{person}/card"), 400, "validation")
     assert db_dump(data_dir) == before
 
 
-def test_card_for_unknown_person_is_404(api, world):
+def test_card_for_unknown_person_is_404(shared_world):
+    api = shared_world.api
     error(api.post("/people/nobody/card"), 404, "not_found")
