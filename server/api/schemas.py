@@ -213,7 +213,7 @@ class OpOut(Schema):
 
 
 # --- ledger and points (issue #5) ------------------------------------------
-UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+UUID_RE = r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
 
 
 class EntryOut(Schema):

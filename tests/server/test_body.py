@@ -351,3 +351,15 @@ def _walk(node):
             yield from _walk(value)
     else:
         yield node
+
+
+@pytest.mark.parametrize(("path", "body", "who"), [
+    ("/grids", {**GRID, "id": "c9\n"}, "admin"),
+    ("/redemptions", {"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\n", "volunteer": "v1",
+                      "card": "x", "items": [{"sku": "soap", "qty": 1}]}, "shop1"),
+])
+def test_a_trailing_newline_is_not_part_of_an_id(shared_world, path, body, who):
+    api = shared_world.api
+    before = db_dump(shared_world.data_dir)
+    validation(api.post(path, body, token=shared_world.tokens[who]), "id")
+    assert db_dump(shared_world.data_dir) == before
