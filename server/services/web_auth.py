@@ -21,9 +21,9 @@ from ..errors import IdReused, NotFound, ValidationFailed
 from ..storage import Conflict, Storage
 
 WEB_ROLES = ("admin", "shop", "volunteer")
-USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
-PHONE_RE = re.compile(r"^\+?[0-9]{5,20}$")
-PIN_RE = re.compile(r"^[0-9]{6,12}$")
+USERNAME_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9_.-]{2,63}\Z")
+PHONE_RE = re.compile(r"\A\+?[0-9]{5,20}\Z")
+PIN_RE = re.compile(r"\A[0-9]{6,12}\Z")
 MIN_PASSWORD = 8
 MAX_SECRET = 200
 
