@@ -2,16 +2,15 @@
 
 A cursor is unpadded base64url of compact JSON::
 
-    {"v": 1, "device": str, "seq": int, "scope": [grid ids] | str,
-     "backfill": {"grids": [grid ids], "seq": int, "upto": int}}   # optional
+    {"v": 1, "device": str, "seq": int, "scope": [grid ids] | str, "epoch": str}
 
 ``seq`` is the server change sequence the device has pulled up to. ``scope``
 is what the cursor was issued under: the grid ids, or a short digest of them
-(``scope_digest``) when the server keeps the list itself. ``backfill`` runs
-while a person's scope has grown: records of the new ``grids`` with a server
-seq up to ``upto`` (the main ``seq`` when the grids arrived) must still be
-sent although the main cursor is past them; ``backfill.seq`` is how far that
-catch-up has got.
+(``scope_digest``). ``epoch`` names the database's history: a server
+restored from a backup starts a new epoch, so a cursor from before the
+restore (whose seq may point past records written since) is refused rather
+than silently skipping them. It is optional so that cursors stay readable
+by servers that do not set it.
 
 Nothing here is secret or signed: the server re-checks scope on every pull,
 so a forged cursor can only ask for what its device may see anyway. Decoding
@@ -31,13 +30,7 @@ from .errors import BadCursor
 
 VERSION = 1
 MAX_CURSOR_LENGTH = 16_384
-
-
-@dataclass(frozen=True)
-class Backfill:
-    grids: tuple[str, ...]
-    seq: int
-    upto: int
+_KEYS = {"v", "device", "seq", "scope"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +38,7 @@ class Cursor:
     device: str
     seq: int
     scope: tuple[str, ...] | str
-    backfill: Backfill | None = None
+    epoch: str | None = None
 
 
 def scope_digest(grids: list[str] | tuple[str, ...]) -> str:
@@ -60,12 +53,8 @@ def encode_cursor(cursor: Cursor) -> str:
         "seq": cursor.seq,
         "scope": cursor.scope if isinstance(cursor.scope, str) else list(cursor.scope),
     }
-    if cursor.backfill is not None:
-        body["backfill"] = {
-            "grids": list(cursor.backfill.grids),
-            "seq": cursor.backfill.seq,
-            "upto": cursor.backfill.upto,
-        }
+    if cursor.epoch is not None:
+        body["epoch"] = cursor.epoch
     return b64url_encode(canonical(body))
 
 
@@ -89,17 +78,14 @@ def decode_cursor(text: Any, device_id: str) -> Cursor:
         body = json.loads(b64url_decode(text))
     except (ValueError, RecursionError):  # bad base64, UTF-8 or JSON
         raise BadCursor("cursor is not readable") from None
-    if type(body) is not dict or body.keys() - {"backfill"} != {"v", "device", "seq", "scope"}:
+    if type(body) is not dict or body.keys() - {"epoch"} != _KEYS:
         raise BadCursor("cursor is not readable")
     if type(body["v"]) is not int or body["v"] != VERSION or type(body["device"]) is not str:
         raise BadCursor("cursor is not readable")
     if body["device"] != device_id:
         raise BadCursor("cursor belongs to another device")
+    epoch = body.get("epoch")
+    if "epoch" in body and type(epoch) is not str:
+        raise BadCursor("cursor is not readable")
     scope = body["scope"] if type(body["scope"]) is str else _grids(body["scope"])
-    backfill = None
-    if "backfill" in body:
-        part = body["backfill"]
-        if type(part) is not dict or part.keys() != {"grids", "seq", "upto"}:
-            raise BadCursor("cursor is not readable")
-        backfill = Backfill(_grids(part["grids"]), _seq(part["seq"]), _seq(part["upto"]))
-    return Cursor(body["device"], _seq(body["seq"]), scope, backfill)
+    return Cursor(body["device"], _seq(body["seq"]), scope, epoch)

@@ -147,6 +147,7 @@ def restore(data_dir: str, source: str, *, force: bool = False) -> dict:
         except NotGridsync as exc:
             raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
         checked = _check_restorable(str(tmp), source)
+        _new_epoch(str(tmp))
         _fsync_file(tmp)
         replaced = _move_aside(target) if existing else None
         os.replace(tmp, target)
@@ -156,6 +157,17 @@ def restore(data_dir: str, source: str, *, force: bool = False) -> dict:
         raise
     return {"path": str(target), "source": source, "replaced": replaced,
             "secret": secret_status(data_dir), **checked}
+
+
+def _new_epoch(path: str) -> None:
+    """A restored database starts a new history: devices' cursors from the old
+    one (possibly ahead of the backup) get 410 and re-sync instead of skipping."""
+    db = FileDatabase(path)
+    try:
+        with db.transaction():
+            Storage(db).records.renew_epoch()
+    finally:
+        db.close()
 
 
 def _check_restorable(path: str, source: str) -> dict:

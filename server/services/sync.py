@@ -8,7 +8,8 @@ from .. import clock
 from ..auth import Principal
 from ..errors import Forbidden
 from ..storage import Storage
-from .sync_pull import check_cursor, pull
+from . import cursors
+from .sync_pull import pull
 from .sync_push import Push
 from .sync_scope import device_scope
 
@@ -18,7 +19,7 @@ def sync(store: Storage, who: Principal, request: dict) -> dict:
         raise Forbidden("only worker and volunteer devices sync")
     config = current_app.config
     scope = device_scope(store, who)
-    cursor = check_cursor(store, request["cursor"], who.device)
+    cursor = cursors.check(store, request["cursor"], who.device)
     results = []
     if request["changes"]:
         with store.transaction():

@@ -12,31 +12,12 @@ from __future__ import annotations
 
 import json
 
-from sync.cursor import Cursor, decode_cursor, encode_cursor
-from sync.errors import BadCursor
+from sync.cursor import Cursor
 from sync.merge import record_view
 
-from ..errors import CursorExpired, ValidationFailed
 from ..storage import Storage
+from . import cursors
 from .sync_scope import Scope, scope_for
-
-
-def read_cursor(text: str | None, device: str) -> Cursor | None:
-    if text is None:
-        return None
-    try:
-        return decode_cursor(text, device)
-    except BadCursor as exc:
-        raise ValidationFailed(str(exc), fields={"cursor": [str(exc)]}) from None
-
-
-def check_cursor(store: Storage, text: str | None, device: str) -> Cursor | None:
-    """Decode the cursor and refuse an expired one — before anything is pushed,
-    so that a 400 or 410 answer has changed nothing."""
-    cursor = read_cursor(text, device)
-    if cursor is not None and cursor.seq and cursor.seq < store.records.purged_seq():
-        raise CursorExpired()
-    return cursor
 
 
 def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, list[dict]]:
@@ -78,7 +59,7 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
                 if (collection, id) not in visible and not _still_visible(
                         store, scope, collection, id):
                     evict.append({"collection": collection, "id": id})
-    new_cursor = encode_cursor(Cursor(device=device, seq=upto, scope=scope.own_grids))
+    new_cursor = cursors.issue(store, Cursor(device=device, seq=upto, scope=scope.own_grids))
     return {"changes": changes, "evict": evict, "cursor": new_cursor, "has_more": has_more}
 
 

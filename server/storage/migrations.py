@@ -122,6 +122,13 @@ MIGRATIONS: list[list[str]] = [
             token_hash TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id),
             created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT)""",
     ],
+    # 3: the database's history epoch (renewed by a restore) and the key that
+    # authenticates pull cursors, both random.
+    [
+        "INSERT OR IGNORE INTO settings (key, value) VALUES ('epoch', lower(hex(randomblob(8))))",
+        "INSERT OR IGNORE INTO settings (key, value) "
+        "VALUES ('cursor_key', lower(hex(randomblob(32))))",
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

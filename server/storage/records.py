@@ -29,9 +29,13 @@ class RecordStore:
 
     # --- records ---------------------------------------------------------
     def last_seq(self) -> int:
+        # The purge mark counts too: seqs never go back, even when the newest
+        # rows were purged tombstones.
         return int(self.db.scalar(
             "SELECT max(coalesce((SELECT max(seq) FROM records), 0), "
-            "coalesce((SELECT max(seq) FROM scope_exits), 0))") or 0)
+            "coalesce((SELECT max(seq) FROM scope_exits), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM settings "
+            "WHERE key = 'purged_seq'), 0))") or 0)
 
     def get(self, collection: str, id: str) -> dict | None:
         row = self.db.one(
@@ -140,6 +144,15 @@ class RecordStore:
                 "INSERT INTO settings (key, value) VALUES ('purged_seq', ?) ON CONFLICT (key) "
                 "DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)", (top,))
         return cur.rowcount
+
+    def setting(self, key: str) -> str | None:
+        value = self.db.scalar("SELECT value FROM settings WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    def renew_epoch(self) -> None:
+        """Start a new history (after a restore): cursors of the old one get 410."""
+        self.db.execute("UPDATE settings SET value = lower(hex(randomblob(8))) "
+                        "WHERE key = 'epoch'")
 
     def purged_seq(self) -> int:
         """Highest seq of a purged tombstone (0 if none was ever purged)."""

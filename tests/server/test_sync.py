@@ -375,3 +375,26 @@ def test_volunteer_moving_grids_moves_their_logs(world, api):
     out = w1.sync()
     assert {"collection": "service_logs", "id": log["id"]} in out["evict"]
     assert {"collection": "people", "id": "v1"} in out["evict"]
+
+
+def test_forged_cursor_is_refused(world, api):
+    from sync.cursor import Cursor, encode_cursor
+    w1 = api.enroll("w1")
+    w1.sync()
+    forged = encode_cursor(Cursor(w1.id, 0, ("g2",)))  # claims another scope, no MAC
+    resp = api.post("/sync", {"cursor": forged, "changes": []}, token=w1.token)
+    assert resp.status_code == 400
+    body, _, mac = w1.cursor.rpartition(".")
+    resp = api.post("/sync", {"cursor": forged + "." + mac, "changes": []}, token=w1.token)
+    assert resp.status_code == 400
+
+
+def test_cursor_from_another_history_expires(world, api, data_dir):
+    w1 = api.enroll("w1")
+    w1.sync([w1.change("households", {"grid": "g1"})])
+    conn = sqlite3.connect(data_dir / "gridsync.db")
+    conn.execute("UPDATE settings SET value = 'restored' WHERE key = 'epoch'")
+    conn.commit()
+    conn.close()
+    resp = api.post("/sync", {"cursor": w1.cursor, "changes": []}, token=w1.token)
+    assert resp.status_code == 410

@@ -1,0 +1,58 @@
+"""Pull cursors as handed to devices: the sync library's cursor plus a MAC.
+
+The MAC (HMAC-SHA256 under a random key kept in the database) means the
+server can trust what a cursor says about the scope it was issued under, so a
+device cannot forge one to learn about other grids. The epoch inside it
+changes when the database is restored from a backup: a cursor from another
+history, or one pointing past the newest record, gets 410 and the device
+re-syncs from scratch instead of silently skipping records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from sync.crypto import b64url_decode, b64url_encode
+from sync.cursor import Cursor, decode_cursor, encode_cursor
+from sync.errors import BadCursor
+
+from ..errors import CursorExpired, ValidationFailed
+from ..storage import Storage
+
+MAC_BYTES = 16
+
+
+def _mac(key: str, body: str) -> str:
+    digest = hmac.new(bytes.fromhex(key), body.encode(), hashlib.sha256).digest()
+    return b64url_encode(digest[:MAC_BYTES])
+
+
+def issue(store: Storage, cursor: Cursor) -> str:
+    key = store.records.setting("cursor_key") or ""
+    body = encode_cursor(Cursor(cursor.device, cursor.seq, cursor.scope,
+                                store.records.setting("epoch")))
+    return f"{body}.{_mac(key, body)}"
+
+
+def check(store: Storage, text: str | None, device: str) -> Cursor | None:
+    """The cursor a device sent, or None; 400 if unreadable, forged or another
+    device's; 410 if it is from another history or older than a purge."""
+    if text is None:
+        return None
+    body, _, mac = text.rpartition(".")
+    key = store.records.setting("cursor_key") or ""
+    try:
+        if not body or not hmac.compare_digest(b64url_decode(mac), b64url_decode(_mac(key, body))):
+            raise BadCursor("cursor is not readable")
+        cursor = decode_cursor(body, device)
+    except (BadCursor, ValueError) as exc:
+        message = str(exc) if isinstance(exc, BadCursor) else "cursor is not readable"
+        raise ValidationFailed(message, fields={"cursor": [message]}) from None
+    if cursor.epoch != store.records.setting("epoch"):
+        raise CursorExpired("cursor is from before a restore: sync again from null")
+    if cursor.seq > store.records.last_seq():
+        raise CursorExpired("cursor is ahead of this server: sync again from null")
+    if cursor.seq and cursor.seq < store.records.purged_seq():
+        raise CursorExpired()
+    return cursor
