@@ -41,13 +41,13 @@ def person(store: Storage, person: dict) -> None:
     now = clock.iso()
     store.records.put_many([(state, store.records.last_seq() + 1, None, person["id"], None, now)])
     old_grids = set(old["fields"]["grids"]) if old else set()
-    if person["role"] == "volunteer" and old_grids != set(person["grids"]):
+    if old and old_grids != set(person["grids"]):
         _moved(store, person["id"], old_grids - set(person["grids"]), now)
 
 
 def _moved(store: Storage, person_id: str, left: set[str], now: str) -> None:
-    """A volunteer changed grids: re-send their records to their new scope and
-    tell devices of the grids they left to evict them."""
+    """A person changed grids: re-send their person record (and a volunteer's
+    logs) to their new scope and tell devices of the grids they left to evict them."""
     keys = store.records.restamp_person(person_id, now)
     for grid in sorted(left):
         for collection, id in keys:

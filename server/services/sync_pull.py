@@ -55,7 +55,7 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
         if after < upto:
             visible = {(c["collection"], c["id"]) for c in changes}
             for collection, id in store.records.exits(after=after, upto=upto,
-                                                      grids=args["grids"]):
+                                                      grids=sorted(scope.meeting)):
                 if (collection, id) not in visible and not _still_visible(
                         store, scope, collection, id):
                     evict.append({"collection": collection, "id": id})

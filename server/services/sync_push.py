@@ -12,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from ledger import LedgerError
 from sync.canonical import canonical
 from sync.errors import ChangeRejected
 from sync.hlc import parse_hlc, too_far_ahead
@@ -26,6 +27,7 @@ from .ledger_append import earn_for_log
 from .sync_scope import Scope, volunteer_in_scope
 
 SERVER_SET = ("recorded_by", "verified_by", "verified_at", "points")
+PRICED = ("volunteer", "activity", "started_at", "minutes")  # fields that set a log's points
 
 
 def signed_bytes(raw: dict) -> bytes:
@@ -52,6 +54,7 @@ class Push:
         self.dirty: dict[tuple[str, str], None] = {}  # insertion-ordered set
         self.applied = self.rejected = 0
         self._rules: tuple[dict, str] | None | bool = False
+        self._device_people: dict[str, str | None] = {}
 
     # --- per change ----------------------------------------------------
     def apply(self, raw: dict) -> dict:
@@ -112,38 +115,67 @@ class Push:
         role = self.scope.role
         if collection in ("households", "visits") and role != "worker":
             raise ChangeRejected("forbidden", f"only workers write {collection}")
-        if collection == "households" and state is not None:
-            if state["fields"].get("grid") not in self.scope.grids:
+        if collection == "households":
+            if state is not None and state["fields"].get("grid") not in self.scope.grids:
                 raise ChangeRejected("forbidden", "household is outside your grids")
-        if collection == "visits" and state is None:
-            household = self._state("households", fields.get("household", ""))
-            if household is None:
-                raise ChangeRejected("unknown_record", "no such household")
-            if household["fields"].get("grid") not in self.scope.grids:
-                raise ChangeRejected("forbidden", "household is outside your grids")
+            if "grid" in fields and fields["grid"] not in self.scope.grids:
+                raise ChangeRejected("forbidden", "moving a household needs both grids")
+        if collection == "visits":
+            self._authorize_visit(change, state)
         if collection == "service_logs":
             self._authorize_log(change, state)
 
+    def _authorize_visit(self, change: dict, state: dict | None) -> None:
+        if state is not None:
+            grid, _, author = self.scope_cols[(change["collection"], change["id"])]
+            if grid not in self.scope.grids and author != self.who.person:
+                raise ChangeRejected("forbidden", "visit is outside your grids")
+            return
+        household = self._state("households", change["fields"].get("household", ""))
+        if household is None:
+            raise ChangeRejected("unknown_record", "no such household")
+        if household["fields"].get("grid") not in self.scope.grids:
+            raise ChangeRejected("forbidden", "household is outside your grids")
+
     def _authorize_log(self, change: dict, state: dict | None) -> None:
         fields = change["fields"]
+        if state is None and change["base"] is not None:
+            raise ChangeRejected("unknown_record", "base given for a log the server does not have")
         volunteer = state["fields"]["volunteer"] if state else fields.get("volunteer")
         if state is None:
             person = self.store.directory.person(volunteer) if volunteer else None
             if person is None or person["role"] != "volunteer":
                 raise ChangeRejected("validation", "no such volunteer",
                                      {"fields": {"volunteer": ["No such volunteer."]}})
-            rules = self._current_rules()
-            if "activity" in fields and (rules is None or fields["activity"] not in rules[0]["activities"]):
-                raise ChangeRejected("validation", "activity is not in the earning rules",
-                                     {"fields": {"activity": ["Not in the current rules."]}})
+        if "activity" in fields and not self._activity_known(fields["activity"]):
+            raise ChangeRejected("validation", "activity is not in the earning rules",
+                                 {"fields": {"activity": ["Not in the current rules."]}})
         if not volunteer_in_scope(self.store, self.scope, volunteer):
             raise ChangeRejected("forbidden", "volunteer is not in your grids")
         if status_change(change) is not None and state is not None:
-            if self.scope.role != "worker":
-                raise ChangeRejected("forbidden", "only a worker of the grid verifies a log")
-            if self.who.person in (volunteer, state["fields"].get("recorded_by")):
-                raise ChangeRejected(
-                    "forbidden", "four eyes: the verifier is neither the volunteer nor the recorder")
+            self._four_eyes(state, volunteer)
+
+    def _four_eyes(self, state: dict, volunteer: str) -> None:
+        """The verifier is a worker who is neither the volunteer, nor the recorder,
+        nor anyone who set a field that prices the log."""
+        if self.scope.role != "worker":
+            raise ChangeRejected("forbidden", "only a worker of the grid verifies a log")
+        writers = {state["fields"].get("recorded_by")}
+        writers |= {self._person_of(state["meta"][f]["device"])
+                    for f in PRICED if f in state["meta"]}
+        if self.who.person == volunteer or self.who.person in writers:
+            raise ChangeRejected(
+                "forbidden", "four eyes: the verifier did not record or edit this log")
+
+    def _person_of(self, device: str) -> str | None:
+        if device not in self._device_people:
+            row = self.store.access.device(device)
+            self._device_people[device] = row["person"] if row else None
+        return self._device_people[device]
+
+    def _activity_known(self, activity: str) -> bool:
+        rules = self._current_rules()
+        return rules is not None and activity in rules[0]["activities"]
 
     def _authorize_after(self, change: dict, state: dict | None, new: dict) -> None:
         if change["collection"] == "households" and new["fields"].get("grid") not in self.scope.grids:
@@ -168,8 +200,14 @@ class Push:
             points = 0
             if final == "verified":
                 person = self.store.directory.person(volunteer)
-                points = earn_for_log(self.store, new, op=change["op"],
-                                      community=person["community"])  # type: ignore[index]
+                try:
+                    points = earn_for_log(self.store, new, op=change["op"],
+                                          community=person["community"])  # type: ignore[index]
+                except (LedgerError, OverflowError, ValueError) as exc:
+                    raise ChangeRejected(
+                        "validation", f"this log cannot be priced: {exc}; reject it instead",
+                        {"fields": {"status": ["Cannot be priced under the current rules."]}}
+                    ) from None
             new["fields"].update(verified_by=self.who.person, verified_at=self.now, points=points)
             for name in SERVER_SET[1:]:
                 new["meta"][name] = meta

@@ -21,7 +21,7 @@ class Scope:
     own_grids: tuple[str, ...]
     grids: frozenset[str]
     people: frozenset[str]
-
+    meeting: frozenset[str] = frozenset()  # grids and the grids above them
     @property
     def author(self) -> str:
         return self.person if self.role == "worker" else ""
@@ -36,7 +36,8 @@ def scope_for(store: Storage, person: str, role: str, own_grids: list[str]) -> S
     grids = store.directory.descendants(own_grids)
     meeting = grids | store.directory.ancestors(own_grids)
     people = store.directory.people_in_grids(meeting)
-    return Scope(person, role, tuple(sorted(own_grids)), frozenset(grids), frozenset(people))
+    return Scope(person, role, tuple(sorted(own_grids)), frozenset(grids), frozenset(people),
+                 frozenset(meeting))
 
 
 def device_scope(store: Storage, who: Principal) -> Scope:

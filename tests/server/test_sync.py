@@ -398,3 +398,60 @@ def test_cursor_from_another_history_expires(world, api, data_dir):
     conn.close()
     resp = api.post("/sync", {"cursor": w1.cursor, "changes": []}, token=w1.token)
     assert resp.status_code == 410
+
+
+def test_people_leaving_any_grid_of_the_scope_are_evicted(world, api):
+    api.person("v3", "volunteer", ["c1"])
+    w1 = api.enroll("w1")
+    seen = w1.pull_all()
+    assert ("people", "v3") in seen and ("people", "w1b") in seen
+    api.ok(api.patch("/people/v3", {"grids": ["g2"]}))
+    api.ok(api.patch("/people/w1b", {"grids": ["g2"]}))
+    out = w1.sync()
+    assert {"collection": "people", "id": "v3"} in out["evict"]
+    assert {"collection": "people", "id": "w1b"} in out["evict"]
+
+
+def test_four_eyes_covers_anyone_who_edited_the_points(world, api):
+    w1, w1b = api.enroll("w1"), api.enroll("w1b")
+    log = w1.change("service_logs", {"volunteer": "v1", "activity": "cleanup",
+                                     "started_at": "2026-11-26T01:00:00Z", "minutes": 30})
+    push_one(w1, log)
+    assert push_one(w1b, w1b.change("service_logs", {"minutes": 720}, id=log["id"],
+                                    base=1))["status"] == "applied"
+    verify = push_one(w1b, w1b.change("service_logs", {"status": "verified"}, id=log["id"],
+                                      base=2))
+    assert verify["status"] == "rejected" and verify["error"]["code"] == "forbidden"
+
+
+def test_verifying_a_log_whose_activity_left_the_rules_is_rejected_not_500(world, api):
+    w1, w1b = api.enroll("w1"), api.enroll("w1b")
+    log = w1.change("service_logs", {"volunteer": "v1", "activity": "cleanup",
+                                     "started_at": "2026-11-26T01:00:00Z", "minutes": 30})
+    push_one(w1, log)
+    api.ok(api.put("/rules", {"activities": {"elderly_care": {"points_per_hour": 10}},
+                              "daily_cap": None, "timezone": "Asia/Shanghai"}))
+    other = w1b.change("households", {"grid": "g1"})
+    verify = w1b.change("service_logs", {"status": "verified"}, id=log["id"], base=1)
+    results = w1b.sync([verify, other])["results"]
+    assert results[0]["status"] == "rejected" and results[0]["error"]["code"] == "validation"
+    assert results[1]["status"] == "applied"
+    reject = w1b.change("service_logs", {"status": "rejected"}, id=log["id"], base=1)
+    out = push_one(w1b, reject)
+    assert out["status"] == "applied", out
+
+
+def test_log_with_base_unknown_and_visits_of_other_grids(world, api):
+    w1, w2 = api.enroll("w1"), api.enroll("w2")
+    hid = HH.format(4)
+    push_one(w2, w2.change("households", {"grid": "g2"}, id=hid))
+    visit = w2.change("visits", {"household": hid, "visited_at": "2026-11-26T12:00:00Z",
+                                 "outcome": "met"})
+    push_one(w2, visit)
+    r = push_one(w1, w1.change("visits", {"notes": "x"}, id=visit["id"], base=1))
+    assert r["error"]["code"] == "forbidden"
+    r = push_one(w1, w1.change("service_logs", {"minutes": 5}, base=1))
+    assert r["error"]["code"] == "unknown_record"
+    # A losing move into a grid the sender does not hold is still refused.
+    r = push_one(w1, w1.change("households", {"grid": "g1"}, id=hid, base=1))
+    assert r["error"]["code"] == "forbidden"
