@@ -7,6 +7,7 @@ import json
 from .. import clock
 from ..errors import NotFound, ValidationFailed
 from ..storage import Storage
+from .moves import household_moved
 from .publish import server_hlc
 
 
@@ -32,9 +33,15 @@ def _write_loser(store: Storage, conflict: dict, by: str) -> None:
     if state["fields"].get("status") in ("verified", "rejected"):
         raise ValidationFailed("the service log is locked", fields={"keep": ["record is locked"]})
     scope = state.pop("_scope")
+    field = conflict["field"]
+    current = state["meta"].get(field, {})
+    if current.get("op") != conflict["winner"]["op"] or current.get("hlc") != conflict["winner"]["hlc"]:
+        raise ValidationFailed(
+            "the field changed again since this conflict; keep the winner to close it, "
+            "then edit the record", fields={"keep": ["field changed since the conflict"]})
     hlc = server_hlc(max(m["hlc"] for m in state["meta"].values()))
     version = state["version"] + 1
-    field, value = conflict["field"], conflict["loser"]["value"]
+    value = conflict["loser"]["value"]
     if field == "deleted":
         state["deleted"] = bool(value)
     elif value is None:
@@ -46,8 +53,11 @@ def _write_loser(store: Storage, conflict: dict, by: str) -> None:
     state["version"] = version
     grid = state["fields"].get("grid", scope["grid"]) if state["collection"] == "households" \
         else scope["grid"]
+    now = clock.iso()
     store.records.put_many([(state, store.records.last_seq() + 1, grid, scope["person"],
-                             scope["author"], clock.iso())])
+                             scope["author"], now)])
+    if state["collection"] == "households" and grid != scope["grid"]:
+        household_moved(store, state["id"], scope["grid"], grid, now)
 
 
 def op_evidence(store: Storage, op: str) -> dict:

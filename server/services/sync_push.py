@@ -24,6 +24,7 @@ from .. import clock
 from ..auth import Principal
 from ..storage import Storage
 from .ledger_append import earn_for_log
+from .moves import household_moved
 from .sync_scope import Scope, volunteer_in_scope
 
 SERVER_SET = ("recorded_by", "verified_by", "verified_at", "points")
@@ -240,11 +241,6 @@ class Push:
             "version": version, "error_code": exc.code if exc else None,
             "error_message": exc.message if exc else None, "received_at": self.now}
 
-    def _exit(self, collection: str, id: str, grid: str) -> None:
-        self.seq = self.store.records.last_seq() + 1
-        self.store.records.add_exit(seq=self.seq, collection=collection, id=id, grid=grid,
-                                    at=self.now)
-
     def flush(self) -> None:
         """Write the buffered effects (inside the caller's transaction)."""
         rows = []
@@ -253,10 +249,8 @@ class Push:
             rows.append((self.states[key], self.seq, *self.scope_cols[key], self.now))
         self.store.records.put_many(rows)
         for collection, id, grid in self.exits:
-            self._exit(collection, id, grid)
-            new_grid = self.states[(collection, id)]["fields"]["grid"]
-            for visit in self.store.records.move_visits(id, new_grid, self.now):
-                self._exit("visits", visit, grid)
+            household_moved(self.store, id, grid, self.states[(collection, id)]["fields"]["grid"],
+                            self.now)
         self.store.records.add_ops(list(self.ops.values()))
         self.store.records.add_conflicts(self.conflicts)
         if self.who.device:

@@ -455,3 +455,35 @@ def test_log_with_base_unknown_and_visits_of_other_grids(world, api):
     # A losing move into a grid the sender does not hold is still refused.
     r = push_one(w1, w1.change("households", {"grid": "g1"}, id=hid, base=1))
     assert r["error"]["code"] == "forbidden"
+
+
+def test_keep_loser_refused_when_the_field_changed_since(world, api):
+    w1, w1b = api.enroll("w1"), api.enroll("w1b")
+    hid = HH.format(6)
+    push_one(w1, w1.change("households", {"grid": "g1", "address": "0"}, id=hid))
+    push_one(w1, w1.change("households", {"address": "A"}, id=hid, base=1))
+    push_one(w1b, w1b.change("households", {"address": "B"}, id=hid, base=1))
+    (conflict,) = api.ok(api.get("/conflicts"))["conflicts"]
+    push_one(w1, w1.change("households", {"address": "C"}, id=hid, base=3))
+    assert api.post(f"/conflicts/{conflict['id']}/resolve", {"keep": "loser"}).status_code == 400
+    assert w1.pull_all(fresh=True)[("households", hid)]["fields"]["address"] == "C"
+    api.ok(api.post(f"/conflicts/{conflict['id']}/resolve", {"keep": "winner"}))
+
+
+def test_keep_loser_grid_moves_the_household_with_evictions(world, api):
+    w1, w1b, w2 = api.enroll("w1"), api.enroll("w1b"), api.enroll("w2")
+    api.ok(api.patch("/people/w1", {"grids": ["g1", "g2"]}))
+    hid = HH.format(9)
+    push_one(w1b, w1b.change("households", {"grid": "g1"}, id=hid))
+    t = now_ms()
+    push_one(w1b, w1b.change("households", {"grid": "g1a"}, id=hid, base=1,
+                             hlc=format_hlc(t + 50, 0, w1b.id)))
+    push_one(w1, w1.change("households", {"grid": "g2"}, id=hid, base=1,
+                           hlc=format_hlc(t, 0, w1.id)))
+    (conflict,) = [c for c in api.ok(api.get("/conflicts"))["conflicts"] if c["record"] == hid]
+    assert conflict["loser"]["value"] == "g2"
+    w1b.pull_all()
+    w2.pull_all()
+    api.ok(api.post(f"/conflicts/{conflict['id']}/resolve", {"keep": "loser"}))
+    assert {"collection": "households", "id": hid} in w1b.sync()["evict"]
+    assert ("households", hid) in w2.pull_all()
