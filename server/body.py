@@ -18,7 +18,7 @@ from flask import Response, current_app, g, request
 
 from .errors import MalformedJson, TooLarge, UnsupportedMediaType
 
-_NO_BODY = object()
+NO_BODY = object()  # g.body when the request has no body (unlike a JSON null)
 
 
 def _reject_constant(name: str) -> Any:
@@ -69,9 +69,10 @@ def gunzip(raw: bytes, limit: int) -> bytes:
 
 
 def load_body() -> None:
-    """before_request hook: sets ``g.body`` to the parsed JSON or None (API only:
-    the web pages post ordinary forms)."""
-    g.body = None
+    """before_request hook: sets ``g.body`` to the parsed JSON, or NO_BODY when
+    there is none (API only: the web pages post ordinary forms). A JSON ``null``
+    body is a body, and fails validation like any other non-object."""
+    g.body = NO_BODY
     if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
         return
     limit = int(current_app.config["MAX_BODY_BYTES"])

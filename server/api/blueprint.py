@@ -9,6 +9,8 @@ from flask import g
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
+from ..body import NO_BODY
+
 
 class BodyParser(FlaskParser):
     """Reads JSON from ``g.body`` (already decoded and bounded by server.body)."""
@@ -16,8 +18,8 @@ class BodyParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
     def _raw_load_json(self, req: Any) -> Any:
-        body = getattr(g, "body", None)
-        return core.missing if body is None else body
+        body = getattr(g, "body", NO_BODY)
+        return core.missing if body is NO_BODY else body
 
 
 class Blueprint(flask_smorest.Blueprint):

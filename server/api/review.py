@@ -5,10 +5,13 @@ from __future__ import annotations
 from flask import g
 
 from ..auth import require
+from ..errors import NotFound
 from ..services import review
 from ..state import storage
 from . import schemas as s
 from .blueprint import Blueprint
+
+MAX_ROW_ID = 2**63 - 1
 
 bp = Blueprint("review", __name__, description="Conflicts and op evidence")
 
@@ -27,6 +30,8 @@ def list_conflicts():  # type: ignore[no-untyped-def]
 @bp.response(200, s.ConflictOut)
 def resolve(data, conflict_id):  # type: ignore[no-untyped-def]
     """Keep the winner (close it) or the loser (written as a new version devices pull)."""
+    if conflict_id > MAX_ROW_ID:
+        raise NotFound("no such conflict")
     return review.resolve_conflict(storage(), conflict_id, data["keep"], g.who.person)
 
 

@@ -13,11 +13,11 @@ import uuid
 
 from flask import current_app
 
-from ledger import ZERO_HASH, make_entry
+from ledger import MAX_INT, ZERO_HASH, make_entry
 from ledger.rules import local_date, price_log
 
 from .. import clock
-from ..errors import InsufficientPoints
+from ..errors import InsufficientPoints, ValidationFailed
 from ..keystore import Signer
 from ..storage import Storage
 
@@ -39,6 +39,10 @@ def append(store: Storage, *, kind: str, debit: str, credit: str, amount: int, r
     """Sign and store the next entry. Must be called inside a transaction."""
     if debit.startswith("volunteer:") and store.ledger.balance(debit) < amount:
         raise InsufficientPoints(f"{debit} has {store.ledger.balance(debit)} points, needs {amount}")
+    if (store.ledger.balance(credit) + amount > MAX_INT
+            or store.ledger.balance(debit) - amount < -MAX_INT):
+        raise ValidationFailed("a balance would leave the integer range (|n| <= 2^53-1)",
+                               fields={"amount": ["too large for the accounts' balances"]})
     key_id, signing_key = (key or signer()).active(store)
     seq, head = store.ledger.head()
     entry = make_entry(seq=seq + 1, id=entry_id or new_entry_id(), kind=kind, debit=debit,

@@ -180,3 +180,11 @@ def test_ledger_with_adjustments_and_reversals_verifies(world, api, data_dir):
     assert balances == {"issuance:c1": -6, "volunteer:v1": 6, "shop:s1": 0}
     result = verify_cli("--data-dir", str(data_dir), "--workers", "1")
     assert result.exit_code == 0, result.output
+
+
+def test_balances_never_leave_the_safe_integer_range(world, api, data_dir):
+    top = 2**53 - 1
+    api.ok(adjust(api, "volunteer:v1", top, id="adj-big-1", reason="max"), 201)
+    resp = adjust(api, "volunteer:v1", 1, id="adj-big-2", reason="one more")
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "validation"
+    assert len(entries(data_dir)) == 1

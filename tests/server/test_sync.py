@@ -487,3 +487,12 @@ def test_keep_loser_grid_moves_the_household_with_evictions(world, api):
     api.ok(api.post(f"/conflicts/{conflict['id']}/resolve", {"keep": "loser"}))
     assert {"collection": "households", "id": hid} in w1b.sync()["evict"]
     assert ("households", hid) in w2.pull_all()
+
+
+def test_null_body_and_huge_ids_are_clear_errors(world, api):
+    w1 = api.enroll("w1")
+    resp = api.client.post("/api/v1/sync", data="null", headers={
+        **api.headers(w1.token), "Content-Type": "application/json"})
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "validation"
+    resp = api.post(f"/conflicts/{2**70}/resolve", {"keep": "winner"})
+    assert resp.status_code == 404
