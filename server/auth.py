@@ -58,10 +58,9 @@ def require(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            who = authenticate()
+            who = g.who = authenticate()  # known before any refusal, for the logs
             if roles and who.role not in roles:
                 raise Forbidden(f"role {who.role!r} may not do this")
-            g.who = who
             return view(*args, **kwargs)
 
         return wrapped

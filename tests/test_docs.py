@@ -71,7 +71,7 @@ def readme_blocks():
     text = README.read_text(encoding="utf-8")
     walk = re.search(r"<!-- walkthrough -->\s*```sh\n(.*?)```\s*<!-- /walkthrough -->", text,
                      re.S)
-    after = re.search(r"```sh\n(gridsync field.*?)```", text[walk.end():], re.S)
+    after = re.search(r"```sh\n(CODE=.*?)```", text[walk.end():], re.S)
     return walk.group(1), after.group(1)
 
 
@@ -97,7 +97,8 @@ def test_readme_walkthrough_runs_as_written(live_server, tmp_path):
     preamble = script.split("\n\n")[0]
     device_script = (device.replace("ENR-VQ19-4Q8Y-01FV-7FVG", code)
                      .replace("http://127.0.0.1:8000", live_server.url)
-                     .replace("./phone", str(tmp_path / "phone")))
+                     .replace("~/gridsync-phone", str(tmp_path / "phone"))
+                     .replace(".venv/bin/gridsync", "gridsync"))
     out = subprocess.run(["bash", "-euo", "pipefail", "-c", preamble + "\n" + device_script],
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
