@@ -14,10 +14,17 @@ class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
     load_config_from_module_name_or_filename = Application.load_config_from_module_name_or_filename
     load_config_from_file = Application.load_config_from_file
 
-    def __init__(self, config: dict, *, bind: str, workers: int, config_file: str | None = None):
+    def __init__(self, config: dict, *, bind: str, workers: int | None,
+                 config_file: str | None = None):
+        """Defaults, then the config file, then what the command line said
+        (``bind`` always, ``workers`` when given)."""
         self.app_config = config
-        self.options = {"bind": bind, "workers": workers, "worker_class": "sync",
-                        "timeout": 120, "graceful_timeout": 30}
+        self.defaults = {"workers": 2, "worker_class": "sync", "timeout": 120,
+                         "graceful_timeout": 30,
+                         # gunicorn's control socket lives at one shared path in
+                         # ~/.gunicorn/ (servers would collide); gridsync does not use it.
+                         "control_socket_disable": True}
+        self.options = {"bind": bind, **({"workers": workers} if workers else {})}
         self.config_file = config_file
         from .metrics import prepare_multiprocess_dir
 
@@ -25,6 +32,8 @@ class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
+        for key, value in self.defaults.items():
+            self.cfg.set(key, value)
         if self.config_file:
             self.load_config_from_file(self.config_file)
         for key, value in self.options.items():

@@ -64,12 +64,13 @@ def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Sync worker processes [default: 2, or the --config file's].")
 @click.option("--config", "gunicorn_config", type=click.Path(dir_okay=False, exists=True),
               help="A gunicorn config file (e.g. deploy/gunicorn.conf.py).")
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
 @storage_errors
-def serve(data_dir: str, host: str, port: int, workers: int, gunicorn_config: str | None,
+def serve(data_dir: str, host: str, port: int, workers: int | None, gunicorn_config: str | None,
           dev: bool) -> None:
     """Serve the API under gunicorn (sync workers).
 
@@ -87,7 +88,7 @@ def serve(data_dir: str, host: str, port: int, workers: int, gunicorn_config: st
         return
     from ..gunicorn_app import GridsyncGunicorn
 
-    click.echo(f"gridsync serving on http://{host}:{port} ({workers} workers)", err=True)
+    click.echo(f"gridsync serving on http://{host}:{port}", err=True)
     GridsyncGunicorn(config, bind=f"{host}:{port}", workers=workers,
                      config_file=gunicorn_config).run()
 
