@@ -28,10 +28,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import live_server, print_figure, rate  # noqa: E402
 
+from sync.canonical import canonical  # noqa: E402
 from sync.crypto import DeviceKey, verify  # noqa: E402
 from sync.hlc import HybridClock  # noqa: E402
 from sync.signing import enrolment_proof, sign_change, unsigned_form  # noqa: E402
-from sync.canonical import canonical  # noqa: E402
 
 BATCH = 500
 
@@ -116,7 +116,7 @@ def run(total: int, clients: int) -> list[dict]:
         batches = [household_changes(d, per) for d in devices[:clients]]
         t = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(lambda a: push(url, *a), zip(devices, batches)))
+            list(pool.map(lambda a: push(url, *a), zip(devices, batches, strict=False)))
         ingest = rate(per * clients, time.perf_counter() - t)
         sample = batches[0]
         v, ins = verify_rate(devices[0], sample), insert_rate(sample)

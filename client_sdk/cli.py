@@ -108,7 +108,8 @@ def enroll(ctx: Context, url: str, code: str, name: str) -> None:
 
     \b
     Example:
-      gridsync field --dir ~/phone enroll http://gridsync.local:8000 ENR-K7Q2-M9XD-4TPA-X8WC --name "王芳的手机"
+      gridsync field --dir ~/phone enroll http://gridsync.local:8000 \
+          ENR-K7Q2-M9XD-4TPA-X8WC --name "王芳的手机"
     """
     out = ctx.client.enroll(url, code, name)
     click.echo(f"enrolled device {out['device_id']} for {out['person']} ({out['role']}, "

@@ -15,7 +15,6 @@ from .api import register_api
 from .config import load_config
 from .errors import register_error_handlers
 from .storage import open_storage
-
 from .version import __version__  # noqa: E402,F401
 
 

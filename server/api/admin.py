@@ -6,6 +6,7 @@ from flask import current_app, g
 
 from ..auth import require
 from ..errors import Forbidden, NotFound
+from ..fields import ID_PATTERN
 from ..services import directory
 from ..state import storage
 from . import schemas as s
@@ -51,7 +52,7 @@ def list_shops():  # type: ignore[no-untyped-def]
 @bp.response(200, s.CatalogItemOut)
 def put_item(data, shop, sku):  # type: ignore[no-untyped-def]
     """Create or replace a catalog item (price in points, stock on hand)."""
-    if not s.ID_RE.match(sku):
+    if not ID_PATTERN.match(sku):
         raise NotFound("no such sku")
     return directory.put_catalog_item(storage(), shop, sku, data)
 

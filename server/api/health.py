@@ -6,8 +6,8 @@ import sqlite3
 
 from flask import jsonify
 
-from ..version import __version__
 from ..state import storage
+from ..version import __version__
 from .blueprint import Blueprint
 
 bp = Blueprint("health", __name__, description="Health and discovery")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..auth import ROLES
-from ..fields import ID_PATTERN as ID_RE
 from ..fields import Id, Name, StrictBoolean, StrictInteger
 
 

@@ -38,7 +38,8 @@ def append(store: Storage, *, kind: str, debit: str, credit: str, amount: int, r
            entry_id: str | None = None, key: Signer | None = None) -> dict:
     """Sign and store the next entry. Must be called inside a transaction."""
     if debit.startswith("volunteer:") and store.ledger.balance(debit) < amount:
-        raise InsufficientPoints(f"{debit} has {store.ledger.balance(debit)} points, needs {amount}")
+        raise InsufficientPoints(
+            f"{debit} has {store.ledger.balance(debit)} points, needs {amount}")
     if (store.ledger.balance(credit) + amount > MAX_INT
             or store.ledger.balance(debit) - amount < -MAX_INT):
         raise ValidationFailed("a balance would leave the integer range (|n| <= 2^53-1)",

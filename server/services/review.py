@@ -35,7 +35,8 @@ def _write_loser(store: Storage, conflict: dict, by: str) -> None:
     scope = state.pop("_scope")
     field = conflict["field"]
     current = state["meta"].get(field, {})
-    if current.get("op") != conflict["winner"]["op"] or current.get("hlc") != conflict["winner"]["hlc"]:
+    winner = conflict["winner"]
+    if (current.get("op"), current.get("hlc")) != (winner["op"], winner["hlc"]):
         raise ValidationFailed(
             "the field changed again since this conflict; keep the winner to close it, "
             "then edit the record", fields={"keep": ["field changed since the conflict"]})

@@ -179,7 +179,8 @@ class Push:
         return rules is not None and activity in rules[0]["activities"]
 
     def _authorize_after(self, change: dict, state: dict | None, new: dict) -> None:
-        if change["collection"] == "households" and new["fields"].get("grid") not in self.scope.grids:
+        grid = new["fields"].get("grid")
+        if change["collection"] == "households" and grid not in self.scope.grids:
             raise ChangeRejected("forbidden", "household grid is outside your grids")
 
     def _current_rules(self) -> tuple[dict, str] | None:

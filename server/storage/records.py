@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from .connection import Database
 
 _SCOPE = """(grid IN (SELECT value FROM json_each(:grids))
-    OR (collection IN ('service_logs', 'people') AND person IN (SELECT value FROM json_each(:people)))
+    OR (collection IN ('service_logs', 'people')
+        AND person IN (SELECT value FROM json_each(:people)))
     OR (collection = 'visits' AND author = :author))"""
 
 
