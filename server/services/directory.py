@@ -92,6 +92,9 @@ def patch_person(store: Storage, person_id: str, data: dict) -> dict:
             raise ValidationFailed(fields={"active": ["cannot deactivate the last active admin"]})
         store.directory.update_person(
             person_id, **{k: data[k] for k in ("name", "active") if k in data})
+        if data.get("active") is False:  # signed out of the web pages, links void
+            store.web.delete_sessions_of(person_id)
+            store.web.expire_links_of(person_id, clock.iso())
         person = store.directory.person(person_id)
         publish.person(store, person)  # type: ignore[arg-type]
         return person  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from sync.signing import unsigned_form, verify_change
 
 from .. import clock
 from ..auth import Principal
+from ..errors import ValidationFailed
 from ..storage import Storage
 from .ledger_append import earn_for_log
 from .moves import household_moved
@@ -205,7 +206,7 @@ class Push:
                 try:
                     points = earn_for_log(self.store, new, op=change["op"],
                                           community=person["community"])  # type: ignore[index]
-                except (LedgerError, OverflowError, ValueError) as exc:
+                except (LedgerError, OverflowError, ValueError, ValidationFailed) as exc:
                     raise ChangeRejected(
                         "validation", f"this log cannot be priced: {exc}; reject it instead",
                         {"fields": {"status": ["Cannot be priced under the current rules."]}}

@@ -86,14 +86,12 @@ def overview(store: Storage, volunteer: str) -> dict:
         balance = store.ledger.balance(account)
         entries = store.ledger.account_entries(account)
         logs = store.web.service_logs_of(volunteer)
-    hours = {s: {"count": 0, "minutes": 0} for s in STATUSES}
+        totals = store.web.service_hours_of(volunteer)
+    hours = {s: totals.get(s, {"count": 0, "minutes": 0}) for s in STATUSES}
     rows = []
     for log in logs:
         fields = log["fields"]
         status = fields.get("status", "recorded")
-        if status in hours:
-            hours[status]["count"] += 1
-            hours[status]["minutes"] += int(fields.get("minutes") or 0)
         rows.append({"id": log["id"], "status": status, **{
             k: fields.get(k) for k in ("activity", "started_at", "minutes", "points")}})
     running, shown = 0, []

@@ -76,6 +76,10 @@ class WebStore:
     def delete_sessions_of(self, person: str) -> int:
         return self.db.execute("DELETE FROM web_sessions WHERE person = ?", (person,)).rowcount
 
+    def expire_links_of(self, person: str, now: str) -> None:
+        self.db.execute("UPDATE web_links SET expires_at = ? WHERE person = ? AND used_at IS NULL "
+                        "AND expires_at > ?", (now, person, now))
+
     def purge_sessions(self, now: str) -> int:
         return self.db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (now,)).rowcount
 
@@ -113,3 +117,12 @@ class WebStore:
             "AND deleted = 0 AND json_extract(state, '$.fields.volunteer') = ? "
             "ORDER BY seq DESC LIMIT ?", (volunteer, volunteer, limit))
         return [json.loads(r[0]) for r in rows]
+
+    def service_hours_of(self, volunteer: str) -> dict[str, dict[str, int]]:
+        """Count and minutes of all the volunteer's live logs, by status."""
+        rows = self.db.query(
+            "SELECT coalesce(json_extract(state, '$.fields.status'), 'recorded'), count(*), "
+            "coalesce(sum(json_extract(state, '$.fields.minutes')), 0) FROM records "
+            "WHERE collection = 'service_logs' AND person = ? AND deleted = 0 "
+            "AND json_extract(state, '$.fields.volunteer') = ? GROUP BY 1", (volunteer, volunteer))
+        return {r[0]: {"count": int(r[1]), "minutes": int(r[2])} for r in rows}

@@ -67,13 +67,13 @@ def pre_csrf() -> str:
 def check_pre_csrf() -> None:
     cookie = request.cookies.get(PRE_COOKIE, "")
     sent = request.form.get("csrf", "")
-    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
         raise CsrfFailed()
 
 
 def check_csrf(session: web_auth.Session) -> None:
     sent = request.form.get("csrf", "")
-    if not sent or not hmac.compare_digest(sent, session.csrf):
+    if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
         raise CsrfFailed()
 
 

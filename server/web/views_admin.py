@@ -125,7 +125,7 @@ def _conflicts_page(message: str | None = None, status: int = 200) -> Any:
                            message=message), status
 
 
-@bp.route("/admin/conflicts/<int:conflict_id>/resolve", methods=["POST"])
+@bp.route("/admin/conflicts/<int(max=9223372036854775807):conflict_id>/resolve", methods=["POST"])
 @signed_in("admin")
 def admin_resolve(conflict_id: int) -> Any:
     keep = request.form.get("keep")

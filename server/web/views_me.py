@@ -26,7 +26,7 @@ def me() -> Any:
     return render_template("me/home.html", **data)
 
 
-@bp.route("/me/entries/<int:seq>", methods=["GET"])
+@bp.route("/me/entries/<int(max=9223372036854775807):seq>", methods=["GET"])
 @signed_in("volunteer")
 def me_entry(seq: int) -> Any:
     store = storage()

@@ -137,12 +137,26 @@ def test_many_failures_from_one_address_are_throttled(make_app, data_dir, web_wo
     assert resp.status_code == 429 and web.session_cookie() is None
 
 
-def test_inactive_person_cannot_sign_in_and_loses_sessions(app, api, v1_web):
+def test_inactive_person_cannot_sign_in_and_loses_sessions(app, api, v1_web, data_dir):
     api.ok(api.patch("/people/v1", {"active": False}))
     assert v1_web.get("/me").status_code == 401
     web = WebClient(app.test_client())
     resp = web.post("/login", {"login": V1_PHONE, "secret": V1_PIN}, page="/login")
     assert resp.status_code == 401 and web.session_cookie() is None
+    # Reactivating does not bring the old session back: it ended with the deactivation.
+    assert rows(data_dir, "SELECT count(*) FROM web_sessions WHERE person = 'v1'")[0][0] == 0
+    api.ok(api.patch("/people/v1", {"active": True}))
+    again = v1_web.get("/me")
+    assert again.status_code == 302 and "/login" in again.headers["Location"]
+
+
+def test_odd_csrf_values_and_huge_ids_get_pages_not_500(app, v1_web, shop_web):
+    web = WebClient(app.test_client())
+    web.get("/login")
+    assert web.client.post("/login", data={"login": "x", "secret": "y", "csrf": "é"}
+                           ).status_code == 403
+    assert shop_web.post("/logout", csrf="é", page="/shop").status_code == 403
+    assert v1_web.get(f"/me/entries/{10**30}").status_code == 404
 
 
 # --- sessions and CSRF ----------------------------------------------------

@@ -182,6 +182,16 @@ def test_volunteer_sees_balance_hours_and_entries(v1_web):
     assert "v2" not in html and "entry-2" not in html       # v2's adjustment is entry 2
 
 
+def test_hour_totals_count_every_log_not_just_the_listed_ones(v1_web, web_world):
+    w1 = web_world["w1"]
+    w1.sync([w1.change("service_logs", {"volunteer": "v1", "activity": "elderly_care",
+                                        "started_at": "2026-11-20T01:00:00Z", "minutes": 60})
+             for _ in range(520)])
+    html = html_of(v1_web.get("/me"))
+    assert re.search(r'id="hours-recorded">.*?<strong>521</strong>', html, re.S)
+    assert re.search(r'id="hours-verified">.*?<strong>4</strong>', html, re.S)
+
+
 def test_verify_says_plainly_whether_an_entry_is_genuine(v1_web, data_dir):
     html = html_of(v1_web.get("/me/entries/1"))
     assert 'data-ok="1"' in html and "校验通过" in html
