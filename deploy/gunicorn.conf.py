@@ -6,7 +6,7 @@
 Everything that varies between machines comes from the environment (the
 systemd unit's EnvironmentFile):
 
-    GRIDSYNC_DATA_DIR    data dir (gridsync.db, secret.key, prometheus/)   ./gridsync-data
+    GRIDSYNC_DATA_DIR    data dir (gridsync.db, secret.key)                 ./gridsync-data
     GRIDSYNC_BIND        address to listen on (nginx proxies to it)        127.0.0.1:8000
     GRIDSYNC_WORKERS     worker processes                    2 x cores, between 2 and 8
     GRIDSYNC_LOG_LEVEL   debug, info, warning, error                                 info
@@ -23,11 +23,18 @@ the end before passing it on, so a worker never waits on a mobile network.
 
 import os
 
-from server.metrics import MULTIPROC_ENV, prepare_multiprocess_dir, worker_exited
+from server.metrics import (
+    MULTIPROC_ENV,
+    default_multiprocess_dir,
+    discard_multiprocess_dir,
+    prepare_multiprocess_dir,
+    worker_exited,
+)
 
 DATA_DIR = os.environ.get("GRIDSYNC_DATA_DIR", "./gridsync-data")
-# Decided before anything imports prometheus_client (on_starting empties it).
-os.environ.setdefault(MULTIPROC_ENV, os.path.join(os.path.abspath(DATA_DIR), "prometheus"))
+# Decided before anything imports prometheus_client (on_starting empties it). In memory,
+# not in the data dir: a full data disk must not kill workers (server/metrics.py).
+os.environ.setdefault(MULTIPROC_ENV, str(default_multiprocess_dir(DATA_DIR)))
 LOG_LEVEL = os.environ.get("GRIDSYNC_LOG_LEVEL", "info").strip().lower() or "info"
 ACCESS_LOG = os.environ.get("GRIDSYNC_ACCESS_LOG", "").strip()
 
@@ -119,10 +126,15 @@ logconfig_dict = {
 # --- GET /metrics across workers ----------------------------------------------------
 def on_starting(server):  # type: ignore[no-untyped-def]
     """Master, before any worker: a fresh prometheus-client multiprocess dir
-    under the data dir, inherited by the workers."""
+    (in memory, see default_multiprocess_dir), inherited by the workers."""
     path = prepare_multiprocess_dir(DATA_DIR)
     server.log.info("metrics shared through %s", path)
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
     worker_exited(worker.pid)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    """Master, at exit: the default (in-memory) multiprocess dir goes away."""
+    discard_multiprocess_dir(DATA_DIR)

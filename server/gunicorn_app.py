@@ -39,6 +39,7 @@ class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in self.options.items():
             self.cfg.set(key, value)
         self.cfg.set("child_exit", _child_exit_hook(self.cfg.child_exit))
+        self.cfg.set("on_exit", _on_exit_hook(self.cfg.on_exit, self.app_config["DATA_DIR"]))
 
     def load(self) -> Any:
         from . import create_app
@@ -54,3 +55,13 @@ def _child_exit_hook(configured: Any) -> Any:
         configured(server, worker)
 
     return child_exit
+
+
+def _on_exit_hook(configured: Any, data_dir: str) -> Any:
+    def on_exit(server: Any) -> None:
+        configured(server)
+        from .metrics import discard_multiprocess_dir
+
+        discard_multiprocess_dir(data_dir)
+
+    return on_exit

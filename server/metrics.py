@@ -9,10 +9,11 @@ Two kinds of figures:
   devices by state, sync records by collection.
 - **Request counters and latency histograms**, counted in each worker process.
   Under gunicorn they are shared through prometheus-client's multiprocess
-  mode: ``PROMETHEUS_MULTIPROC_DIR`` (default ``<data dir>/prometheus``) is
-  prepared by the gunicorn master (deploy/gunicorn.conf.py and ``gridsync
-  serve`` both call ``prepare_multiprocess_dir`` before forking) and every
-  scrape sums all workers' files. Without it (the Flask dev server, tests)
+  mode: ``PROMETHEUS_MULTIPROC_DIR`` (default: ``default_multiprocess_dir``, in
+  memory, not on the data dir's disk) is prepared by the gunicorn master
+  (deploy/gunicorn.conf.py and ``gridsync serve`` both call
+  ``prepare_multiprocess_dir`` before forking) and every scrape sums all
+  workers' files. Without it (the Flask dev server, tests)
   they count the one process. They reset when the server restarts, as
   Prometheus counters may.
 
@@ -23,8 +24,12 @@ has set ``PROMETHEUS_MULTIPROC_DIR``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import shutil
+import stat
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -53,16 +58,52 @@ _request_metrics: SimpleNamespace | None = None
 
 
 # --- gunicorn master ------------------------------------------------------------
+def default_multiprocess_dir(data_dir: str) -> Path:
+    """Where the workers' counter files go unless ``PROMETHEUS_MULTIPROC_DIR`` says.
+
+    Not on the data dir's disk: prometheus-client writes these files through mmap,
+    and a page first touched while that filesystem is full kills the worker with
+    SIGBUS instead of failing a write (tests/reliability/test_disk_full.py). So in
+    memory: systemd's ``RuntimeDirectory`` (``$RUNTIME_DIRECTORY``, /run/gridsync),
+    else the user's ``$XDG_RUNTIME_DIR``, else /dev/shm, else (lacking both) the temp
+    dir; one subdirectory per data dir, so two servers on one machine do not mix
+    counters.
+    """
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if runtime:
+        return Path(runtime) / "prometheus"
+    candidates = (os.environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm", tempfile.gettempdir())
+    base = next(c for c in candidates if c and os.path.isdir(c) and os.access(c, os.W_OK))
+    key = hashlib.sha256(os.path.abspath(data_dir).encode()).hexdigest()[:16]
+    return Path(base) / f"gridsync-prometheus-{os.geteuid()}-{key}"
+
+
 def prepare_multiprocess_dir(data_dir: str) -> str:
     """In the gunicorn master, before workers fork: choose the multiprocess dir
-    (``$PROMETHEUS_MULTIPROC_DIR`` or ``<data dir>/prometheus``), create it, empty
+    (``$PROMETHEUS_MULTIPROC_DIR`` or ``default_multiprocess_dir``), create it, empty
     it of the previous run's files and export it to the workers."""
-    path = Path(os.environ.get(MULTIPROC_ENV) or Path(data_dir) / "prometheus")
-    path.mkdir(parents=True, exist_ok=True)
+    default = default_multiprocess_dir(data_dir)
+    path = Path(os.environ.get(MULTIPROC_ENV) or default)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path == default:
+        # Possibly in a shared directory (/dev/shm, /tmp): refuse one made by someone
+        # else (or a symlink), since its *.db files are deleted below.
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+            raise RuntimeError(f"{path} is not a private directory of this user; set "
+                               f"{MULTIPROC_ENV} to a directory for the metrics files")
     for stale in path.glob("*.db"):
         stale.unlink(missing_ok=True)
     os.environ[MULTIPROC_ENV] = str(path)
     return str(path)
+
+
+def discard_multiprocess_dir(data_dir: str) -> None:
+    """gunicorn ``on_exit`` (master): remove the default multiprocess dir, which
+    would otherwise stay in memory after the server; a dir the operator chose stays."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if path and Path(path) == default_multiprocess_dir(data_dir):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def worker_exited(pid: int) -> None:

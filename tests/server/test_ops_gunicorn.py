@@ -16,6 +16,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from server.metrics import default_multiprocess_dir
 from tests.helpers import ApiClient, free_port, gridsync_command
 from tests.server.ops_support import HttpClient
 
@@ -123,7 +124,9 @@ def test_gunicorn_conf_serves_metrics_across_workers(gunicorn, data_dir):
     assert after[keys] == 6
     assert after[("gridsync_http_request_duration_seconds_count",
                   (("endpoint", "health.ledger_keys"),))] == 6
-    assert len(list((data_dir / "prometheus").glob("counter_*.db"))) >= 1
+    shared = default_multiprocess_dir(str(data_dir))  # in memory, not in the data dir
+    assert len(list(shared.glob("counter_*.db"))) >= 1
+    assert not (data_dir / "prometheus").exists()
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 0

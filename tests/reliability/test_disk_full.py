@@ -1,0 +1,263 @@
+"""Disk full under a real gunicorn: the data dir lives on a small tmpfs; a filler file
+takes all but a little of it, then syncs (households with 4,000-character notes) and
+redemptions go on until the disk is full, and then on a completely full disk. Every
+failure must be a JSON 503 ``unavailable`` (or 413), never a 500 or a traceback, and the
+server stays up. Afterwards nothing is half-written (every acknowledged change stored
+once, every acknowledged redemption with its one redeem entry, `gridsync ledger verify`
+passes), and once the filler is deleted the next sync and redemption succeed without a
+restart.
+
+Needs root and a permitted ``mount -t tmpfs``; skipped otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from client_sdk import FieldClient, FieldClientError, HttpTransport, RetryPolicy
+from tests.helpers import gridsync_command
+
+DISK_MB = 8
+SLACK_BYTES = 192 * 1024
+"""What the filler leaves free before the syncs start."""
+NOTES = "满" * 1000 + "disk full " * 300  # 4,000 characters, ~6 kB of UTF-8
+
+
+def _mount_tmpfs(path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("disk-full test needs root to mount a size-limited tmpfs")
+    path.mkdir()
+    try:
+        out = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}M", "tmpfs",
+                              str(path)], capture_output=True, text=True, timeout=20)
+    except FileNotFoundError:
+        pytest.skip("disk-full test needs the mount command")
+    if out.returncode != 0:
+        pytest.skip(f"mount -t tmpfs is not permitted here: {out.stderr.strip()}")
+
+
+def _unmount(path: Path) -> None:
+    from server.state import close_all
+
+    close_all()  # the in-process app of the `api` fixture keeps a connection open
+    out = subprocess.run(["umount", str(path)], capture_output=True, text=True, timeout=20)
+    if out.returncode != 0:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, text=True, timeout=20)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """Overrides conftest's: the data dir is on an 8 MB tmpfs, made by `gridsync init`."""
+    monkeypatch.delenv("GRIDSYNC_SECRET", raising=False)
+    disk = tmp_path / "disk"
+    _mount_tmpfs(disk)
+    try:
+        path = disk / "data"
+        out = subprocess.run([*gridsync_command(), "init", "--data-dir", str(path), "--json"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
+        path.joinpath("admin-token").write_text(json.loads(out.stdout)["token"])
+        yield path
+    finally:
+        _unmount(disk)
+
+
+def _fill(path: Path, leave: int) -> None:
+    """Append to ``path`` until at most ``leave`` bytes are free (or the disk is full)."""
+    chunk = b"\0" * (64 * 1024)
+    with open(path, "ab", buffering=0) as f:
+        while True:
+            free = shutil.disk_usage(path.parent).free
+            if free <= leave:
+                break
+            try:
+                f.write(chunk[:max(4096, min(len(chunk), free - leave))])
+            except OSError:
+                break
+    assert shutil.disk_usage(path.parent).free <= leave + 4096
+
+
+class Recording:
+    """HttpTransport keeping every answer to a POST: (path, request body, status,
+    content type, answer body)."""
+
+    def __init__(self, inner):
+        self.inner, self.answers = inner, []
+
+    def post(self, path, body, token=None):
+        status, headers, data = answer = self.inner.post(path, body, token)
+        self.answers.append((path, body, status, headers.get("content-type", ""), data))
+        return answer
+
+    def get(self, path, token=None, params=None):
+        return self.inner.get(path, token, params)
+
+    def acked_ops(self) -> dict[str, dict]:
+        return {r["op"]: r for path, _, status, _, data in self.answers
+                if path == "/sync" and status == 200 for r in data["results"]}
+
+    def redemptions(self, *statuses: int) -> set[str]:
+        return {body["id"] for path, body, status, _, _ in self.answers
+                if path == "/redemptions" and status in statuses}
+
+
+def _snapshot(data_dir: Path, dest: Path) -> Path:
+    """A consistent copy of the live database (WAL included) through SQLite's backup
+    API: only reads the full disk, writes to ``dest``."""
+    dest.mkdir()
+    src = sqlite3.connect(f"file:{data_dir / 'gridsync.db'}?mode=ro", uri=True)
+    dst = sqlite3.connect(str(dest / "gridsync.db"))
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return dest
+
+
+def _verify(data_dir: Path) -> str:
+    out = subprocess.run([*gridsync_command(), "ledger", "verify", "--data-dir", str(data_dir)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout.strip()
+
+
+def _check_stored(db_dir: Path, worker_net: Recording, shop_net: Recording, *,
+                  exact: bool) -> dict:
+    """Acknowledged changes and redemptions are stored once, whole; with ``exact``
+    (a snapshot taken while the disk is full) nothing else from these devices is."""
+    conn = sqlite3.connect(str(db_dir / "gridsync.db"))
+    try:
+        ops = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
+            "SELECT op, status, version, record FROM ops")}
+        states = {r[0]: (r[1], json.loads(r[2])) for r in conn.execute(
+            "SELECT id, version, state FROM records WHERE collection = 'households'")}
+        redemptions = {r[0] for r in conn.execute("SELECT id FROM redemptions")}
+        redeems = [r[0] for r in conn.execute("SELECT ref FROM entries WHERE kind = 'redeem'")]
+        balances = dict(conn.execute("SELECT account, balance FROM balances").fetchall())
+        stock = conn.execute("SELECT stock FROM catalog WHERE sku = 'soap'").fetchone()[0]
+    finally:
+        conn.close()
+    acked = worker_net.acked_ops()
+    assert acked
+    for op, result in acked.items():
+        assert result["status"] == "applied", result
+        status, version, record = ops[op]
+        assert (status, version) == ("applied", result["version"]), op
+        assert states[record][0] >= version
+        assert states[record][1]["fields"]["notes"] == NOTES  # whole, not cut short
+    # ops.op is UNIQUE and records are keyed by id: stored at most once by the schema.
+    if exact:  # no change stored that its device was not told about
+        assert {op for op in ops if op in _sent_ops(worker_net)} == set(acked)
+    done = shop_net.redemptions(200, 201)
+    assert done and done <= redemptions
+    assert sorted(redeems) == sorted(f"redemption:{r}" for r in redemptions)  # one each
+    if exact:
+        assert redemptions == done
+    assert sum(balances.values()) == 0
+    assert balances["volunteer:v1"] == 100_000 - 4 * len(redemptions)
+    assert stock == 10_000 - len(redemptions)
+    return {"ops": len(acked), "redemptions": len(redemptions)}
+
+
+def _sent_ops(net: Recording) -> set[str]:
+    return {c["op"] for path, body, _, _, _ in net.answers if path == "/sync"
+            for c in body.get("changes", [])}
+
+
+@pytest.mark.timeout(120)
+def test_disk_full_answers_503_writes_nothing_half_and_recovers(
+        make_live_server, api, world, data_dir, tmp_path):
+    live_server = make_live_server(start=False)
+    live_server.log_path = tmp_path / "serve.log"  # off the tmpfs: the log is not under test
+    live_server.start()
+    master = live_server.proc.pid
+    api.ok(api.post("/ledger/adjustments", {"id": "0190f0c0-0000-4000-8000-00000000d001",
+                                            "account": "volunteer:v1", "amount": 100_000,
+                                            "reason": "disk full test"}), 201)
+    api.ok(api.put("/shops/s1/catalog/soap", {"name": "肥皂", "price": 4, "stock": 10_000}))
+    once = RetryPolicy(attempts=1)  # every request answered as it is, no retry
+    clients = {}
+    for person in ("w1", "shop1"):
+        code = api.ok(api.post("/enrollments", {"person": person}), 201)["code"]
+        net = Recording(HttpTransport(live_server.url, timeout=(2.0, 30.0)))
+        client = FieldClient(tmp_path / f"disk-{person}", net, retry=once)
+        client.enroll(live_server.url, code, person)
+        clients[person] = (client, net)
+    worker, wnet = clients["w1"]
+    shop, snet = clients["shop1"]
+    households: list[str] = []
+    redemption_ids = iter(range(1, 10_000))
+
+    def round_(n: int, label: str) -> tuple[bool, int | None]:
+        """n households with long notes, a sync, a redemption: (synced, redeem status)."""
+        for i in range(n):
+            households.append(worker.add_household("g1", address=f"满盘路 {label}-{i} 号",
+                                                   members=3, notes=NOTES)["id"])
+        try:
+            worker.sync()
+            synced = True
+        except FieldClientError:
+            synced = False
+        body = {"id": f"0190f0c0-0000-4000-8000-{next(redemption_ids):012d}",
+                "volunteer": "v1", "card": world.cards["v1"],
+                "items": [{"sku": "soap", "qty": 1}]}
+        try:
+            status = shop.call("POST", "/redemptions", body)[0]
+        except FieldClientError as exc:
+            status = getattr(exc, "status", None)
+        return synced, status
+
+    assert round_(3, "before") == (True, 201)
+    filler = data_dir.parent / "filler"
+    _fill(filler, SLACK_BYTES)
+    outcomes = []
+    for step in range(60):  # until both kinds of request have failed a few times
+        outcomes.append(round_(4, f"low{step}"))
+        if sum(not s for s, _ in outcomes) >= 3 and sum(r == 503 for _, r in outcomes) >= 3:
+            break
+    _fill(filler, 0)  # and now not one byte left
+    for step in range(4):
+        outcomes.append(round_(2, f"full{step}"))
+    assert shutil.disk_usage(data_dir).free < 64 * 1024
+
+    # Every failure is a clear JSON 503 (or 413); the server is up and still reads.
+    failures = [(path, status, ctype, data) for path, _, status, ctype, data
+                in wnet.answers + snet.answers if status not in (200, 201)]
+    assert len([f for f in failures if f[0] == "/sync"]) >= 3, outcomes
+    assert len([f for f in failures if f[0] == "/redemptions"]) >= 3, outcomes
+    for path, status, ctype, data in failures:
+        assert status in (503, 413), (path, status, data)
+        assert ctype.startswith("application/json"), (path, status, ctype)
+        assert data["error"]["code"] == ("unavailable" if status == 503 else "too_large")
+    assert live_server.proc.poll() is None
+    assert requests.get(live_server.api_url + "/health", timeout=5).status_code == 200
+    log = live_server.log()
+    assert "Traceback" not in log and "was sent SIG" not in log, log[-4000:]
+
+    # Nothing half-written: a consistent copy taken while the disk is full.
+    copy = _snapshot(data_dir, tmp_path / "copy")
+    during = _check_stored(copy, wnet, snet, exact=True)
+    _verify(copy)
+
+    # Space returns: the next sync and redemption go through, same server, no restart.
+    filler.unlink()
+    assert round_(1, "after") == (True, 201)
+    assert worker.pending_count() == 0
+    assert live_server.proc.poll() is None and live_server.proc.pid == master
+    live_server.stop()
+    after = _check_stored(data_dir, wnet, snet, exact=True)
+    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
+    stored = {r[0] for r in conn.execute("SELECT id FROM records WHERE collection='households'")}
+    conn.close()
+    assert set(households) <= stored  # every household recorded on the phone arrived
+    messages = sorted({f"{p} {s} {d['error']['message']}" for p, s, _, d in failures})
+    print(f"disk full: rounds (synced, redeem status) {outcomes}; {len(failures)} failures: "
+          f"{messages}; acknowledged while full {during}, after {after}; {_verify(data_dir)}")
