@@ -22,9 +22,10 @@ def sync(store: Storage, who: Principal, request: dict) -> dict:
     cursor = cursors.check(store, request["cursor"], who.device)
     results = []
     if request["changes"]:
+        push = Push(store, who, scope, max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]))
+        checked = [push.check(raw) for raw in request["changes"]]
         with store.transaction():
-            push = Push(store, who, scope, max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]))
-            results = [push.apply(raw) for raw in request["changes"]]
+            results = [push.apply(c) for c in checked]
             push.flush()
     page = pull(store, device=who.device, scope=scope, cursor=cursor,
                 limit=request["limit"], max_bytes=int(config["PULL_MAX_BYTES"]))

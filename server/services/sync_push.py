@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from ledger import LedgerError
@@ -47,7 +48,7 @@ class Push:
         self.max_skew_ms = max_skew_ms
         self.now_ms = clock.now_ms()
         self.now = clock.iso(self.now_ms)
-        self.seq = store.records.last_seq()
+        self.seq = 0  # read in flush(), inside the transaction
         self.states: dict[tuple[str, str], dict] = {}
         self.scope_cols: dict[tuple[str, str], tuple] = {}
         self.ops: dict[str, dict] = {}
@@ -59,10 +60,24 @@ class Push:
         self._device_people: dict[str, str | None] = {}
 
     # --- per change ----------------------------------------------------
-    def apply(self, raw: dict) -> dict:
-        op = raw["op"]
+    def check(self, raw: dict) -> Checked:
+        """What needs no database: schema, signature, stamp. Runs before the write
+        transaction, so several workers verify signatures in parallel."""
         signed = signed_bytes(raw)
-        digest = hashlib.sha256(signed).hexdigest()
+        checked = Checked(raw, hashlib.sha256(signed).hexdigest())
+        try:
+            change = parse_change(raw)
+            verify_change(change, self.who.public_key or "", signed)
+            self._check_stamp(change["hlc"])
+            checked.change = change
+        except ChangeRejected as exc:
+            checked.error = exc
+        return checked
+
+    def apply(self, checked: Checked) -> dict:
+        """Apply one checked change; must run inside the write transaction."""
+        raw, digest = checked.raw, checked.digest
+        op = raw["op"]
         seen = self.ops.get(op) or self.store.records.op(op)
         if seen is not None:
             if seen["device"] != self.who.device or seen["digest"] != digest:
@@ -70,9 +85,10 @@ class Push:
                     "code": "id_reused", "message": "this op id was used for another change"}}
             return _duplicate(seen)
         try:
-            change = parse_change(raw)
-            verify_change(change, self.who.public_key or "", signed)
-            self._check_stamp(change["hlc"])
+            if checked.error is not None:
+                raise checked.error
+            change = checked.change
+            assert change is not None
             state = self._state(change["collection"], change["id"])
             self._authorize_before(change, state)
             result = merge(state, change, device_id=self.who.device or "")
@@ -245,6 +261,7 @@ class Push:
 
     def flush(self) -> None:
         """Write the buffered effects (inside the caller's transaction)."""
+        self.seq = self.store.records.last_seq()
         rows = []
         for key in self.dirty:
             self.seq += 1
@@ -258,6 +275,16 @@ class Push:
         if self.who.device:
             self.store.access.record_sync(self.who.device, at=self.now, applied=self.applied,
                                           rejected=self.rejected)
+
+
+@dataclass
+class Checked:
+    """A pushed change after the database-free checks."""
+
+    raw: dict
+    digest: str
+    change: dict | None = None
+    error: ChangeRejected | None = None
 
 
 def _duplicate(seen: dict) -> dict:
