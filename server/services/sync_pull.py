@@ -10,7 +10,7 @@ volunteer moved) are evicted through ``scope_exits``.
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from sync.cursor import Cursor
 from sync.merge import record_view
@@ -40,12 +40,12 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
     with store.snapshot():
         after, evict = (0, []) if cursor is None else _scope_change(store, cursor, scope)
         args = scope.query_args()
-        rows = store.records.pull(after=after, upto=None, limit=limit + 1, **args)
+        rows = store.records.pull(after=after, limit=limit + 1, **args)
         top = store.records.last_seq()
         changes, size, last = [], 0, after
         for seq, state in rows[:limit]:
             view = record_view(state)
-            size += len(json.dumps(view, ensure_ascii=False))
+            size += len(orjson.dumps(view))  # bytes, as PULL_MAX_BYTES means
             if changes and size > max_bytes:
                 break
             changes.append(view)

@@ -40,6 +40,15 @@ class Storage:
             yield self
 
     @contextmanager
+    def relaxed_durability(self) -> Iterator[Storage]:
+        """synchronous=NORMAL for what runs inside (nothing a device was promised)."""
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield self
+        finally:
+            self.db.execute("PRAGMA synchronous = FULL")
+
+    @contextmanager
     def snapshot(self) -> Iterator[Storage]:
         with self.db.snapshot():
             yield self

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+import orjson
+
 from .connection import Database
 
 _SCOPE = """(grid IN (SELECT value FROM json_each(:grids))
@@ -87,17 +89,20 @@ class RecordStore:
         return ids
 
     # --- pull ------------------------------------------------------------
-    def pull(self, *, after: int, upto: int | None, grids: list[str], people: list[str],
-             author: str, limit: int) -> list[tuple[int, dict]]:
-        """Records in scope with after < seq (<= upto), oldest first."""
-        sql = f"SELECT seq, state FROM records WHERE seq > :after AND {_SCOPE}"
-        if upto is not None:
-            sql += " AND seq <= :upto"
-        sql += " ORDER BY seq LIMIT :limit"
-        rows = self.db.query(sql, {"after": after, "upto": upto, "limit": limit,
-                                   "grids": json.dumps(grids), "people": json.dumps(people),
-                                   "author": author})
-        return [(int(r[0]), json.loads(r[1])) for r in rows]
+    def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
+             limit: int) -> list[tuple[int, dict]]:
+        """Records in scope with seq > after, oldest first.
+
+        The page's seqs are chosen from the indexes first and only then are their
+        states read, so SQLite does not sort the states of every remaining row.
+        """
+        rows = self.db.query(
+            "SELECT seq, state FROM records WHERE seq IN (SELECT seq FROM records "
+            f"WHERE seq > :after AND {_SCOPE} ORDER BY seq LIMIT :limit) ORDER BY seq",
+            {"after": after, "limit": limit, "grids": json.dumps(grids),
+             "people": json.dumps(people), "author": author})
+        # orjson: several times faster than json here; ints are capped at 2^53-1 on the wire.
+        return [(int(r[0]), orjson.loads(r[1])) for r in rows]
 
     def in_scope_ids(self, *, grids: list[str], people: list[str], author: str
                      ) -> list[tuple[str, str]]:
