@@ -97,7 +97,7 @@ def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
     total, after = 0, 0
     started = time.perf_counter()
     while True:
-        rows = store.records.pull(after=after, upto=None, grids=[grid], people=[], author="",
+        rows = store.records.pull(after=after, grids=[grid], people=[], author="",
                                   limit=limit)
         if not rows:
             break
