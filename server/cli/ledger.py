@@ -40,10 +40,14 @@ def verify(data_dir: str, url: str | None, token: str | None, workers: int) -> N
 
     With a data dir: the chain against the public keys stored in the
     database, double entry summing to zero, each row's columns against its
-    signed body, each service log earned (and each redemption paid, each
-    entry reversed) at most once, every redemption and verified log having
-    its entry, every earn's evidence being a stored signed change to its
-    log, and the stored balances against a replay of the chain.
+    signed body (which may name no key twice), each service log earned (and
+    each redemption paid, each entry reversed) at most once, the stored
+    balances against a replay of the chain, every redemption and verified
+    log having its entry and every redeem and earn entry its redemption or
+    still-verified log, redemption items adding up and equal to what the
+    shop was answered, every earn's evidence being a stored signed change to
+    its log, and every remembered answer to an adjustment, reversal or
+    redemption naming an entry the chain holds.
 
     With --url: the chain as served by GET /ledger/entries, with only the
     published public keys and an auditor token, and the signed checkpoint

@@ -1,12 +1,17 @@
 """Auditing a whole ledger (`gridsync ledger verify`): from a data dir or a running server.
 
 From a data dir: every hash, link and signature (against the public halves
-of the keys stored in the database), double entry summing to zero, the
-indexed columns of each row against its signed body, each service log,
-redemption and reversal paid at most once, every redemption and every
-verified service log with points having its entry, every earn's evidence
-being a stored op on its log, and the stored ``balances`` table against a
-replay of the chain.
+of the keys stored in the database), double entry summing to zero, each
+row's body a JSON object naming no key twice (SQLite would read the first,
+Python the last) and its indexed columns equal to that body, each service
+log, redemption and reversal paid at most once, the stored ``balances``
+table against a replay of the chain, and then the causes: every redemption
+with its redeem entry, items adding up to its total and equal to what the
+shop was answered, every redeem entry with its redemption, every earn's
+evidence a stored op on its log, every earned log still verified with the
+points earned, every verified log with points earned, and every answer
+remembered for an idempotent request (adjustment, reversal, redemption)
+naming an entry the chain holds, byte for byte.
 
 From a server: the same chain checks over ``GET /ledger/entries`` pages with
 the keys of ``GET /ledger/keys``, and the signed checkpoint, fetched before
@@ -19,7 +24,7 @@ progress; each segment runs on ``workers`` processes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import requests
@@ -117,9 +122,8 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
     except VerificationError as exc:
         failure = AuditFailure.from_verification(exc)
     edited = store.ledger.first_column_mismatch()
-    if edited is not None and (failure is None or failure.seq is None or edited < failure.seq):
-        failure = AuditFailure(f"seq {edited}: the row's columns differ from its signed body",
-                               edited)
+    if edited is not None and (failure is None or failure.seq is None or edited[0] < failure.seq):
+        failure = AuditFailure(f"seq {edited[0]}: {edited[1]}", edited[0])
     if failure is not None:
         raise failure
     assert summary is not None
@@ -150,16 +154,50 @@ def _check_stored_balances(store: Any, replayed: dict[str, int]) -> None:
 
 
 def _check_causes(store: Any) -> None:
-    for redemption, seq, problem in store.ledger.redemptions_without_entry():
-        raise AuditFailure(f"seq {seq}: redemption {redemption}: {problem}", seq)
-    unsupported = store.ledger.first_earn_without_evidence()
+    """Every entry with its cause and every cause with its entry: redemptions,
+    service logs and the answers remembered for idempotent requests."""
+    ledger = store.ledger
+    problem = _first(ledger.redemption_problems())
+    if problem is not None:
+        seq, redemption, what = problem
+        raise AuditFailure(f"seq {seq}: redemption {redemption}: {what}", seq)
+    orphan = ledger.first_redeem_without_redemption()
+    if orphan is not None:
+        seq, ref = orphan
+        raise AuditFailure(f"seq {seq}: redeem entry for {ref} has no redemption row", seq)
+    unsupported = ledger.first_earn_without_evidence()
     if unsupported is not None:
         seq, op = unsupported
         raise AuditFailure(f"seq {seq}: earn evidence {op} is not a stored change to its "
                            "service log", seq)
-    for log, points in store.ledger.verified_logs_without_earn():
-        raise AuditFailure(
-            f"verified service log {log} has {points} points but no earn entry paying them")
+    orphan = ledger.first_earn_without_log()
+    if orphan is not None:
+        seq, ref = orphan
+        raise AuditFailure(f"seq {seq}: earn for {ref}, which is not stored", seq)
+    logs = _first(ledger.service_log_problems())
+    if logs is not None:
+        seq, log, what = logs
+        if seq is None:
+            raise AuditFailure(f"service log {log}: {what}")
+        raise AuditFailure(f"seq {seq}: earn for service log {log}, but {what}", seq)
+    answered = _first(ledger.request_problems())
+    if answered is not None:
+        seq, kind, id, what = answered
+        where = f"seq {seq}: " if seq is not None else ""
+        raise AuditFailure(f"{where}{kind} {id}: {what}", seq)
+
+
+def _first(problems: Iterable[tuple]) -> tuple | None:
+    """The problem with the lowest seq (first field; None after any seq),
+    keeping one at a time: memory stays flat however many there are."""
+    best = None
+    for problem in problems:
+        if problem[0] is None:
+            if best is None:
+                best = problem
+        elif best is None or best[0] is None or problem[0] < best[0]:
+            best = problem
+    return best
 
 
 # --- a running server -------------------------------------------------------

@@ -98,6 +98,8 @@ def tamper(conn, how: str) -> None:
         set_body(conn, 3, resign({**rows[3], "amount": 200}, SigningKey.generate(), "k9"))
     elif how == "re-signed with another key under k1":
         set_body(conn, 3, resign({**rows[3], "amount": 200}, SigningKey.generate(), "k1"))
+    elif how == "body not JSON":
+        conn.execute("UPDATE entries SET body = 'not json' WHERE seq = 3")
     elif how == "credit moved to another volunteer":
         set_body(conn, 3, {**rows[3], "credit": "volunteer:v2"})
         conn.execute("UPDATE entries SET credit = 'volunteer:v2' WHERE seq = 3")
@@ -114,6 +116,7 @@ def tamper(conn, how: str) -> None:
     ("re-signed with an unknown key", "unknown key"),
     ("re-signed with another key under k1", "bad signature"),
     ("credit moved to another volunteer", "hash mismatch"),
+    ("body not JSON", "malformed: entry is not an object"),
 ])
 def test_tampered_entry_is_named_by_seq(ledger, how, reason):
     conn = db(ledger)
@@ -176,7 +179,108 @@ def test_missing_redemption_entry_and_unpaid_log(ledger):
     conn.close()
     result = run_verify(ledger)
     assert result.exit_code == 1
-    assert "has 20 points but no earn entry paying them" in result.stderr
+    assert "is verified and has 20 points but no earn entry paying them" in result.stderr
+
+
+def rebuild_balances(conn) -> None:
+    """Make the balances table agree with whatever entries remain (a careful tamperer)."""
+    balances: dict[str, list[int]] = {}
+    for debit, credit, amount, seq in conn.execute(
+            "SELECT debit, credit, amount, seq FROM entries ORDER BY seq"):
+        for account, delta in ((debit, -amount), (credit, amount)):
+            row = balances.setdefault(account, [0, seq])
+            row[0] += delta
+            row[1] = seq
+    conn.execute("DELETE FROM balances")
+    conn.executemany("INSERT INTO balances VALUES (?, ?, ?)",
+                     [(a, b, s) for a, (b, s) in balances.items()])
+
+
+def request_id(conn, kind: str) -> str:
+    return conn.execute("SELECT id FROM requests WHERE kind = ? ORDER BY created_at DESC",
+                        (kind,)).fetchone()[0]
+
+
+@pytest.mark.parametrize("dropped, seq, kind", [(1, 6, "reversal"), (2, 5, "adjustment")])
+def test_deleted_head_with_balances_to_match(ledger, dropped, seq, kind):
+    """The chain left verifies, and the balances were made to agree with it:
+    the answers remembered for the requests that made the entries still name them."""
+    conn = db(ledger)
+    gone = conn.execute("SELECT hash FROM entries WHERE seq = ?", (seq,)).fetchone()[0]
+    conn.execute("DELETE FROM entries WHERE seq > ?", (6 - dropped,))
+    rebuild_balances(conn)
+    rid = request_id(conn, kind)
+    conn.close()
+    result = run_verify(ledger)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        f"ledger broken: seq {seq}: {kind} {rid}: it was answered with entry {seq} "
+        f"(hash {gone[:12]}…), which the chain lacks")
+
+
+def test_deleted_redemption_row(ledger):
+    conn = db(ledger)
+    ref = conn.execute("SELECT ref FROM entries WHERE seq = 4").fetchone()[0]
+    conn.execute("DELETE FROM redemptions")
+    conn.close()
+    result = run_verify(ledger)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        f"ledger broken: seq 4: redeem entry for {ref} has no redemption row")
+
+
+@pytest.mark.parametrize("items, what", [
+    ('[{"sku": "rice", "name": "大米 5kg", "qty": 2, "price": 30}]',
+     "its items add up to 60, not its total 30"),
+    # Adds up, but is not what the shop was answered when it redeemed.
+    ('[{"sku": "rice", "name": "大米 5kg", "qty": 2, "price": 15}]',
+     "its items differ from the answer given when it was made"),
+])
+def test_edited_redemption_items(ledger, items, what):
+    conn = db(ledger)
+    rid = conn.execute("SELECT id FROM redemptions").fetchone()[0]
+    conn.execute("UPDATE redemptions SET items = ?", (items,))
+    conn.close()
+    result = run_verify(ledger)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == f"ledger broken: seq 4: redemption {rid}: {what}"
+
+
+@pytest.mark.parametrize("edit, what", [
+    ("json_set(state, '$.fields.status', 'rejected')", "its status is 'rejected', not 'verified'"),
+    ("json_set(state, '$.fields.points', 15)", "it has 15 points, the earn pays 10"),
+    ("json_set(state, '$.deleted', json('true'))", "it is deleted"),
+    # json_extract reads the first "fields", Python the last: refused, not read.
+    ("'{\"fields\":{\"status\":\"rejected\"},' || substr(state, 2)",
+     "its stored state names the key 'fields' twice"),
+])
+def test_earned_log_no_longer_verified(ledger, edit, what):
+    """A log earned on (seq 2, 10 points) must stay verified with those points;
+    seq 3's log was reversed, and stays verified too (the sound ledger passes)."""
+    conn = db(ledger)
+    log = conn.execute("SELECT ref FROM entries WHERE seq = 2").fetchone()[0]
+    log = log.removeprefix("service_log:")
+    conn.execute(f"UPDATE records SET state = {edit} WHERE collection = 'service_logs' "
+                 "AND id = ?", (log,))
+    conn.close()
+    result = run_verify(ledger)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        f"ledger broken: seq 2: earn for service log {log}, but {what}")
+
+
+def test_duplicate_key_in_an_entry_body(ledger):
+    """SQLite's json_extract reads the first of two "debit" keys, Python (and the
+    hash check) the last: the column may follow the first, the signature the last."""
+    conn = db(ledger)
+    conn.execute("UPDATE entries SET debit = 'volunteer:v2', "
+                 "body = '{\"debit\":\"volunteer:v2\",' || substr(body, 2) WHERE seq = 3")
+    assert conn.execute("SELECT json_extract(body, '$.debit') IS debit FROM entries "
+                        "WHERE seq = 3").fetchone()[0] == 1
+    conn.close()
+    result = run_verify(ledger)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == "ledger broken: seq 3: its body names the key 'debit' twice"
 
 
 def test_earn_without_its_evidence(ledger):
