@@ -47,7 +47,7 @@ from _common import GRIDSYNC, free_port, print_figure, rate  # noqa: E402
 from server.storage import open_storage  # noqa: E402
 from sync.crypto import DeviceKey  # noqa: E402
 from sync.hlc import format_hlc  # noqa: E402
-from sync.merge import merge, record_view  # noqa: E402
+from sync.merge import merge  # noqa: E402
 from sync.signing import enrolment_proof  # noqa: E402
 
 SEED_BATCH = 5_000
@@ -92,7 +92,8 @@ def seed(data: Path, households: int, grid: str = "g1") -> float:
 
 
 def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
-    """Records/s for the pull's own work in-process: scope query, loads, view, dumps."""
+    """Records/s for the pull's own work in-process: the scope query building the
+    record views (as JSON text) page by page, with no HTTP around it."""
     store = open_storage(str(data / "gridsync.db"), migrate_schema=False)
     total, after = 0, 0
     started = time.perf_counter()
@@ -101,8 +102,6 @@ def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
                                   limit=limit)
         if not rows:
             break
-        for _, state in rows:
-            json.dumps(record_view(state), ensure_ascii=False)
         total += len(rows)
         after = rows[-1][0]
     elapsed = time.perf_counter() - started

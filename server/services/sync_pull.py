@@ -13,7 +13,6 @@ from __future__ import annotations
 import orjson
 
 from sync.cursor import Cursor
-from sync.merge import record_view
 
 from ..storage import Storage
 from . import cursors
@@ -37,23 +36,26 @@ def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, li
 
 def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, limit: int,
          max_bytes: int) -> dict:
+    """One page. ``changes`` holds ``orjson.Fragment`` record views (JSON built by
+    the storage layer), to be serialised with orjson."""
     with store.snapshot():
         after, evict = (0, []) if cursor is None else _scope_change(store, cursor, scope)
         args = scope.query_args()
         rows = store.records.pull(after=after, limit=limit + 1, **args)
         top = store.records.last_seq()
-        changes, size, last = [], 0, after
-        for seq, state in rows[:limit]:
-            view = record_view(state)
-            size += len(orjson.dumps(view))  # bytes, as PULL_MAX_BYTES means
+        changes: list[orjson.Fragment] = []
+        visible: set[tuple[str, str]] = set()
+        size, last = 0, after
+        for seq, collection, id, view in rows[:limit]:
+            size += len(view.encode())  # bytes, as PULL_MAX_BYTES means
             if changes and size > max_bytes:
                 break
-            changes.append(view)
+            changes.append(orjson.Fragment(view))  # already JSON: sent as it is
+            visible.add((collection, id))
             last = seq
         has_more = len(changes) < len(rows)
         upto = last if has_more else max(top, after)
         if after < upto:
-            visible = {(c["collection"], c["id"]) for c in changes}
             for collection, id in store.records.exits(after=after, upto=upto,
                                                       grids=sorted(scope.meeting)):
                 if (collection, id) not in visible and not _still_visible(

@@ -17,7 +17,7 @@ from ledger import LedgerError
 from sync.canonical import canonical
 from sync.errors import ChangeRejected
 from sync.hlc import parse_hlc, too_far_ahead
-from sync.merge import merge, record_view, status_change
+from sync.merge import merge, status_change
 from sync.schemas import parse_change
 from sync.signing import unsigned_form, verify_change
 
@@ -296,4 +296,4 @@ def _duplicate(seen: dict) -> dict:
     return out
 
 
-__all__ = ["Push", "record_view", "signed_bytes"]
+__all__ = ["Push", "signed_bytes"]

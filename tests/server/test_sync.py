@@ -496,3 +496,27 @@ def test_null_body_and_huge_ids_are_clear_errors(world, api):
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "validation"
     resp = api.post(f"/conflicts/{2**70}/resolve", {"keep": "winner"})
     assert resp.status_code == 404
+
+
+def test_pulled_views_built_by_sqlite_equal_record_view(world, api, app):
+    """The storage layer builds record views in SQL; they must equal the library's."""
+    import json as _json
+
+    from server.state import storage
+    from sync.merge import record_view
+    w1, w1b = api.enroll("w1"), api.enroll("w1b")
+    hid = HH.format(3)
+    push_one(w1, w1.change("households", {"grid": "g1", "tags": ["独居", "低保"], "members": 0,
+                                          "notes": 'say "hi"\n'}, id=hid))
+    push_one(w1b, w1b.change("households", {"phone": None, "members": 2}, id=hid, base=1))
+    gone = w1.change("households", {"grid": "g1"})
+    push_one(w1, gone)
+    push_one(w1, w1.change("households", {}, id=gone["id"], base=1, deleted=True))
+    with app.app_context():
+        store = storage()
+        rows = store.records.pull(after=0, grids=["g1"], people=["v1"], author="w1", limit=100)
+        assert rows
+        for _, collection, id, view in rows:
+            state = store.records.get(collection, id)
+            state.pop("_scope")
+            assert _json.loads(view) == record_view(state)
