@@ -250,11 +250,6 @@ class LocalStore:
             "AND o.record = json_extract(k.value, '$[1]')", (dumps(keys),))
         return {(r[0], r[1]) for r in rows}
 
-    def outbox_keys(self) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self.execute(
-            "SELECT DISTINCT collection, record FROM outbox")]
-
-    # --- rejected and conflicts ------------------------------------------
     def add_rejected(self, change: dict[str, Any], error: dict[str, Any], *, at: str) -> None:
         self.execute(
             "INSERT INTO rejected (op, collection, record, change, code, message, fields, "

@@ -15,8 +15,6 @@ DEFAULTS = {
     "ENROLL_FAILURES_PER_MINUTE": 10,
     "ENROLLMENT_TTL_HOURS": 24,
     "PULL_MAX_BYTES": 2 * 1024 * 1024,
-    "SECRET": None,
-    "SECRET_KEY": None,
 }
 
 

@@ -2,24 +2,23 @@
 
 A cursor is unpadded base64url of compact JSON::
 
-    {"v": 1, "device": str, "seq": int, "scope": [grid ids] | str, "epoch": str}
+    {"v": 1, "device": str, "seq": int, "scope": [grid ids], "epoch": str}
 
 ``seq`` is the server change sequence the device has pulled up to. ``scope``
-is what the cursor was issued under: the grid ids, or a short digest of them
-(``scope_digest``). ``epoch`` names the database's history: a server
+is the grid ids the cursor was issued under. ``epoch`` names the database's history: a server
 restored from a backup starts a new epoch, so a cursor from before the
 restore (whose seq may point past records written since) is refused rather
 than silently skipping them. It is optional so that cursors stay readable
 by servers that do not set it.
 
-Nothing here is secret or signed: the server re-checks scope on every pull,
-so a forged cursor can only ask for what its device may see anyway. Decoding
-never raises anything but ``BadCursor``.
+Nothing here is secret or signed: the server must authenticate the text it
+hands out (gridsync's server appends an HMAC tag), because it trusts the
+``scope`` inside to compute evictions. Decoding never raises anything but
+``BadCursor``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -37,13 +36,8 @@ _KEYS = {"v", "device", "seq", "scope"}
 class Cursor:
     device: str
     seq: int
-    scope: tuple[str, ...] | str
+    scope: tuple[str, ...]
     epoch: str | None = None
-
-
-def scope_digest(grids: list[str] | tuple[str, ...]) -> str:
-    """A short, order-independent digest of a set of grid ids."""
-    return hashlib.sha256(canonical(sorted(set(grids)))).hexdigest()[:16]
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -51,7 +45,7 @@ def encode_cursor(cursor: Cursor) -> str:
         "v": VERSION,
         "device": cursor.device,
         "seq": cursor.seq,
-        "scope": cursor.scope if isinstance(cursor.scope, str) else list(cursor.scope),
+        "scope": list(cursor.scope),
     }
     if cursor.epoch is not None:
         body["epoch"] = cursor.epoch
@@ -87,5 +81,5 @@ def decode_cursor(text: Any, device_id: str) -> Cursor:
     epoch = body.get("epoch")
     if "epoch" in body and type(epoch) is not str:
         raise BadCursor("cursor is not readable")
-    scope = body["scope"] if type(body["scope"]) is str else _grids(body["scope"])
+    scope = _grids(body["scope"])
     return Cursor(body["device"], _seq(body["seq"]), scope, epoch)

@@ -71,7 +71,8 @@ def check_stamp(
         )
     if wall_ms > server_now_ms + max_skew_ms:
         raise ChangeRejected(
-            "clock_skew", f"hlc is more than {max_skew_ms} ms ahead of server time"
+            "clock_skew", f"stamp is more than {max_skew_ms // 1000} s ahead of server time: "
+            "fix the device clock and resend with a new op id"
         )
 
 

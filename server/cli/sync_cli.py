@@ -15,6 +15,7 @@ from .options import data_dir_option
 @click.command("purge-tombstones")
 @data_dir_option
 @click.option("--days", type=click.IntRange(1), default=DEFAULTS["TOMBSTONE_RETENTION_DAYS"],
+              envvar="GRIDSYNC_TOMBSTONE_RETENTION_DAYS",
               show_default=True, help="Retention window; keep it longer than any offline period.")
 def purge(data_dir: str, days: int) -> None:
     """Delete tombstones older than the retention window (run daily).

@@ -28,8 +28,15 @@ def _mac(key: str, body: str) -> str:
     return b64url_encode(digest[:MAC_BYTES])
 
 
+def _key(store: Storage) -> str:
+    key = store.records.setting("cursor_key")
+    if not key:
+        raise RuntimeError("no cursor key in the database: run the migrations")
+    return key
+
+
 def issue(store: Storage, cursor: Cursor) -> str:
-    key = store.records.setting("cursor_key") or ""
+    key = _key(store)
     body = encode_cursor(Cursor(cursor.device, cursor.seq, cursor.scope,
                                 store.records.setting("epoch")))
     return f"{body}.{_mac(key, body)}"
@@ -41,7 +48,7 @@ def check(store: Storage, text: str | None, device: str) -> Cursor | None:
     if text is None:
         return None
     body, _, mac = text.rpartition(".")
-    key = store.records.setting("cursor_key") or ""
+    key = _key(store)
     try:
         if not body or not hmac.compare_digest(b64url_decode(mac), b64url_decode(_mac(key, body))):
             raise BadCursor("cursor is not readable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ledger import rules_hash
+from ledger import LedgerError, local_date, rules_hash
 
 from .. import clock, secrets_
 from ..errors import IdReused, NotFound, ValidationFailed
@@ -140,11 +140,9 @@ def put_catalog_item(store: Storage, shop: str, sku: str, data: dict) -> dict:
 
 
 def put_rules(store: Storage, data: dict) -> dict:
-    from ledger.rules import local_date  # validates the time zone name
-
     try:
-        local_date("2026-01-01T00:00:00Z", data["timezone"])
-    except Exception:
+        local_date("2026-01-01T00:00:00Z", data["timezone"])  # a known time zone?
+    except LedgerError:
         raise ValidationFailed(fields={"timezone": ["unknown time zone"]}) from None
     digest = rules_hash(data)
     with store.transaction():

@@ -21,7 +21,7 @@ from .sync_scope import Scope, scope_for
 
 def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, list[dict]]:
     """(seq to pull after, evictions) given the scope the cursor was issued under."""
-    old_grids = list(cursor.scope) if not isinstance(cursor.scope, str) else []
+    old_grids = list(cursor.scope)
     if tuple(sorted(old_grids)) == scope.own_grids:
         return cursor.seq, []
     old = scope_for(store, scope.person, scope.role, old_grids)

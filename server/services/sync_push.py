@@ -16,7 +16,7 @@ from typing import Any
 from ledger import LedgerError
 from sync.canonical import canonical
 from sync.errors import ChangeRejected
-from sync.hlc import parse_hlc, too_far_ahead
+from sync.hlc import check_stamp
 from sync.merge import merge, status_change
 from sync.schemas import parse_change
 from sync.signing import unsigned_form, verify_change
@@ -29,7 +29,6 @@ from .ledger_append import earn_for_log
 from .moves import household_moved
 from .sync_scope import Scope, volunteer_in_scope
 
-SERVER_SET = ("recorded_by", "verified_by", "verified_at", "points")
 PRICED = ("volunteer", "activity", "started_at", "minutes")  # fields that set a log's points
 
 
@@ -68,7 +67,7 @@ class Push:
         try:
             change = parse_change(raw)
             verify_change(change, self.who.public_key or "", signed)
-            self._check_stamp(change["hlc"])
+            check_stamp(change["hlc"], self.who.device or "", self.now_ms, self.max_skew_ms)
             checked.change = change
         except ChangeRejected as exc:
             checked.error = exc
@@ -93,7 +92,7 @@ class Push:
             self._authorize_before(change, state)
             result = merge(state, change, device_id=self.who.device or "")
             new_state = result.state
-            self._authorize_after(change, state, new_state)
+            self._authorize_after(change, new_state)
             self._server_fields(change, state, new_state)
         except ChangeRejected as exc:
             self.rejected += 1
@@ -107,16 +106,6 @@ class Push:
         self.applied += 1
         self._remember(raw, digest, status, new_state["version"], None)
         return {"op": op, "status": status, "version": new_state["version"]}
-
-    def _check_stamp(self, hlc: str) -> None:
-        _, _, device = parse_hlc(hlc)
-        if device != self.who.device:
-            raise ChangeRejected("validation", "the hlc names another device",
-                                 {"hlc": ["Device part must be the sender's device id."]})
-        if too_far_ahead(hlc, self.now_ms, self.max_skew_ms):
-            raise ChangeRejected(
-                "clock_skew", f"stamp is more than {self.max_skew_ms // 1000} s ahead of server "
-                f"time {self.now}; fix the device clock and resend with a new op id")
 
     def _state(self, collection: str, id: str) -> dict | None:
         key = (collection, id)
@@ -195,7 +184,7 @@ class Push:
         rules = self._current_rules()
         return rules is not None and activity in rules[0]["activities"]
 
-    def _authorize_after(self, change: dict, state: dict | None, new: dict) -> None:
+    def _authorize_after(self, change: dict, new: dict) -> None:
         grid = new["fields"].get("grid")
         if change["collection"] == "households" and grid not in self.scope.grids:
             raise ChangeRejected("forbidden", "household grid is outside your grids")
@@ -228,7 +217,7 @@ class Push:
                         {"fields": {"status": ["Cannot be priced under the current rules."]}}
                     ) from None
             new["fields"].update(verified_by=self.who.person, verified_at=self.now, points=points)
-            for name in SERVER_SET[1:]:
+            for name in ("verified_by", "verified_at", "points"):
                 new["meta"][name] = meta
 
     def _store(self, change: dict, old: dict | None, new: dict) -> None:

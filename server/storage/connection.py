@@ -16,8 +16,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import sqlite_utils
-
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -58,11 +56,6 @@ class Database:
         self.conn = connect(path)
         self._depth = 0
         self._lock = threading.RLock()
-
-    @property
-    def utils(self) -> sqlite_utils.Database:
-        """sqlite-utils view of the same connection (migrations, introspection)."""
-        return sqlite_utils.Database(self.conn)
 
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)

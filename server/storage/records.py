@@ -69,10 +69,6 @@ class RecordStore:
         return int(self.db.scalar(
             "SELECT count(*) FROM records WHERE collection = ?", (collection,)))
 
-    def all_states(self, collection: str) -> list[dict]:
-        return [json.loads(r[0]) for r in self.db.query(
-            "SELECT state FROM records WHERE collection = ? ORDER BY seq", (collection,))]
-
     def move_visits(self, household: str, grid: str, at: str) -> list[str]:
         """Visits follow their household to another grid, with new seqs so the new
         grid's devices pull them; returns their ids."""

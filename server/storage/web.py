@@ -83,9 +83,6 @@ class WebStore:
     def purge_sessions(self, now: str) -> int:
         return self.db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (now,)).rowcount
 
-    def session_count(self) -> int:
-        return int(self.db.scalar("SELECT count(*) FROM web_sessions"))
-
     # --- personal links --------------------------------------------------
     def add_link(self, *, token_hash: str, person: str, at: str, expires_at: str) -> None:
         self.db.execute(
