@@ -10,12 +10,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import body
+from . import body, logging_setup, metrics, web
 from .api import register_api
 from .config import load_config
 from .errors import register_error_handlers
 from .storage import open_storage
-from .version import __version__  # noqa: E402,F401
+from .version import __version__
+
+__all__ = ["create_app", "__version__"]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -27,11 +29,11 @@ def create_app(config: dict | None = None) -> Flask:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
     open_storage(app.config["DATABASE"]).close()
 
-    __import__("server.logging_setup").logging_setup.init_app(app)  # JSON logs, request ids
+    logging_setup.init_app(app)  # JSON logs, request ids
     app.before_request(body.load_body)
     app.after_request(body.compress_response)
     register_api(app)
     register_error_handlers(app)
-    __import__("server.metrics").metrics.register_metrics(app)  # GET /metrics
-    __import__("server.web").web.register_web(app)  # pages: /shop, /me, /admin
+    metrics.register_metrics(app)  # GET /metrics
+    web.register_web(app)  # pages: /shop, /me, /admin
     return app
