@@ -27,17 +27,13 @@ from ..errors import (
     CardInvalid,
     Forbidden,
     IdReused,
-    InsufficientPoints,
     NotFound,
     OutOfStock,
     ValidationFailed,
 )
 from ..keystore import Signer
 from ..storage import Storage
-from .ledger_append import append
-
-FLOORED = ("volunteer", "shop")
-"""Account kinds whose balance the API never takes below zero."""
+from .ledger_append import FLOORED, append, check_floor
 
 
 # --- accounts ------------------------------------------------------------
@@ -154,16 +150,6 @@ def _remember(store: Storage, kind: str, data: dict, actor: str, response: dict)
                               response=response, at=clock.iso())
 
 
-def _check_floor(store: Storage, account: str, amount: int) -> None:
-    """InsufficientPoints if taking `amount` from a volunteer or shop account
-    would leave it below zero (issuance accounts go negative by design)."""
-    if account.partition(":")[0] not in FLOORED:
-        return
-    balance = store.ledger.balance(account)
-    if balance < amount:
-        raise InsufficientPoints(f"{account} has {balance} points; this needs {amount}")
-
-
 # --- redemptions ----------------------------------------------------------
 def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
     """Spend a volunteer's points at the caller's shop: (status, answer).
@@ -187,7 +173,7 @@ def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
         if total > MAX_INT:
             raise ValidationFailed("total out of range", fields={"items": ["total too large"]})
         account = f"volunteer:{volunteer['id']}"
-        _check_floor(store, account, total)
+        check_floor(store, account, total)
         for line in lines:
             if not store.directory.take_stock(shop["id"], line["sku"], line["qty"]):
                 left = store.directory.item(shop["id"], line["sku"])
@@ -262,7 +248,7 @@ def adjust(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
             debit, credit = issuance, account
         else:
             debit, credit = account, issuance
-            _check_floor(store, account, -amount)
+            check_floor(store, account, -amount)
         entry = append(store, kind="adjust", debit=debit, credit=credit, amount=abs(amount),
                        ref=f"adjustment:{data['id']}")
         adjustment = {"id": data["id"], "account": account, "amount": amount,
@@ -294,7 +280,7 @@ def reverse(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
         if done is not None:
             raise AlreadyReversed(f"entry {seq} was already reversed by entry {done['seq']}")
         debit, credit, amount = original["credit"], original["debit"], original["amount"]
-        _check_floor(store, debit, amount)
+        check_floor(store, debit, amount)
         entry = append(store, kind="reverse", debit=debit, credit=credit, amount=amount,
                        ref=f"entry:{seq}")
         reversal = {"id": data["id"], "entry": seq, "reason": data["reason"], "by": who.person,

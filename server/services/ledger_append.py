@@ -33,20 +33,31 @@ def new_entry_id() -> str:
     return str(uuid.uuid4())
 
 
+FLOORED = ("volunteer", "shop")  # account kinds never below zero (issuance goes negative)
+
+
+def check_floor(store: Storage, account: str, amount: int) -> None:
+    """InsufficientPoints if taking ``amount`` from a volunteer or shop account
+    would leave it below zero."""
+    if account.partition(":")[0] not in FLOORED:
+        return
+    balance = store.ledger.balance(account)
+    if balance < amount:
+        raise InsufficientPoints(f"{account} has {balance} points; this needs {amount}")
+
+
 def append(store: Storage, *, kind: str, debit: str, credit: str, amount: int, ref: str,
            evidence: str | None = None, rules: str | None = None,
-           entry_id: str | None = None, key: Signer | None = None) -> dict:
+           key: Signer | None = None) -> dict:
     """Sign and store the next entry. Must be called inside a transaction."""
-    if debit.startswith("volunteer:") and store.ledger.balance(debit) < amount:
-        raise InsufficientPoints(
-            f"{debit} has {store.ledger.balance(debit)} points, needs {amount}")
+    check_floor(store, debit, amount)
     if (store.ledger.balance(credit) + amount > MAX_INT
             or store.ledger.balance(debit) - amount < -MAX_INT):
         raise ValidationFailed("a balance would leave the integer range (|n| <= 2^53-1)",
                                fields={"amount": ["too large for the accounts' balances"]})
     key_id, signing_key = (key or signer()).active(store)
     seq, head = store.ledger.head()
-    entry = make_entry(seq=seq + 1, id=entry_id or new_entry_id(), kind=kind, debit=debit,
+    entry = make_entry(seq=seq + 1, id=new_entry_id(), kind=kind, debit=debit,
                        credit=credit, amount=amount, ref=ref, evidence=evidence, rules=rules,
                        at=clock.iso(), prev_hash=head or ZERO_HASH, key=signing_key,
                        key_id=key_id)
