@@ -42,7 +42,7 @@ from ledger import (
 )
 
 from ..storage import open_storage
-from ..storage.ledger import EntryReader
+from ..storage.ledger_audit import EntryReader
 
 SEGMENT = 50_000
 """Entries per progress step (each step forks its own worker pool)."""
@@ -121,7 +121,7 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
                                   progress=progress)
     except VerificationError as exc:
         failure = AuditFailure.from_verification(exc)
-    edited = store.ledger.first_column_mismatch()
+    edited = store.audit.first_column_mismatch()
     if edited is not None and (failure is None or failure.seq is None or edited[0] < failure.seq):
         failure = AuditFailure(f"seq {edited[0]}: {edited[1]}", edited[0])
     if failure is not None:
@@ -134,7 +134,7 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
 
 
 def _check_once(store: Any) -> None:
-    repeated = store.ledger.first_repeated_ref()
+    repeated = store.audit.first_repeated_ref()
     if repeated is not None:
         seq, kind, ref = repeated
         raise AuditFailure(f"seq {seq}: a second {kind} entry for {ref}", seq)
@@ -156,31 +156,31 @@ def _check_stored_balances(store: Any, replayed: dict[str, int]) -> None:
 def _check_causes(store: Any) -> None:
     """Every entry with its cause and every cause with its entry: redemptions,
     service logs and the answers remembered for idempotent requests."""
-    ledger = store.ledger
-    problem = _first(ledger.redemption_problems())
+    audit = store.audit
+    problem = _first(audit.redemption_problems())
     if problem is not None:
         seq, redemption, what = problem
         raise AuditFailure(f"seq {seq}: redemption {redemption}: {what}", seq)
-    orphan = ledger.first_redeem_without_redemption()
+    orphan = audit.first_redeem_without_redemption()
     if orphan is not None:
         seq, ref = orphan
         raise AuditFailure(f"seq {seq}: redeem entry for {ref} has no redemption row", seq)
-    unsupported = ledger.first_earn_without_evidence()
+    unsupported = audit.first_earn_without_evidence()
     if unsupported is not None:
         seq, op = unsupported
         raise AuditFailure(f"seq {seq}: earn evidence {op} is not a stored change to its "
                            "service log", seq)
-    orphan = ledger.first_earn_without_log()
+    orphan = audit.first_earn_without_log()
     if orphan is not None:
         seq, ref = orphan
         raise AuditFailure(f"seq {seq}: earn for {ref}, which is not stored", seq)
-    logs = _first(ledger.service_log_problems())
+    logs = _first(audit.service_log_problems())
     if logs is not None:
         seq, log, what = logs
         if seq is None:
             raise AuditFailure(f"service log {log}: {what}")
         raise AuditFailure(f"seq {seq}: earn for service log {log}, but {what}", seq)
-    answered = _first(ledger.request_problems())
+    answered = _first(audit.request_problems())
     if answered is not None:
         seq, kind, id, what = answered
         where = f"seq {seq}: " if seq is not None else ""

@@ -18,6 +18,7 @@ from .connection import Database
 from .directory import DirectoryStore
 from .errors import Conflict, Missing, StorageError
 from .ledger import LedgerStore
+from .ledger_audit import LedgerAuditStore
 from .migrations import LATEST, migrate
 from .records import RecordStore
 from .web import WebStore
@@ -32,6 +33,7 @@ class Storage:
         self.access = AccessStore(db)
         self.records = RecordStore(db)
         self.ledger = LedgerStore(db)
+        self.audit = LedgerAuditStore(db)
         self.web = WebStore(db)
 
     @contextmanager
