@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import orjson
-from flask import Response, g
+from flask import Response, current_app, g
 
 from sync.schemas import SyncRequestSchema, SyncResponseSchema
 
@@ -24,5 +24,8 @@ def sync(data):  # type: ignore[no-untyped-def]
 
     Dumped with orjson rather than marshmallow: a page holds up to 5,000 records.
     """
-    out = sync_service.sync(storage(), g.who, data)
+    config = current_app.config
+    out = sync_service.sync(storage(), g.who, data,
+                            max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]),
+                            pull_max_bytes=int(config["PULL_MAX_BYTES"]))
     return Response(orjson.dumps(out), mimetype="application/json")

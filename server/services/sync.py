@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from .. import clock
 from ..auth import Principal
 from ..errors import Forbidden
@@ -14,21 +12,21 @@ from .sync_push import Push
 from .sync_scope import device_scope
 
 
-def sync(store: Storage, who: Principal, request: dict) -> dict:
+def sync(store: Storage, who: Principal, request: dict, *, max_skew_ms: int,
+         pull_max_bytes: int) -> dict:
     if who.device is None or who.role not in ("worker", "volunteer"):
         raise Forbidden("only worker and volunteer devices sync")
-    config = current_app.config
     scope = device_scope(store, who)
     cursor = cursors.check(store, request["cursor"], who.device)
     results = []
     if request["changes"]:
-        push = Push(store, who, scope, max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]))
+        push = Push(store, who, scope, max_skew_ms=max_skew_ms)
         checked = [push.check(raw) for raw in request["changes"]]
         with store.transaction():
             results = [push.apply(c) for c in checked]
             push.flush()
     page = pull(store, device=who.device, scope=scope, cursor=cursor,
-                limit=request["limit"], max_bytes=int(config["PULL_MAX_BYTES"]))
+                limit=request["limit"], max_bytes=pull_max_bytes)
     if not request["changes"]:
         # Only a "last seen" stamp: losing it to a power cut is harmless, so this
         # commit skips the fsync that acknowledged changes get.
