@@ -10,11 +10,12 @@ never reaches a client of ``/api``.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
+
+from .storage.errors import BackendError
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def _flatten_webargs(messages: Any) -> dict | None:
     return messages
 
 
-def from_database_error(exc: sqlite3.Error) -> ApiError:
+def from_database_error(exc: BackendError) -> ApiError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return Unavailable("database busy, retry shortly")
@@ -197,8 +198,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         return error_response(from_http_exception(exc))
 
-    @app.errorhandler(sqlite3.Error)
-    def _db_error(exc: sqlite3.Error) -> Response:
+    @app.errorhandler(BackendError)
+    def _db_error(exc: BackendError) -> Response:
         return error_response(from_database_error(exc))
 
     @app.errorhandler(Exception)

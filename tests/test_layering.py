@@ -101,3 +101,12 @@ def test_importing_sync_and_ledger_loads_no_framework_or_database():
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"sync/ledger pulled in: {out.stdout.strip()}"
+
+
+def test_only_server_storage_talks_to_the_database_driver():
+    """SQL and the driver stay behind server/storage (the PostgreSQL path)."""
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {name}"
+           for path in sources("server") if "storage" not in path.relative_to(ROOT).parts
+           for name, line in imported_modules(path, "server")
+           if name.split(".")[0] in ("sqlite3", "sqlite_utils")]
+    assert not bad, "\n".join(bad)

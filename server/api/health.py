@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from flask import jsonify
 
 from ..state import storage
+from ..storage import BackendError
 from ..version import __version__
 from .blueprint import Blueprint
 
@@ -19,7 +18,7 @@ def health():  # type: ignore[no-untyped-def]
     """Liveness: 200 when the database can be read, else 503."""
     try:
         storage().readable()
-    except sqlite3.Error:
+    except BackendError:
         return jsonify({"status": "unavailable"}), 503
     return jsonify({"status": "ok", "version": __version__, "protocol": 1})
 

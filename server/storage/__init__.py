@@ -16,14 +16,15 @@ from contextlib import contextmanager
 from .access import AccessStore
 from .connection import Database
 from .directory import DirectoryStore
-from .errors import Conflict, Missing, StorageError
+from .errors import BackendError, Conflict, Missing, StorageError
 from .ledger import LedgerStore
 from .ledger_audit import LedgerAuditStore
 from .migrations import LATEST, migrate
 from .records import RecordStore
 from .web import WebStore
 
-__all__ = ["Storage", "open_storage", "Conflict", "Missing", "StorageError", "LATEST"]
+__all__ = ["Storage", "open_storage", "BackendError", "Conflict", "Missing", "StorageError",
+           "LATEST"]
 
 
 class Storage:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import BackendError
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -48,29 +50,44 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
+@contextmanager
+def driver_errors() -> Iterator[None]:
+    """Turn the driver's errors into BackendError (the one storage error for them)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise BackendError(exc) from exc
+
+
 class Database:
     """One SQLite connection with explicit, re-entrant transactions."""
 
     def __init__(self, path: str):
         self.path = path
-        self.conn = connect(path)
+        with driver_errors():
+            self.conn = connect(path)
         self._depth = 0
         self._lock = threading.RLock()
 
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
+        with driver_errors():
+            return self.conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        return self.conn.executemany(sql, rows)
+        with driver_errors():
+            return self.conn.executemany(sql, rows)
 
     def query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+        with driver_errors():
+            return self.conn.execute(sql, params).fetchall()
 
     def one(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Row | None:
-        return self.conn.execute(sql, params).fetchone()
+        with driver_errors():
+            return self.conn.execute(sql, params).fetchone()
 
     def scalar(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
+        with driver_errors():
+            row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     @contextmanager
@@ -84,7 +101,7 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield self
@@ -94,7 +111,7 @@ class Database:
                     self.conn.execute("ROLLBACK")
                 raise
             self._depth = 0
-            self.conn.execute("COMMIT")
+            self.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[Database]:
@@ -103,13 +120,13 @@ class Database:
             if self._depth:
                 yield self
                 return
-            self.conn.execute("BEGIN")
+            self.execute("BEGIN")
             self._depth = 1
             try:
                 yield self
             finally:
                 self._depth = 0
-                self.conn.execute("COMMIT")
+                self.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()

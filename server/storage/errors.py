@@ -19,3 +19,15 @@ class Missing(StorageError):
     def __init__(self, kind: str, id: str):
         super().__init__(f"{kind} {id!r} does not exist")
         self.kind, self.id = kind, id
+
+
+class BackendError(StorageError):
+    """The database itself failed (busy past the timeout, disk full, I/O error).
+
+    Wraps the driver's exception as ``original`` so nothing outside storage
+    depends on the driver.
+    """
+
+    def __init__(self, original: Exception):
+        super().__init__(str(original))
+        self.original = original

@@ -8,13 +8,13 @@ in the reader's language, never a traceback.
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from flask import Response, g, make_response, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ApiError
+from ..storage import BackendError
 from .blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,8 @@ def _http_error(exc: HTTPException) -> Response:
     return error_page(cls() if cls else PageError(status=code if code >= 400 else 400))
 
 
-@bp.errorhandler(sqlite3.Error)
-def _db_error(exc: sqlite3.Error) -> Response:
+@bp.errorhandler(BackendError)
+def _db_error(exc: BackendError) -> Response:
     log.warning("database error on a web page: %s", exc)
     g.setdefault("web_session", None)      # render the page without asking the database
     return error_page(PageUnavailable())

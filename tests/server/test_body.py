@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 
 from server.state import storage
+from server.storage import BackendError
 from tests.helpers import api_error as error
 from tests.helpers import api_validation as validation
 from tests.helpers import db_dump
@@ -225,14 +226,15 @@ def boom_app(make_app, data_dir):
                                      at="2026-01-01T00:00:00.000Z")
             raise KeyError("secret detail /srv/gridsync/server/services.py line 42")
 
+    # What storage raises when the driver fails (server.storage.BackendError).
     def busy():
-        raise sqlite3.OperationalError("database is locked")
+        raise BackendError(sqlite3.OperationalError("database is locked"))
 
     def full():
-        raise sqlite3.OperationalError("database or disk is full")
+        raise BackendError(sqlite3.OperationalError("database or disk is full"))
 
     def bug():
-        raise sqlite3.OperationalError("no such column: secret_column")
+        storage().db.execute("SELECT secret_column FROM grids")
 
     app.add_url_rule("/api/v1/_test/boom", view_func=boom, methods=["POST"])
     app.add_url_rule("/api/v1/_test/busy", view_func=busy)

@@ -9,13 +9,12 @@ PostgreSQL backend joins by adding a param and a branch in ``open_backend``
 
 from __future__ import annotations
 
-import sqlite3
 from types import SimpleNamespace
 
 import pytest
 
 from ledger import ZERO_HASH, SigningKey, make_entry
-from server.storage import Conflict, Missing, open_storage
+from server.storage import BackendError, Conflict, Missing, open_storage
 
 AT = "2026-11-26T12:00:00.000Z"
 LATER = "2026-11-26T13:00:00.000Z"
@@ -26,7 +25,7 @@ def open_backend(name, tmp_path):
     if name == "sqlite":
         path = str(tmp_path / "contract.db")
         return SimpleNamespace(open=lambda: open_storage(path),
-                               integrity_errors=(sqlite3.IntegrityError, Conflict))
+                               integrity_errors=(BackendError, Conflict))
     raise AssertionError(f"unknown backend {name}")
 
 
@@ -348,3 +347,10 @@ def test_the_store_is_usable_after_a_failed_transaction(town):
     with town.transaction():
         town.directory.add_grid(id="g9", name="x", parent=None, at=AT)
     assert town.directory.grid("g9")["community"] == "g9"
+
+
+def test_driver_errors_come_out_as_backend_error(store):
+    """Nothing outside storage sees the driver's exceptions."""
+    with pytest.raises(BackendError) as caught:
+        store.db.execute("SELECT no_such_column FROM grids")
+    assert "no_such_column" in str(caught.value) and caught.value.original is not None
