@@ -353,7 +353,6 @@ def test_an_unexpected_error_is_a_friendly_page(v1_web, monkeypatch):
 
 def test_database_busy_is_a_retry_page(v1_web, monkeypatch):
     from server.services import web_pages
-
     from server.storage import BackendError
 
     def busy(*a, **k):  # what storage raises when SQLite stays locked past its timeout
