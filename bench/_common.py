@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,35 +25,65 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def init_data_dir(data: Path) -> str:
+    """``gridsync init``; returns the admin token."""
+    out = subprocess.run([GRIDSYNC, "init", "--data-dir", str(data), "--json"],
+                         check=True, capture_output=True, text=True)
+    return str(json.loads(out.stdout)["token"])
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        return [int(p) for p in text.split()]
+    except OSError:
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(stat.parent.name))
+        return out
+
+
 @contextmanager
-def live_server(workers: int = 2):
+def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``gridsync serve`` (gunicorn) on a free loopback port, once healthy with all its
+    workers forked; yields (api url, process)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                up = requests.get(url + "/health", timeout=1).ok
+                if up and len(children(proc.pid)) >= workers:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def live_server(workers: int = 2) -> Iterator[tuple[str, str, Path]]:
     """Yield (base_url, admin_token, data_dir) of a fresh server under gunicorn."""
     with tempfile.TemporaryDirectory(prefix="gridsync-bench-") as tmp:
         data = Path(tmp) / "data"
-        out = subprocess.run([GRIDSYNC, "init", "--data-dir", str(data), "--json"],
-                             check=True, capture_output=True, text=True)
-        token = json.loads(out.stdout)["token"]
-        port = free_port()
-        proc = subprocess.Popen(
-            [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-        url = f"http://127.0.0.1:{port}/api/v1"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(url + "/health", timeout=1).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start")
-                time.sleep(0.1)
+        token = init_data_dir(data)
+        with serve(data, workers) as (url, _):
             yield url, token, data
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def rate(count: int, seconds: float) -> float:

@@ -25,22 +25,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import GRIDSYNC, free_port, print_figure  # noqa: E402
+from _common import init_data_dir, print_figure, serve  # noqa: E402
 
 from client_sdk import FieldClient, HttpTransport  # noqa: E402
 from server.storage import open_storage  # noqa: E402
@@ -80,31 +75,6 @@ def seed(data: Path, grids: dict[str, int]) -> None:
     store.close()
 
 
-@contextmanager
-def serve(data: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/api/v1/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 def enrolment_code(url: str, admin: str, person: str, grid: str) -> str:
     h = {"Authorization": f"Bearer {admin}"}
     requests.post(url + "/api/v1/people", json={"id": person, "name": person, "role": "worker",
@@ -139,12 +109,11 @@ def run(small: int, large: int, limit: int) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="gridsync-bench-client-") as tmpdir:
         tmp = Path(tmpdir)
         data = tmp / "data"
-        out = subprocess.run([GRIDSYNC, "init", "--data-dir", str(data), "--json"],
-                             check=True, capture_output=True, text=True)
-        admin = str(json.loads(out.stdout)["token"])
+        admin = init_data_dir(data)
         seed(data, {"gs": small, "gl": large})
         print(f"seeded {small:,} + {large:,} households; page limit {limit}", flush=True)
-        with serve(data) as url:
+        with serve(data) as (api, _):
+            url = api.removesuffix("/api/v1")
             a = measure(url, admin, tmp, "gs", small, limit)
             b = measure(url, admin, tmp, "gl", large, limit)
     fig = print_figure("client_pull_peak", b["peak_mb"], a["peak_mb"],

@@ -26,23 +26,19 @@ Usage: python bench/initial_pull.py [--households 50000] [--limits 5000,500]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import GRIDSYNC, free_port, print_figure, rate  # noqa: E402
+from _common import children, init_data_dir, print_figure, rate, serve  # noqa: E402
 
 from server.storage import open_storage  # noqa: E402
 from sync.crypto import DeviceKey  # noqa: E402
@@ -52,13 +48,6 @@ from sync.signing import enrolment_proof  # noqa: E402
 
 SEED_BATCH = 5_000
 SEED_DEVICE = "seed"
-
-
-def init_data_dir(data: Path) -> str:
-    """``gridsync init``; returns the admin token."""
-    out = subprocess.run([GRIDSYNC, "init", "--data-dir", str(data), "--json"],
-                         check=True, capture_output=True, text=True)
-    return str(json.loads(out.stdout)["token"])
 
 
 def seed(data: Path, households: int, grid: str = "g1") -> float:
@@ -109,22 +98,6 @@ def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
     return rate(total, elapsed)
 
 
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-        return [int(p) for p in text.split()]
-    except OSError:
-        out = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(stat.parent.name))
-        return out
-
-
 def descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
@@ -153,33 +126,6 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024 / 1e6
     return 0.0
-
-
-@contextmanager
-def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``gridsync serve`` (gunicorn) on a free loopback port; yields (api url, process)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                up = requests.get(url + "/health", timeout=1).ok
-                if up and len(children(proc.pid)) >= workers:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        yield url, proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def enroll_worker(url: str, admin: str, person: str, grid: str = "g1") -> dict:

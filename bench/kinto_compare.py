@@ -50,8 +50,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import free_port, print_figure, rate  # noqa: E402
-from initial_pull import cpu_seconds, init_data_dir, serve  # noqa: E402
+from _common import free_port, init_data_dir, print_figure, rate, serve  # noqa: E402
+from initial_pull import cpu_seconds  # noqa: E402
 
 from sync.crypto import DeviceKey  # noqa: E402
 from sync.hlc import HybridClock  # noqa: E402

@@ -30,15 +30,15 @@ from .errors import (
     InvalidInput,
     NotEnrolled,
     ProtocolError,
-    RequestFailed,
     Unauthorized,
     UnknownRecord,
+    raise_for,
 )
 from .ids import iso_ms, uuid7
 from .retry import RetryPolicy, call_with_retries
-from .store import LocalStore, dumps, loads
+from .store import LocalStore, dumps
 from .transport import Answer, HttpTransport, Transport
-from .views import apply_change
+from .views import apply_change, view_of
 
 #: Changes per push request (PROTOCOL allows any number; 500 keeps requests small).
 MAX_BATCH = 500
@@ -226,8 +226,7 @@ class FieldClient:
             else:
                 self.store.add_outbox(sign_change(change, key), at=iso_ms(self._wall()))
                 pending = (row["pending"] if row else 0) + 1
-            current = None if row is None else {k: row[k] for k in (
-                "collection", "id", "version", "hlc", "fields", "deleted")}
+            current = None if row is None else view_of(row)
             if row is None:
                 server_base = "null"
             elif row["pending"] > 0 and row["base"] is not None:
@@ -457,13 +456,4 @@ def _expect_dict(data: Any, *keys: str) -> dict[str, Any]:
     return data
 
 
-def raise_for(status: int, data: Any) -> None:
-    """Turn an error answer into ``RequestFailed`` (``Unauthorized`` for 401)."""
-    error = data.get("error") if isinstance(data, dict) else None
-    if not isinstance(error, dict):
-        raise RequestFailed(status, "http_error", f"HTTP {status} without an error body")
-    cls = Unauthorized if status == 401 else RequestFailed
-    raise cls(status, str(error.get("code")), str(error.get("message")), error.get("fields"))
-
-
-__all__ = ["FieldClient", "public", "raise_for", "loads"]
+__all__ = ["FieldClient", "public", "raise_for"]

@@ -80,3 +80,23 @@ class Unauthorized(RequestFailed):
 
 class ProtocolError(FieldClientError):
     """The server's answer does not follow the protocol (a bug on one side)."""
+
+
+def error_object(data: Any) -> dict[str, Any] | None:
+    """The protocol's ``error`` object of an answer body, if it has one."""
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def error_code(data: Any) -> str | None:
+    error = error_object(data)
+    return None if error is None else error.get("code")
+
+
+def raise_for(status: int, data: Any) -> None:
+    """Turn an error answer into ``RequestFailed`` (``Unauthorized`` for 401)."""
+    error = error_object(data)
+    if error is None:
+        raise RequestFailed(status, "http_error", f"HTTP {status} without an error body")
+    cls = Unauthorized if status == 401 else RequestFailed
+    raise cls(status, str(error.get("code")), str(error.get("message")), error.get("fields"))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-from .errors import ServerUnavailable, TransportError
+from .errors import ServerUnavailable, TransportError, error_code
 from .transport import Answer
 
 
@@ -70,8 +70,7 @@ def call_with_retries(policy: RetryPolicy, what: str, fn: Callable[[], Answer]) 
             if not retryable(status):
                 return status, headers, body
             last_status = status
-            error = body.get("error") if isinstance(body, dict) else None
-            code = error.get("code") if isinstance(error, dict) else None
+            code = error_code(body)
             last_problem = f"HTTP {status}" + (f" {code}" if code else "")
             wait = retry_after_seconds(headers.get("retry-after"))
             if wait is not None and wait > policy.max_retry_after:

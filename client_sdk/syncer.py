@@ -33,13 +33,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sync.hlc import MAX_SKEW_MS, HybridClock, parse_hlc
+from sync.hlc import HybridClock, too_far_ahead
 from sync.signing import sign_change, unsigned_form
 
-from .errors import ProtocolError
+from .errors import ProtocolError, error_code, error_object, raise_for
 from .ids import iso_ms, parse_iso_ms, uuid7
 from .store import dumps, loads
-from .views import fold
+from .views import VIEW_KEYS, fold, view_of
 
 if TYPE_CHECKING:
     from .client import FieldClient
@@ -72,15 +72,10 @@ class SyncSummary:
         return asdict(self)
 
 
-def _error_code(data: Any) -> str | None:
-    error = data.get("error") if isinstance(data, dict) else None
-    return error.get("code") if isinstance(error, dict) else None
-
-
 def _names_cursor(data: Any) -> bool:
     """A 400 whose field messages name the cursor (unreadable, or another device's)."""
-    error = data.get("error") if isinstance(data, dict) else None
-    fields = error.get("fields") if isinstance(error, dict) else None
+    error = error_object(data)
+    fields = None if error is None else error.get("fields")
     return isinstance(fields, dict) and "cursor" in fields
 
 
@@ -115,14 +110,12 @@ class Syncer:
                     "limit": self.client.page_limit}
             status, _, data = self.client.call("POST", "/sync", body, what="sync")
             if status == 410 or (status == 400 and _names_cursor(data)):
-                self._restart(cursor, _error_code(data))
+                self._restart(cursor, error_code(data))
                 continue
             if status == 413 and len(batch) > 1:
                 self.batch_size = max(1, len(batch) // 2)
                 continue
             if status != 200:
-                from .client import raise_for
-
                 raise_for(status, data)
             _check_answer(data, len(batch))
             self._apply(batch, data)
@@ -196,7 +189,7 @@ class Syncer:
         if row is None:
             return
         pending = max(0, row["pending"] - 1)
-        view = {k: row[k] for k in ("collection", "id", "version", "hlc", "fields", "deleted")}
+        view = view_of(row)
         server = loads(row["base"]) if row["base"] is not None else dict(view)
         base = change["base"] or 0
         known = fold(server, [change])
@@ -223,8 +216,7 @@ class Syncer:
         keys = []
         top = ""
         for rec in changes:
-            if not isinstance(rec, dict) or not {"collection", "id", "version", "hlc", "fields",
-                                                 "deleted"} <= rec.keys():
+            if not isinstance(rec, dict) or not set(VIEW_KEYS) <= rec.keys():
                 raise ProtocolError("a pulled record lacks collection, id, version, hlc, "
                                     "fields or deleted")
             keys.append((rec["collection"], rec["id"]))
@@ -232,8 +224,7 @@ class Syncer:
         pending = store.pending_keys(keys)
         rows = []
         for rec in changes:
-            view = {"collection": rec["collection"], "id": rec["id"], "version": rec["version"],
-                    "hlc": rec["hlc"], "fields": rec["fields"], "deleted": rec["deleted"]}
+            view = view_of(rec)
             key = (rec["collection"], rec["id"])
             if key in pending:
                 outs = [o["change"] for o in store.outbox_for(*key)]
@@ -252,11 +243,10 @@ class Syncer:
         """Feed the newest pulled stamp to the HLC (one call: the clock keeps only the max),
         unless it is further ahead of the server's time than the server itself allows."""
         try:
-            wall, _, _ = parse_hlc(top)
-            server_ms = parse_iso_ms(server_time)
+            skewed = too_far_ahead(top, parse_iso_ms(server_time))
         except ValueError:
             raise ProtocolError(f"unreadable stamp {top!r} or time {server_time!r}") from None
-        if wall > server_ms + MAX_SKEW_MS:
+        if skewed:
             return
         client, store = self.client, self.store
         client.clock.receive(top, client.physical_ms())
@@ -272,8 +262,7 @@ class Syncer:
         if row is None:
             server = None
         elif row["base"] is None:
-            server = {k: row[k] for k in ("collection", "id", "version", "hlc", "fields",
-                                          "deleted")}
+            server = view_of(row)
         else:
             server = loads(row["base"])
         view = fold(server, outs)
@@ -291,10 +280,9 @@ class Syncer:
         if newest:
             clock.receive(newest, client.physical_ms())
         key = client._require_device()
-        limit = server_ms + MAX_SKEW_MS
         todo = {row["seq"]: row for row in skewed}
         for row in store.outbox_all():  # never-sent changes stamped by the same fast clock
-            if not row["attempted"] and parse_hlc(row["change"]["hlc"])[0] > limit:
+            if not row["attempted"] and too_far_ahead(row["change"]["hlc"], server_ms):
                 todo.setdefault(row["seq"], row)
         for seq in sorted(todo):
             row = todo[seq]

@@ -13,6 +13,13 @@ from typing import Any
 
 from sync.collections import DEFAULT_STATUS
 
+VIEW_KEYS = ("collection", "id", "version", "hlc", "fields", "deleted")
+
+
+def view_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The view part of a stored row or a pulled record (a new dict of ``VIEW_KEYS``)."""
+    return {k: row[k] for k in VIEW_KEYS}
+
 
 def empty_view(collection: str, id: str) -> dict[str, Any]:
     return {"collection": collection, "id": id, "version": 0, "hlc": "", "fields": {},

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import fields, validate
 
-# The same strict integer and boolean rules as the sync wire (no floats, no 1 for true).
+# The same id pattern and strict integer/boolean rules as the sync wire.
 from sync.schemas import StrictBoolean, StrictInteger
+from sync.wire import ID_PATTERN, UUID_PATTERN
 
-__all__ = ["ID_PATTERN", "Id", "Name", "StrictBoolean", "StrictInteger"]
-
-ID_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+__all__ = ["ID_PATTERN", "UUID_PATTERN", "Id", "Name", "StrictBoolean", "StrictInteger"]
 
 
 def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class

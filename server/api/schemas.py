@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..auth import ROLES
-from ..fields import Id, Name, StrictBoolean, StrictInteger
+from ..fields import UUID_PATTERN, Id, Name, StrictBoolean, StrictInteger
 
 
 class Strict(Schema):
@@ -212,7 +212,6 @@ class OpOut(Schema):
 
 
 # --- ledger and points (issue #5) ------------------------------------------
-UUID_RE = r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
 
 
 class EntryOut(Schema):
@@ -269,7 +268,7 @@ class RedemptionItemIn(Strict):
 
 class RedemptionIn(Strict):
     id = fields.String(required=True, validate=validate.Regexp(
-        UUID_RE, error="must be a lowercase UUID"))
+        UUID_PATTERN, error="must be a lowercase UUID"))
     volunteer = Id(required=True)
     card = fields.String(required=True, validate=validate.Length(min=1, max=200))
     items = fields.List(fields.Nested(RedemptionItemIn), required=True,

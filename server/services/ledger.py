@@ -246,9 +246,8 @@ def adjust(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
         issuance, amount = f"issuance:{owner['community']}", data["amount"]
         if amount > 0:
             debit, credit = issuance, account
-        else:
+        else:  # append keeps the account from going below zero
             debit, credit = account, issuance
-            check_floor(store, account, -amount)
         entry = append(store, kind="adjust", debit=debit, credit=credit, amount=abs(amount),
                        ref=f"adjustment:{data['id']}")
         adjustment = {"id": data["id"], "account": account, "amount": amount,
@@ -279,10 +278,8 @@ def reverse(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
         done = store.ledger.entry_by_ref("reverse", f"entry:{seq}")
         if done is not None:
             raise AlreadyReversed(f"entry {seq} was already reversed by entry {done['seq']}")
-        debit, credit, amount = original["credit"], original["debit"], original["amount"]
-        check_floor(store, debit, amount)
-        entry = append(store, kind="reverse", debit=debit, credit=credit, amount=amount,
-                       ref=f"entry:{seq}")
+        entry = append(store, kind="reverse", debit=original["credit"],
+                       credit=original["debit"], amount=original["amount"], ref=f"entry:{seq}")
         reversal = {"id": data["id"], "entry": seq, "reason": data["reason"], "by": who.person,
                     "at": entry["at"]}
         answer = {"reversal": reversal, "entry": entry}

@@ -39,10 +39,12 @@ FLOORED = ("volunteer", "shop")  # account kinds never below zero (issuance goes
 def check_floor(store: Storage, account: str, amount: int) -> None:
     """InsufficientPoints if taking ``amount`` from a volunteer or shop account
     would leave it below zero."""
-    if account.partition(":")[0] not in FLOORED:
-        return
-    balance = store.ledger.balance(account)
-    if balance < amount:
+    if account.partition(":")[0] in FLOORED:
+        _check_floor(account, store.ledger.balance(account), amount)
+
+
+def _check_floor(account: str, balance: int, amount: int) -> None:
+    if account.partition(":")[0] in FLOORED and balance < amount:
         raise InsufficientPoints(f"{account} has {balance} points; this needs {amount}")
 
 
@@ -50,9 +52,10 @@ def append(store: Storage, *, kind: str, debit: str, credit: str, amount: int, r
            evidence: str | None = None, rules: str | None = None,
            key: Signer | None = None) -> dict:
     """Sign and store the next entry. Must be called inside a transaction."""
-    check_floor(store, debit, amount)
+    debit_balance = store.ledger.balance(debit)
+    _check_floor(debit, debit_balance, amount)
     if (store.ledger.balance(credit) + amount > MAX_INT
-            or store.ledger.balance(debit) - amount < -MAX_INT):
+            or debit_balance - amount < -MAX_INT):
         raise ValidationFailed("a balance would leave the integer range (|n| <= 2^53-1)",
                                fields={"amount": ["too large for the accounts' balances"]})
     key_id, signing_key = (key or signer()).active(store)

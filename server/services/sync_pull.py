@@ -58,17 +58,9 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
         if after < upto:
             for collection, id in store.records.exits(after=after, upto=upto,
                                                       grids=sorted(scope.meeting)):
-                if (collection, id) not in visible and not _still_visible(
-                        store, scope, collection, id):
+                if (collection, id) not in visible and not store.records.visible(
+                        collection, id, **args):
                     evict.append({"collection": collection, "id": id})
     new_cursor = cursors.issue(store, Cursor(device=device, seq=upto, scope=scope.own_grids))
     return {"changes": changes, "evict": evict, "cursor": new_cursor, "has_more": has_more}
 
-
-def _still_visible(store: Storage, scope: Scope, collection: str, id: str) -> bool:
-    state = store.records.get(collection, id)
-    if state is None:
-        return False
-    grid, person, author = state["_scope"].values()
-    return (grid in scope.grids or person in scope.people
-            or (collection == "visits" and author == scope.author and author != ""))

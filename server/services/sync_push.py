@@ -9,7 +9,6 @@ rejected change is remembered with its reason and never blocks the next.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ from ..errors import ValidationFailed
 from ..storage import Storage
 from .ledger_append import earn_for_log
 from .moves import household_moved
-from .sync_scope import Scope, volunteer_in_scope
+from .sync_scope import Scope
 
 PRICED = ("volunteer", "activity", "started_at", "minutes")  # fields that set a log's points
 
@@ -37,17 +36,12 @@ def signed_bytes(raw: dict) -> bytes:
     return canonical(unsigned_form(raw))
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
 class Push:
     def __init__(self, store: Storage, who: Principal, scope: Scope, *, max_skew_ms: int):
         self.store, self.who, self.scope = store, who, scope
         self.max_skew_ms = max_skew_ms
         self.now_ms = clock.now_ms()
         self.now = clock.iso(self.now_ms)
-        self.seq = 0  # read in flush(), inside the transaction
         self.states: dict[tuple[str, str], dict] = {}
         self.scope_cols: dict[tuple[str, str], tuple] = {}
         self.ops: dict[str, dict] = {}
@@ -92,7 +86,6 @@ class Push:
             self._authorize_before(change, state)
             result = merge(state, change, device_id=self.who.device or "")
             new_state = result.state
-            self._authorize_after(change, new_state)
             self._server_fields(change, state, new_state)
         except ChangeRejected as exc:
             self.rejected += 1
@@ -157,7 +150,7 @@ class Push:
         if "activity" in fields and not self._activity_known(fields["activity"]):
             raise ChangeRejected("validation", "activity is not in the earning rules",
                                  {"fields": {"activity": ["Not in the current rules."]}})
-        if not volunteer_in_scope(self.store, self.scope, volunteer):
+        if volunteer not in self.scope.people:  # a volunteer's people: only themselves
             raise ChangeRejected("forbidden", "volunteer is not in your grids")
         if status_change(change) is not None and state is not None:
             self._four_eyes(state, volunteer)
@@ -183,11 +176,6 @@ class Push:
     def _activity_known(self, activity: str) -> bool:
         rules = self._current_rules()
         return rules is not None and activity in rules[0]["activities"]
-
-    def _authorize_after(self, change: dict, new: dict) -> None:
-        grid = new["fields"].get("grid")
-        if change["collection"] == "households" and grid not in self.scope.grids:
-            raise ChangeRejected("forbidden", "household grid is outside your grids")
 
     def _current_rules(self) -> tuple[dict, str] | None:
         if self._rules is False:
@@ -229,9 +217,9 @@ class Push:
             if old_grid and old_grid != fields.get("grid"):
                 self.exits.append((key[0], key[1], old_grid))
         elif key[0] == "visits":
+            # Visits are written once: this is always a new visit.
             household = self._state("households", fields["household"]) or {"fields": {}}
-            cols = self.scope_cols.get(key) or (household["fields"].get("grid"), None,
-                                                self.who.person)
+            cols = (household["fields"].get("grid"), None, self.who.person)
         else:
             cols = (None, fields.get("volunteer"), None)
         self.states[key] = new
@@ -244,18 +232,16 @@ class Push:
         record = raw.get("id") if isinstance(raw.get("id"), str) else ""
         self.ops[raw["op"]] = {
             "op": raw["op"], "device": self.who.device, "collection": collection,
-            "record": record, "digest": digest, "change": _dumps(raw), "status": status,
+            "record": record, "digest": digest, "change": raw, "status": status,
             "version": version, "error_code": exc.code if exc else None,
             "error_message": exc.message if exc else None, "received_at": self.now}
 
     def flush(self) -> None:
         """Write the buffered effects (inside the caller's transaction)."""
-        self.seq = self.store.records.last_seq()
-        rows = []
-        for key in self.dirty:
-            self.seq += 1
-            rows.append((self.states[key], self.seq, *self.scope_cols[key], self.now))
-        self.store.records.put_many(rows)
+        first = self.store.records.last_seq() + 1
+        self.store.records.put_many(
+            [(self.states[key], seq, *self.scope_cols[key], self.now)
+             for seq, key in enumerate(self.dirty, first)])
         for collection, id, grid in self.exits:
             household_moved(self.store, id, grid, self.states[(collection, id)]["fields"]["grid"],
                             self.now)

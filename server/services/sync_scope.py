@@ -22,6 +22,7 @@ class Scope:
     grids: frozenset[str]
     people: frozenset[str]
     meeting: frozenset[str] = frozenset()  # grids and the grids above them
+
     @property
     def author(self) -> str:
         return self.person if self.role == "worker" else ""
@@ -43,9 +44,3 @@ def scope_for(store: Storage, person: str, role: str, own_grids: list[str]) -> S
 def device_scope(store: Storage, who: Principal) -> Scope:
     person = store.directory.person(who.person)
     return scope_for(store, who.person, who.role, person["grids"] if person else [])
-
-
-def volunteer_in_scope(store: Storage, scope: Scope, volunteer: str) -> bool:
-    if scope.role == "volunteer":
-        return volunteer == scope.person
-    return volunteer in scope.people

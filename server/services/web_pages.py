@@ -68,12 +68,18 @@ def receipt_payload(redemption: dict, entry: dict) -> str:
                       "key_id": entry["key_id"]}).decode()
 
 
+def _delta(entry: dict, account: str) -> int:
+    """How much ``entry`` moves ``account``: + when it is credited, - when debited."""
+    amount: int = entry["amount"]
+    return amount if entry["credit"] == account else -amount
+
+
 def _balance_after(store: Storage, account: str, seq: int) -> int:
     balance = 0
     for e in store.ledger.account_entries(account):
         if e["seq"] > seq:
             break
-        balance += e["amount"] if e["credit"] == account else -e["amount"]
+        balance += _delta(e, account)
     return balance
 
 
@@ -96,7 +102,7 @@ def overview(store: Storage, volunteer: str) -> dict:
             k: fields.get(k) for k in ("activity", "started_at", "minutes", "points")}})
     running, shown = 0, []
     for e in entries:
-        delta = e["amount"] if e["credit"] == account else -e["amount"]
+        delta = _delta(e, account)
         running += delta
         shown.append({**e, "delta": delta, "balance_after": running})
     shown.reverse()

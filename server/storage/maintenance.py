@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .connection import Database
+from .connection import BUSY_TIMEOUT_MS, Database
 from .errors import StorageError
 from .migrations import LATEST
 
@@ -95,7 +95,7 @@ def settle(path: str) -> None:
     checkpointed into it and -wal/-shm removed. No other connection may be open."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
         if str(mode).lower() != "delete":
             raise StorageError(f"{path} is still in use (journal mode {mode})")
@@ -111,7 +111,7 @@ class FileDatabase(Database):
         self.path = path
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA busy_timeout = 10000")
+        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._depth = 0
         self._lock = threading.RLock()
 

@@ -125,6 +125,14 @@ class RecordStore:
             [(seq + i + 1, at, r[0], r[1]) for i, r in enumerate(rows)])
         return [(r[0], r[1]) for r in rows]
 
+    def visible(self, collection: str, id: str, *, grids: list[str], people: list[str],
+                author: str) -> bool:
+        """Whether the record exists and is in the scope (the pull's own predicate)."""
+        return self.db.one(
+            f"SELECT 1 FROM records WHERE collection = :collection AND id = :id AND {_SCOPE}",
+            {"collection": collection, "id": id, "grids": json.dumps(grids),
+             "people": json.dumps(people), "author": author}) is not None
+
     def add_exit(self, *, seq: int, collection: str, id: str, grid: str, at: str) -> None:
         self.db.execute(
             "INSERT INTO scope_exits (seq, collection, id, grid, at) VALUES (?, ?, ?, ?, ?)",
@@ -171,11 +179,13 @@ class RecordStore:
         return dict(row) if row else None
 
     def add_ops(self, rows: list[dict]) -> None:
+        """Op rows; ``change`` is the change exactly as the device sent it (a dict)."""
         self.db.executemany(
             "INSERT INTO ops (op, device, collection, record, digest, change, status, version, "
             "error_code, error_message, received_at) VALUES "
             "(:op, :device, :collection, :record, :digest, :change, :status, :version, "
-            ":error_code, :error_message, :received_at)", rows)
+            ":error_code, :error_message, :received_at)",
+            [{**row, "change": _dumps(row["change"])} for row in rows])
 
     def op_counts(self) -> dict[str, int]:
         return {f"{r[0]}:{r[1] or ''}": int(r[2]) for r in self.db.query(

@@ -63,12 +63,15 @@ def _signed_in(sid: str, role: str | None = None) -> Any:
     return redirect(safe_next(request.form.get("next")) or home_url(role), 303)
 
 
+def _throttled_message() -> str:
+    return _("Too many failed sign-ins from this device. Wait a minute and try again.")
+
+
 @bp.route("/login", methods=["POST"])
 def login_post() -> Any:
     check_pre_csrf()
     if _throttled():
-        return _login_page(_("Too many failed sign-ins from this device. Wait a minute and "
-                             "try again."), 429)
+        return _login_page(_throttled_message(), 429)
     login, secret = request.form.get("login", ""), request.form.get("secret", "")
     cfg = current_app.config
     try:
@@ -92,8 +95,7 @@ def login_post() -> Any:
 def login_token() -> Any:
     check_pre_csrf()
     if _throttled():
-        return _login_page(_("Too many failed sign-ins from this device. Wait a minute and "
-                             "try again."), 429)
+        return _login_page(_throttled_message(), 429)
     try:
         sid = web_auth.token_login(storage(), request.form.get("token", "")[:300],
                                    hours=_hours())
@@ -115,8 +117,7 @@ def login_link() -> Any:
 def login_link_post() -> Any:
     check_pre_csrf()
     if _throttled():
-        return render_template("link.html", csrf=pre_csrf(), error=_(
-            "Too many failed sign-ins from this device. Wait a minute and try again.")), 429
+        return render_template("link.html", csrf=pre_csrf(), error=_throttled_message()), 429
     try:
         sid = web_auth.link_login(storage(), request.form.get("secret", ""), hours=_hours())
     except web_auth.LinkInvalid:

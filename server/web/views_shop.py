@@ -10,7 +10,7 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import ApiError, CardInvalid, IdReused, InsufficientPoints, OutOfStock
-from ..fields import ID_PATTERN
+from ..fields import ID_PATTERN, UUID_PATTERN
 from ..services import directory, web_pages
 from ..state import storage
 from .blueprint import bp
@@ -18,7 +18,6 @@ from .errors import PageNotFound
 from .qr import qr_svg
 from .session import signed_in
 
-UUID_RE = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 MAX_QTY = 1000
 
 
@@ -85,7 +84,7 @@ def shop_redeem() -> Any:
         return render_template("shop/counter.html", shop=_shop(), error=_(
             "This card is no longer valid (a new card may have been issued). Nothing was "
             "redeemed. Scan the volunteer's current card.")), 403
-    if not UUID_RE.match(form_id):
+    if not UUID_PATTERN.match(form_id):
         return _redeem_form(volunteer, card, str(uuid.uuid4()), status=400, error=_(
             "The form was damaged. Nothing was redeemed. Pick the items again."))
     qty = _quantities()
