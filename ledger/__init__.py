@@ -3,12 +3,16 @@
 Pure library: no Flask, no database, nothing from `server`, `sync` or
 `client_sdk`. The server builds entries with `make_entry` and checkpoints
 with `make_checkpoint`; clients and auditors check them with `verify_*`.
+`merkle` is the RFC 6962 tree over the entries; `anchors` and `endorse`
+hold a server to its earlier checkpoints and to its pinned first key.
 """
 
+from .anchors import checkpoint_root, entry_leaf, tree_root, verify_extends, verify_receipt
 from .balances import apply, replay
 from .canonical import canonical
 from .checkpoint import make_checkpoint
 from .crypto import SigningKey, b64url_decode, b64url_encode, verify_signature
+from .endorse import endorse, endorsement_form, verify_key_chain
 from .entry import KINDS, ZERO_HASH, entry_hash, hashed_form, make_entry
 from .errors import KeyDecryptionError, LedgerError, RulesError, VerificationError
 from .formats import MAX_INT, parse_time
@@ -41,7 +45,11 @@ __all__ = [
     "capped",
     "check_balances",
     "check_checkpoint_against",
+    "checkpoint_root",
+    "endorse",
+    "endorsement_form",
     "entry_hash",
+    "entry_leaf",
     "hashed_form",
     "keyring",
     "local_date",
@@ -52,9 +60,13 @@ __all__ = [
     "price_log",
     "replay",
     "rules_hash",
+    "tree_root",
     "verify_chain",
     "verify_chain_parallel",
     "verify_checkpoint",
     "verify_entry",
+    "verify_extends",
+    "verify_key_chain",
+    "verify_receipt",
     "verify_signature",
 ]

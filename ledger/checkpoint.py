@@ -1,4 +1,4 @@
-"""Signed checkpoints: (seq, head hash, time) under the ledger key.
+"""Signed checkpoints: (seq, head hash, Merkle root, time) under the ledger key.
 
 A client keeps the last checkpoint it verified; later it verifies only the
 entries after it (`verify_chain(..., start_seq=cp["seq"] + 1,
@@ -21,12 +21,16 @@ def signed_form(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def make_checkpoint(
-    *, seq: int, head: str, at: str, key: SigningKey, key_id: str
+    *, seq: int, head: str, at: str, key: SigningKey, key_id: str, root: str | None = None
 ) -> dict[str, Any]:
-    """`{"seq", "head", "at", "key_id", "sig"}` signed with `key`.
+    """`{"seq", "head", "root", "at", "key_id", "sig"}` signed with `key`.
 
+    `root` is the hex Merkle root of the first `seq` entries (docs/protocol.md,
+    Anchors); a checkpoint made without one has the older form, without `root`.
     Raises VerificationError("format") for fields that could never verify.
     """
     body: dict[str, Any] = {"seq": seq, "head": head, "at": at, "key_id": key_id}
+    if root is not None:
+        body["root"] = root
     check_checkpoint_shape({**body, "sig": "placeholder"})  # check the fields before signing
     return {**body, "sig": key.sign(canonical(body))}

@@ -20,6 +20,9 @@ REASONS: dict[str, str] = {
     "amount": "bad amount",
     "balance": "balances do not add up",
     "checkpoint": "checkpoint inconsistent with the chain",
+    "inclusion": "inclusion proof does not verify",
+    "consistency": "the tree does not extend the earlier one",
+    "endorsement": "key not endorsed by the chain from the pinned key",
 }
 """Every `VerificationError.reason`, with the phrase used in its message."""
 

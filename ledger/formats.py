@@ -112,6 +112,8 @@ def check_checkpoint_shape(checkpoint: Any) -> None:
         raise bad("seq must be an integer >= 0", seq)
     if not is_hex64(checkpoint.get("head")):
         raise bad("head must be 64 lowercase hex digits", checkpoint.get("head"))
+    if "root" in checkpoint and not is_hex64(checkpoint["root"]):
+        raise bad("root must be 64 lowercase hex digits", checkpoint["root"])
     for key in ("key_id", "sig"):
         if not isinstance(checkpoint.get(key), str) or not checkpoint[key]:
             raise bad(f"{key} must be a non-empty string", checkpoint.get(key))
