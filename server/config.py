@@ -15,6 +15,9 @@ DEFAULTS = {
     "ENROLL_FAILURES_PER_MINUTE": 10,
     "ENROLLMENT_TTL_HOURS": 24,
     "PULL_MAX_BYTES": 2 * 1024 * 1024,
+    "PUBLIC_REPORTS_PER_HOUR": 20,   # residents' report attempts per client address
+    "PUBLIC_LOOKUPS_PER_HOUR": 300,  # receipt look-ups and ratings per client address
+    "PUBLIC_URL": "",                # origin printed on report posters (default: the request's)
 }
 
 

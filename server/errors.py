@@ -101,6 +101,12 @@ class AlreadyReversed(ApiError):
     status, code, message = 409, "already_reversed", "entry already reversed"
 
 
+class InvalidState(ApiError):
+    """The step does not apply to the record's current status (a case's admin or
+    resident step)."""
+    status, code, message = 409, "invalid_state", "not allowed in the current state"
+
+
 class CursorExpired(ApiError):
     """The cursor predates the tombstone retention window."""
     status, code, message = 410, "cursor_expired", "cursor expired: sync again from null"
@@ -135,7 +141,7 @@ class Unavailable(ApiError):
 ALL_ERRORS: tuple[type[ApiError], ...] = (
     ValidationFailed, MalformedJson, Unauthenticated, DeviceRevoked, Forbidden, CardInvalid,
     NotFound, MethodNotAllowed, IdReused, InsufficientPoints, OutOfStock, AlreadyReversed,
-    CursorExpired, TooLarge, UnsupportedMediaType, RateLimited, Unavailable,
+    InvalidState, CursorExpired, TooLarge, UnsupportedMediaType, RateLimited, Unavailable,
 )
 
 _HTTP_TO_ERROR: dict[int, type[ApiError]] = {

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .collections import COLLECTIONS, OUTCOMES, SERVER_FIELDS, STATUSES
+from .collections import CASE_KINDS, CASE_STATUSES, COLLECTIONS, OUTCOMES, SERVER_FIELDS, STATUSES
 from .errors import ChangeRejected
 from .hlc import HLC_PATTERN
 from .wire import (
@@ -25,8 +25,10 @@ from .wire import (
     LON_E6,
     MAX_LIST,
     MAX_NOTES,
+    MAX_PHONE,
     MAX_SAFE_INT,
     MAX_TEXT,
+    MAX_TITLE,
     MISSING,
     NOT_BOOLEAN,
     NOT_INTEGER,
@@ -49,11 +51,13 @@ from .wire import (
 _Check = Callable[[Any], "str | dict[int, list[str]] | None"]
 
 
-def _text(max_length: int) -> _Check:
+def _text(max_length: int, min_length: int = 0) -> _Check:
     def check(value: Any) -> str | None:
         if type(value) is not str:
             return NOT_STRING
-        if len(value) > max_length:
+        if not min_length <= len(value) <= max_length:
+            if min_length:
+                return f"Length must be between {min_length} and {max_length}."
             return f"Longer than maximum length {max_length}."
         if not value.isascii() and SURROGATE_PATTERN.search(value):
             return SURROGATE
@@ -158,6 +162,22 @@ _FIELD_CHECKS: dict[str, dict[str, tuple[_Check, bool]]] = {
         "minutes": (_integer(1, 720), False),
         "notes": (_NOTES, True),
         "status": (_one_of(STATUSES), False),
+    },
+    "cases": {
+        "grid": (_ID, False),
+        "kind": (_one_of(CASE_KINDS), False),
+        "category": (_ID, False),
+        "title": (_text(MAX_TITLE, 1), False),
+        "detail": (_NOTES, True),
+        "household": (_ID, True),
+        "visit": (_ID, True),
+        "reporter_name": (_TEXT, True),
+        "reporter_phone": (_text(MAX_PHONE), True),
+        "due_at": (_timestamp, True),
+        "status": (_one_of(CASE_STATUSES), False),
+        "assignee": (_ID, False),
+        "resolution": (_text(MAX_NOTES, 1), False),
+        "rating": (_integer(1, 5), False),
     },
 }
 

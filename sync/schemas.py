@@ -37,7 +37,7 @@ import marshmallow as ma
 from marshmallow import fields as mf
 from marshmallow import validate
 
-from .collections import COLLECTIONS, OUTCOMES, STATUSES
+from .collections import CASE_KINDS, CASE_STATUSES, COLLECTIONS, OUTCOMES, STATUSES
 from .hlc import HLC_PATTERN
 from .parse import parse_change
 from .wire import (
@@ -52,8 +52,10 @@ from .wire import (
     MAX_LIMIT,
     MAX_LIST,
     MAX_NOTES,
+    MAX_PHONE,
     MAX_SAFE_INT,
     MAX_TEXT,
+    MAX_TITLE,
     NOT_BOOLEAN,
     NOT_INTEGER,
     SURROGATE,
@@ -65,7 +67,7 @@ from .wire import (
 
 __all__ = [
     "FIELD_SCHEMAS", "ChangeSchema", "DeviceUuid", "ErrorSchema", "EvictSchema", "Hlc",
-    "HouseholdFields", "Id", "RecordChangeSchema", "ResultSchema", "ServiceLogFields",
+    "CaseFields", "HouseholdFields", "Id", "RecordChangeSchema", "ResultSchema", "ServiceLogFields",
     "StrictBoolean", "StrictInteger", "SyncRequestSchema", "SyncResponseSchema", "Text",
     "Timestamp", "VisitFields", "parse_change",
 ]
@@ -99,10 +101,11 @@ def _no_surrogates(value: str) -> None:
 
 
 class Text(mf.String):
-    """Free text of at most ``max_length`` characters, without lone surrogates."""
+    """Free text of ``min_length`` to ``max_length`` characters, without lone surrogates."""
 
-    def __init__(self, max_length: int = MAX_TEXT, **kwargs: Any):
-        kwargs["validate"] = [validate.Length(max=max_length), _no_surrogates]
+    def __init__(self, max_length: int = MAX_TEXT, *, min_length: int | None = None,
+                 **kwargs: Any):
+        kwargs["validate"] = [validate.Length(min=min_length, max=max_length), _no_surrogates]
         super().__init__(**kwargs)
 
 
@@ -184,10 +187,35 @@ class ServiceLogFields(ma.Schema):
     status = mf.String(validate=validate.OneOf(STATUSES))
 
 
+class CaseFields(ma.Schema):
+    """A case's fields as a device may send them (PROTOCOL.md, Cases).
+
+    ``status``, ``assignee``, ``resolution`` and ``rating`` belong to status
+    steps only (``sync.cases``); the server-set fields (``difficulty``,
+    ``created_by``, ``points``, the ``*_at`` dates...) are refused here.
+    """
+
+    grid = Id()
+    kind = mf.String(validate=validate.OneOf(CASE_KINDS))
+    category = Id()
+    title = Text(MAX_TITLE, min_length=1)
+    detail = Text(MAX_NOTES, allow_none=True)
+    household = Id(allow_none=True)
+    visit = Id(allow_none=True)
+    reporter_name = Text(allow_none=True)
+    reporter_phone = Text(MAX_PHONE, allow_none=True)
+    due_at = Timestamp(allow_none=True)
+    status = mf.String(validate=validate.OneOf(CASE_STATUSES))
+    assignee = Id()
+    resolution = Text(MAX_NOTES, min_length=1)
+    rating = StrictInteger(validate=validate.Range(1, 5))
+
+
 FIELD_SCHEMAS: dict[str, ma.Schema] = {
     "households": HouseholdFields(),
     "visits": VisitFields(),
     "service_logs": ServiceLogFields(),
+    "cases": CaseFields(),
 }
 
 

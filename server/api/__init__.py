@@ -18,7 +18,7 @@ class GridsyncApi(Api):
 
 
 def register_api(app: Flask) -> None:
-    from . import admin, devices, health, ledger, people, review, sync
+    from . import admin, cases, devices, health, ledger, people, review, sync
 
     app.config.update(
         API_TITLE="gridsync", API_VERSION="1", OPENAPI_VERSION="3.0.3",
@@ -27,7 +27,7 @@ def register_api(app: Flask) -> None:
             "bearer": {"type": "http", "scheme": "bearer"}}}},
     )
     api = GridsyncApi(app)
-    for module in (health, admin, people, devices, sync, review, ledger):
+    for module in (health, admin, people, devices, sync, review, ledger, cases):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
     from .logins import bp as logins_bp  # web sign-in (PUT /people/<id>/login)
     api.register_blueprint(logins_bp, url_prefix="/api/v1")

@@ -119,12 +119,22 @@ class RulesIn(Strict):
                              validate=validate.Length(max=200))
     daily_cap = StrictInteger(required=True, allow_none=True, validate=validate.Range(min=0))
     timezone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    case_categories = fields.Dict(
+        keys=Id(), values=Name(), validate=validate.Length(max=200),
+        metadata={"description": "case category key → the name people read"})
+    case_points = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(("1", "2", "3"))),
+        values=StrictInteger(validate=validate.Range(min=0, max=100_000)),
+        metadata={"description": "points a volunteer earns for closing a case, by "
+                                 "difficulty (\"1\"..\"3\")"})
 
 
 class RulesOut(Schema):
     activities = fields.Dict()
     daily_cap = fields.Integer(allow_none=True)
     timezone = fields.String()
+    case_categories = fields.Dict()
+    case_points = fields.Dict()
     hash = fields.String()
 
 

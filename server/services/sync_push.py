@@ -113,6 +113,8 @@ class Push:
     def _authorize_before(self, change: dict, state: dict | None) -> None:
         collection, fields = change["collection"], change["fields"]
         role = self.scope.role
+        if collection == "cases":  # until the cases push rules land
+            raise ChangeRejected("forbidden", "cases cannot be pushed by this server yet")
         if collection in ("households", "visits") and role != "worker":
             raise ChangeRejected("forbidden", f"only workers write {collection}")
         if collection == "households":

@@ -2,7 +2,8 @@
 
 ``open_storage(path)`` returns a ``Storage`` whose parts each own one area's
 SQL: ``directory`` (grids, shops, people, catalog, rules), ``access``
-(tokens, devices, enrolment), ``records`` (sync) and ``ledger``. Services
+(tokens, devices, enrolment), ``records`` (sync), ``cases`` (the case index,
+history, report codes, receipts) and ``ledger``. Services
 call these methods inside ``storage.transaction()``; nothing outside this
 package writes SQL. A PostgreSQL backend would provide the same parts and
 must pass ``tests/server/test_storage_contract.py``.
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .access import AccessStore
+from .cases import CaseStore
 from .connection import Database
 from .directory import DirectoryStore
 from .errors import BackendError, Conflict, Missing, StorageError
@@ -33,6 +35,7 @@ class Storage:
         self.directory = DirectoryStore(db)
         self.access = AccessStore(db)
         self.records = RecordStore(db)
+        self.cases = CaseStore(db)
         self.ledger = LedgerStore(db)
         self.audit = LedgerAuditStore(db)
         self.web = WebStore(db)

@@ -129,6 +129,32 @@ MIGRATIONS: list[list[str]] = [
         "INSERT OR IGNORE INTO settings (key, value) "
         "VALUES ('cursor_key', lower(hex(randomblob(32))))",
     ],
+    # 4: cases (server/storage/cases.py). A case's state is a sync record; this
+    # index holds what lists and the 办结率 report filter and count on. Report
+    # codes are public (printed on notice boards) and stored as they are, so a
+    # poster can be printed again; receipts are secrets, stored hashed.
+    [
+        """CREATE TABLE cases (
+            pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, grid TEXT NOT NULL,
+            community TEXT NOT NULL, kind TEXT NOT NULL, category TEXT NOT NULL,
+            status TEXT NOT NULL, assignee TEXT, difficulty INTEGER NOT NULL,
+            rating INTEGER, points INTEGER, created_at TEXT NOT NULL, due_at TEXT,
+            done_at TEXT, closed_at TEXT, hours_to_close INTEGER, updated_at TEXT NOT NULL)""",
+        "CREATE INDEX cases_received ON cases(community, created_at, grid, category, status, "
+        "rating, due_at, hours_to_close)",
+        "CREATE INDEX cases_grid ON cases(grid, status)",
+        "CREATE INDEX cases_assignee ON cases(assignee)",
+        """CREATE TABLE case_steps (
+            case_id TEXT NOT NULL, n INTEGER NOT NULL, status TEXT NOT NULL, by_person TEXT,
+            at TEXT NOT NULL, op TEXT, PRIMARY KEY (case_id, n))""",
+        """CREATE TABLE report_codes (
+            code TEXT PRIMARY KEY, grid TEXT NOT NULL REFERENCES grids(id),
+            created_at TEXT NOT NULL, replaced_at TEXT)""",
+        "CREATE INDEX report_codes_grid ON report_codes(grid)",
+        """CREATE TABLE case_receipts (
+            receipt_hash TEXT PRIMARY KEY, case_id TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL)""",
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -105,6 +105,20 @@ FIELD_VALUES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "notes": nullable(texts(4000)),
         "status": choice(("recorded", "verified", "rejected")),
     },
+    "cases": {
+        "grid": mostly(ids, bad_ids | st.none()), "kind": choice(("report", "patrol", "wish")),
+        "category": mostly(ids, bad_ids | st.none()),
+        "title": mostly(st.text(min_size=1, max_size=8), st.sampled_from(
+            ["", "x" * 200, "x" * 201, "\ud800", None])),
+        "detail": nullable(texts(4000)), "household": nullable(mostly(ids, bad_ids)),
+        "visit": nullable(mostly(uuids, bad_ids)), "reporter_name": nullable(texts(500)),
+        "reporter_phone": nullable(texts(32)), "due_at": nullable(mostly(times, bad_times)),
+        "status": choice(("open", "assigned", "accepted", "done", "closed", "cancelled")),
+        "assignee": mostly(ids, bad_ids | st.none()),
+        "resolution": mostly(st.text(min_size=1, max_size=8), st.sampled_from(
+            ["", "x" * 4000, "x" * 4001, None])),
+        "rating": integers(1, 5),
+    },
 }
 assert {c: set(v) for c, v in FIELD_VALUES.items()} == {c: set(n) for c, n in FIELD_NAMES.items()}
 STRAY_NAMES = sorted(set().union(*SERVER_FIELDS.values(), {"deleted", "x", ""}))

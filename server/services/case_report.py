@@ -1,0 +1,98 @@
+"""The 办结率 report: how well a community (or a grid) answers its cases.
+
+Over the cases *received* (``created_at``) in a date range, local in the
+rules' time zone: how many, how many closed, cancelled, still open, overdue;
+the closure rate ⌊10000 × closed / (received − cancelled)⌋ in basis points;
+satisfaction ⌊10000 × ratings of 4 or 5 / rated⌋; the median hours from
+received to closed (the lower middle for an even count); ratings and
+categories. One grouped pass over the case index does the counting
+(``CaseStore.report_groups``); the arithmetic here runs on a few hundred
+groups, so a million cases take well under a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from ledger.rules import zone
+
+from .. import clock
+from ..errors import ValidationFailed
+from ..storage import Storage
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+FINAL = ("closed", "cancelled")
+
+
+def timezone_name(store: Storage) -> str:
+    found = store.directory.rules()
+    return found[0]["timezone"] if found else DEFAULT_TIMEZONE
+
+
+def utc_bound(day: dt.date, tz: str) -> str:
+    """Local midnight starting ``day`` as a server time string (same format as
+    ``created_at``, so strings compare as times)."""
+    local = dt.datetime.combine(day, dt.time(), tzinfo=zone(tz))
+    return clock.iso(int(local.timestamp() * 1000))
+
+
+def lower_median(histogram: Counter[int]) -> int | None:
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = (total - 1) // 2  # 0-based: the lower middle for an even count
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen > rank:
+            return value
+    raise AssertionError("unreachable")
+
+
+def case_report(store: Storage, grid: str, start: dt.date, end: dt.date) -> dict:
+    if end <= start:
+        raise ValidationFailed(fields={"to": ["must be after from"]})
+    with store.snapshot():
+        row = store.directory.grid(grid)
+        if row is None:
+            raise ValidationFailed(fields={"grid": ["no such grid"]})
+        tz = timezone_name(store)
+        grids = None if row["parent"] is None else sorted(store.directory.descendants([grid]))
+        groups = store.cases.report_groups(
+            grids=grids, community=row["community"], start=utc_bound(start, tz),
+            end=utc_bound(end, tz), now=clock.iso())
+    return summarise(groups, grid=grid, start=start, end=end)
+
+
+def summarise(groups: list[tuple], *, grid: str, start: dt.date, end: dt.date) -> dict:
+    """The report from (category, status, rating, overdue, hours_to_close, n) groups."""
+    received = closed = cancelled = overdue = 0
+    ratings = dict.fromkeys(("1", "2", "3", "4", "5"), 0)
+    by_category: dict[str, dict[str, int]] = {}
+    hours: Counter[int] = Counter()
+    for category, status, rating, late, hours_to_close, n in groups:
+        received += n
+        cat = by_category.setdefault(category, {"received": 0, "closed": 0})
+        cat["received"] += n
+        if status == "closed":
+            closed += n
+            cat["closed"] += n
+            if hours_to_close is not None:
+                hours[hours_to_close] += n
+        elif status == "cancelled":
+            cancelled += n
+        overdue += n if late else 0
+        if rating is not None and str(rating) in ratings:
+            ratings[str(rating)] += n
+    counted = received - cancelled
+    rated = sum(ratings.values())
+    return {
+        "grid": grid, "from": start.isoformat(), "to": end.isoformat(),
+        "received": received, "closed": closed, "cancelled": cancelled,
+        "open": received - closed - cancelled, "overdue": overdue,
+        "closure_rate_bp": 10000 * closed // counted if counted > 0 else 0,
+        "satisfaction_bp": 10000 * (ratings["4"] + ratings["5"]) // rated if rated else 0,
+        "median_hours_to_close": lower_median(hours),
+        "ratings": ratings, "by_category": dict(sorted(by_category.items())),
+    }

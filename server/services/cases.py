@@ -1,0 +1,236 @@
+"""Cases on the server: writing versions, the office's steps (assign, cancel), the
+resident's rating, earning on close, and reading cases back (list, detail, scope).
+
+A case is a sync record (collection ``cases``). Every new version, whoever
+makes it (a device's change, an admin, a resident), goes through
+``index_row`` and ``CaseStore.add_steps`` in the same transaction, so the
+case index and the step history never disagree with the record.
+The step rules themselves are pure (``sync.cases``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.cases import step_updates
+
+from .. import clock
+from ..errors import InvalidState, NotFound, ValidationFailed
+from ..storage import Storage
+from .ledger_append import append
+from .publish import server_hlc
+
+REPORTER_FIELDS = ("reporter_name", "reporter_phone")
+ASSIGNABLE = ("open", "assigned", "accepted")
+
+
+# --- writing versions ------------------------------------------------------
+
+
+def index_row(state: dict, *, community: str, at: str) -> dict:
+    """The ``cases`` index row of a case state."""
+    f = state["fields"]
+    hours = None
+    if f.get("status") == "closed" and f.get("closed_at") and f.get("created_at"):
+        hours = (clock.parse_iso(f["closed_at"]) - clock.parse_iso(f["created_at"])) // 3_600_000
+    return {"id": state["id"], "grid": f["grid"], "community": community, "kind": f["kind"],
+            "category": f["category"], "status": f["status"], "assignee": f.get("assignee"),
+            "difficulty": f.get("difficulty") or 1, "rating": f.get("rating"),
+            "points": f.get("points"), "created_at": f["created_at"], "due_at": f.get("due_at"),
+            "done_at": f.get("done_at"), "closed_at": f.get("closed_at"),
+            "hours_to_close": hours, "updated_at": at}
+
+
+def community_of(store: Storage, grid: str) -> str:
+    row = store.directory.grid(grid)
+    if row is None:
+        raise NotFound("no such grid")
+    return row["community"]  # type: ignore[no-any-return]
+
+
+def write_server_version(store: Storage, state: dict | None, updates: dict, *, case_id: str,
+                         by: str | None, step: str | None, at: str) -> dict:
+    """A version made by the server (an admin's or a resident's step, a public
+    report): the changed fields stamped ``server``. Inside a transaction."""
+    if state is None:
+        state = {"collection": "cases", "id": case_id, "version": 0, "deleted": False,
+                 "fields": {}, "meta": {}}
+        updates = {**updates, "deleted": False}
+    last = max((m["hlc"] for m in state["meta"].values()), default=None)
+    version = state["version"] + 1
+    meta = {"hlc": server_hlc(last), "version": version, "op": "server", "device": "server"}
+    fields = dict(state["fields"])
+    new_meta = dict(state["meta"])
+    for name, value in updates.items():
+        if name != "deleted":
+            fields[name] = value
+        new_meta[name] = dict(meta)
+    new = {**state, "version": version, "fields": fields, "meta": new_meta}
+    new.pop("_scope", None)
+    store_versions(store, [(new, step, by, None)], at=at)
+    return new
+
+
+def store_versions(store: Storage, versions: list[tuple[dict, str | None, str | None,
+                                                        str | None]], *, at: str) -> None:
+    """Write case versions: (state, step status or None, by, op). Each takes the next
+    seq; the index and the history follow in the same transaction."""
+    seq = store.records.last_seq()
+    communities: dict[str, str] = {}
+    rows, index, steps = [], [], []
+    for n, (state, step, by, op) in enumerate(versions, 1):
+        grid = state["fields"]["grid"]
+        if grid not in communities:
+            communities[grid] = community_of(store, grid)
+        rows.append((state, seq + n, grid, state["fields"].get("assignee"), None, at))
+        index.append(index_row(state, community=communities[grid], at=at))
+        if step is not None:
+            steps.append((state["id"], step, by, at, op))
+    store.records.put_many(rows)
+    store.cases.index(index)
+    store.cases.add_steps(steps)
+
+
+def current(store: Storage, case_id: str) -> dict:
+    state = store.records.get("cases", case_id)
+    if state is None:
+        raise NotFound("no such case")
+    state.pop("_scope")
+    return state
+
+
+# --- earning ----------------------------------------------------------------
+
+
+def earn_on_close(store: Storage, state: dict) -> int:
+    """Points for a case that has just become ``closed``: a volunteer assignee earns
+    ``case_points[difficulty]`` under the rules in force now, once, with the op that
+    set ``done`` as evidence. Returns the points (0: no entry). Inside the step's
+    transaction."""
+    f = state["fields"]
+    assignee = f.get("assignee")
+    person = store.directory.person(assignee) if assignee else None
+    found = store.directory.rules()
+    if person is None or person["role"] != "volunteer" or found is None:
+        return 0
+    rules, digest = found
+    points = (rules.get("case_points") or {}).get(str(f.get("difficulty") or 1), 0)
+    if points <= 0:
+        return 0
+    evidence = (state["meta"].get("done_at") or {}).get("op")
+    append(store, kind="earn", debit=f"issuance:{community_of(store, f['grid'])}",
+           credit=f"volunteer:{assignee}", amount=points, ref=f"case:{state['id']}",
+           evidence=evidence, rules=digest)
+    return int(points)
+
+
+def close(store: Storage, state: dict, values: dict, *, by: str | None, at: str) -> dict:
+    """The resident's rating: ``done`` → ``closed`` (earning in the same transaction)."""
+    updates = step_updates("closed", values, at=at)
+    closed = {**state, "fields": {**state["fields"], **updates}}
+    updates["points"] = earn_on_close(store, closed)
+    return write_server_version(store, state, updates, case_id=state["id"], by=by,
+                                step="closed", at=at)
+
+
+# --- the office's steps ----------------------------------------------------------
+
+
+def assign(store: Storage, case_id: str, data: dict, *, by: str) -> dict:
+    """派单: to a worker or volunteer whose grids hold the case's grid; on an
+    ``assigned`` or ``accepted`` case it reassigns (back to ``assigned``)."""
+    with store.transaction():
+        state = current(store, case_id)
+        f = state["fields"]
+        if f["status"] not in ASSIGNABLE:
+            raise InvalidState(f"a {f['status']} case cannot be assigned")
+        person = store.directory.person(data["assignee"])
+        if (person is None or person["role"] not in ("worker", "volunteer")
+                or not person["active"]
+                or f["grid"] not in store.directory.descendants(person["grids"])):
+            raise ValidationFailed(
+                "the assignee must be an active worker or volunteer holding the case's grid",
+                fields={"assignee": ["not a worker or volunteer of this grid"]})
+        at = clock.iso()
+        values = {"assignee": data["assignee"],
+                  **{k: data[k] for k in ("difficulty", "due_at") if k in data}}
+        new = write_server_version(store, state, step_updates("assigned", values, at=at),
+                                   case_id=case_id, by=by, step="assigned", at=at)
+        return detail_of(store, new)
+
+
+def cancel(store: Storage, case_id: str, reason: str, *, by: str) -> dict:
+    with store.transaction():
+        state = current(store, case_id)
+        status = state["fields"]["status"]
+        if status in ("closed", "cancelled"):
+            raise InvalidState(f"a {status} case cannot be cancelled")
+        at = clock.iso()
+        new = write_server_version(
+            store, state, step_updates("cancelled", {"resolution": reason}, at=at),
+            case_id=case_id, by=by, step="cancelled", at=at)
+        return detail_of(store, new)
+
+
+# --- reading ------------------------------------------------------------------
+
+
+def view(state: dict, *, redact: bool = False) -> dict:
+    """A case as pulled (``sync.merge.record_view``), reporter details removed
+    when ``redact``."""
+    fields = dict(state["fields"])
+    if redact:
+        for name in REPORTER_FIELDS:
+            fields.pop(name, None)
+    return {"collection": "cases", "id": state["id"], "version": state["version"],
+            "hlc": max(m["hlc"] for m in state["meta"].values()), "fields": fields,
+            "deleted": state["deleted"]}
+
+
+def detail_of(store: Storage, state: dict, *, redact: bool = False) -> dict:
+    return {**view(state, redact=redact), "history": store.cases.history(state["id"])}
+
+
+def visibility(store: Storage, state: dict, *, person: str, role: str) -> str | None:
+    """How a person's devices see a case: "full", "redacted" (a volunteer seeing a
+    wish of their grids not assigned to them) or None (not at all)."""
+    f = state["fields"]
+    if role == "admin":
+        return "full"
+    if role not in ("worker", "volunteer"):
+        return None
+    row = store.directory.person(person)
+    grids = store.directory.descendants(row["grids"]) if row else set()
+    if f.get("assignee") == person:
+        return "full"
+    if role == "worker":
+        return "full" if f["grid"] in grids else None
+    if f["kind"] == "wish" and f["grid"] in grids:
+        return "redacted"
+    return None
+
+
+def detail(store: Storage, case_id: str, *, person: str, role: str) -> dict:
+    with store.snapshot():
+        state = store.records.get("cases", case_id)
+        if state is not None:
+            state.pop("_scope")
+        seen = None if state is None else visibility(store, state, person=person, role=role)
+        if state is None or seen is None:
+            raise NotFound("no such case")
+        return detail_of(store, state, redact=seen == "redacted")
+
+
+def list_cases(store: Storage, *, grid: str | None, status: str | None, kind: str | None,
+               after: int, limit: int) -> dict[str, Any]:
+    with store.snapshot():
+        grids = None
+        if grid is not None:
+            if store.directory.grid(grid) is None:
+                raise ValidationFailed(fields={"grid": ["no such grid"]})
+            grids = sorted(store.directory.descendants([grid]))
+        page = store.cases.page(grids=grids, status=status, kind=kind, after=after,
+                                limit=limit + 1)
+        cases = [view(current(store, id)) for _, id in page[:limit]]
+        nxt = page[limit - 1][0] if len(page) > limit else None
+    return {"cases": cases, "next": nxt}
