@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import body, logging_setup, metrics, web
+from . import body, field, logging_setup, metrics, web
 from .api import register_api
 from .config import load_config
 from .errors import register_error_handlers
@@ -36,4 +36,5 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     metrics.register_metrics(app)  # GET /metrics
     web.register_web(app)  # pages: /shop, /me, /admin
+    field.register_field(app)  # the field app for phones: /field/
     return app

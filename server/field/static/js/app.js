@@ -1,0 +1,199 @@
+// The field app: boot, top bar, bottom navigation, routes (#home, #households, ...),
+// and the home screen with the sync button. docs/field-app.md tells the whole design.
+
+import * as db from "./db.js";
+import { enrolScreen } from "./enrol.js";
+import { lang, localTime, setLang, t } from "./i18n.js";
+import * as screens from "./screens.js";
+import * as search from "./search.js";
+import { SyncError, sync } from "./sync.js";
+import { h, mount, toast } from "./ui.js";
+import * as work from "./work.js";
+import { once, Unreachable } from "./http.js";
+
+export const app = { device: null, syncing: null, progress: null };
+
+const ROUTES = {
+  home: () => home(),
+  households: () => screens.households(),
+  household: (id) => screens.household(id),
+  "new-household": () => screens.householdForm(null),
+  edit: (id) => screens.householdForm(id),
+  visit: (id) => screens.visit(id),
+  hours: () => work.hours(),
+  verify: () => work.verify(),
+  conflicts: () => work.conflicts(),
+};
+
+export function go(route) {
+  if (location.hash === `#${route}`) render();
+  else location.hash = route;
+}
+
+async function render() {
+  await refreshBar();
+  if (!app.device) {
+    document.getElementById("nav").hidden = true;
+    enrolScreen(async (dev) => {
+      app.device = dev;
+      go("home");
+      runSync();
+    });
+    return;
+  }
+  document.getElementById("nav").hidden = false;
+  const [name, ...args] = location.hash.replace(/^#/, "").split("/");
+  const route = ROUTES[name] ? name : "home";
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.classList.toggle("active", a.dataset.route === route || (route === "household" && a.dataset.route === "households"));
+  }
+  try {
+    await ROUTES[route](...args.map(decodeURIComponent));
+  } catch (err) {
+    mount(h("p", { class: "card message error" }, String(err.message || err)));
+  }
+}
+
+export async function refreshBar() {
+  const pending = app.device ? await db.read(["outbox"], (tx) => tx.count("outbox")) : 0;
+  const net = document.getElementById("net");
+  net.textContent = navigator.onLine ? t("online") : t("offline");
+  net.className = navigator.onLine ? "pill online" : "pill offline";
+  const badge = document.getElementById("pending");
+  badge.textContent = t("pending", { n: pending });
+  badge.hidden = !pending;
+  document.getElementById("title").textContent = t("app");
+  document.getElementById("lang").textContent = t("language");
+  for (const a of document.querySelectorAll("#nav a")) a.textContent = t(a.dataset.label);
+  return pending;
+}
+
+function syncMessage(err) {
+  if (err instanceof Unreachable || !navigator.onLine) return t("sync_offline");
+  if (err instanceof SyncError && err.status === 401) return t("sync_revoked");
+  if (err instanceof SyncError && err.code === "busy") return t("sync_busy");
+  return t("sync_failed", { why: err.message || String(err) });
+}
+
+async function fetchRules() {
+  const answer = await once("GET", "/rules", undefined, app.device.token);
+  if (answer.status === 200) await db.write(["meta"], (tx) => tx.put("meta", answer.data, "rules"));
+}
+
+/** Sync now (one at a time); the home screen shows the progress while it runs. */
+export function runSync() {
+  if (app.syncing) return app.syncing;
+  app.progress = { pulled: 0, pages: 0 };
+  const started = performance.now();
+  app.syncing = (async () => {
+    drawProgress();
+    let outcome;
+    try {
+      const summary = await sync(app.device.token, (s, left) => {
+        app.progress = { ...s, left };
+        drawProgress();
+      });
+      await fetchRules().catch(() => {});
+      search.invalidate();
+      summary.totalMs = performance.now() - started;
+      toast(t("sync_done", { sent: summary.applied + summary.conflict + summary.duplicate + summary.rejected,
+                             pulled: summary.pulled }));
+      outcome = summary;
+    } catch (err) {
+      toast(syncMessage(err), "error");
+      outcome = { error: String(err.message || err), code: err.code || null };
+    } finally {
+      app.syncing = null;
+      app.progress = null;
+      app.lastOutcome = outcome;
+      if (location.hash === "" || location.hash.startsWith("#home")) render();
+      else refreshBar();
+    }
+    return outcome;
+  })();
+  return app.syncing;
+}
+
+function drawProgress() {
+  const box = document.getElementById("progress");
+  if (!box) return;
+  const p = app.progress;
+  box.hidden = !p;
+  if (!p) return;
+  box.querySelector(".count").textContent = t("sync_pulled", { n: p.pulled || 0 });
+  // The server does not say how many records are left: each page fills the bar a
+  // little less than the last, so it moves on every page and never claims to be done.
+  const pages = p.pages || 0;
+  box.querySelector(".bar-fill").style.width = `${Math.round(100 * (1 - 0.85 ** (pages + 1)))}%`;
+}
+
+const PLAIN = ["validation", "forbidden", "unknown_record", "immutable", "locked", "stale",
+               "bad_signature", "clock_skew", "id_reused"];
+
+function describe(change) {
+  const f = change.fields;
+  if (change.collection === "households") return `${t("household")} ${f.address || f.head_name || ""}`;
+  if (change.collection === "visits") return `${t("visit_title")} ${localTime(f.visited_at)}`;
+  return `${t("hours_title")} ${f.minutes ? `${f.minutes} ${t("unit_min")}` : f.status || ""}`;
+}
+
+async function home() {
+  const [last, rejected, conflicts, counts] = await db.read(
+    ["meta", "rejected", "conflicts", "records"], async (tx) => [
+      await tx.get("meta", "last_sync"), await tx.all("rejected"), await tx.all("conflicts"),
+      { households: await tx.countIndex("records", "collection", "households"),
+        visits: await tx.countIndex("records", "collection", "visits") },
+    ]);
+  const pending = await refreshBar();
+  const me = await db.record("people", app.device.person);
+  const button = h("button", { class: "primary huge", id: "sync", onclick: () => runSync() },
+    app.syncing ? t("syncing") : t("sync_now"));
+  if (app.syncing) button.disabled = true;
+  const seen = conflicts.filter((c) => !c.seen);
+  mount(h("div", {},
+    h("section", { class: "card status" },
+      h("p", { class: "who" }, t("enrol_who", { name: me ? me.fields.name : app.device.person,
+                                              role: t(`role_${app.device.role}`) })),
+      h("p", { class: "muted" }, t("enrol_grids", { grids: app.device.grids.join("、") })),
+      h("p", { class: pending ? "big-number warn" : "big-number" }, t("pending", { n: pending })),
+      h("p", { class: "muted", id: "last-sync" }, last ? t("last_sync", { at: localTime(last.at) }) : t("never_synced")),
+      h("p", { class: "muted" }, t("records_here", counts)),
+      button,
+      h("div", { id: "progress", class: "progress", hidden: true },
+        h("div", { class: "bar" }, h("div", { class: "bar-fill" })), h("p", { class: "count" }))),
+    seen.length ? h("a", { class: "card notice", href: "#conflicts", id: "conflict-notice" },
+      t("conflicts_notice", { n: seen.length })) : null,
+    rejected.length ? h("section", { class: "card rejected", id: "rejected" },
+      h("h2", {}, t("rejected_title")),
+      rejected.map((r) => h("div", { class: "item" },
+        h("p", { class: "strong" }, describe(r.change)),
+        h("p", {}, t(PLAIN.includes(r.code) ? `err_${r.code}` : "err_other")),
+        h("p", { class: "muted" }, r.message),
+        r.code === "clock_skew" || r.code === "bad_signature" ? null : h("p", {}, t("todo_redo")),
+        h("button", { class: "small", onclick: async () => {
+          await db.write(["rejected"], (tx) => tx.delete("rejected", r.op));
+          render();
+        } }, t("rejected_dismiss"))))) : null));
+  drawProgress();
+}
+
+async function boot() {
+  setLang(lang);
+  document.getElementById("lang").addEventListener("click", () => {
+    setLang(lang === "zh" ? "en" : "zh");
+    render();
+  });
+  window.addEventListener("hashchange", render);
+  window.addEventListener("online", () => { refreshBar(); if (app.device) runSync(); });
+  window.addEventListener("offline", refreshBar);
+  app.device = await db.getMeta("device") || null;
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("sw.js", { scope: "./" }).catch(() => {});
+  }
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  await render();
+  window.fieldReady = true;
+}
+
+window.fieldApp = { app, runSync, go };
+boot();

@@ -1,0 +1,52 @@
+// Households of my grids in memory for search-as-you-type: one lower-cased string per
+// household (address, head's name, phone, tags), filtered by substring on each
+// keystroke. 10,000 households take a few milliseconds (bench/field_app.py).
+
+import * as db from "./db.js";
+
+let index = null;
+
+function entry(row) {
+  const f = row.fields;
+  const text = [f.address, f.head_name, f.phone, ...(f.tags || [])].filter(Boolean).join(" ");
+  return { id: row.id, text: text.toLowerCase(), row };
+}
+
+function order(a, b) {
+  return (a.row.fields.address || "").localeCompare(b.row.fields.address || "", "zh-CN", { numeric: true });
+}
+
+export async function load() {
+  const rows = await db.records("households");
+  index = rows.filter((r) => !r.deleted).map(entry).sort(order);
+  return index.length;
+}
+
+export function invalidate() {
+  index = null;
+}
+
+export function put(row) {
+  if (!index) return;
+  const i = index.findIndex((e) => e.id === row.id);
+  if (i >= 0) index.splice(i, 1);
+  if (!row.deleted) {
+    index.push(entry(row));
+    index.sort(order);
+  }
+}
+
+/** {total, rows}: households matching every word of ``query``, the first ``limit``. */
+export async function find(query, limit = 50) {
+  if (!index) await load();
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  let total = 0;
+  const rows = [];
+  for (const e of index) {
+    if (words.every((w) => e.text.includes(w))) {
+      total += 1;
+      if (rows.length < limit) rows.push(e.row);
+    }
+  }
+  return { total, rows };
+}
