@@ -100,6 +100,19 @@ class CaseStore:
             f"hours_to_close, count(*) FROM cases WHERE {' AND '.join(where)} "
             "GROUP BY 1, 2, 3, 4, 5", (now, *params))]
 
+    def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
+                 limit: int) -> list[str]:
+        """Ids of the cases received in [start, end), oldest first."""
+        where, params = ["community = ?", "created_at >= ?", "created_at < ?"], [
+            community, start, end]
+        if grids is not None:
+            clause, values = _in("grid", grids)
+            where.append(clause)
+            params += values
+        return [r[0] for r in self.db.query(
+            f"SELECT id FROM cases WHERE {' AND '.join(where)} ORDER BY created_at, pos "
+            "LIMIT ?", (*params, limit))]
+
     def count(self) -> int:
         return int(self.db.scalar("SELECT count(*) FROM cases"))
 

@@ -13,7 +13,18 @@ from typing import Any
 from flask import Flask
 from flask_babel import Babel
 
-from . import errors, i18n, views_admin, views_auth, views_me, views_shop  # noqa: F401 (routes)
+from . import (  # noqa: F401 (routes)
+    case_labels,
+    errors,
+    i18n,
+    views_admin,
+    views_auth,
+    views_cases,
+    views_me,
+    views_me_cases,
+    views_public,
+    views_shop,
+)
 from .blueprint import bp
 from .session import apply_cookies, current
 
@@ -56,4 +67,6 @@ def register_web(app: Flask) -> None:
                                value=i18n.value, day=i18n.day)
     app.jinja_env.globals.update(lang_links=i18n.lang_links, html_lang=i18n.html_lang,
                                  web_user=current)
+    case_labels.register(app)
+    views_me_cases.register(app)
     app.register_blueprint(bp)

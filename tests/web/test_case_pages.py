@@ -1,0 +1,120 @@
+"""The cases pages through the test client: the resident's form and receipt, the
+report posters, the dispatch board and case page, the 办结率 page and its Excel."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from tests.cases.support import case_rules, new_report, report_code
+from tests.helpers import db_dump
+from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
+
+
+@pytest.fixture
+def office_web(app, api, web_world):
+    case_rules(api)
+    client = WebClient(app.test_client())
+    client.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+    return client
+
+
+def receipt_of(resp) -> str:
+    return re.search(r"/r/receipt/([0-9A-Z-]+)", resp.headers["Location"]).group(1)
+
+
+def test_a_resident_reports_on_the_form_and_follows_the_receipt(office_web, api, web):
+    code = report_code(api)
+    page = web.get(f"/r/{code}")
+    assert page.status_code == 200 and "一网格" in web.last_html and "道路设施" in web.last_html
+    resp = web.post(f"/r/{code}", {"category": "road", "title": "三楼楼道灯不亮",
+                                   "detail": "好几天了", "name": "王阿姨",
+                                   "phone": "13900000000"})
+    assert resp.status_code == 303
+    receipt = receipt_of(resp)
+    shown = web.get(resp.headers["Location"])
+    assert shown.status_code == 200 and receipt in web.last_html
+    assert "三楼楼道灯不亮" in web.last_html and "rate-form" not in web.last_html
+    assert "王阿姨" not in web.last_html  # the receipt page shows nothing about people
+    board = office_web.get("/admin/cases")
+    assert board.status_code == 200 and "三楼楼道灯不亮" in office_web.last_html
+
+
+def test_bad_codes_missing_titles_and_receipts_get_clear_pages(office_web, api, web, data_dir):
+    old = report_code(api)
+    code = report_code(api)
+    before = db_dump(data_dir)
+    for path in (f"/r/{old}", "/r/NOSUCHCODE"):
+        resp = web.get(path)
+        assert resp.status_code == 404 and "data-status=\"404\"" in web.last_html
+    web.get(f"/r/{code}")
+    resp = web.post(f"/r/{code}", {"category": "road", "title": ""})
+    assert resp.status_code == 400 and 'role="alert"' in web.last_html
+    resp = web.post(f"/r/{code}", {"category": "road", "title": "x"}, csrf="forged")
+    assert resp.status_code == 403
+    assert web.get("/r/receipt/AAAA-BBBB").status_code == 404
+    assert db_dump(data_dir) == before
+
+
+def test_the_office_assigns_and_cancels_on_the_board(office_web, api):
+    code = report_code(api)
+    case_id, _ = new_report(api, code, title="井盖松动")
+    office_web.get("/admin/cases")
+    resp = office_web.post(f"/admin/cases/{case_id}/assign",
+                           {"assignee": "w1", "difficulty": "2", "due": "2030-01-31",
+                            "back": "board"})
+    assert resp.status_code == 303
+    f = api.ok(api.get(f"/cases/{case_id}"))["fields"]
+    assert (f["status"], f["assignee"], f["difficulty"]) == ("assigned", "w1", 2)
+    assert f["due_at"] == "2030-01-31T15:59:59Z"  # end of that day in Asia/Shanghai
+    page = office_web.get(f"/admin/cases/{case_id}")
+    assert page.status_code == 200 and 'id="history"' in office_web.last_html
+    resp = office_web.post(f"/admin/cases/{case_id}/assign", {"assignee": "w2"})
+    assert resp.status_code == 400 and 'role="alert"' in office_web.last_html
+    resp = office_web.post(f"/admin/cases/{case_id}/cancel", {"reason": "重复上报"})
+    assert resp.status_code == 200
+    assert api.ok(api.get(f"/cases/{case_id}"))["fields"]["status"] == "cancelled"
+    resp = office_web.post(f"/admin/cases/{case_id}/cancel", {"reason": "again"},
+                           page=f"/admin/cases/{case_id}")
+    assert resp.status_code == 409
+    assert office_web.get("/admin/cases/nope").status_code == 404
+
+
+def test_posters_make_and_show_a_code(office_web, api):
+    office_web.get("/admin/posters")
+    assert "一网格" in office_web.last_html
+    resp = office_web.post("/admin/grids/g1/poster", {})
+    assert resp.status_code == 303
+    page = office_web.get("/admin/grids/g1/poster")
+    assert "扫码反映问题" in office_web.last_html and "<svg" in office_web.last_html
+    code = re.search(r"/r/([0-9A-Z]{12})<", office_web.last_html).group(1)
+    assert page.status_code == 200
+    assert api.client.post("/api/v1/public/reports", json={
+        "code": code, "category": "road", "title": "x"}).status_code == 201
+
+
+def test_closure_rate_page_and_excel(office_web, api):
+    from openpyxl import load_workbook
+
+    code = report_code(api)
+    a, _ = new_report(api, code)
+    new_report(api, code, category="noise")
+    api.ok(api.post(f"/cases/{a}/cancel", {"reason": "重复"}))
+    page = office_web.get("/admin/reports/cases?grid=c1")
+    assert page.status_code == 200 and office_web.last_html.count("<svg") >= 4
+    assert 'id="t-received"' in office_web.last_html
+    resp = office_web.client.get("/admin/reports/cases.xlsx?grid=c1")
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
+    wb = load_workbook(io.BytesIO(resp.data))
+    summary, categories, cases = wb.worksheets
+    total = [row for row in summary.iter_rows(values_only=True)][-1]
+    assert total[1:4] == (2, 0, 1)  # received, closed, cancelled
+    assert cases.max_row == 3  # header + two cases
+    assert office_web.get("/admin/reports/cases?grid=nope").status_code == 404
+
+
+def test_case_pages_are_for_admins(v1_web, web):
+    assert v1_web.get("/admin/cases").status_code == 403
+    assert web.get("/admin/reports/cases").status_code == 302
