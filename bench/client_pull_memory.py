@@ -39,6 +39,7 @@ from _common import init_data_dir, print_figure, serve  # noqa: E402
 
 from client_sdk import FieldClient, HttpTransport  # noqa: E402
 from server.storage import open_storage  # noqa: E402
+from server.storage.records import Placement, RecordWrite  # noqa: E402
 from sync.hlc import format_hlc  # noqa: E402
 from sync.merge import merge  # noqa: E402
 
@@ -68,8 +69,8 @@ def seed(data: Path, grids: dict[str, int]) -> None:
                                "tags": ["独居老人"] if i % 5 == 0 else [],
                                "phone": f"138{i:08d}", "notes": "入户走访：家中有老人需要照顾"}}
                 seq += 1
-                rows.append((merge(None, change, device_id="seed").state, seq, grid, None,
-                             None, now))
+                rows.append(RecordWrite(merge(None, change, device_id="seed").state, seq,
+                                        Placement(grid=grid), now))
             with store.transaction():
                 store.records.put_many(rows)
     store.close()

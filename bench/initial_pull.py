@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import children, init_data_dir, print_figure, rate, serve  # noqa: E402
 
 from server.storage import open_storage  # noqa: E402
+from server.storage.records import Placement, RecordWrite  # noqa: E402
 from sync.crypto import DeviceKey  # noqa: E402
 from sync.hlc import format_hlc  # noqa: E402
 from sync.merge import merge  # noqa: E402
@@ -72,8 +73,8 @@ def seed(data: Path, households: int, grid: str = "g1") -> float:
                            "tags": ["独居老人"] if i % 5 == 0 else [],
                            "phone": f"138{i:08d}", "notes": "入户走访：家中有老人需要照顾"}}
             seq += 1
-            rows.append((merge(None, change, device_id=SEED_DEVICE).state, seq, grid, None,
-                         None, now))
+            rows.append(RecordWrite(merge(None, change, device_id=SEED_DEVICE).state, seq,
+                                    Placement(grid=grid), now))
         with store.transaction():
             store.records.put_many(rows)
     store.close()

@@ -58,8 +58,8 @@ def append_rate(store, signer: Signer, n: int, offset: int) -> float:  # type: i
     started = time.perf_counter()
     for i in range(offset, offset + n):
         with store.transaction():
-            append(store, kind="adjust", debit="issuance:c1", credit="shop:s1", amount=1 + i % 9,
-                   ref=f"adjustment:bench-{i}", key=signer)
+            append(store, signer, kind="adjust", debit="issuance:c1", credit="shop:s1",
+                   amount=1 + i % 9, ref=f"adjustment:bench-{i}")
     return n / (time.perf_counter() - started)
 
 
@@ -85,8 +85,8 @@ def main() -> None:
         store = open_storage(str(data_dir / "gridsync.db"))
         signer = Signer(str(data_dir))
         with store.transaction():
-            sample = append(store, kind="adjust", debit="issuance:c1", credit="shop:s1",
-                            amount=1, ref="adjustment:bench-sample", key=signer)
+            sample = append(store, signer, kind="adjust", debit="issuance:c1", credit="shop:s1",
+                            amount=1, ref="adjustment:bench-sample")
         data = canonical(hashed_form(sample))
         stored_row = store.ledger.entry_bodies(0, 1)[0][1]
         _, key = signer.active(store)

@@ -14,6 +14,7 @@ from . import body, field, logging_setup, metrics, web
 from .api import register_api
 from .config import load_config
 from .errors import register_error_handlers
+from .keystore import Signer
 from .storage import open_storage
 from .version import __version__
 
@@ -28,6 +29,8 @@ def create_app(config: dict | None = None) -> Flask:
     # Apply pending migrations once at start-up (safe with several workers:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
     open_storage(app.config["DATABASE"]).close()
+    # One signer per app: services get it as an argument (none reaches for the app).
+    app.extensions["gridsync.signer"] = Signer(app.config["DATA_DIR"])
 
     logging_setup.init_app(app)  # JSON logs, request ids
     app.before_request(body.load_body)

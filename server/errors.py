@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from .storage.errors import BackendError
+from .storage.errors import BUSY, UNAVAILABLE, BackendError
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +186,11 @@ def _flatten_webargs(messages: Any) -> dict | None:
 
 
 def from_database_error(exc: BackendError) -> ApiError:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
+    if exc.kind == BUSY:
         return Unavailable("database busy, retry shortly")
-    if "full" in text or "disk" in text or "readonly" in text or "unable to open" in text:
-        return Unavailable("storage unavailable: " + text.split(":")[0])
+    if exc.kind == UNAVAILABLE:
+        log.error("storage unavailable: %s", exc)
+        return Unavailable("storage unavailable, retry later")
     log.exception("database error")
     return ApiError()
 

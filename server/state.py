@@ -10,6 +10,7 @@ import threading
 
 from flask import current_app
 
+from .keystore import Signer
 from .storage import Storage, open_storage
 
 _local = threading.local()
@@ -23,6 +24,11 @@ def storage() -> Storage:
     if store is None:
         store = cache[path] = open_storage(path, migrate_schema=False)
     return store
+
+
+def signer() -> Signer:
+    """The ledger signer ``create_app`` built for this app."""
+    return current_app.extensions["gridsync.signer"]  # type: ignore[no-any-return]
 
 
 def close_all() -> None:

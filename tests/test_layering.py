@@ -110,3 +110,31 @@ def test_only_server_storage_talks_to_the_database_driver():
            for name, line in imported_modules(path, "server")
            if name.split(".")[0] in ("sqlite3", "sqlite_utils")]
     assert not bad, "\n".join(bad)
+
+
+def test_storage_protocols_name_every_method_of_the_backend():
+    """Each part of server/storage is declared as a Protocol (server/storage/interface.py)
+    that services type against; the SQL classes and the Protocols must not drift apart."""
+    import inspect
+
+    from server.storage import SqlStorage, interface
+    from server.storage.connection import Database
+
+    store = SqlStorage.__new__(SqlStorage)
+    parts = {"directory": interface.DirectoryPart, "access": interface.AccessPart,
+             "records": interface.RecordsPart, "cases": interface.CasesPart,
+             "ledger": interface.LedgerPart,
+             "audit": interface.AuditPart, "web": interface.WebPart}
+    assert set(parts) == set(interface.Storage.__annotations__)
+    db = Database.__new__(Database)
+    SqlStorage.__init__(store, db)
+    for name, protocol in parts.items():
+        concrete = type(getattr(store, name))
+        public = {m for m, f in vars(concrete).items()
+                  if not m.startswith("_") and inspect.isfunction(f)}
+        declared = {m for m, f in vars(protocol).items()
+                    if not m.startswith("_") and inspect.isfunction(f)}
+        assert public == declared, (name, public ^ declared)
+        for method in public:
+            assert (inspect.signature(getattr(concrete, method))
+                    == inspect.signature(getattr(protocol, method))), (name, method)

@@ -16,8 +16,7 @@ from marshmallow import RAISE
 
 from ..auth import require
 from ..services import ledger as points
-from ..services.ledger_append import signer
-from ..state import storage
+from ..state import signer, storage
 from . import schemas as s
 from .blueprint import Blueprint
 
@@ -28,6 +27,10 @@ _REPLAY = "The same id with the same body again: the first answer, unchanged."
 
 def _json(obj: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(obj), status=status, mimetype="application/json")
+
+
+def _outcome(outcome: points.Outcome) -> Response:
+    return _json(outcome.answer, 200 if outcome.replayed else 201)
 
 
 @bp.route("/accounts/<account>", methods=["GET"])
@@ -73,8 +76,7 @@ def create_redemption(data):  # type: ignore[no-untyped-def]
     Stock and points move together or not at all (409 insufficient_points /
     out_of_stock change nothing).
     """
-    status, answer = points.redeem(storage(), g.who, data)
-    return _json(answer, status)
+    return _outcome(points.redeem(storage(), signer(), g.who, data))
 
 
 @bp.route("/redemptions/<redemption_id>", methods=["GET"])
@@ -95,8 +97,7 @@ def create_adjustment(data):  # type: ignore[no-untyped-def]
 
     Never below zero: 409 insufficient_points.
     """
-    status, answer = points.adjust(storage(), g.who, data)
-    return _json(answer, status)
+    return _outcome(points.adjust(storage(), signer(), g.who, data))
 
 
 @bp.route("/ledger/reversals", methods=["POST"])
@@ -106,5 +107,4 @@ def create_adjustment(data):  # type: ignore[no-untyped-def]
 @bp.alt_response(200, schema=s.ReversalResult, description=_REPLAY)
 def create_reversal(data):  # type: ignore[no-untyped-def]
     """Undo an entry with a `reverse` entry swapping its debit and credit (once per entry)."""
-    status, answer = points.reverse(storage(), g.who, data)
-    return _json(answer, status)
+    return _outcome(points.reverse(storage(), signer(), g.who, data))

@@ -9,7 +9,7 @@ from sync.schemas import SyncRequestSchema, SyncResponseSchema
 
 from ..auth import require
 from ..services import sync as sync_service
-from ..state import storage
+from ..state import signer, storage
 from .blueprint import Blueprint
 
 bp = Blueprint("sync", __name__, description="Offline sync: push changes, pull your scope")
@@ -25,7 +25,7 @@ def sync(data):  # type: ignore[no-untyped-def]
     Dumped with orjson rather than marshmallow: a page holds up to 5,000 records.
     """
     config = current_app.config
-    out = sync_service.sync(storage(), g.who, data,
+    out = sync_service.sync(storage(), g.who, data, signer=signer(),
                             max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]),
                             pull_max_bytes=int(config["PULL_MAX_BYTES"]))
     return Response(orjson.dumps(out), mimetype="application/json")

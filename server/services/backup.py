@@ -25,7 +25,7 @@ from pathlib import Path
 from ledger import LedgerError
 
 from ..keystore import SecretMissing, Signer
-from ..storage import Storage
+from ..storage import SqlStorage
 from ..storage.maintenance import (
     FileDatabase,
     Maintenance,
@@ -114,7 +114,7 @@ def _describe(path: str) -> dict:
         problems = m.integrity_problems()
         if problems:
             raise BackupError(f"the copy fails SQLite's check: {problems[0]}")
-        head_seq, head_hash = Storage(db).ledger.head()
+        head_seq, head_hash = SqlStorage(db).ledger.head()
         return {"schema_version": version, "counts": m.counts(), "ledger_head_seq": head_seq,
                 "ledger_head_hash": head_hash}
     finally:
@@ -165,7 +165,7 @@ def _new_epoch(path: str) -> None:
     db = FileDatabase(path)
     try:
         with db.transaction():
-            Storage(db).records.renew_epoch()
+            SqlStorage(db).records.renew_epoch()
     finally:
         db.close()
 
@@ -183,7 +183,7 @@ def _check_restorable(path: str, source: str) -> dict:
         problems = m.integrity_problems()
         if problems:
             raise RestoreRefused(f"{source} is damaged (SQLite check: {problems[0]})")
-        keys = [k["key_id"] for k in Storage(db).ledger.keys()]
+        keys = [k["key_id"] for k in SqlStorage(db).ledger.keys()]
         if not keys:
             raise RestoreRefused(f"{source} holds no ledger key: not an initialised gridsync "
                                  "database")
@@ -220,7 +220,7 @@ def secret_status(data_dir: str) -> str:
     db_path = Path(data_dir) / DB_NAME
     db = FileDatabase(str(db_path))
     try:
-        Signer(data_dir).active(Storage(db))
+        Signer(data_dir).active(SqlStorage(db))
     except SecretMissing:
         return "missing"
     except LedgerError:

@@ -17,6 +17,7 @@ from sync.cases import step_updates
 from .. import clock
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..storage import Storage
+from ..storage.records import Placement, RecordWrite
 from .ledger_append import append
 from .publish import server_hlc
 
@@ -66,7 +67,6 @@ def write_server_version(store: Storage, state: dict | None, updates: dict, *, c
             fields[name] = value
         new_meta[name] = dict(meta)
     new = {**state, "version": version, "fields": fields, "meta": new_meta}
-    new.pop("_scope", None)
     store_versions(store, [(new, step, by, None)], at=at)
     return new
 
@@ -82,7 +82,8 @@ def store_versions(store: Storage, versions: list[tuple[dict, str | None, str | 
         grid = state["fields"]["grid"]
         if grid not in communities:
             communities[grid] = community_of(store, grid)
-        rows.append((state, seq + n, grid, state["fields"].get("assignee"), None, at))
+        rows.append(RecordWrite(state, seq + n,
+                                Placement(grid=grid, person=state["fields"].get("assignee")), at))
         index.append(index_row(state, community=communities[grid], at=at))
         if step is not None:
             steps.append((state["id"], step, by, at, op))
@@ -92,11 +93,10 @@ def store_versions(store: Storage, versions: list[tuple[dict, str | None, str | 
 
 
 def current(store: Storage, case_id: str) -> dict:
-    state = store.records.get("cases", case_id)
-    if state is None:
+    found = store.records.get("cases", case_id)
+    if found is None:
         raise NotFound("no such case")
-    state.pop("_scope")
-    return state
+    return found.state
 
 
 # --- earning ----------------------------------------------------------------
@@ -212,9 +212,8 @@ def visibility(store: Storage, state: dict, *, person: str, role: str) -> str | 
 
 def detail(store: Storage, case_id: str, *, person: str, role: str) -> dict:
     with store.snapshot():
-        state = store.records.get("cases", case_id)
-        if state is not None:
-            state.pop("_scope")
+        found = store.records.get("cases", case_id)
+        state = found.state if found else None
         seen = None if state is None else visibility(store, state, person=person, role=role)
         if state is None or seen is None:
             raise NotFound("no such case")

@@ -16,6 +16,7 @@ request that failed is not remembered, so it may be retried with its id.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from ledger import MAX_INT, ZERO_HASH, canonical, make_checkpoint
@@ -129,6 +130,15 @@ def checkpoint(store: Storage, signer: Signer) -> dict:
                                key_id=key_id)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A created-once answer: ``replayed`` when the request id was seen before and
+    this is the first answer again (the view answers 200 instead of 201)."""
+
+    answer: dict
+    replayed: bool
+
+
 # --- idempotent requests --------------------------------------------------
 def _digest(data: dict) -> str:
     return hashlib.sha256(canonical(data)).hexdigest()
@@ -151,7 +161,7 @@ def _remember(store: Storage, kind: str, data: dict, actor: str, response: dict)
 
 
 # --- redemptions ----------------------------------------------------------
-def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+def redeem(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcome:
     """Spend a volunteer's points at the caller's shop: (status, answer).
 
     Card, community, catalog, points and stock are checked, stock taken and
@@ -161,7 +171,7 @@ def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
     with store.transaction():
         first = _replay(store, "redemption", data, actor)
         if first is not None:
-            return 200, first
+            return Outcome(first, replayed=True)
         if store.ledger.redemption(data["id"]) is not None:
             raise IdReused(f"redemption id {data['id']!r} is already used")
         volunteer = _card_holder(store, data["volunteer"], data["card"])
@@ -179,14 +189,14 @@ def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
                 left = store.directory.item(shop["id"], line["sku"])
                 raise OutOfStock(f"{line['sku']}: {left['stock'] if left else 0} left, "
                                  f"{line['qty']} asked for")
-        entry = append(store, kind="redeem", debit=account, credit=f"shop:{shop['id']}",
+        entry = append(store, signer, kind="redeem", debit=account, credit=f"shop:{shop['id']}",
                        amount=total, ref=f"redemption:{data['id']}")
         redemption = {"id": data["id"], "volunteer": volunteer["id"], "shop": shop["id"],
                       "items": lines, "total": total, "at": entry["at"]}
         store.ledger.add_redemption(redemption, entry["seq"])
         answer = {"redemption": redemption, "entry": entry}
         _remember(store, "redemption", data, actor, answer)
-    return 201, answer
+    return Outcome(answer, replayed=False)
 
 
 def _card_holder(store: Storage, volunteer_id: str, card: str) -> dict:
@@ -231,13 +241,13 @@ def redemption_view(store: Storage, who: Principal, redemption_id: str) -> dict:
 
 
 # --- adjustments and reversals (admin) -------------------------------------
-def adjust(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+def adjust(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcome:
     """An ``adjust`` entry between the account's community issuance account
     and the account; a negative amount takes points back, never below zero."""
     with store.transaction():
         first = _replay(store, "adjustment", data, who.person)
         if first is not None:
-            return 200, first
+            return Outcome(first, replayed=True)
         account = data["account"]
         owner = account_owner(store, account)
         if owner is None or owner["kind"] not in FLOORED or owner["community"] is None:
@@ -248,16 +258,16 @@ def adjust(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
             debit, credit = issuance, account
         else:  # append keeps the account from going below zero
             debit, credit = account, issuance
-        entry = append(store, kind="adjust", debit=debit, credit=credit, amount=abs(amount),
+        entry = append(store, signer, kind="adjust", debit=debit, credit=credit, amount=abs(amount),
                        ref=f"adjustment:{data['id']}")
         adjustment = {"id": data["id"], "account": account, "amount": amount,
                       "reason": data["reason"], "by": who.person, "at": entry["at"]}
         answer = {"adjustment": adjustment, "entry": entry}
         _remember(store, "adjustment", data, who.person, answer)
-    return 201, answer
+    return Outcome(answer, replayed=False)
 
 
-def reverse(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+def reverse(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcome:
     """A ``reverse`` entry swapping the debit and credit of entry `data["entry"]`.
 
     Each entry is reversed at most once (409 already_reversed), and a
@@ -267,7 +277,7 @@ def reverse(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
     with store.transaction():
         first = _replay(store, "reversal", data, who.person)
         if first is not None:
-            return 200, first
+            return Outcome(first, replayed=True)
         seq = data["entry"]
         original = store.ledger.entry(seq)
         if original is None:
@@ -278,10 +288,10 @@ def reverse(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
         done = store.ledger.entry_by_ref("reverse", f"entry:{seq}")
         if done is not None:
             raise AlreadyReversed(f"entry {seq} was already reversed by entry {done['seq']}")
-        entry = append(store, kind="reverse", debit=original["credit"],
+        entry = append(store, signer, kind="reverse", debit=original["credit"],
                        credit=original["debit"], amount=original["amount"], ref=f"entry:{seq}")
         reversal = {"id": data["id"], "entry": seq, "reason": data["reason"], "by": who.person,
                     "at": entry["at"]}
         answer = {"reversal": reversal, "entry": entry}
         _remember(store, "reversal", data, who.person, answer)
-    return 201, answer
+    return Outcome(answer, replayed=False)

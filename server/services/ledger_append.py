@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
-
 from ledger import MAX_INT, ZERO_HASH, make_entry
 from ledger.rules import local_date, price_log
 
@@ -20,13 +18,6 @@ from .. import clock
 from ..errors import InsufficientPoints, ValidationFailed
 from ..keystore import Signer
 from ..storage import Storage
-
-
-def signer() -> Signer:
-    ext = current_app.extensions
-    if "gridsync.signer" not in ext:
-        ext["gridsync.signer"] = Signer(current_app.config["DATA_DIR"])
-    return ext["gridsync.signer"]  # type: ignore[no-any-return]
 
 
 def new_entry_id() -> str:
@@ -48,17 +39,17 @@ def _check_floor(account: str, balance: int, amount: int) -> None:
         raise InsufficientPoints(f"{account} has {balance} points; this needs {amount}")
 
 
-def append(store: Storage, *, kind: str, debit: str, credit: str, amount: int, ref: str,
-           evidence: str | None = None, rules: str | None = None,
-           key: Signer | None = None) -> dict:
-    """Sign and store the next entry. Must be called inside a transaction."""
+def append(store: Storage, signer: Signer, *, kind: str, debit: str, credit: str, amount: int,
+           ref: str, evidence: str | None = None, rules: str | None = None) -> dict:
+    """Sign (with the app's one ``signer``) and store the next entry. Must be called
+    inside a transaction."""
     debit_balance = store.ledger.balance(debit)
     _check_floor(debit, debit_balance, amount)
     if (store.ledger.balance(credit) + amount > MAX_INT
             or debit_balance - amount < -MAX_INT):
         raise ValidationFailed("a balance would leave the integer range (|n| <= 2^53-1)",
                                fields={"amount": ["too large for the accounts' balances"]})
-    key_id, signing_key = (key or signer()).active(store)
+    key_id, signing_key = signer.active(store)
     seq, head = store.ledger.head()
     entry = make_entry(seq=seq + 1, id=new_entry_id(), kind=kind, debit=debit,
                        credit=credit, amount=amount, ref=ref, evidence=evidence, rules=rules,
@@ -68,7 +59,7 @@ def append(store: Storage, *, kind: str, debit: str, credit: str, amount: int, r
     return entry
 
 
-def earn_for_log(store: Storage, log: dict, *, op: str, community: str) -> int:
+def earn_for_log(store: Storage, signer: Signer, log: dict, *, op: str, community: str) -> int:
     """Price a log that just became verified and append its earn entry.
 
     Returns the points awarded (0 earns no entry). Rules are those in force
@@ -86,7 +77,7 @@ def earn_for_log(store: Storage, log: dict, *, op: str, community: str) -> int:
                        already_awarded_today=already)
     if points > 0:
         store.ledger.add_points_on(fields["volunteer"], day, points)
-        append(store, kind="earn", debit=f"issuance:{community}",
+        append(store, signer, kind="earn", debit=f"issuance:{community}",
                credit=f"volunteer:{fields['volunteer']}", amount=points,
                ref=f"service_log:{log['id']}", evidence=op, rules=rules_digest)
     return points

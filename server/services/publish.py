@@ -11,6 +11,7 @@ from sync.hlc import HybridClock
 
 from .. import clock
 from ..storage import Storage
+from ..storage.records import Placement, RecordWrite
 
 PUBLIC_FIELDS = ("name", "role", "grids")
 
@@ -28,7 +29,8 @@ def person(store: Storage, person: dict) -> None:
     if person["role"] not in ("worker", "volunteer"):
         return
     fields = {k: person[k] for k in PUBLIC_FIELDS}
-    old = store.records.get("people", person["id"])
+    found = store.records.get("people", person["id"])
+    old = found.state if found else None
     if old is not None and old["fields"] == fields and not old["deleted"]:
         return
     last = max((m["hlc"] for m in (old or {}).get("meta", {}).values()), default=None)
@@ -39,7 +41,8 @@ def person(store: Storage, person: dict) -> None:
     state = {"collection": "people", "id": person["id"], "version": version,
              "deleted": False, "fields": fields, "meta": meta}
     now = clock.iso()
-    store.records.put_many([(state, store.records.last_seq() + 1, None, person["id"], None, now)])
+    store.records.put_many([RecordWrite(state, store.records.last_seq() + 1,
+                                        Placement(person=person["id"]), now)])
     old_grids = set(old["fields"]["grids"]) if old else set()
     if old and old_grids != set(person["grids"]):
         _moved(store, person["id"], old_grids - set(person["grids"]), now)

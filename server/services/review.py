@@ -7,6 +7,7 @@ import json
 from .. import clock
 from ..errors import NotFound, ValidationFailed
 from ..storage import Storage
+from ..storage.records import Placement, RecordWrite
 from .moves import household_moved
 from .publish import server_hlc
 
@@ -27,12 +28,12 @@ def resolve_conflict(store: Storage, conflict_id: int, keep: str, by: str) -> di
 
 
 def _write_loser(store: Storage, conflict: dict, by: str) -> None:
-    state = store.records.get(conflict["collection"], conflict["record"])
-    if state is None:
+    found = store.records.get(conflict["collection"], conflict["record"])
+    if found is None:
         raise NotFound("the record is gone (tombstone purged)")
+    state, place = found.state, found.place
     if state["fields"].get("status") in ("verified", "rejected"):
         raise ValidationFailed("the service log is locked", fields={"keep": ["record is locked"]})
-    scope = state.pop("_scope")
     field = conflict["field"]
     current = state["meta"].get(field, {})
     winner = conflict["winner"]
@@ -52,13 +53,13 @@ def _write_loser(store: Storage, conflict: dict, by: str) -> None:
     state["meta"][field] = {"hlc": hlc, "version": version, "op": f"resolve:{conflict['id']}",
                            "device": f"server:{by}"}
     state["version"] = version
-    grid = state["fields"].get("grid", scope["grid"]) if state["collection"] == "households" \
-        else scope["grid"]
+    grid = state["fields"].get("grid", place.grid) if state["collection"] == "households" \
+        else place.grid
     now = clock.iso()
-    store.records.put_many([(state, store.records.last_seq() + 1, grid, scope["person"],
-                             scope["author"], now)])
-    if state["collection"] == "households" and grid != scope["grid"]:
-        household_moved(store, state["id"], scope["grid"], grid, now)
+    store.records.put_many([RecordWrite(state, store.records.last_seq() + 1,
+                                        Placement(grid, place.person, place.author), now)])
+    if state["collection"] == "households" and grid != place.grid:
+        household_moved(store, state["id"], place.grid, grid, now)
 
 
 def op_evidence(store: Storage, op: str) -> dict:

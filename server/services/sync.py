@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import clock
 from ..auth import Principal
 from ..errors import Forbidden
+from ..keystore import Signer
 from ..storage import Storage
 from . import cursors
 from .sync_pull import pull
@@ -12,7 +13,7 @@ from .sync_push import Push
 from .sync_scope import device_scope
 
 
-def sync(store: Storage, who: Principal, request: dict, *, max_skew_ms: int,
+def sync(store: Storage, who: Principal, request: dict, *, signer: Signer, max_skew_ms: int,
          pull_max_bytes: int) -> dict:
     if who.device is None or who.role not in ("worker", "volunteer"):
         raise Forbidden("only worker and volunteer devices sync")
@@ -20,7 +21,7 @@ def sync(store: Storage, who: Principal, request: dict, *, max_skew_ms: int,
     cursor = cursors.check(store, request["cursor"], who.device)
     results = []
     if request["changes"]:
-        push = Push(store, who, scope, max_skew_ms=max_skew_ms)
+        push = Push(store, who, scope, signer=signer, max_skew_ms=max_skew_ms)
         checked = [push.check(raw) for raw in request["changes"]]
         with store.transaction():
             results = [push.apply(c) for c in checked]

@@ -23,7 +23,9 @@ from sync.signing import unsigned_form, verify_change
 from .. import clock
 from ..auth import Principal
 from ..errors import ValidationFailed
+from ..keystore import Signer
 from ..storage import Storage
+from ..storage.records import Placement, RecordWrite
 from .ledger_append import earn_for_log
 from .moves import household_moved
 from .sync_scope import Scope
@@ -37,13 +39,14 @@ def signed_bytes(raw: dict) -> bytes:
 
 
 class Push:
-    def __init__(self, store: Storage, who: Principal, scope: Scope, *, max_skew_ms: int):
-        self.store, self.who, self.scope = store, who, scope
+    def __init__(self, store: Storage, who: Principal, scope: Scope, *, signer: Signer,
+                 max_skew_ms: int):
+        self.store, self.who, self.scope, self.signer = store, who, scope, signer
         self.max_skew_ms = max_skew_ms
         self.now_ms = clock.now_ms()
         self.now = clock.iso(self.now_ms)
         self.states: dict[tuple[str, str], dict] = {}
-        self.scope_cols: dict[tuple[str, str], tuple] = {}
+        self.places: dict[tuple[str, str], Placement] = {}
         self.ops: dict[str, dict] = {}
         self.conflicts: list[tuple] = []
         self.exits: list[tuple[str, str, str]] = []
@@ -103,10 +106,10 @@ class Push:
     def _state(self, collection: str, id: str) -> dict | None:
         key = (collection, id)
         if key not in self.states:
-            state = self.store.records.get(collection, id)
-            if state is not None:
-                self.scope_cols[key] = tuple(state.pop("_scope").values())
-            self.states[key] = state  # type: ignore[assignment]
+            found = self.store.records.get(collection, id)
+            if found is not None:
+                self.places[key] = found.place
+            self.states[key] = found.state if found else None  # type: ignore[assignment]
         return self.states[key]
 
     # --- permissions ---------------------------------------------------
@@ -129,8 +132,8 @@ class Push:
 
     def _authorize_visit(self, change: dict, state: dict | None) -> None:
         if state is not None:
-            grid, _, author = self.scope_cols[(change["collection"], change["id"])]
-            if grid not in self.scope.grids and author != self.who.person:
+            place = self.places[(change["collection"], change["id"])]
+            if place.grid not in self.scope.grids and place.author != self.who.person:
                 raise ChangeRejected("forbidden", "visit is outside your grids")
             return
         household = self._state("households", change["fields"].get("household", ""))
@@ -199,7 +202,7 @@ class Push:
             if final == "verified":
                 person = self.store.directory.person(volunteer)
                 try:
-                    points = earn_for_log(self.store, new, op=change["op"],
+                    points = earn_for_log(self.store, self.signer, new, op=change["op"],
                                           community=person["community"])  # type: ignore[index]
                 except (LedgerError, OverflowError, ValueError, ValidationFailed) as exc:
                     raise ChangeRejected(
@@ -214,18 +217,18 @@ class Push:
         key = (change["collection"], change["id"])
         fields = new["fields"]
         if key[0] == "households":
-            cols = (fields.get("grid"), None, None)
+            place = Placement(grid=fields.get("grid"))
             old_grid = old["fields"].get("grid") if old else None
             if old_grid and old_grid != fields.get("grid"):
                 self.exits.append((key[0], key[1], old_grid))
         elif key[0] == "visits":
             # Visits are written once: this is always a new visit.
             household = self._state("households", fields["household"]) or {"fields": {}}
-            cols = (household["fields"].get("grid"), None, self.who.person)
+            place = Placement(grid=household["fields"].get("grid"), author=self.who.person)
         else:
-            cols = (None, fields.get("volunteer"), None)
+            place = Placement(person=fields.get("volunteer"))
         self.states[key] = new
-        self.scope_cols[key] = cols
+        self.places[key] = place
         self.dirty[key] = None
 
     def _remember(self, raw: dict, digest: str, status: str, version: int | None,
@@ -242,7 +245,7 @@ class Push:
         """Write the buffered effects (inside the caller's transaction)."""
         first = self.store.records.last_seq() + 1
         self.store.records.put_many(
-            [(self.states[key], seq, *self.scope_cols[key], self.now)
+            [RecordWrite(self.states[key], seq, self.places[key], self.now)
              for seq, key in enumerate(self.dirty, first)])
         for collection, id, grid in self.exits:
             household_moved(self.store, id, grid, self.states[(collection, id)]["fields"]["grid"],

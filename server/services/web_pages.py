@@ -13,6 +13,7 @@ from ledger import ZERO_HASH, VerificationError, canonical, keyring, verify_entr
 
 from .. import secrets_
 from ..auth import Principal
+from ..keystore import Signer
 from ..storage import Storage
 from . import ledger as points
 
@@ -40,9 +41,9 @@ def card_holder(store: Storage, card: str, community: str | None) -> dict | None
     return person
 
 
-def redeem(store: Storage, who: Principal, data: dict) -> tuple[int, dict]:
+def redeem(store: Storage, signer: Signer, who: Principal, data: dict) -> points.Outcome:
     """Exactly the API's redemption (idempotent by ``data["id"]``)."""
-    return points.redeem(store, who, data)
+    return points.redeem(store, signer, who, data)
 
 
 def receipt(store: Storage, shop: str, redemption_id: str) -> dict | None:

@@ -1,12 +1,12 @@
 """Storage behind one interface.
 
-``open_storage(path)`` returns a ``Storage`` whose parts each own one area's
-SQL: ``directory`` (grids, shops, people, catalog, rules), ``access``
-(tokens, devices, enrolment), ``records`` (sync), ``cases`` (the case index,
-history, report codes, receipts) and ``ledger``. Services
-call these methods inside ``storage.transaction()``; nothing outside this
-package writes SQL. A PostgreSQL backend would provide the same parts and
-must pass ``tests/server/test_storage_contract.py``.
+``open_storage(path)`` returns a ``Storage`` (the Protocol in ``interface.py``)
+whose parts each own one area's SQL: ``directory`` (grids, shops, people,
+catalog, rules), ``access`` (tokens, devices, enrolment), ``records`` (sync),
+``cases`` (the case index, history, report codes, receipts), ``ledger``, ``audit``
+and ``web``. Services call these methods inside
+``storage.transaction()``; nothing outside this package writes SQL. Every
+backend must pass ``tests/server/test_storage_contract.py``.
 """
 
 from __future__ import annotations
@@ -19,17 +19,20 @@ from .cases import CaseStore
 from .connection import Database
 from .directory import DirectoryStore
 from .errors import BackendError, Conflict, Missing, StorageError
+from .interface import Storage
 from .ledger import LedgerStore
 from .ledger_audit import LedgerAuditStore
 from .migrations import LATEST, migrate
 from .records import RecordStore
 from .web import WebStore
 
-__all__ = ["Storage", "open_storage", "BackendError", "Conflict", "Missing", "StorageError",
-           "LATEST"]
+__all__ = ["Storage", "SqlStorage", "open_storage", "BackendError", "Conflict", "Missing",
+           "StorageError", "LATEST"]
 
 
-class Storage:
+class SqlStorage:
+    """The parts over one ``Database`` connection."""
+
     def __init__(self, db: Database):
         self.db = db
         self.directory = DirectoryStore(db)
@@ -41,12 +44,12 @@ class Storage:
         self.web = WebStore(db)
 
     @contextmanager
-    def transaction(self) -> Iterator[Storage]:
+    def transaction(self) -> Iterator[SqlStorage]:
         with self.db.transaction():
             yield self
 
     @contextmanager
-    def relaxed_durability(self) -> Iterator[Storage]:
+    def relaxed_durability(self) -> Iterator[SqlStorage]:
         """synchronous=NORMAL for what runs inside (nothing a device was promised)."""
         self.db.execute("PRAGMA synchronous = NORMAL")
         try:
@@ -55,7 +58,7 @@ class Storage:
             self.db.execute("PRAGMA synchronous = FULL")
 
     @contextmanager
-    def snapshot(self) -> Iterator[Storage]:
+    def snapshot(self) -> Iterator[SqlStorage]:
         with self.db.snapshot():
             yield self
 
@@ -71,4 +74,4 @@ def open_storage(path: str, *, migrate_schema: bool = True) -> Storage:
     db = Database(path)
     if migrate_schema:
         migrate(db)
-    return Storage(db)
+    return SqlStorage(db)

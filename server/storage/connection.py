@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import BackendError
+from .errors import BUSY, INTEGRITY, OTHER, UNAVAILABLE, BackendError
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -50,13 +50,25 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
+# Primary result codes (the low byte of sqlite_errorcode): https://sqlite.org/rescode.html
+_KINDS = {5: BUSY, 6: BUSY,                                   # SQLITE_BUSY, SQLITE_LOCKED
+          3: UNAVAILABLE, 8: UNAVAILABLE, 10: UNAVAILABLE,    # PERM, READONLY, IOERR
+          13: UNAVAILABLE, 14: UNAVAILABLE,                   # FULL, CANTOPEN
+          19: INTEGRITY}                                      # CONSTRAINT
+
+
+def classify(exc: sqlite3.Error) -> str:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return OTHER if code is None else _KINDS.get(code & 0xFF, OTHER)
+
+
 @contextmanager
 def driver_errors() -> Iterator[None]:
     """Turn the driver's errors into BackendError (the one storage error for them)."""
     try:
         yield
     except sqlite3.Error as exc:
-        raise BackendError(exc) from exc
+        raise BackendError(exc, classify(exc)) from exc
 
 
 class Database:
@@ -89,6 +101,10 @@ class Database:
         with driver_errors():
             row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    def lock_timeout_ms(self, ms: int) -> None:
+        """How long a write waits for another writer's lock before failing busy."""
+        self.execute(f"PRAGMA busy_timeout = {int(ms)}")
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

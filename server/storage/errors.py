@@ -21,13 +21,21 @@ class Missing(StorageError):
         self.kind, self.id = kind, id
 
 
+BUSY = "busy"                # locked past the timeout, deadlock, serialization failure
+UNAVAILABLE = "unavailable"  # disk full, I/O error, read-only, cannot open or connect
+INTEGRITY = "integrity"      # a constraint refused the write
+OTHER = "other"              # anything else: a bug, not the environment
+
+
 class BackendError(StorageError):
     """The database itself failed (busy past the timeout, disk full, I/O error).
 
     Wraps the driver's exception as ``original`` so nothing outside storage
-    depends on the driver.
+    depends on the driver; ``kind`` (one of the constants above) is decided
+    where it is wrapped, from the driver's error code, never from its text.
     """
 
-    def __init__(self, original: Exception):
+    def __init__(self, original: Exception, kind: str = OTHER):
         super().__init__(str(original))
         self.original = original
+        self.kind = kind

@@ -11,8 +11,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .connection import Database
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a record sits for pull: the columns scope filters on."""
+
+    grid: str | None = None
+    person: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record's whole merge state (``sync.merge`` form) and its placement."""
+
+    state: dict
+    place: Placement
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """A new current version of a record, taking change sequence ``seq``."""
+
+    state: dict
+    seq: int
+    place: Placement
+    at: str
 
 _SCOPE = """(grid IN (SELECT value FROM json_each(:grids))
     OR (collection IN ('service_logs', 'people')
@@ -38,19 +66,17 @@ class RecordStore:
             "coalesce((SELECT CAST(value AS INTEGER) FROM settings "
             "WHERE key = 'purged_seq'), 0))") or 0)
 
-    def get(self, collection: str, id: str) -> dict | None:
+    def get(self, collection: str, id: str) -> StoredRecord | None:
         row = self.db.one(
             "SELECT state, grid, person, author FROM records WHERE collection = ? AND id = ?",
             (collection, id))
         if row is None:
             return None
-        state = json.loads(row["state"])
-        state["_scope"] = {"grid": row["grid"], "person": row["person"], "author": row["author"]}
-        return state
+        return StoredRecord(json.loads(row["state"]),
+                            Placement(row["grid"], row["person"], row["author"]))
 
-    def put_many(self, rows: Iterable[tuple[dict, int, str | None, str | None, str | None, str]]
-                 ) -> None:
-        """Upsert (state, seq, grid, person, author, at) rows."""
+    def put_many(self, rows: Iterable[RecordWrite]) -> None:
+        """Upsert new record versions."""
         self.db.executemany(
             """INSERT INTO records (collection, id, seq, version, deleted, grid, person, author,
                                    state, updated_at)
@@ -59,9 +85,9 @@ class RecordStore:
                  version = excluded.version, deleted = excluded.deleted, grid = excluded.grid,
                  person = excluded.person, author = excluded.author, state = excluded.state,
                  updated_at = excluded.updated_at""",
-            [(s["collection"], s["id"], seq, s["version"], int(s["deleted"]), grid, person,
-              author, _dumps({k: v for k, v in s.items() if k != "_scope"}), at)
-             for s, seq, grid, person, author, at in rows])
+            [(w.state["collection"], w.state["id"], w.seq, w.state["version"],
+              int(w.state["deleted"]), w.place.grid, w.place.person, w.place.author,
+              _dumps(w.state), w.at) for w in rows])
 
     def count(self, collection: str | None = None) -> int:
         if collection is None:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ..errors import ApiError, CardInvalid, IdReused, InsufficientPoints, OutOfStock
 from ..fields import ID_PATTERN, UUID_PATTERN
 from ..services import directory, web_pages
-from ..state import storage
+from ..state import signer, storage
 from .blueprint import bp
 from .errors import PageNotFound
 from .qr import qr_svg
@@ -97,7 +97,7 @@ def shop_redeem() -> Any:
     data = {"id": form_id, "volunteer": volunteer["id"], "card": card,
             "items": [{"sku": sku, "qty": n} for sku, n in sorted(qty.items())]}
     try:
-        web_pages.redeem(store, _me_principal(), data)
+        web_pages.redeem(store, signer(), _me_principal(), data)
     except InsufficientPoints:
         error = _("Not enough points for these items. Nothing was redeemed.")
     except OutOfStock:

@@ -12,6 +12,7 @@ import pytest
 
 from server.state import storage
 from server.storage import BackendError
+from server.storage.errors import BUSY, UNAVAILABLE
 from tests.helpers import api_error as error
 from tests.helpers import api_validation as validation
 from tests.helpers import db_dump
@@ -226,12 +227,13 @@ def boom_app(make_app, data_dir):
                                      at="2026-01-01T00:00:00.000Z")
             raise KeyError("secret detail /srv/gridsync/server/services.py line 42")
 
-    # What storage raises when the driver fails (server.storage.BackendError).
+    # What storage raises when the driver fails (server.storage.BackendError, classified
+    # by the driver's error code where it is wrapped).
     def busy():
-        raise BackendError(sqlite3.OperationalError("database is locked"))
+        raise BackendError(sqlite3.OperationalError("database is locked"), BUSY)
 
     def full():
-        raise BackendError(sqlite3.OperationalError("database or disk is full"))
+        raise BackendError(sqlite3.OperationalError("database or disk is full"), UNAVAILABLE)
 
     def bug():
         storage().db.execute("SELECT secret_column FROM grids")

@@ -302,9 +302,9 @@ def test_second_earn_for_one_log(ledger, app):
     ref = conn.execute("SELECT ref FROM entries WHERE seq = 2").fetchone()[0]
     conn.close()
     store = open_storage(str(ledger / "gridsync.db"))
-    with app.app_context(), store.transaction():
-        append(store, kind="earn", debit="issuance:c1", credit="volunteer:v1", amount=10,
-               ref=ref, key=Signer(str(ledger)))
+    with store.transaction():
+        append(store, Signer(str(ledger)), kind="earn", debit="issuance:c1",
+               credit="volunteer:v1", amount=10, ref=ref)
     store.close()
     result = run_verify(ledger)
     assert result.exit_code == 1
@@ -333,8 +333,8 @@ def long_ledger(data_dir, app):
         for block in range(15):
             with store.transaction():
                 for _ in range(100):
-                    append(store, kind="adjust", debit="issuance:c1", credit="volunteer:v1",
-                           amount=1 + block, ref=f"adjustment:{uuid.uuid4().hex}", key=signer)
+                    append(store, signer, kind="adjust", debit="issuance:c1", credit="volunteer:v1",
+                           amount=1 + block, ref=f"adjustment:{uuid.uuid4().hex}")
     store.close()
     return data_dir
 

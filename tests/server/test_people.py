@@ -167,7 +167,7 @@ def test_the_last_active_admin_cannot_be_deactivated(api, world, data_dir):
 
 def test_workers_and_volunteers_are_published_as_people_records(app, api, world):
     with app.app_context():
-        rec = storage().records.get("people", "w1")
+        rec = storage().records.get("people", "w1").state
         assert rec["fields"] == {"name": "name of w1", "role": "worker", "grids": ["g1"]}
         assert rec["version"] == 1
         assert storage().records.get("people", "shop1") is None   # shops do not sync
@@ -176,7 +176,7 @@ def test_workers_and_volunteers_are_published_as_people_records(app, api, world)
     api.ok(api.patch("/people/w1", {"name": "王"}))                # same view: no new version
     api.ok(api.patch("/people/w1", {"active": False}))             # not part of the view
     with app.app_context():
-        rec = storage().records.get("people", "w1")
+        rec = storage().records.get("people", "w1").state
         assert (rec["version"], rec["fields"]["name"]) == (2, "王")
         assert rec["meta"]["name"]["hlc"].endswith(":server")
 

@@ -354,3 +354,19 @@ def test_driver_errors_come_out_as_backend_error(store):
     with pytest.raises(BackendError) as caught:
         store.db.execute("SELECT no_such_column FROM grids")
     assert "no_such_column" in str(caught.value) and caught.value.original is not None
+
+
+def test_driver_errors_are_classified_by_code_not_text(store, other, town):
+    """A constraint failure is ``integrity`` and a write lock held past the busy
+    timeout is ``busy``, decided from the driver's error code where it is wrapped."""
+    from server.storage.errors import BUSY, INTEGRITY
+
+    with pytest.raises(BackendError) as caught, store.transaction():
+        store.ledger.add_redemption({"id": "r1", "shop": "nope", "volunteer": "v1", "items": [],
+                                     "total": 0, "at": AT}, 1)
+    assert caught.value.kind == INTEGRITY
+    with store.transaction():
+        other.db.lock_timeout_ms(50)
+        with pytest.raises(BackendError) as caught, other.transaction():
+            other.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
+    assert caught.value.kind == BUSY

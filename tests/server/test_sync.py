@@ -517,6 +517,5 @@ def test_pulled_views_built_by_sqlite_equal_record_view(world, api, app):
         rows = store.records.pull(after=0, grids=["g1"], people=["v1"], author="w1", limit=100)
         assert rows
         for _, collection, id, view in rows:
-            state = store.records.get(collection, id)
-            state.pop("_scope")
+            state = store.records.get(collection, id).state
             assert _json.loads(view) == record_view(state)

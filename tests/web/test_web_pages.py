@@ -354,9 +354,10 @@ def test_an_unexpected_error_is_a_friendly_page(v1_web, monkeypatch):
 def test_database_busy_is_a_retry_page(v1_web, monkeypatch):
     from server.services import web_pages
     from server.storage import BackendError
+    from server.storage.errors import BUSY
 
     def busy(*a, **k):  # what storage raises when SQLite stays locked past its timeout
-        raise BackendError(sqlite3.OperationalError("database is locked"))
+        raise BackendError(sqlite3.OperationalError("database is locked"), BUSY)
 
     monkeypatch.setattr(web_pages, "overview", busy)
     resp = v1_web.get("/me")

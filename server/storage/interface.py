@@ -1,0 +1,444 @@
+"""The storage interface services depend on, one ``typing.Protocol`` per part.
+
+``Storage`` is what ``open_storage`` returns, whichever database is behind
+it; each part owns one area's queries. Services and views type against these
+Protocols only, never against a backend's classes, so a backend is any object
+with these methods that passes ``tests/server/test_storage_contract.py``.
+``tests/test_layering.py`` checks the concrete classes and these Protocols
+name the same methods, so neither drifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from .records import RecordWrite, StoredRecord
+
+
+class DirectoryPart(Protocol):
+    """Grids, shops, people, cards, catalog and earning rules."""
+
+    def add_grid(self, *, id: str, name: str, parent: str | None, at: str) -> dict:
+        ...
+
+    def grid(self, id: str) -> dict | None:
+        ...
+
+    def grids(self) -> list[dict]:
+        ...
+
+    def descendants(self, grid_ids: list[str]) -> set[str]:
+        ...
+
+    def ancestors(self, grid_ids: list[str]) -> set[str]:
+        ...
+
+    def add_shop(self, *, id: str, name: str, community: str, at: str) -> dict:
+        ...
+
+    def shop(self, id: str) -> dict | None:
+        ...
+
+    def shops(self) -> list[dict]:
+        ...
+
+    def add_person(self, *, id: str, name: str, role: str, grids: list[str],
+                   shop: str | None, community: str | None, at: str) -> dict:
+        ...
+
+    def set_grids(self, person: str, grids: list[str]) -> None:
+        ...
+
+    def update_person(self, id: str, **changes: Any) -> None:
+        ...
+
+    def person(self, id: str) -> dict | None:
+        ...
+
+    def people(self) -> list[dict]:
+        ...
+
+    def people_in_grids(self, grid_ids: set[str]) -> set[str]:
+        ...
+
+    def set_card_hash(self, person: str, card_hash: str) -> None:
+        ...
+
+    def card_hash(self, person: str) -> str | None:
+        ...
+
+    def put_item(self, *, shop: str, sku: str, name: str, price: int, stock: int, at: str) -> dict:
+        ...
+
+    def item(self, shop: str, sku: str) -> dict | None:
+        ...
+
+    def catalog(self, shop: str) -> list[dict]:
+        ...
+
+    def take_stock(self, shop: str, sku: str, qty: int) -> bool:
+        ...
+
+    def put_rules(self, body: dict, rules_hash: str, at: str) -> int:
+        ...
+
+    def rules(self) -> tuple[dict, str] | None:
+        ...
+
+
+class AccessPart(Protocol):
+    """Tokens, devices, enrolment codes and rate-limit counters."""
+
+    def add_token(self, *, id: str, person: str, device: str | None, secret_hash: str,
+                  at: str) -> None:
+        ...
+
+    def token_principal(self, token_id: str) -> dict | None:
+        ...
+
+    def revoke_token(self, token_id: str, at: str) -> bool:
+        ...
+
+    def add_device(self, *, id: str, person: str, name: str, public_key: str, at: str) -> None:
+        ...
+
+    def device(self, id: str) -> dict | None:
+        ...
+
+    def devices(self) -> list[dict]:
+        ...
+
+    def revoke_device(self, id: str, at: str) -> None:
+        ...
+
+    def record_sync(self, device: str, *, at: str, applied: int, rejected: int) -> None:
+        ...
+
+    def add_enrollment(self, *, code_hash: str, person: str, at: str, expires_at: str) -> None:
+        ...
+
+    def claim_enrollment(self, code_hash: str, now: str) -> str | None:
+        ...
+
+    def hits(self, key: str, window_start: int) -> int:
+        ...
+
+    def hit(self, key: str, window_start: int) -> int:
+        ...
+
+
+class RecordsPart(Protocol):
+    """Sync records (current state per record), the op log, conflicts, scope exits."""
+
+    def last_seq(self) -> int:
+        ...
+
+    def get(self, collection: str, id: str) -> StoredRecord | None:
+        ...
+
+    def put_many(self, rows: Iterable[RecordWrite]) -> None:
+        ...
+
+    def count(self, collection: str | None = None) -> int:
+        ...
+
+    def move_visits(self, household: str, grid: str, at: str) -> list[str]:
+        ...
+
+    def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
+             limit: int) -> list[tuple[int, str, str, str]]:
+        ...
+
+    def in_scope_ids(self, *, grids: list[str], people: list[str], author: str
+                     ) -> list[tuple[str, str]]:
+        ...
+
+    def restamp_person(self, person: str, at: str) -> list[tuple[str, str]]:
+        ...
+
+    def visible(self, collection: str, id: str, *, grids: list[str], people: list[str],
+                author: str) -> bool:
+        ...
+
+    def add_exit(self, *, seq: int, collection: str, id: str, grid: str, at: str) -> None:
+        ...
+
+    def exits(self, *, after: int, upto: int, grids: list[str]) -> list[tuple[str, str]]:
+        ...
+
+    def purge_tombstones(self, before: str) -> int:
+        ...
+
+    def setting(self, key: str) -> str | None:
+        ...
+
+    def renew_epoch(self) -> None:
+        ...
+
+    def purged_seq(self) -> int:
+        ...
+
+    def op(self, op: str) -> dict | None:
+        ...
+
+    def add_ops(self, rows: list[dict]) -> None:
+        ...
+
+    def op_counts(self) -> dict[str, int]:
+        ...
+
+    def add_conflicts(self, rows: list[tuple[str, str, str, dict, dict, str]]) -> None:
+        ...
+
+    def conflicts(self, status: str | None = "open", limit: int = 1000) -> list[dict]:
+        ...
+
+    def conflict(self, id: int) -> dict | None:
+        ...
+
+    def resolve_conflict(self, id: int, *, keep: str, by: str, at: str) -> None:
+        ...
+
+    def open_conflict_count(self) -> int:
+        ...
+
+
+class LedgerPart(Protocol):
+    """Ledger entries, balances, signing keys, redemptions and idempotent requests."""
+
+    def head(self) -> tuple[int, str | None]:
+        ...
+
+    def append(self, entry: dict) -> None:
+        ...
+
+    def entry(self, seq: int) -> dict | None:
+        ...
+
+    def entry_by_ref(self, kind: str, ref: str) -> dict | None:
+        ...
+
+    def entries(self, after: int, limit: int) -> list[dict]:
+        ...
+
+    def entry_bodies(self, after: int, limit: int) -> list[tuple[int, str]]:
+        ...
+
+    def iter_entries(self, batch: int = 5000) -> Iterator[dict]:
+        ...
+
+    def account_entries(self, account: str) -> list[dict]:
+        ...
+
+    def balance(self, account: str) -> int:
+        ...
+
+    def balances(self) -> dict[str, int]:
+        ...
+
+    def balance_rows(self) -> dict[str, tuple[int, int]]:
+        ...
+
+    def count(self) -> int:
+        ...
+
+    def kind_counts(self) -> dict[str, int]:
+        ...
+
+    def points_on(self, volunteer: str, local_date: str) -> int:
+        ...
+
+    def add_points_on(self, volunteer: str, local_date: str, points: int) -> None:
+        ...
+
+    def add_key(self, *, key_id: str, public_key: str, encrypted_private: bytes, at: str) -> None:
+        ...
+
+    def retire_keys(self, at: str, except_key: str) -> None:
+        ...
+
+    def keys(self) -> list[dict]:
+        ...
+
+    def active_key(self) -> dict | None:
+        ...
+
+    def request(self, kind: str, id: str) -> dict | None:
+        ...
+
+    def save_request(self, *, kind: str, id: str, digest: str, actor: str, response: dict,
+                     at: str) -> None:
+        ...
+
+    def add_redemption(self, r: dict, entry_seq: int) -> None:
+        ...
+
+    def redemption(self, id: str) -> tuple[dict, dict] | None:
+        ...
+
+
+class AuditPart(Protocol):
+    """Audit queries behind ``gridsync ledger verify``: everything the chain alone"""
+
+    def first_column_mismatch(self) -> tuple[int, str] | None:
+        ...
+
+    def first_repeated_ref(self) -> tuple[int, str, str] | None:
+        ...
+
+    def redemption_problems(self) -> Iterator[tuple[int, str, str]]:
+        ...
+
+    def first_redeem_without_redemption(self) -> tuple[int, str] | None:
+        ...
+
+    def first_earn_without_evidence(self) -> tuple[int, str | None] | None:
+        ...
+
+    def first_earn_without_log(self) -> tuple[int, str] | None:
+        ...
+
+    def service_log_problems(self) -> Iterator[tuple[int | None, str, str]]:
+        ...
+
+    def request_problems(self) -> Iterator[tuple[int | None, str, str, str]]:
+        ...
+
+
+class WebPart(Protocol):
+    """Web sign-in: logins (username or phone + scrypt hash), sessions, personal links,"""
+
+    def set_login(self, *, person: str, login: str, secret_hash: str, at: str) -> None:
+        ...
+
+    def login(self, login: str) -> dict | None:
+        ...
+
+    def logins(self) -> dict[str, dict]:
+        ...
+
+    def record_failure(self, person: str, *, failed: int, locked_until: str | None) -> None:
+        ...
+
+    def clear_failures(self, person: str) -> None:
+        ...
+
+    def add_session(self, *, id_hash: str, person: str, csrf: str, token: str | None,
+                    at: str, expires_at: str) -> None:
+        ...
+
+    def session(self, id_hash: str) -> dict | None:
+        ...
+
+    def delete_session(self, id_hash: str) -> None:
+        ...
+
+    def delete_sessions_of(self, person: str) -> int:
+        ...
+
+    def expire_links_of(self, person: str, now: str) -> None:
+        ...
+
+    def purge_sessions(self, now: str) -> int:
+        ...
+
+    def add_link(self, *, token_hash: str, person: str, at: str, expires_at: str) -> None:
+        ...
+
+    def claim_link(self, token_hash: str, now: str) -> str | None:
+        ...
+
+    def person_by_card(self, card_hash: str) -> dict | None:
+        ...
+
+    def service_logs_of(self, volunteer: str, limit: int = 500) -> list[dict]:
+        ...
+
+    def service_hours_of(self, volunteer: str) -> dict[str, dict[str, int]]:
+        ...
+
+class CasesPart(Protocol):
+    """Cases: the case index (for lists and the 办结率 report), step history, report codes."""
+
+    def index(self, rows: Iterable[dict]) -> None:
+        ...
+
+    def row(self, id: str) -> dict | None:
+        ...
+
+    def page(self, *, grids: list[str] | None, status: str | None, kind: str | None,
+             after: int, limit: int) -> list[tuple[int, str]]:
+        ...
+
+    def board(self, *, grids: list[str] | None, limit: int) -> list[dict]:
+        ...
+
+    def of_assignee(self, person: str, limit: int = 200) -> list[dict]:
+        ...
+
+    def open_wishes(self, grids: list[str], limit: int = 200) -> list[dict]:
+        ...
+
+    def report_groups(self, *, grids: list[str] | None, community: str | None, start: str,
+                      end: str, now: str) -> list[tuple]:
+        ...
+
+    def count(self) -> int:
+        ...
+
+    def add_steps(self, rows: Iterable[tuple[str, str, str | None, str, str | None]]) -> None:
+        ...
+
+    def history(self, case: str) -> list[dict]:
+        ...
+
+    def step_op(self, case: str, status: str) -> str | None:
+        ...
+
+    def add_report_code(self, *, code: str, grid: str, at: str) -> None:
+        ...
+
+    def report_code(self, code: str) -> dict | None:
+        ...
+
+    def current_report_code(self, grid: str) -> str | None:
+        ...
+
+    def add_receipt(self, *, receipt_hash: str, case: str, at: str) -> None:
+        ...
+
+    def case_of_receipt(self, receipt_hash: str) -> str | None:
+        ...
+
+
+
+class Storage(Protocol):
+    """One database: its parts, and the transactions every write runs in."""
+
+    directory: DirectoryPart
+    access: AccessPart
+    records: RecordsPart
+    cases: CasesPart
+    ledger: LedgerPart
+    audit: AuditPart
+    web: WebPart
+
+    def transaction(self) -> AbstractContextManager[Storage]:
+        """A write transaction; nested uses join the outer one."""
+        ...
+
+    def relaxed_durability(self) -> AbstractContextManager[Storage]:
+        """Commits inside may skip the fsync (nothing a device was promised)."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[Storage]:
+        """A read transaction: every query inside sees one consistent state."""
+        ...
+
+    def readable(self) -> bool:
+        ...
+
+    def close(self) -> None:
+        ...
