@@ -1,5 +1,6 @@
 """The field app's fixtures: one real `gridsync serve` (gunicorn, one worker, a free
-loopback port) over a small world, and one Debian chromium, both per test module.
+loopback port) over a small world, and one Debian chromium, both shared by every test
+of tests/field (each test makes its own phones and records, so they stay independent).
 
 Playwright and chromium are launched as tests/web does (its CHROMIUM and ARGS); the
 module skips, saying why, where either is missing.
@@ -52,7 +53,7 @@ class Field:
         return self.api("POST", "/enrollments", {"person": person}, status=201)["code"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def field_server(tmp_path_factory) -> Iterator[Field]:
     skip_without_chromium()
     path = tmp_path_factory.mktemp("field") / "data"
@@ -75,7 +76,7 @@ def field_server(tmp_path_factory) -> Iterator[Field]:
             server.kill()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator:
     skip_without_chromium()
     with sync_api.sync_playwright() as pw:
@@ -93,6 +94,9 @@ def new_phone(browser):
         context = browser.new_context(viewport=PHONE, locale=locale, timezone_id="Asia/Shanghai",
                                       service_workers="allow")
         context.set_default_timeout(15_000)
+        # the page's own errors, printed if the test fails
+        context.on("weberror", lambda e: print("page error:", e.error))
+        context.on("console", lambda m: m.type == "error" and print("console:", m.text))
         contexts.append(context)
         return context
 
@@ -133,7 +137,7 @@ class HttpClient:
         return _Answer(requests.post(self.url + path, json=json, headers=headers, timeout=30))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def admin(field_server) -> ApiClient:
     """An ApiClient (admin token) over HTTP; ``admin.enroll("w9")`` gives a Python device."""
     return ApiClient(HttpClient(field_server.url), field_server.server.token)

@@ -8,6 +8,7 @@ from tests.field.conftest import ARTIFACTS, PHONE
 def shot(page, name: str, lang: str = "zh_CN") -> None:
     """Screenshot the whole screen and check nothing is wider than the phone."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => { document.getElementById('toast').className = 'toast'; }")
     page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{name} ({lang}) is {width}px wide"
@@ -102,6 +103,7 @@ def log_hours(page, volunteer: str, activity: str, date: str, time: str, minutes
               notes: str = "", shots: bool = False) -> None:
     go(page, "hours")
     page.wait_for_selector("#hours-form")
+    before = page.locator("li.log").count()
     page.select_option("#log-volunteer", volunteer)
     page.select_option("#log-activity", activity)
     page.fill("#log-date", date)
@@ -112,4 +114,5 @@ def log_hours(page, volunteer: str, activity: str, date: str, time: str, minutes
     if shots:
         shot(page, "hours")
     page.click("#save")
-    page.wait_for_selector("#toast.show")
+    page.wait_for_function("(n) => document.querySelectorAll('li.log').length === n",
+                           arg=before + 1)

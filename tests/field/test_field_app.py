@@ -13,6 +13,7 @@ from tests.field.phone import (
     log_hours,
     ready,
     record_visit,
+    shot,
     sync,
     wait_synced,
 )
@@ -64,3 +65,125 @@ def test_a_day_offline_lands_each_record_exactly_once(field_server, new_phone, a
     assert again["applied"] == 0 and again["duplicate"] == 0
     assert len([r for r in pulled(admin.enroll("w9")).values()
                 if device_of(r) == device_id]) == 4
+
+
+def edit_phone(page, household: str, phone: str) -> None:
+    go(page, f"edit/{household}")
+    page.wait_for_selector("#household-form")
+    page.fill("#hh-phone", phone)
+    page.click("#save")
+    page.wait_for_selector("#record-visit")
+
+
+def test_two_phones_edit_one_household_offline_conflict_recorded_and_both_converge(
+        field_server, new_phone, admin):
+    office = admin.enroll("w9")
+    hh = office.change("households", {"grid": "g1", "address": "和平街 1 号", "head_name": "赵"})
+    assert office.sync([hh])["results"][0]["status"] == "applied"
+    ctx_a, ctx_b = new_phone(), new_phone()
+    a = enrol(ctx_a, field_server.app_url, field_server.code("w1"))
+    b = enrol(ctx_b, field_server.app_url, field_server.code("w1b"))
+    ctx_a.set_offline(True)
+    ctx_b.set_offline(True)
+    edit_phone(a, hh["id"], "13800000001")
+    edit_phone(b, hh["id"], "13900000002")
+    ctx_a.set_offline(False)
+    assert wait_synced(a)["applied"] == 1
+    ctx_b.set_offline(False)
+    assert wait_synced(b)["conflict"] == 1
+
+    conflicts = [c for c in admin.ok(admin.get("/conflicts"))["conflicts"]
+                 if c["record"] == hh["id"]]
+    assert [(c["field"], c["status"]) for c in conflicts] == [("phone", "open")]
+    values = {conflicts[0]["winner"]["value"], conflicts[0]["loser"]["value"]}
+    assert values == {"13800000001", "13900000002"}
+    winner = conflicts[0]["winner"]["value"]
+
+    sync(a)
+    for page in (a, b):
+        go(page, f"household/{hh['id']}")
+        assert winner in page.inner_text("main")
+    go(b, "home")
+    b.wait_for_selector("#conflict-notice")
+    b.click("#conflict-notice")
+    b.wait_for_selector("#conflicts")
+    assert "13900000002" in b.inner_text("#conflicts")
+
+
+def test_network_drop_after_the_server_committed_duplicates_nothing(
+        field_server, new_phone, admin):
+    context = new_phone()
+    page = enrol(context, field_server.app_url, field_server.code("w1"))
+    hh = add_household(page, address="团结巷 5 号", head="钱")
+    dropped = []
+
+    def drop_the_answer(route):
+        if not dropped and '"changes":[{' in (route.request.post_data or ""):
+            dropped.append(route.fetch().status)     # the server commits the push ...
+            route.abort("connectionreset")           # ... and the phone never hears back
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sync", drop_the_answer)
+    out = sync(page)
+    assert dropped == [200]
+    assert out["duplicate"] == 1 and out["applied"] == 0, out    # the retry: same op id
+    page.unroute("**/api/v1/sync")
+    device_id = page.evaluate("() => window.fieldApp.app.device.device_id")
+    mine = [r for r in pulled(admin.enroll("w9")).values()
+            if device_of(r) == device_id and r["collection"] == "households"]
+    assert [r["id"] for r in mine] == [hh]
+
+
+def test_four_eyes_and_every_screen_in_both_languages(field_server, new_phone, admin):
+    other = admin.enroll("w1b")          # another worker records v1's hours
+    log = other.change("service_logs", {"volunteer": "v1", "activity": "cleanup",
+                                         "minutes": 120,
+                                         "started_at": "2026-12-02T01:00:00.000Z"})
+    assert other.sync([log])["results"][0]["status"] == "applied"
+
+    context = new_phone()
+    page = enrol(context, field_server.app_url, field_server.code("w1"), shots=True)
+    shot(page, "home")
+    hh = add_household(page, address="光明路 12 号 101", head="孙阿姨", members=3,
+                       tags="独居老人,低保", shots=True)
+    record_visit(page, hh, "met", needs=["陪诊"], hazards=["燃气隐患"], other_hazard="电线老化",
+                 notes="下周带药", shots=True)
+    shot(page, "household")
+    go(page, f"edit/{hh}")
+    shot(page, "household-edit")
+    go(page, "households")
+    page.fill("#search", "光明路")
+    page.wait_for_function("() => document.querySelectorAll('#households li a').length === 1")
+    shot(page, "households")
+    log_hours(page, "v1", "elderly_care", "2026-12-03", "14:00", 60, shots=True)
+
+    go(page, "verify")
+    item = page.locator(f"#to-verify li[data-id='{log['id']}']")
+    assert "120" in item.inner_text()
+    shot(page, "verify")
+    item.get_by_role("button", name="通过").click()
+    item.wait_for(state="detached")
+    go(page, "conflicts")
+    shot(page, "conflicts")
+    out = sync(page)
+    assert out["applied"] == 4 and out["rejected"] == 0, out
+    shot(page, "home-synced")
+    state = other.pull_all()[("service_logs", log["id"])]["fields"]
+    assert (state["status"], state["verified_by"], state["points"]) == ("verified", "w1", 12)
+
+    page.click("#lang")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    for route, name in (("home", "home"), ("households", "households"),
+                        (f"household/{hh}", "household"), (f"edit/{hh}", "household-edit"),
+                        (f"visit/{hh}", "visit"), ("hours", "hours"), ("verify", "verify"),
+                        ("conflicts", "conflicts"), ("new-household", "household-new")):
+        go(page, route)
+        page.wait_for_selector("main > *:not(p.card)")
+        shot(page, name, "en")
+    fresh = new_phone("en").new_page()
+    fresh.goto(field_server.app_url)
+    ready(fresh)
+    fresh.click("#lang")
+    fresh.wait_for_selector("#code")
+    shot(fresh, "enrol", "en")

@@ -30,7 +30,15 @@ export function go(route) {
   else location.hash = route;
 }
 
-async function render() {
+// Renders run one after another (a sync ending, a tap and a hash change may each ask for
+// one): a slow render of the screen just left can never be drawn over the new one.
+let rendering = Promise.resolve();
+function render() {
+  rendering = rendering.then(draw, draw);
+  return rendering;
+}
+
+async function draw() {
   await refreshBar();
   if (!app.device) {
     document.getElementById("nav").hidden = true;
@@ -155,7 +163,8 @@ async function home() {
       h("p", { class: "who" }, t("enrol_who", { name: me ? me.fields.name : app.device.person,
                                               role: t(`role_${app.device.role}`) })),
       h("p", { class: "muted" }, t("enrol_grids", { grids: app.device.grids.join("、") })),
-      h("p", { class: pending ? "big-number warn" : "big-number" }, t("pending", { n: pending })),
+      h("p", { class: pending ? "big-number warn" : "big-number ok", id: "pending-count" },
+        pending ? t("pending", { n: pending }) : t("all_synced")),
       h("p", { class: "muted", id: "last-sync" }, last ? t("last_sync", { at: localTime(last.at) }) : t("never_synced")),
       h("p", { class: "muted" }, t("records_here", counts)),
       button,

@@ -2,7 +2,7 @@
 // bar; the choice is kept in localStorage).
 
 const zh = {
-  app: "网格走访", online: "在线", offline: "离线", pending: "待同步 {n} 条",
+  app: "网格走访", all_synced: "✓ 全部已同步", online: "在线", offline: "离线", pending: "待同步 {n} 条",
   nav_home: "首页", nav_households: "住户", nav_hours: "服务时长", nav_verify: "审核",
   enrol_title: "登记这部手机", enrol_help: "请输入社区发给您的登记码（ENR- 开头），或扫描登记二维码。",
   enrol_code: "登记码", enrol_name: "手机名称", enrol_name_default: "网格员的手机",
@@ -51,7 +51,7 @@ const zh = {
 };
 
 const en = {
-  app: "Grid visits", online: "Online", offline: "Offline", pending: "{n} to sync",
+  app: "Grid visits", all_synced: "✓ Everything synced", online: "Online", offline: "Offline", pending: "{n} to sync",
   nav_home: "Home", nav_households: "Households", nav_hours: "Hours", nav_verify: "Verify",
   enrol_title: "Enrol this phone", enrol_help: "Type the enrolment code from your office (it starts with ENR-), or scan the enrolment QR.",
   enrol_code: "Enrolment code", enrol_name: "Phone name", enrol_name_default: "Grid worker's phone",

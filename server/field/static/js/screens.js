@@ -23,8 +23,11 @@ export async function households() {
                              autocomplete: "off", enterkeyhint: "search" });
   const count = h("p", { class: "muted", id: "count" });
   const list = h("ul", { class: "list", id: "households" });
+  let drawn = 0;
   const draw = async () => {
+    const mine = ++drawn;
     const { total, rows } = await search.find(input.value, SHOWN);
+    if (mine !== drawn) return;    // a later keystroke's answer is (or will be) shown
     count.textContent = total > rows.length ? t("households_shown", { n: total, m: rows.length })
       : t("households_count", { n: total });
     list.replaceChildren(...(rows.length ? rows.map((r) => h("li", {},
@@ -115,9 +118,9 @@ export async function householdForm(id) {
         saved = await addHousehold(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)));
       }
       search.put(saved);
-      toast(t("saved"));
       await refreshBar();
       go(`household/${saved.id}`);
+      toast(t("saved"));   // last: once shown, the next screen is on its way
     } catch (err) {
       message.textContent = err instanceof InputError ? err.message : String(err);
     }
@@ -162,9 +165,9 @@ export async function visit(householdId) {
     }
     try {
       await recordVisit(fields);
-      toast(t("saved"));
       await refreshBar();
       go(`household/${householdId}`);
+      toast(t("saved"));   // last: once shown, the next screen is on its way
     } catch (err) {
       message.textContent = err instanceof InputError ? err.message : String(err);
     }

@@ -51,9 +51,9 @@ export async function hours() {
     try {
       await logHours({ volunteer: volunteer.value, activity: activity.value, minutes: m,
                        started_at: started.toISOString(), notes: notes.value.trim() || undefined });
-      toast(t("saved"));
       await refreshBar();
       go("hours");
+      toast(t("saved"));   // last: once shown, the next screen is on its way
     } catch (err) {
       message.textContent = err instanceof InputError ? err.message : String(err);
     }
@@ -95,9 +95,9 @@ export async function verify() {
   const act = (id, status) => async () => {
     try {
       await setStatus(id, status, me);
-      toast(t("saved"));
       await refreshBar();
       go("verify");
+      toast(t("saved"));   // last: once shown, the next screen is on its way
     } catch (err) {
       toast(err instanceof InputError ? err.message : String(err), "error");
     }
