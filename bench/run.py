@@ -2,7 +2,7 @@
 
 Each figure is measured in the same run as its bound and printed as value,
 bound, ratio, target and pass/miss. Figures come from the scripts beside this
-one: sync_push.py, initial_pull.py, kinto_compare.py (imported and called),
+one: sync_push.py, initial_pull.py, kinto_compare.py, field_app.py (imported and called),
 and ledger_append.py, ledger_verify.py, client_pull_memory.py (run as their
 own processes, their printed figures parsed). A script that is missing or
 fails is reported as such; the others still run. A miss is not a failure:
@@ -53,13 +53,15 @@ SIZES = {
               "ledger_verify": [("--n", "50000")],
               "ledger_append": [("--n", "1000"), ("--rounds", "3")],
               "client_pull_memory": [("--quick", None)],
-              "kinto": {"records": 500, "rounds": 1, "cycles": 2, "probe": False}},
+              "kinto": {"records": 500, "rounds": 1, "cycles": 2, "probe": False},
+              "field_app": {"households": 10_000, "wire": 2_000}},
     "full": {"sync_push": {"total": 20_000, "clients": 4},
              "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 3},
              "ledger_verify": [("--n", "1000000")],
              "ledger_append": [],
              "client_pull_memory": [],
-             "kinto": {"records": 10_000, "rounds": 3, "cycles": 5, "probe": True}},
+             "kinto": {"records": 10_000, "rounds": 3, "cycles": 5, "probe": True},
+             "field_app": {"households": 10_000, "wire": 2_000}},
 }
 
 
@@ -80,6 +82,12 @@ def fig_kinto(size: dict) -> list[dict]:
     import kinto_compare
 
     return kinto_compare.run(size["records"], size["rounds"], size["cycles"], size["probe"])
+
+
+def fig_field_app(size: dict) -> list[dict]:
+    import field_app
+
+    return field_app.run(size["households"], size["wire"])
 
 
 # --- figures from scripts run as processes -----------------------------------------
@@ -153,6 +161,7 @@ SECTIONS: list[tuple[str, Callable]] = [
     ("ledger_verify", script_figure("ledger_verify")),
     ("client_pull_memory", script_figure("client_pull_memory")),
     ("kinto", fig_kinto),
+    ("field_app", fig_field_app),
 ]
 
 
@@ -228,6 +237,16 @@ def machine() -> dict:
             "sqlite": __import__("sqlite3").sqlite_version, "commit": commit}
 
 
+def kept_figures(path: Path, ran: set[str]) -> list[dict]:
+    """The figures of the sections that did not run this time, from the previous results
+    (so `--only field_app` updates its own figures without dropping the others')."""
+    try:
+        old = json.loads(path.read_text())["figures"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [f for f in old if isinstance(f, dict) and f.get("section") not in ran]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes (under 3 minutes)")
@@ -261,6 +280,8 @@ def main() -> int:
     print(f"{mode} run, {elapsed:.0f} s, on {info['cpu']} ({info['cores']} cores), "
           f"Python {info['python']}, load average {load_before[0]:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after")
+    figures = kept_figures(args.output, {name for name, _ in SECTIONS
+                                         if not wanted or name in wanted}) + figures
     out = {"mode": mode, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
            "seconds": round(elapsed, 1), "machine": info,
            "load_average": {"before": load_before, "after": os.getloadavg()},

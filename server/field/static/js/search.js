@@ -12,8 +12,11 @@ function entry(row) {
   return { id: row.id, text: text.toLowerCase(), row };
 }
 
+// One collator for every comparison (a fresh one per localeCompare call is slow).
+const collator = new Intl.Collator("zh-CN", { numeric: true });
+
 function order(a, b) {
-  return (a.row.fields.address || "").localeCompare(b.row.fields.address || "", "zh-CN", { numeric: true });
+  return collator.compare(a.row.fields.address || "", b.row.fields.address || "");
 }
 
 export async function load() {
