@@ -2,6 +2,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= $(or $(GRIDSYNC_DATA_DIR),./gridsync-data)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: serve test install dev sim bench clean browser translations
 
@@ -21,7 +23,7 @@ dev: $(VENV)/.dev
 
 serve: $(BIN)/gridsync
 	$(BIN)/gridsync init --data-dir $(DATA_DIR) --if-needed
-	$(BIN)/gridsync serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port 8000
+	$(BIN)/gridsync serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev browser
 	$(BIN)/python -m pytest -q

@@ -112,6 +112,7 @@ class CatalogList(Schema):
 
 class ActivityRule(Strict):
     points_per_hour = StrictInteger(required=True, validate=validate.Range(min=0, max=100_000))
+    name = Name()  # the display name people read (助老服务); the key stays the id
 
 
 class RulesIn(Strict):

@@ -20,6 +20,8 @@ from .connection import Database
 from .directory import DirectoryStore
 from .errors import BackendError, Conflict, Missing, StorageError
 from .interface import Storage
+from .fielddata import FieldDataStore, ensure_search_index
+from .imports import ImportStore
 from .ledger import LedgerStore
 from .ledger_audit import LedgerAuditStore
 from .migrations import LATEST, migrate
@@ -42,6 +44,8 @@ class SqlStorage:
         self.ledger = LedgerStore(db)
         self.audit = LedgerAuditStore(db)
         self.web = WebStore(db)
+        self.fielddata = FieldDataStore(db)
+        self.imports = ImportStore(db)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlStorage]:
@@ -74,4 +78,5 @@ def open_storage(path: str, *, migrate_schema: bool = True) -> Storage:
     db = Database(path)
     if migrate_schema:
         migrate(db)
+        ensure_search_index(db)
     return SqlStorage(db)

@@ -155,6 +155,42 @@ MIGRATIONS: list[list[str]] = [
             receipt_hash TEXT PRIMARY KEY, case_id TEXT NOT NULL UNIQUE,
             created_at TEXT NOT NULL)""",
     ],
+    # 5: households as the office searches them (server/storage/fielddata.py): one row
+    # per household record, kept by triggers on records; its FTS5 trigram index is
+    # made by sqlite-utils after the migrations (fielddata.ensure_search_index).
+    [
+        """CREATE TABLE household_index (
+            rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, grid TEXT, address TEXT,
+            head_name TEXT, phone TEXT, members INTEGER, deleted INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX household_index_grid ON household_index(grid, deleted)",
+        *(f"""CREATE TRIGGER records_households_{event} AFTER {event.upper()} ON records
+            WHEN new.collection = 'households' BEGIN
+              INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
+              VALUES (new.id, new.grid, json_extract(new.state, '$.fields.address'),
+                      json_extract(new.state, '$.fields.head_name'),
+                      json_extract(new.state, '$.fields.phone'),
+                      json_extract(new.state, '$.fields.members'), new.deleted)
+              ON CONFLICT (id) DO UPDATE SET grid = excluded.grid, address = excluded.address,
+                head_name = excluded.head_name, phone = excluded.phone,
+                members = excluded.members, deleted = excluded.deleted;
+            END""" for event in ("insert", "update")),
+        """CREATE TRIGGER records_households_delete AFTER DELETE ON records
+            WHEN old.collection = 'households' BEGIN
+              DELETE FROM household_index WHERE id = old.id;
+            END""",
+        """INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
+           SELECT id, grid, json_extract(state, '$.fields.address'),
+                  json_extract(state, '$.fields.head_name'), json_extract(state, '$.fields.phone'),
+                  json_extract(state, '$.fields.members'), deleted
+           FROM records WHERE collection = 'households'""",
+        # Roster imports (server/storage/imports.py): the uploaded file, its dry run
+        # and the progress of writing it.
+        """CREATE TABLE import_jobs (
+            id TEXT PRIMARY KEY, filename TEXT NOT NULL, file BLOB NOT NULL,
+            created_by TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
+            total INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,
+            plan TEXT, result TEXT, updated_at TEXT NOT NULL)""",
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -17,9 +17,14 @@ from . import (  # noqa: F401 (routes)
     case_labels,
     errors,
     i18n,
+    labels,
     views_admin,
     views_auth,
     views_cases,
+    views_console_dash,
+    views_console_excel,
+    views_console_field,
+    views_console_setup,
     views_me,
     views_me_cases,
     views_public,
@@ -64,7 +69,8 @@ def register_web(app: Flask) -> None:
     Babel(app, locale_selector=i18n.select_locale, default_locale=i18n.DEFAULT,
           default_timezone=str(app.config["BABEL_DEFAULT_TIMEZONE"]))
     app.jinja_env.filters.update(points=i18n.points, when=i18n.when, hours=i18n.hours,
-                               value=i18n.value, day=i18n.day)
+                               value=i18n.value, day=i18n.day, activity=labels.activity,
+                               outcome=labels.outcome)
     app.jinja_env.globals.update(lang_links=i18n.lang_links, html_lang=i18n.html_lang,
                                  web_user=current)
     case_labels.register(app)

@@ -61,6 +61,19 @@ class CsrfFailed(PageError):
                  "ignored and nothing was changed. Go back, reload the page and try again.")
 
 
+class HttpsNeeded(PageError):
+    """A sign-in over plain http from another machine: the browser dropped the cookies."""
+
+    status = 400
+    title = _l("Sign-in needs HTTPS")
+    message = _l("Your browser did not keep this site's cookies, because the page was opened "
+                 "over plain http (not https) from another computer, so you cannot sign in "
+                 "this way. Nothing was changed. Open the site's https:// address instead. "
+                 "On a trusted office network without HTTPS the administrator can allow "
+                 "plain http: set GRIDSYNC_WEB_COOKIE_SECURE=false (or WEB_COOKIE_SECURE = "
+                 "False in the data directory's config.py) and restart the server.")
+
+
 class SessionExpired(PageError):
     """The session cookie is unknown or expired (or the person was deactivated)."""
 

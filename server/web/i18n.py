@@ -15,10 +15,17 @@ DEFAULT = "zh_CN"
 
 
 def select_locale() -> str:
-    """?lang= (this request), else the gs_lang cookie, else Chinese."""
+    """?lang= (this request), else the gs_lang cookie, else the browser's
+    Accept-Language (Chinese or English, whichever it prefers), else Chinese."""
     for candidate in (g.get("set_lang"), request.cookies.get("gs_lang")):
         if candidate in LANGUAGES:
             return candidate  # type: ignore[return-value]
+    for lang, _quality in request.accept_languages:
+        code = lang.lower()
+        if code.startswith("zh"):
+            return "zh_CN"
+        if code.startswith("en"):
+            return "en"
     return DEFAULT
 
 

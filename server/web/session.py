@@ -25,7 +25,7 @@ SESSION_COOKIE = "gs_session"
 PRE_COOKIE = "gs_pre"
 LANG_COOKIE = "gs_lang"
 
-HOME = {"shop": "web.shop_counter", "volunteer": "web.me", "admin": "web.admin_people"}
+HOME = {"shop": "web.shop_counter", "volunteer": "web.me", "admin": "web.admin_dashboard"}
 
 
 def current() -> web_auth.Session | None:

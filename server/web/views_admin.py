@@ -9,44 +9,70 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import IdReused, NotFound, ValidationFailed
-from ..services import access, directory, review, web_auth
+from ..services import access, conflict_view, directory, grid_tree, review, web_auth
 from ..state import storage
+from . import labels
 from .blueprint import bp
 from .errors import PageNotFound
 from .qr import qr_svg
 from .session import signed_in
 
+ROLES = ("worker", "volunteer", "shop", "admin", "auditor")
+PAGE_SIZE = 200
 
-@bp.route("/admin", methods=["GET"], strict_slashes=False)
-@signed_in("admin")
-def admin_home() -> Any:
-    return redirect(url_for("web.admin_people"))
+
+def people_page(*, status: int = 200, errors: dict | None = None, form: dict | None = None
+                ) -> Any:
+    """People found by name/id, role, grid and whether active; the add-a-person form."""
+    store = storage()
+    q = request.args.get("q", "").strip()[:100]
+    role = request.args.get("role", "")
+    grid = request.args.get("grid", "")
+    state = request.args.get("state", "active")
+    grids = grid_tree.grid_rows(store)
+    under = store.directory.descendants([grid]) if grid else None
+    found = [p for p in store.directory.people()
+             if (not q or q.casefold() in p["name"].casefold() or q in p["id"])
+             and (not role or p["role"] == role)
+             and (under is None or under.intersection(p["grids"]))
+             and (state == "all" or p["active"] == (state == "active"))]
+    return render_template(
+        "admin/people.html", people=found[:PAGE_SIZE], total=len(found),
+        logins=store.web.logins(), roles=ROLES, grids=grids,
+        names={g["id"]: g["path"] for g in grids}, shops=store.directory.shops(),
+        filters={"q": q, "role": role, "grid": grid, "state": state},
+        errors=errors or {}, form=form or {}), status
 
 
 @bp.route("/admin/people", methods=["GET"])
 @signed_in("admin")
 def admin_people() -> Any:
-    store = storage()
-    return render_template("admin/people.html", people=store.directory.people(),
-                           logins=store.web.logins())
+    return people_page()
 
 
-def _person_page(person_id: str, *, status: int = 200, **extra: Any) -> Any:
+def person_page(person_id: str, *, status: int = 200, **extra: Any) -> Any:
     store = storage()
     person = store.directory.person(person_id)
     if person is None:
         raise PageNotFound()
-    extra.setdefault("message", None)
+    extra.setdefault("message", _("Person added.") if request.args.get("added") else None)
     extra.setdefault("error", None)
+    extra.setdefault("errors", {})
+    extra.setdefault("form", {})
+    grids = grid_tree.grid_rows(store)
+    shop = store.directory.shop(person["shop"]) if person["shop"] else None
     return render_template("admin/person.html", person=person,
-                           login=store.web.logins().get(person_id),
+                           login=store.web.logins().get(person_id), grids=grids,
+                           names={g["id"]: g["path"] for g in grids}, shop=shop,
                            web_roles=web_auth.WEB_ROLES, **extra), status
+
+
 
 
 @bp.route("/admin/people/<person_id>", methods=["GET"])
 @signed_in("admin")
 def admin_person(person_id: str) -> Any:
-    return _person_page(person_id)
+    return person_page(person_id)
 
 
 @bp.route("/admin/people/<person_id>/login", methods=["POST"])
@@ -58,7 +84,7 @@ def admin_set_login(person_id: str) -> Any:
     except NotFound:
         raise PageNotFound() from None
     except IdReused:
-        return _person_page(person_id, status=409, form_login=login,
+        return person_page(person_id, status=409, form_login=login,
                             error=_("Another person already signs in with this name or phone."))
     except ValidationFailed as exc:
         fields = exc.fields or {}
@@ -74,8 +100,8 @@ def admin_set_login(person_id: str) -> Any:
         else:
             error = (_("A PIN is 6 to 12 digits.") if _role(person_id) == "volunteer"
                      else _("A password has at least 8 characters."))
-        return _person_page(person_id, status=400, form_login=login, error=error)
-    return _person_page(person_id, message=_("Sign-in saved. Their open sessions were ended."))
+        return person_page(person_id, status=400, form_login=login, error=error)
+    return person_page(person_id, message=_("Sign-in saved. Their open sessions were ended."))
 
 
 def _role(person_id: str) -> str | None:
@@ -94,10 +120,10 @@ def admin_make_link(person_id: str) -> Any:
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed:
-        return _person_page(person_id, status=400,
+        return person_page(person_id, status=400,
                             error=_("Personal links are for volunteers only."))
     link = url_for("web.login_link", _external=True) + "#" + secret
-    return _person_page(person_id, link=link, link_expires=expires,
+    return person_page(person_id, link=link, link_expires=expires,
                         link_qr=qr_svg(link, title=_("Personal sign-in link")))
 
 
@@ -109,8 +135,8 @@ def admin_issue_card(person_id: str) -> Any:
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed:
-        return _person_page(person_id, status=400, error=_("Cards are for volunteers only."))
-    return _person_page(person_id, card=card, card_qr=qr_svg(card, title=_("Points card")))
+        return person_page(person_id, status=400, error=_("Cards are for volunteers only."))
+    return person_page(person_id, card=card, card_qr=qr_svg(card, title=_("Points card")))
 
 
 @bp.route("/admin/conflicts", methods=["GET"])
@@ -120,9 +146,12 @@ def admin_conflicts() -> Any:
 
 
 def _conflicts_page(message: str | None = None, status: int = 200) -> Any:
-    return render_template("admin/conflicts.html",
-                           conflicts=storage().records.conflicts("open"),
-                           message=message), status
+    store = storage()
+    with store.snapshot():
+        conflicts = conflict_view.describe(store, store.records.conflicts("open"))
+    return render_template("admin/conflicts.html", conflicts=conflicts, message=message,
+                           field_label=labels.field_label,
+                           done=request.args.get("done")), status
 
 
 @bp.route("/admin/conflicts/<int(max=9223372036854775807):conflict_id>/resolve", methods=["POST"])

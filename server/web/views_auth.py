@@ -11,7 +11,7 @@ from ..services import web_auth
 from ..state import storage
 from . import i18n
 from .blueprint import bp
-from .errors import PageNotFound
+from .errors import HttpsNeeded, PageNotFound
 from .session import (
     check_csrf,
     check_pre_csrf,
@@ -38,9 +38,32 @@ def home() -> Any:
     return redirect(home_url(me.role if me else None))
 
 
+LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def cookies_cannot_stick() -> bool:
+    """True when this browser will drop our cookies: they are marked Secure (the
+    default) but the page came over plain http from another machine. Browsers keep
+    Secure cookies over http only for localhost, so signing in would fail with a
+    silent "form expired"; the sign-in page says what to do instead."""
+    if not current_app.config["WEB_COOKIE_SECURE"] or request.is_secure:
+        return False
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    return host.lower() not in LOOPBACK
+
+
 def _login_page(error: str | None = None, status: int = 200, **extra: Any) -> Any:
     return render_template("login.html", csrf=pre_csrf(), error=error,
-                           next=safe_next(request.values.get("next")), **extra), status
+                           next=safe_next(request.values.get("next")),
+                           https_needed=cookies_cannot_stick(), **extra), status
+
+
+def _check_sign_in_form() -> None:
+    """The sign-in forms' CSRF check; over plain http from another machine the
+    missing cookie is explained (HTTPS, or the trusted-LAN setting) instead."""
+    if cookies_cannot_stick() and not request.cookies.get("gs_pre"):
+        raise HttpsNeeded()
+    check_pre_csrf()
 
 
 @bp.route("/login", methods=["GET"])
@@ -69,7 +92,7 @@ def _throttled_message() -> str:
 
 @bp.route("/login", methods=["POST"])
 def login_post() -> Any:
-    check_pre_csrf()
+    _check_sign_in_form()
     if _throttled():
         return _login_page(_throttled_message(), 429)
     login, secret = request.form.get("login", ""), request.form.get("secret", "")
@@ -93,7 +116,7 @@ def login_post() -> Any:
 
 @bp.route("/login/token", methods=["POST"])
 def login_token() -> Any:
-    check_pre_csrf()
+    _check_sign_in_form()
     if _throttled():
         return _login_page(_throttled_message(), 429)
     try:

@@ -227,7 +227,8 @@ def test_admin_pages_and_a_personal_link(site, new_page, web_world, data_dir):
     admin.click("details summary")
     admin.fill("input[name=token]", issue_token(data_dir, "adm2"))
     admin.click("form[action='/login/token'] button")
-    admin.wait_for_url(site + "/admin/people")
+    admin.wait_for_url(site + "/admin/dashboard")
+    admin.goto(site + "/admin/people")
     assert admin.locator("#person-v1").count() == 1
     both(admin, "admin-people")
     admin.click("#person-v1 a")

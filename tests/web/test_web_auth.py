@@ -230,7 +230,7 @@ def test_admin_signs_in_with_a_token_until_it_is_revoked(app, api, web_world, da
     token = issue_token(data_dir, "adm2")
     web = WebClient(app.test_client())
     resp = web.post("/login/token", {"token": token}, page="/login")
-    assert resp.status_code == 303 and resp.headers["Location"] == "/admin/people"
+    assert resp.status_code == 303 and resp.headers["Location"] == "/admin/dashboard"
     assert web.get("/admin/people").status_code == 200
     from server.services.access import revoke_token
     from server.storage import open_storage

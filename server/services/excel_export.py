@@ -1,0 +1,164 @@
+"""Excel exports for the office (openpyxl, write-only workbooks): visits, needs and
+hazards, service hours, ledger entries and redemptions for a date range.
+
+Each export is a list of rows under translated headers; times are written in the
+rules' time zone as Excel dates, codes as the names people read (activity display
+names, outcome words, people's and grids' names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from .. import clock
+from ..storage import Storage
+from . import fieldview, grid_tree
+from .fieldview import Filters
+
+MAX_ROWS = 200_000
+KINDS = ("visits", "needs", "hours", "ledger", "redemptions")
+
+Label = Callable[[str], str]
+
+
+def local_time(text: str | None, tz: str) -> dt.datetime | None:
+    """An RFC 3339 UTC time as a naive local datetime (what Excel shows as typed)."""
+    if not text:
+        return None
+    when = dt.datetime.fromtimestamp(clock.parse_iso(text) / 1000, tz=dt.UTC)
+    return when.astimezone(fieldview.zone(tz)).replace(tzinfo=None)
+
+
+def _sheet(book: Workbook, title: str, headers: list[str], rows: Iterable[list]) -> int:
+    sheet = book.create_sheet(title[:31])
+    bold = Font(bold=True)
+    head = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        head.append(cell)
+    sheet.append(head)
+    count = 0
+    for row in rows:
+        sheet.append(row)
+        count += 1
+    return count
+
+
+def _bytes(book: Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+class Exporter:
+    """One export: the store, the filters, and how codes read (``label`` functions)."""
+
+    def __init__(self, store: Storage, f: Filters, *, gettext: Label, outcome: Label,
+                 activity: Label):
+        self.store, self.f = store, f
+        self._, self.outcome, self.activity = gettext, outcome, activity
+        self.tz = fieldview.time_zone(store)
+        self.grids = grid_tree.names(store)
+        self.people = {p["id"]: p["name"] for p in store.directory.people()}
+
+    def workbook(self, what: str) -> bytes:
+        book = Workbook(write_only=True)
+        getattr(self, what)(book)
+        return _bytes(book)
+
+    # --- sheets ------------------------------------------------------------
+    def _visit_rows(self) -> Iterable[list]:
+        offset = 0
+        while offset < MAX_ROWS:
+            rows, _total = fieldview.visits(self.store, self.f, limit=2000, offset=offset)
+            for v in rows:
+                yield [local_time(v["visited_at"], self.tz), self.grids.get(v["grid"], v["grid"]),
+                       v.get("address") or "", v.get("head_name") or "",
+                       self.people.get(v["worker"], v["worker"]), self.outcome(v["outcome"]),
+                       "、".join(v.get("needs") or []), "、".join(v.get("hazards") or []),
+                       v.get("notes") or "", v["id"]]
+            if len(rows) < 2000:
+                return
+            offset += 2000
+
+    def _visit_headers(self) -> list[str]:
+        _ = self._
+        return [_("Visited at"), _("Grid"), _("Address"), _("Head of household"), _("Worker"),
+                _("Outcome"), _("Needs"), _("Hazards"), _("Notes"), _("Record id")]
+
+    def visits(self, book: Workbook) -> None:
+        _sheet(book, self._("Visits"), self._visit_headers(), self._visit_rows())
+
+    def needs(self, book: Workbook) -> None:
+        hazard, need = self.f.hazard, self.f.need
+        self.f.hazard, self.f.need = hazard or "*", ""
+        _sheet(book, self._("Hazards"), self._visit_headers(), list(self._visit_rows()))
+        self.f.hazard, self.f.need = "", need or "*"
+        _sheet(book, self._("Needs"), self._visit_headers(), list(self._visit_rows()))
+        self.f.hazard, self.f.need = hazard, need
+
+    def hours(self, book: Workbook) -> None:
+        _ = self._
+        rows = fieldview.hours(self.store, self.f)
+        _sheet(book, _("Service hours"),
+               [_("Volunteer"), _("Person id"), _("Awaiting check (hours)"),
+                _("Verified (hours)"), _("Rejected (hours)"), _("Logs"), _("Points")],
+               ([r["person"]["name"], r["person"]["id"], r["recorded"] / 60, r["verified"] / 60,
+                 r["rejected"] / 60, r["logs"], r["points"]] for r in rows))
+        start, end = self.f.bounds(self.tz)
+        logs = self.store.fielddata.service_logs(
+            volunteers=[r["person"]["id"] for r in rows], start=start, end=end,
+            status=self.f.status or None, limit=MAX_ROWS)
+        status = {"recorded": _("Awaiting check"), "verified": _("Verified"),
+                  "rejected": _("Rejected")}
+        _sheet(book, _("Service logs"),
+               [_("Started at"), _("Volunteer"), _("Activity"), _("Minutes"), _("Status"),
+                _("Points"), _("Recorded by"), _("Verified by"), _("Record id")],
+               ([local_time(lg["started_at"], self.tz),
+                 self.people.get(lg["volunteer"], lg["volunteer"]), self.activity(lg["activity"]),
+                 lg["minutes"], status.get(lg.get("status", "recorded"), lg.get("status")),
+                 lg.get("points"), self.people.get(lg.get("recorded_by") or "", ""),
+                 self.people.get(lg.get("verified_by") or "", ""), lg["id"]] for lg in logs))
+
+    def _range(self) -> tuple[str, str]:
+        start, end = self.f.bounds(self.tz)
+        return start or "", end or "9999"
+
+    def ledger(self, book: Workbook) -> None:
+        _ = self._
+        start, end = self._range()
+        entries = self.store.fielddata.entries_between(start, end, MAX_ROWS)
+        _sheet(book, _("Ledger entries"),
+               [_("Seq"), _("Time"), _("Kind"), _("From account"), _("To account"),
+                _("Points"), _("Reference"), _("Hash")],
+               ([e["seq"], local_time(e["at"], self.tz), e["kind"], self._account(e["debit"]),
+                 self._account(e["credit"]), e["amount"], e["ref"], e["hash"]]
+                for e in entries))
+
+    def _account(self, account: str) -> str:
+        kind, _sep, ident = account.partition(":")
+        if kind == "volunteer":
+            return f"{self.people.get(ident, ident)} ({account})"
+        if kind == "issuance":
+            return f"{self.grids.get(ident, ident)} ({account})"
+        return account
+
+    def redemptions(self, book: Workbook) -> None:
+        _ = self._
+        start, end = self._range()
+        shops = {s["id"]: s["name"] for s in self.store.directory.shops()}
+        rows = self.store.fielddata.redemptions_between(start, end, MAX_ROWS)
+        _sheet(book, _("Redemptions"),
+               [_("Time"), _("Shop"), _("Volunteer"), _("Items"), _("Points"),
+                _("Ledger seq"), _("Receipt id")],
+               ([local_time(r["at"], self.tz), shops.get(r["shop"], r["shop"]),
+                 self.people.get(r["volunteer"], r["volunteer"]),
+                 "、".join(f"{i.get('name', i.get('sku'))} ×{i.get('qty')}" for i in r["items"]),
+                 r["total"], r["seq"], r["id"]] for r in rows))

@@ -1,0 +1,116 @@
+"""Form posts checked by the API's own schemas, with messages shown beside each field.
+
+A set-up form is loaded with the same marshmallow schema as its API endpoint
+(``server.api.schemas``) and then handed to the same service, so the pages hold no
+second copy of any rule. ``field_errors`` turns the schema's and the services'
+English messages into short sentences in the reader's language.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError
+
+from ..errors import ApiError
+
+#: Messages from the schemas and services, as people should read them.
+_EXACT = {
+    "Missing data for required field.": _l("Please fill this in."),
+    "Field may not be null.": _l("Please fill this in."),
+    "Shorter than minimum length 1.": _l("Please fill this in."),
+    "Longer than maximum length 200.": _l("At most 200 characters."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid string.": _l("Please fill this in."),
+    "Unknown field.": _l("This cannot be changed here."),
+    "no such grid": _l("There is no such grid."),
+    "no such shop": _l("There is no such shop."),
+    "no such person": _l("There is no such person."),
+    "person is inactive": _l("This person is deactivated."),
+    "a person's grids must lie in one community": _l(
+        "All of a person's grids must be in one community."),
+    "must lie in the shop's community": _l("The grids must be in the shop's community."),
+    "must be a community (a grid with no parent)": _l("Choose a community."),
+    "cannot deactivate the last active admin": _l(
+        "This is the last active administrator: it cannot be deactivated."),
+    "required for role shop": _l("Shop staff need a shop."),
+    "only for role shop": _l("Only shop staff belong to a shop."),
+    "unknown time zone": _l("Unknown time zone (for example Asia/Shanghai)."),
+    "admins and auditors do not enrol devices": _l(
+        "Administrators and auditors do not enrol phones."),
+    "Longer than maximum length 500.": _l("Too many."),
+}
+_PATTERNS = [
+    (re.compile(r"^must match"), _l("Use 1 to 64 letters a-z, digits, - or _ (no spaces).")),
+    (re.compile(r"^no such grid"), _l("There is no such grid.")),
+    (re.compile(r"^a (worker|volunteer) needs at least one grid"), _l("Choose at least one grid.")),
+    (re.compile(r"^Must be greater than or equal to"), None),
+    (re.compile(r"^Length must be between 1 and"),
+     _l("Please fill this in (at most 200 characters).")),
+    (re.compile(r"^Length must be between"), _l("Too many.")),
+]
+
+
+def _message(raw: Any) -> str:
+    """One readable sentence from a schema or service message (or a nested dict of them)."""
+    while isinstance(raw, Mapping):
+        raw = next(iter(raw.values()), "")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else ""
+        if isinstance(raw, (Mapping, list)):
+            return _message(raw)
+    text = str(raw)
+    if text in _EXACT:
+        return str(_EXACT[text])
+    for pattern, message in _PATTERNS:
+        found = pattern.match(text)
+        if found:
+            if message is None:
+                return str(_l("Enter a number in the allowed range."))
+            return str(message)
+    return text
+
+
+def field_errors(fields: Mapping[str, Any] | None) -> dict[str, str]:
+    """field → one message; a problem with the whole form is under ``_form``."""
+    out: dict[str, str] = {}
+    for name, raw in (fields or {}).items():
+        out["_form" if name == "_schema" else str(name)] = _message(raw)
+    return out
+
+
+def load(schema: Schema, data: dict) -> tuple[dict | None, dict[str, str]]:
+    """(validated data, {}) or (None, field errors)."""
+    try:
+        return schema.load(data), {}
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return None, field_errors(messages)
+
+
+def service_errors(exc: ApiError) -> dict[str, str]:
+    """A service's ValidationFailed as field messages (or a form-wide one)."""
+    if exc.fields:
+        return field_errors(exc.fields)
+    return {"_form": _message(exc.message)}
+
+
+def text(name: str, limit: int = 200) -> str:
+    """A posted text field, trimmed and cut to ``limit`` characters."""
+    return request.form.get(name, "").strip()[:limit]
+
+
+def whole_number(name: str) -> int | str:
+    """A posted number as an int when it is one (else the text, for the schema to refuse)."""
+    raw = text(name, 30).replace(",", "").replace("，", "")
+    return int(raw) if re.fullmatch(r"-?[0-9]{1,16}", raw) else raw
+
+
+def new_id(prefix: str) -> str:
+    """An id for a form that left it blank: ``<prefix>-`` and 8 random hex digits."""
+    return f"{prefix}-{secrets.token_hex(4)}"

@@ -1,0 +1,115 @@
+"""Excel in and out: the roster template, importing households and people (dry run
+first, then written in the background with progress), and exports for a date range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import clock
+from ..errors import ValidationFailed
+from ..services import excel_export, fieldview, grid_tree, import_jobs, roster_import
+from ..state import storage
+from . import forms, labels
+from .blueprint import bp
+from .errors import PageNotFound
+from .session import signed_in
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(data: bytes, name: str) -> Response:
+    resp = Response(data, mimetype=XLSX)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+def _excel_page(*, status: int = 200, error: str | None = None) -> Any:
+    store = storage()
+    return render_template("admin/excel.html", error=error, kinds=excel_export.KINDS,
+                           grids=grid_tree.grid_rows(store), jobs=store.imports.recent(),
+                           today=clock.iso()[:10]), status
+
+
+@bp.route("/admin/excel", methods=["GET"])
+@signed_in("admin")
+def admin_excel() -> Any:
+    return _excel_page()
+
+
+@bp.route("/admin/excel/template.xlsx", methods=["GET"])
+@signed_in("admin")
+def admin_excel_template() -> Any:
+    return _download(roster_import.template(), "gridsync-roster-template.xlsx")
+
+
+@bp.route("/admin/excel/import", methods=["POST"])
+@signed_in("admin")
+def admin_import_upload() -> Any:
+    upload = request.files.get("file")
+    data = upload.read() if upload else b""
+    if not data:
+        return _excel_page(status=400, error=_("Choose the filled-in .xlsx file first."))
+    try:
+        job = import_jobs.upload(storage(), data, upload.filename or "", g.me.person)
+    except roster_import.RosterError as exc:
+        problem = next(iter((exc.fields or {}).get("file", [""])), "")
+        message = {"no known headers": _("The sheet's first row does not have the template's "
+                                         "headers. Start from the template."),
+                   "no roster sheet": _("The file has no “住户” or “人员” sheet. Start from "
+                                        "the template.")}.get(
+            problem, _("This is not an .xlsx file. Save it from Excel or WPS as .xlsx."))
+        return _excel_page(status=400, error=message)
+    return redirect(url_for("web.admin_import_job", job_id=job), 303)
+
+
+@bp.route("/admin/excel/import/<job_id>", methods=["GET"])
+@signed_in("admin")
+def admin_import_job(job_id: str) -> Any:
+    job = import_jobs.status(storage(), job_id[:32])
+    if job is None:
+        raise PageNotFound()
+    return render_template("admin/import_job.html", job=job, problem_text=_problem_text,
+                           columns=labels.IMPORT_COLUMNS,
+                           refresh=job["status"] == "running" and not job.get("stalled"))
+
+
+@bp.route("/admin/excel/import/<job_id>/apply", methods=["POST"])
+@signed_in("admin")
+def admin_import_apply(job_id: str) -> Any:
+    store = storage()
+    job = store.imports.get(job_id[:32])
+    if job is None:
+        raise PageNotFound()
+    if job["status"] == "planned":
+        if current_app.config.get("IMPORT_IN_REQUEST"):
+            import_jobs.run(store, job["id"], g.me.person)   # tests: no thread
+        else:
+            import_jobs.start(current_app.config["DATABASE"], job["id"], g.me.person)
+    return redirect(url_for("web.admin_import_job", job_id=job["id"]), 303)
+
+
+def _problem_text(problem: dict) -> str:
+    message = labels.IMPORT_PROBLEMS.get(problem["code"], problem["code"])
+    return str(message).format(value=problem.get("value", ""))
+
+
+@bp.route("/admin/export/<what>", methods=["GET"])
+@signed_in("admin")
+def admin_export(what: str) -> Any:
+    if what not in excel_export.KINDS:
+        raise PageNotFound()
+    store = storage()
+    try:
+        f = fieldview.filters(store, request.args.to_dict())
+    except ValidationFailed as exc:
+        return _excel_page(status=400, error=forms.service_errors(exc).get(
+            "from") or _("Check the dates and the grid."))
+    exporter = excel_export.Exporter(store, f, gettext=_, outcome=labels.outcome,
+                                     activity=labels.activity)
+    with store.snapshot():
+        data = exporter.workbook(what)
+    span = "-".join(str(d) for d in (f.start, f.end) if d) or clock.iso()[:10]
+    return _download(data, f"gridsync-{what}-{span}.xlsx")

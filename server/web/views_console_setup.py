@@ -1,0 +1,327 @@
+"""The office's set-up pages: grids, people, shops and their staff and catalog, the
+earning rules, and phone enrolment codes.
+
+Every form is loaded with its API endpoint's schema and handed to the same service
+(``server.services.directory``), so a page can do exactly what the API does and no
+more. Problems are shown beside the field that has them; nothing is half-saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..api import schemas as s
+from ..errors import IdReused, NotFound, ValidationFailed
+from ..services import directory, grid_tree
+from ..state import storage
+from . import forms
+from .blueprint import bp
+from .errors import PageNotFound
+from .qr import qr_svg
+from .session import signed_in
+from .views_admin import person_page
+
+# --- grids -----------------------------------------------------------------
+
+
+def _grids_page(*, status: int = 200, errors: dict | None = None, form: dict | None = None,
+                message: str | None = None) -> Any:
+    store = storage()
+    rows = grid_tree.grid_rows(store)
+    people = store.directory.people()
+    counts: dict[str, int] = {}
+    for person in people:
+        for grid in person["grids"]:
+            counts[grid] = counts.get(grid, 0) + 1
+    households = store.fielddata.household_counts()
+    return render_template("admin/grids.html", rows=rows, counts=counts, households=households,
+                           errors=errors or {}, form=form or {}, message=message), status
+
+
+@bp.route("/admin/grids", methods=["GET"])
+@signed_in("admin")
+def admin_grids() -> Any:
+    return _grids_page(message=_("Grid saved.") if request.args.get("added") else None)
+
+
+@bp.route("/admin/grids", methods=["POST"])
+@signed_in("admin")
+def admin_add_grid() -> Any:
+    form = {"id": forms.text("id", 64), "name": forms.text("name"),
+            "parent": forms.text("parent", 64) or None}
+    data, errors = forms.load(s.GridIn(), {**form, "id": form["id"] or forms.new_id("g")})
+    if data is None:
+        return _grids_page(status=400, errors=errors, form=form)
+    try:
+        directory.create_grid(storage(), data)
+    except IdReused:
+        return _grids_page(status=409, form=form,
+                           errors={"id": _("A grid with this id already exists.")})
+    except ValidationFailed as exc:
+        return _grids_page(status=400, form=form, errors=forms.service_errors(exc))
+    return redirect(url_for("web.admin_grids", added=data["id"]), 303)
+
+
+# --- people ----------------------------------------------------------------
+
+
+def grid_ids() -> list[str]:
+    """The grid checkboxes of a posted form (ids only; the service checks they exist)."""
+    return [v.strip()[:64] for v in request.form.getlist("grids")[:500] if v.strip()]
+
+
+@bp.route("/admin/people", methods=["POST"])
+@signed_in("admin")
+def admin_add_person() -> Any:
+    from .views_admin import people_page
+
+    role = forms.text("role", 20)
+    form: dict[str, Any] = {"id": forms.text("id", 64), "name": forms.text("name"),
+                            "role": role, "grids": grid_ids()}
+    if role == "shop" and forms.text("shop", 64):
+        form["shop"] = forms.text("shop", 64)
+    data, errors = forms.load(s.PersonIn(), {**form, "id": form["id"] or forms.new_id("p")})
+    if data is None:
+        return people_page(status=400, errors=errors, form=form)
+    try:
+        person = directory.create_person(storage(), data)
+    except IdReused:
+        return people_page(status=409, form=form,
+                           errors={"id": _("Someone already has this id.")})
+    except ValidationFailed as exc:
+        return people_page(status=400, form=form, errors=forms.service_errors(exc))
+    return redirect(url_for("web.admin_person", person_id=person["id"], added=1), 303)
+
+
+@bp.route("/admin/people/<person_id>/edit", methods=["POST"])
+@signed_in("admin")
+def admin_edit_person(person_id: str) -> Any:
+    form = {"name": forms.text("name"), "grids": grid_ids()}
+    data, errors = forms.load(s.PersonPatch(), form)
+    if data is None:
+        return person_page(person_id, status=400, errors=errors, form=form)
+    try:
+        directory.patch_person(storage(), person_id, data)
+    except NotFound:
+        raise PageNotFound() from None
+    except ValidationFailed as exc:
+        return person_page(person_id, status=400, form=form, errors=forms.service_errors(exc))
+    return person_page(person_id, message=_("Saved."))
+
+
+@bp.route("/admin/people/<person_id>/active", methods=["POST"])
+@signed_in("admin")
+def admin_set_active(person_id: str) -> Any:
+    active = request.form.get("active") == "1"
+    try:
+        directory.patch_person(storage(), person_id, {"active": active})
+    except NotFound:
+        raise PageNotFound() from None
+    except ValidationFailed as exc:
+        return person_page(person_id, status=400,
+                           error=forms.service_errors(exc).get("active") or _("Not saved."))
+    return person_page(person_id, message=_("Reactivated: their phones and sign-in work again.")
+                       if active else _("Deactivated: their phones and sign-in stop working now."))
+
+
+@bp.route("/admin/people/<person_id>/enrol", methods=["POST"])
+@signed_in("admin")
+def admin_enrol(person_id: str) -> Any:
+    """A one-time code for a phone: the same service as ``POST /api/v1/enrollments``."""
+    store = storage()
+    if store.directory.person(person_id) is None:
+        raise PageNotFound()
+    try:
+        out = directory.create_enrollment(store, person_id,
+                                          int(current_app.config["ENROLLMENT_TTL_HOURS"]))
+    except ValidationFailed as exc:
+        return person_page(person_id, status=400,
+                           error=forms.service_errors(exc).get("person") or _("Not allowed."))
+    server = request.host_url.rstrip("/")
+    return person_page(person_id, enrol=out, server=server,
+                       enrol_qr=qr_svg(out["code"], title=_("Enrolment code")),
+                       app_qr=qr_svg(server + "/field/", title=_("Field app")))
+
+
+# --- shops -----------------------------------------------------------------
+
+
+def _shops_page(*, status: int = 200, errors: dict | None = None, form: dict | None = None
+                ) -> Any:
+    store = storage()
+    staff: dict[str, list[dict]] = {}
+    for person in store.directory.people():
+        if person["shop"]:
+            staff.setdefault(person["shop"], []).append(person)
+    return render_template("admin/shops.html", shops=store.directory.shops(), staff=staff,
+                           communities=grid_tree.communities(store),
+                           names=grid_tree.names(store), errors=errors or {},
+                           form=form or {}), status
+
+
+@bp.route("/admin/shops", methods=["GET"])
+@signed_in("admin")
+def admin_shops() -> Any:
+    return _shops_page()
+
+
+@bp.route("/admin/shops", methods=["POST"])
+@signed_in("admin")
+def admin_add_shop() -> Any:
+    form = {"id": forms.text("id", 64), "name": forms.text("name"),
+            "community": forms.text("community", 64)}
+    data, errors = forms.load(s.ShopIn(), {**form, "id": form["id"] or forms.new_id("s")})
+    if data is None:
+        return _shops_page(status=400, errors=errors, form=form)
+    try:
+        shop = directory.create_shop(storage(), data)
+    except IdReused:
+        return _shops_page(status=409, form=form,
+                           errors={"id": _("A shop with this id already exists.")})
+    except ValidationFailed as exc:
+        return _shops_page(status=400, form=form, errors=forms.service_errors(exc))
+    return redirect(url_for("web.admin_shop", shop_id=shop["id"]), 303)
+
+
+def _shop_page(shop_id: str, *, status: int = 200, **extra: Any) -> Any:
+    store = storage()
+    shop = store.directory.shop(shop_id)
+    if shop is None:
+        raise PageNotFound()
+    extra.setdefault("errors", {})
+    extra.setdefault("form", {})
+    staff = [p for p in store.directory.people() if p["shop"] == shop_id]
+    return render_template("admin/shop.html", shop=shop, staff=staff,
+                           items=store.directory.catalog(shop_id),
+                           community=grid_tree.names(store).get(shop["community"], ""),
+                           **extra), status
+
+
+@bp.route("/admin/shops/<shop_id>", methods=["GET"])
+@signed_in("admin")
+def admin_shop(shop_id: str) -> Any:
+    return _shop_page(shop_id, message=_("Saved.") if request.args.get("saved") else None)
+
+
+@bp.route("/admin/shops/<shop_id>/staff", methods=["POST"])
+@signed_in("admin")
+def admin_add_staff(shop_id: str) -> Any:
+    if storage().directory.shop(shop_id) is None:
+        raise PageNotFound()
+    form = {"id": forms.text("id", 64), "name": forms.text("name")}
+    data, errors = forms.load(s.PersonIn(), {**form, "id": form["id"] or forms.new_id("p"),
+                                             "role": "shop", "grids": [], "shop": shop_id})
+    if data is None:
+        return _shop_page(shop_id, status=400, errors=errors, form=form)
+    try:
+        person = directory.create_person(storage(), data)
+    except IdReused:
+        return _shop_page(shop_id, status=409, form=form,
+                          errors={"id": _("Someone already has this id.")})
+    return redirect(url_for("web.admin_person", person_id=person["id"], added=1), 303)
+
+
+@bp.route("/admin/shops/<shop_id>/items", methods=["POST"])
+@signed_in("admin")
+def admin_put_item(shop_id: str) -> Any:
+    """Add or change a catalog item: the service of ``PUT /shops/<shop>/catalog/<sku>``."""
+    if storage().directory.shop(shop_id) is None:
+        raise PageNotFound()
+    from ..fields import ID_PATTERN
+
+    form = {"sku": forms.text("sku", 64), "name": forms.text("name"),
+            "price": forms.whole_number("price"), "stock": forms.whole_number("stock")}
+    data, errors = forms.load(s.CatalogItemIn(), {k: form[k] for k in ("name", "price", "stock")})
+    sku = form["sku"] or forms.new_id("item")
+    if not ID_PATTERN.match(sku):
+        errors["sku"] = forms.field_errors({"sku": ["must match"]})["sku"]
+    if data is None or errors:
+        return _shop_page(shop_id, status=400, errors=errors, form=form)
+    directory.put_catalog_item(storage(), shop_id, sku, data)
+    return redirect(url_for("web.admin_shop", shop_id=shop_id, saved=sku), 303)
+
+
+# --- earning rules ---------------------------------------------------------
+
+BLANK_ROWS = 3
+
+
+def _rules_page(*, status: int = 200, errors: dict | None = None, rows: list | None = None,
+                head: dict | None = None, message: str | None = None) -> Any:
+    current = directory.current_rules(storage())
+    if rows is None:
+        acts = (current or {}).get("activities", {})
+        rows = [{"key": k, "name": v.get("name", ""), "points_per_hour": v["points_per_hour"]}
+                for k, v in sorted(acts.items())]
+    if head is None:
+        head = {"daily_cap": "" if not current or current["daily_cap"] is None
+                else current["daily_cap"],
+                "timezone": (current or {}).get("timezone", "Asia/Shanghai")}
+    rows = list(rows) + [{"key": "", "name": "", "points_per_hour": ""}] * BLANK_ROWS
+    return render_template("admin/rules.html", rows=rows, head=head, errors=errors or {},
+                           current=current, message=message), status
+
+
+@bp.route("/admin/rules", methods=["GET"])
+@signed_in("admin")
+def admin_rules() -> Any:
+    return _rules_page(message=_("Rules saved. New verified hours earn points by them.")
+                       if request.args.get("saved") else None)
+
+
+@bp.route("/admin/rules", methods=["POST"])
+@signed_in("admin")
+def admin_put_rules() -> Any:
+    """Replace the rules with the table as posted: the service of ``PUT /api/v1/rules``."""
+    keys, names = request.form.getlist("key")[:200], request.form.getlist("label")[:200]
+    rates = request.form.getlist("points_per_hour")[:200]
+    removed = set(request.form.getlist("remove"))
+    rows, activities, errors = [], {}, {}
+    for key, name, rate in zip(keys, names, rates, strict=False):
+        key, name, rate = key.strip()[:64], name.strip()[:200], rate.strip()[:16]
+        if not (key or name or rate) or key in removed:
+            continue
+        i = len(rows)
+        rows.append({"key": key, "name": name, "points_per_hour": rate})
+        number: int | str = int(rate) if rate.isdigit() else rate
+        entry = {"points_per_hour": number, **({"name": name} if name else {})}
+        if key in activities:
+            errors[f"row-{i}"] = _("This activity is listed twice.")
+        activities[key] = entry
+    cap = forms.text("daily_cap", 16)
+    head = {"daily_cap": cap, "timezone": forms.text("timezone", 64)}
+    body = {"activities": activities, "timezone": head["timezone"],
+            "daily_cap": None if cap == "" else (int(cap) if cap.isdigit() else cap)}
+    data, schema_errors = forms.load(s.RulesIn(), body)
+    if data is not None and not errors:
+        try:
+            directory.put_rules(storage(), data)
+            return redirect(url_for("web.admin_rules", saved=1), 303)
+        except ValidationFailed as exc:
+            schema_errors = forms.service_errors(exc)
+    errors.update(_row_errors(schema_errors, rows, body))
+    return _rules_page(status=400, errors=errors, rows=rows, head=head)
+
+
+def _row_errors(errors: dict[str, str], rows: list[dict], body: dict) -> dict[str, str]:
+    """Schema messages about ``activities.<key>`` go to that row of the table."""
+    from marshmallow import ValidationError
+
+    out = {k: v for k, v in errors.items() if k != "activities"}
+    if "activities" not in errors:
+        return out
+    try:
+        s.RulesIn().load(body)
+    except ValidationError as exc:
+        nested = exc.messages.get("activities") if isinstance(exc.messages, dict) else None
+        if isinstance(nested, dict):
+            for i, row in enumerate(rows):
+                if row["key"] in nested:
+                    out[f"row-{i}"] = forms.field_errors({"x": nested[row["key"]]})["x"]
+        else:
+            out["activities"] = errors["activities"]
+    return out
+

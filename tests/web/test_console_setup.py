@@ -1,0 +1,183 @@
+"""The office's set-up pages through the Flask test client: grids, people (add, edit,
+deactivate, search), shops and staff, catalog, earning rules with display names,
+enrolment codes; each refused form shows the problem in place and changes nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import db_dump
+from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
+
+ERROR_RE = re.compile(r'class="field-error"[^>]*>([^<]+)<')
+
+
+@pytest.fixture
+def office(app, web_world):
+    client = WebClient(app.test_client())
+    client.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
+    return client
+
+
+def errors(html: str) -> list[str]:
+    return ERROR_RE.findall(html)
+
+
+def test_grids_tree_and_add(office, api):
+    html = office.get("/admin/grids").get_data(as_text=True)
+    tree = re.findall(r'<li id="grid-(\w+)" data-depth="(\d)"', html)
+    assert tree == [("c1", "0"), ("g1", "1"), ("g1a", "2"), ("g2", "1")]
+    resp = office.post("/admin/grids", {"name": "三网格", "parent": "c1", "id": "g3"})
+    assert resp.status_code == 303
+    grids = {g["id"]: g for g in api.ok(api.get("/grids"))["grids"]}
+    assert grids["g3"] == {"id": "g3", "name": "三网格", "parent": "c1", "community": "c1"}
+    community = office.post("/admin/grids", {"name": "新社区", "parent": ""}, page="/admin/grids")
+    assert community.status_code == 303
+    made = re.search(r"added=([\w-]+)", community.headers["Location"]).group(1)
+    grids = {g["id"]: g for g in api.ok(api.get("/grids"))["grids"]}
+    assert grids[made]["parent"] is None and grids[made]["name"] == "新社区"
+
+
+def test_refused_grid_forms_say_why_and_change_nothing(office, data_dir):
+    before = db_dump(data_dir)
+    resp = office.post("/admin/grids", {"name": "", "parent": "nope", "id": "bad id"},
+                       page="/admin/grids")
+    assert resp.status_code == 400
+    assert "请用1到64个字母、数字、- 或 _（不含空格）。" in errors(office.last_html)
+    assert "请填写（最多200个字）。" in errors(office.last_html)
+    resp = office.post("/admin/grids", {"name": "重复", "parent": "c1", "id": "g1"},
+                       page="/admin/grids")
+    assert resp.status_code == 409 and errors(office.last_html) == ["已有相同编号的网格。"]
+    resp = office.post("/admin/grids", {"name": "x", "parent": "nope"}, page="/admin/grids")
+    assert resp.status_code == 400 and "没有这个网格。" in errors(office.last_html)
+    assert db_dump(data_dir) == before
+
+
+def test_people_add_search_edit_deactivate(office, api):
+    resp = office.post("/admin/people", {"name": "李志愿", "role": "volunteer", "grids": ["g1a"],
+                                         "id": "v9"}, page="/admin/people")
+    assert resp.status_code == 303 and resp.headers["Location"].startswith("/admin/people/v9")
+    person = api.ok(api.get("/people/v9"))
+    assert (person["name"], person["grids"], person["community"]) == ("李志愿", ["g1a"], "c1")
+
+    found = office.get("/admin/people?q=李").get_data(as_text=True)
+    assert 'id="person-v9"' in found and 'id="person-v1"' not in found
+    by_grid = office.get("/admin/people?grid=g1").get_data(as_text=True)   # g1a lies under g1
+    assert 'id="person-v9"' in by_grid and 'id="person-v2"' not in by_grid
+
+    resp = office.post("/admin/people/v9/edit", {"name": "李志愿者", "grids": ["g2"]},
+                       page="/admin/people/v9")
+    assert resp.status_code == 200 and "已保存。" in office.last_html
+    assert api.ok(api.get("/people/v9"))["grids"] == ["g2"]
+
+    office.post("/admin/people/v9/active", {"active": "0"}, page="/admin/people/v9")
+    assert api.ok(api.get("/people/v9"))["active"] is False
+    assert 'id="person-v9"' not in office.get("/admin/people").get_data(as_text=True)
+    assert 'id="person-v9"' in office.get("/admin/people?state=inactive").get_data(as_text=True)
+    office.post("/admin/people/v9/active", {"active": "1"}, page="/admin/people/v9")
+    assert api.ok(api.get("/people/v9"))["active"] is True
+
+
+def test_people_rules_are_the_services(office, data_dir):
+    before = db_dump(data_dir)
+    office.post("/admin/people", {"name": "无网格", "role": "worker"}, page="/admin/people")
+    assert errors(office.last_html) == ["请至少选择一个网格。"]
+    office.post("/admin/people", {"name": "跨社区", "role": "worker", "grids": ["g1", "zz"]},
+                page="/admin/people")
+    assert errors(office.last_html) == ["没有这个网格。"]
+    office.post("/admin/people", {"name": "店员", "role": "shop"}, page="/admin/people")
+    assert errors(office.last_html) == ["超市工作人员需要选择超市。"]
+    office.post("/admin/people", {"name": "重", "role": "worker", "grids": ["g1"], "id": "w1"},
+                page="/admin/people")
+    assert errors(office.last_html) == ["已有人使用此编号。"]
+    assert db_dump(data_dir) == before
+
+
+def test_shop_staff_and_catalog(office, api):
+    resp = office.post("/admin/shops", {"name": "二号超市", "community": "c1", "id": "s2"},
+                       page="/admin/shops")
+    assert resp.status_code == 303 and resp.headers["Location"] == "/admin/shops/s2"
+    resp = office.post("/admin/shops/s2/staff", {"name": "收银员", "id": "cashier2"},
+                       page="/admin/shops/s2")
+    assert resp.status_code == 303
+    assert api.ok(api.get("/people/cashier2"))["shop"] == "s2"
+    resp = office.post("/admin/shops/s2/items", {"name": "食用油", "price": "20", "stock": "1,000",
+                                                 "sku": "oil"}, page="/admin/shops/s2")
+    assert resp.status_code == 303
+    items = api.ok(api.get("/shops/s2/catalog"))["items"]
+    assert items == [{"name": "食用油", "price": 20, "sku": "oil", "stock": 1000}]
+    office.post("/admin/shops/s2/items", {"name": "x", "price": "0", "stock": "-1"},
+                page="/admin/shops/s2")
+    assert len(errors(office.last_html)) == 2
+    assert api.ok(api.get("/shops/s2/catalog"))["items"] == items
+
+
+def test_rules_with_display_names_shown_where_activities_appear(office, api, app, web_world):
+    form = {"key": ["elderly_care", "cleanup", ""], "label": ["助老服务", "环境整治", ""],
+            "points_per_hour": ["10", "6", ""], "daily_cap": "50", "timezone": "Asia/Shanghai"}
+    resp = office.post("/admin/rules", form, page="/admin/rules")
+    assert resp.status_code == 303
+    rules = api.ok(api.get("/rules"))
+    assert rules["activities"]["elderly_care"] == {"points_per_hour": 10, "name": "助老服务"}
+    assert rules["daily_cap"] == 50
+    hours = office.client.get("/admin/export/hours")
+    assert hours.status_code == 200
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    logs = load_workbook(BytesIO(hours.data))["服务记录"]
+    assert {row[2] for row in logs.iter_rows(min_row=2, values_only=True)} == {"助老服务",
+                                                                               "环境整治"}
+
+    before = api.ok(api.get("/rules"))
+    resp = office.post("/admin/rules", {**form, "key": ["bad key", "cleanup", ""],
+                                        "points_per_hour": ["10", "lots", ""]},
+                       page="/admin/rules")
+    assert resp.status_code == 400
+    assert errors(office.last_html) == ["请用1到64个字母、数字、- 或 _（不含空格）。",
+                                        "请输入整数。"]
+    resp = office.post("/admin/rules", {**form, "timezone": "Mars/Base"}, page="/admin/rules")
+    assert errors(office.last_html) == ["未知时区（例如 Asia/Shanghai）。"]
+    assert api.ok(api.get("/rules")) == before
+
+
+def test_enrolment_code_is_a_qr_with_the_code_under_it(office, app):
+    resp = office.post("/admin/people/w2/enrol", {}, page="/admin/people/w2")
+    assert resp.status_code == 200
+    code = re.search(r'id="enrol-code">([^<]+)<', office.last_html).group(1)
+    assert re.fullmatch(r"ENR(-[0-9A-Z]{4}){4}", code)
+    assert office.last_html.count('class="qr"') >= 2        # the code, the app's address
+    from sync.crypto import DeviceKey
+    from sync.signing import enrolment_proof
+
+    key = DeviceKey.generate()
+    out = app.test_client().post("/api/v1/devices/enroll", json={
+        "code": code, "public_key": key.public_key, "name": "w2 phone",
+        "proof": enrolment_proof(code, key)})
+    assert out.status_code == 201 and out.get_json()["person"] == "w2"
+    office.post("/admin/people/adm2/enrol", {}, page="/admin/people/adm2")
+    assert office.last_html.count('id="enrol-code"') == 0
+
+
+def test_set_up_pages_are_for_admins_only(v1_web, shop_web, data_dir):
+    before = db_dump(data_dir)
+    for client in (v1_web, shop_web):
+        for path in ("/admin/grids", "/admin/rules", "/admin/shops", "/admin/households",
+                     "/admin/excel", "/admin/dashboard", "/admin/print"):
+            assert client.get(path).status_code == 403
+        assert client.post("/admin/grids", {"name": "x", "parent": ""}).status_code == 403
+    assert db_dump(data_dir) == before
+
+
+def test_forms_without_csrf_change_nothing(office, data_dir):
+    before = db_dump(data_dir)
+    for path, form in (("/admin/grids", {"name": "x", "parent": ""}),
+                       ("/admin/people", {"name": "x", "role": "admin"}),
+                       ("/admin/rules", {"timezone": "UTC"}),
+                       ("/admin/people/w1/enrol", {})):
+        assert office.post(path, form, csrf=None).status_code == 403
+        assert office.post(path, form, csrf="forged").status_code == 403
+    assert db_dump(data_dir) == before
