@@ -254,7 +254,8 @@ def apply_households(store: Storage, items: list[dict], by: str,
                     base = None if phone_typed else state["version"]
                 else:
                     base = None
-                change = parse_change(_change(item["id"], changed, hlc_clock.send(now_ms), base))
+                # The row's fields passed parse_change in the plan; the change is a subset.
+                change = _change(item["id"], changed, hlc_clock.send(now_ms), base)
                 result = merge(state, change, device_id=device)
                 rows.append(result.state)
                 conflicts.extend((c["field"], c["winner"], c["loser"], item["id"])

@@ -7,8 +7,8 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 COLOURS = ("#b3261e", "#6b7785", "#e0a33b")
-WIDTH, HEIGHT = 320, 170
-LEFT, BOTTOM, TOP = 34, 22, 10
+WIDTH, HEIGHT = 300, 180
+LEFT, BOTTOM, TOP = 34, 24, 10
 
 
 def _nice_max(value: float) -> float:
@@ -40,7 +40,7 @@ def bars(title: str, labels: list[str], series: list[tuple[str, list[float]]]) -
         y = TOP + plot_h * i / 2
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 4}" y1="{y:.1f}" y2="{y:.1f}" '
                      'stroke="#e2e4e8" stroke-width="1"/>')
-        parts.append(f'<text x="{LEFT - 3}" y="{y + 3:.1f}" text-anchor="end" font-size="9" '
+        parts.append(f'<text x="{LEFT - 3}" y="{y + 3:.1f}" text-anchor="end" font-size="11" '
                      f'fill="#5b6470">{escape(_fmt(top * (2 - i) / 2))}</text>')
     for gi, label in enumerate(labels):
         x0 = LEFT + gi * group + group * 0.1
@@ -53,7 +53,7 @@ def bars(title: str, labels: list[str], series: list[tuple[str, list[float]]]) -
                          f'{escape(_fmt(value))}</title></rect>')
         if len(labels) <= 12:
             parts.append(f'<text x="{x0 + group * 0.4:.1f}" y="{HEIGHT - 8}" '
-                         f'text-anchor="middle" font-size="9" fill="#5b6470">'
+                         f'text-anchor="middle" font-size="10" fill="#5b6470">'
                          f'{escape(label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -61,20 +61,20 @@ def bars(title: str, labels: list[str], series: list[tuple[str, list[float]]]) -
 
 def hbars(title: str, items: list[tuple[str, float]]) -> Markup:
     """Horizontal bars, one per item, the label above its bar and the number after it."""
-    row = 26
+    row = 32
     height = max(len(items), 1) * row + 4
     top = _nice_max(max((v for _l, v in items), default=0))
-    usable = WIDTH - 44
+    usable = WIDTH - 50
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(items):
         y = i * row + 2
         w = usable * value / top
-        parts.append(f'<text x="0" y="{y + 9}" font-size="10" fill="#1d2329">'
+        parts.append(f'<text x="0" y="{y + 11}" font-size="12" fill="#1d2329">'
                      f'{escape(label[:40])}</text>')
-        parts.append(f'<rect x="0" y="{y + 12}" width="{max(w, 1):.1f}" height="9" '
+        parts.append(f'<rect x="0" y="{y + 15}" width="{max(w, 1):.1f}" height="11" '
                      f'fill="{COLOURS[0]}"/>')
-        parts.append(f'<text x="{w + 4:.1f}" y="{y + 20}" font-size="9" fill="#5b6470">'
+        parts.append(f'<text x="{w + 4:.1f}" y="{y + 25}" font-size="11" fill="#5b6470">'
                      f'{escape(_fmt(value))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
