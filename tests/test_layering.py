@@ -124,7 +124,8 @@ def test_storage_protocols_name_every_method_of_the_backend():
     parts = {"directory": interface.DirectoryPart, "access": interface.AccessPart,
              "records": interface.RecordsPart, "cases": interface.CasesPart,
              "ledger": interface.LedgerPart,
-             "audit": interface.AuditPart, "web": interface.WebPart}
+             "audit": interface.AuditPart, "web": interface.WebPart,
+             "fielddata": interface.FieldDataPart, "imports": interface.ImportsPart}
     assert set(parts) == set(interface.Storage.__annotations__)
     db = Database.__new__(Database)
     SqlStorage.__init__(store, db)

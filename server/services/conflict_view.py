@@ -37,16 +37,17 @@ def describe(store: Storage, conflicts: list[dict]) -> list[dict]:
     devices: dict[str, dict] = {}
     out = []
     for c in conflicts:
-        state = store.records.get(c["collection"], c["record"]) or {"fields": {}}
-        fields = state["fields"]
+        found = store.records.get(c["collection"], c["record"])
+        fields = found.state["fields"] if found else {}
         subject: dict = {"kind": c["collection"]}
         if c["collection"] == "households":
             subject.update(address=fields.get("address"), head=fields.get("head_name"),
                            household=c["record"])
         elif c["collection"] == "visits":
-            home = store.records.get("households", fields.get("household", "")) or {"fields": {}}
-            subject.update(address=home["fields"].get("address"),
-                           head=home["fields"].get("head_name"), household=fields.get("household"))
+            home = store.records.get("households", fields.get("household", ""))
+            there = home.state["fields"] if home else {}
+            subject.update(address=there.get("address"), head=there.get("head_name"),
+                           household=fields.get("household"))
         elif c["collection"] == "service_logs":
             subject.update(volunteer=names.get(fields.get("volunteer", ""), ""),
                            activity=fields.get("activity"), started_at=fields.get("started_at"))

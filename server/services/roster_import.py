@@ -32,6 +32,7 @@ from sync.parse import parse_change
 from .. import clock
 from ..errors import ApiError, IdReused, ValidationFailed
 from ..storage import Storage
+from ..storage.records import Placement, RecordWrite
 from . import directory
 from .moves import household_moved
 
@@ -264,7 +265,7 @@ def apply_households(store: Storage, items: list[dict], by: str,
                 if old_grid and old_grid != result.state["fields"]["grid"]:
                     moves.append((item["id"], old_grid, result.state["fields"]["grid"]))
             first = store.records.last_seq() + 1
-            store.records.put_many([(s, seq, s["fields"]["grid"], None, None, now)
+            store.records.put_many([RecordWrite(s, seq, Placement(grid=s["fields"]["grid"]), now)
                                     for seq, s in enumerate(rows, first)])
             store.records.add_conflicts([("households", rec, f, w, lo, now)
                                          for f, w, lo, rec in conflicts])

@@ -19,9 +19,9 @@ from .cases import CaseStore
 from .connection import Database
 from .directory import DirectoryStore
 from .errors import BackendError, Conflict, Missing, StorageError
-from .interface import Storage
 from .fielddata import FieldDataStore, ensure_search_index
 from .imports import ImportStore
+from .interface import Storage
 from .ledger import LedgerStore
 from .ledger_audit import LedgerAuditStore
 from .migrations import LATEST, migrate

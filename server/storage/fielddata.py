@@ -48,7 +48,14 @@ def _in(values: Any) -> str:
 class FieldDataStore:
     def __init__(self, db: Database):
         self.db = db
-        self.utils = sqlite_utils.Database(db.conn)
+        self._utils: sqlite_utils.Database | None = None
+
+    @property
+    def utils(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection (for its FTS search)."""
+        if self._utils is None:
+            self._utils = sqlite_utils.Database(self.db.conn)
+        return self._utils
 
     # --- households ------------------------------------------------------
     def household_counts(self) -> dict[str, int]:
@@ -89,12 +96,6 @@ class FieldDataStore:
             "ORDER BY address, id LIMIT :limit OFFSET :offset",
             {**args, "limit": limit, "offset": offset})
         return [dict(r) for r in rows], total
-
-    def household_keys(self, community_grids: list[str]) -> dict[str, str]:
-        """record id → grid of every household (live or not) in these grids."""
-        return {r[0]: r[1] for r in self.db.query(
-            "SELECT id, grid FROM household_index WHERE grid IN "
-            "(SELECT value FROM json_each(?))", (_in(community_grids),))}
 
     # --- visits ----------------------------------------------------------
     def visits(self, *, grids: list[str] | None = None, household: str | None = None,

@@ -365,6 +365,11 @@ class CasesPart(Protocol):
     def index(self, rows: Iterable[dict]) -> None:
         ...
 
+    def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
+                 limit: int) -> list[str]:
+        """Ids of the cases received in [start, end), oldest first."""
+        ...
+
     def row(self, id: str) -> dict | None:
         ...
 
@@ -414,6 +419,98 @@ class CasesPart(Protocol):
 
 
 
+class FieldDataPart(Protocol):
+    """What the field recorded, read back for the office (storage/fielddata.py);
+    a PostgreSQL backend searches households with pg_trgm."""
+
+    def household_counts(self) -> dict[str, int]:
+        """grid → live households directly in it."""
+        ...
+
+    def search_households(self, q: str, grids: list[str] | None, *, limit: int = 50,
+                          offset: int = 0) -> tuple[list[dict], int]:
+        """(households matching ``q`` in ``grids`` (None: all), total found)."""
+        ...
+
+    def visits(self, *, grids: list[str] | None = None, household: str | None = None,
+               start: str | None = None, end: str | None = None, worker: str | None = None,
+               outcome: str | None = None, need: str | None = None, hazard: str | None = None,
+               limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+        """(visits newest first with their household's address and head, total)."""
+        ...
+
+    def visit_counts(self, grids: list[str]) -> dict[str, int]:
+        ...
+
+    def items_found(self, kind: str, grids: list[str], *, start: str | None = None,
+                    end: str | None = None, limit: int = 10) -> list[tuple[str, int]]:
+        """The most often noted needs (``kind="needs"``) or hazards, with counts."""
+        ...
+
+    def hours(self, *, volunteers: list[str] | None = None, start: str | None = None,
+              end: str | None = None) -> list[dict]:
+        """Per volunteer and status: logs, minutes and points (live logs only)."""
+        ...
+
+    def service_logs(self, *, volunteers: list[str], start: str | None = None,
+                     end: str | None = None, status: str | None = None,
+                     limit: int = 5000) -> list[dict]:
+        """Live service logs of these volunteers, newest first (for exports)."""
+        ...
+
+    def minutes_by_month(self, volunteers: list[str], offset_minutes: int, since: str
+                         ) -> list[tuple[str, str, int]]:
+        """(local month "YYYY-MM", status, minutes) of logs started since ``since``."""
+        ...
+
+    def active_people(self, collection: str, column: str, grids_or_people: list[str],
+                      since: str) -> int:
+        """How many distinct authors (visits) or volunteers (logs) wrote since ``since``."""
+        ...
+
+    def points_by_month(self, accounts: dict[str, list[str]], offset_minutes: int,
+                        since: str) -> list[tuple[str, str, int]]:
+        """(local month, kind, points) of ``earn`` entries from the issuance accounts and
+        ``redeem`` entries to the shop accounts given, since ``since``."""
+        ...
+
+    def entries_between(self, start: str, end: str, limit: int) -> list[dict]:
+        """Ledger entries (their signed bodies) with ``start <= at < end``, by seq."""
+        ...
+
+    def redemptions_between(self, start: str, end: str, limit: int) -> list[dict]:
+        ...
+
+    def states(self, collection: str, ids: list[str]) -> dict[str, dict]:
+        """id → stored state of each of these records that exists."""
+        ...
+
+class ImportsPart(Protocol):
+    """Roster import jobs (storage/imports.py)."""
+
+    def add(self, *, id: str, filename: str, file: bytes, by: str, at: str, plan: dict) -> None:
+        ...
+
+    def get(self, id: str) -> dict | None:
+        ...
+
+    def file(self, id: str) -> bytes | None:
+        ...
+
+    def claim(self, id: str, at: str) -> bool:
+        """planned → running, once (a second click or a second worker gets False)."""
+        ...
+
+    def progress(self, id: str, done: int, total: int, at: str) -> None:
+        ...
+
+    def finish(self, id: str, status: str, result: dict[str, Any], at: str) -> None:
+        ...
+
+    def recent(self, limit: int = 10) -> list[dict]:
+        ...
+
+
 class Storage(Protocol):
     """One database: its parts, and the transactions every write runs in."""
 
@@ -424,6 +521,8 @@ class Storage(Protocol):
     ledger: LedgerPart
     audit: AuditPart
     web: WebPart
+    fielddata: FieldDataPart
+    imports: ImportsPart
 
     def transaction(self) -> AbstractContextManager[Storage]:
         """A write transaction; nested uses join the outer one."""

@@ -34,7 +34,7 @@ def bars(title: str, labels: list[str], series: list[tuple[str, list[float]]]) -
     plot_w, plot_h = WIDTH - LEFT - 4, HEIGHT - BOTTOM - TOP
     group = plot_w / max(len(labels), 1)
     bar = group * 0.8 / max(len(series), 1)
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+    parts = [f'<svg class="chart console-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
     for i in range(3):
         y = TOP + plot_h * i / 2
@@ -65,7 +65,7 @@ def hbars(title: str, items: list[tuple[str, float]]) -> Markup:
     height = max(len(items), 1) * row + 4
     top = _nice_max(max((v for _l, v in items), default=0))
     usable = WIDTH - 50
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+    parts = [f'<svg class="chart console-chart" viewBox="0 0 {WIDTH} {height}" role="img" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(items):
         y = i * row + 2

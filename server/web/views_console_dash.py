@@ -72,7 +72,7 @@ def admin_print() -> Any:
     grids = grid_tree.grid_rows(store)
     under = sorted(store.directory.descendants([f_grid])) if f_grid else None
     volunteers = [p for p in fieldview.volunteers_in(store, under) if p["active"]]
-    posters = [g for g in grids if g["parent"] is not None] if _poster_endpoint() else []
+    posters = grids if _poster_endpoint() else []
     return render_template("admin/print.html", grids=grids, grid=f_grid, volunteers=volunteers,
                            names={g["id"]: g["path"] for g in grids}, posters=posters,
                            poster_endpoint=_poster_endpoint())
@@ -82,10 +82,7 @@ def _poster_endpoint() -> str | None:
     """The grid report poster page, once the cases pages provide one."""
     from flask import current_app
 
-    for name in ("web.admin_grid_poster", "web.grid_poster", "web.cases_poster"):
-        if name in current_app.view_functions:
-            return name
-    return None
+    return "web.admin_poster" if "web.admin_poster" in current_app.view_functions else None
 
 
 @bp.route("/admin/print/cards", methods=["POST"])

@@ -61,9 +61,10 @@ def admin_households() -> Any:
 @signed_in("admin")
 def admin_household(household_id: str) -> Any:
     store = storage()
-    state = store.records.get("households", household_id[:64])
-    if state is None:
+    found = store.records.get("households", household_id[:64])
+    if found is None:
         raise PageNotFound()
+    state = found.state
     found, total = store.fielddata.visits(household=state["id"], limit=500)
     return _page("admin/household.html", store, {}, household=state, visits=found,
                  total=total)

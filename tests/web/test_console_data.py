@@ -212,7 +212,7 @@ def test_dashboard_numbers(office, field):
     html = text(office.get("/admin/dashboard"))
     assert re.search(r'id="n-volunteers">2<', html) and re.search(r'id="n-workers">3<', html)
     assert re.search(r'id="n-visits">2<', html)
-    assert html.count('<svg class="chart"') == 5
+    assert html.count('<svg class="chart console-chart"') == 5
     assert re.search(r"<span>一网格</span> <strong>2</strong>", html)
 
 
@@ -225,6 +225,8 @@ def test_print_cards_makes_new_cards(office, api, web_world):
     assert code != old and 'id="card-v1"' in office.last_html
     assert "社区一" in office.last_html and 'data-print' in office.last_html
     assert office.post("/admin/print/cards", {}, page="/admin/print").status_code == 400
+    posters = office.get("/admin/print").get_data(as_text=True)
+    assert 'href="/admin/grids/g1/poster"' in posters
 
 
 def test_accept_language_is_honoured_until_a_language_is_chosen(app):
