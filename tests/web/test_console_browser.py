@@ -91,7 +91,7 @@ def test_a_community_from_nothing_then_roster_visits_and_excel(browser, fresh, t
     site = fresh["url"]
     context = browser.new_context(viewport={"width": DESKTOP, "height": 800}, locale="zh-CN",
                                   timezone_id="Asia/Shanghai", accept_downloads=True)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(site + "/admin")
@@ -210,7 +210,7 @@ def test_a_community_from_nothing_then_roster_visits_and_excel(browser, fresh, t
     assert page.locator("#problems tbody tr").count() == 2
     shots(page, "import-check")
     page.click("#apply")
-    page.wait_for_selector("#import-done", timeout=60_000)
+    page.wait_for_selector("#import-done", timeout=120_000)
     assert "写入 500 户" in page.inner_text("#import-done")
     shots(page, "import-done")
 
