@@ -291,12 +291,6 @@ def main() -> int:
            "seconds": round(elapsed, 1), "machine": info,
            "load_average": {"before": load_before, "after": os.getloadavg()},
            "figures": figures, "markdown": markdown(figures)}
-    if wanted and args.output.exists():
-        # A partial run (--only) replaces its own sections' figures and keeps the rest.
-        kept = [f for f in json.loads(args.output.read_text()).get("figures", [])
-                if f.get("section") not in wanted]
-        out["figures"] = kept + figures
-        out["markdown"] = markdown(out["figures"])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n")
