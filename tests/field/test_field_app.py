@@ -187,3 +187,52 @@ def test_four_eyes_and_every_screen_in_both_languages(field_server, new_phone, a
     fresh.click("#lang")
     fresh.wait_for_selector("#code")
     shot(fresh, "enrol", "en")
+
+
+def test_tab_closed_while_the_server_committed_a_push_loses_and_doubles_nothing(
+        field_server, new_phone, admin):
+    context = new_phone()
+    page = enrol(context, field_server.app_url, field_server.code("w1"))
+    device_id = page.evaluate("() => window.fieldApp.app.device.device_id")
+    hh = add_household(page, address="长寿里 3 号", head="吴")
+    record_visit(page, hh, "refused")
+    held = []
+
+    def commit_then_hang(route):
+        if not held and '"changes":[{' in (route.request.post_data or ""):
+            held.append(route.fetch().status)          # committed on the server
+        else:
+            route.continue_()                          # (the hung one is never answered)
+
+    page.route("**/api/v1/sync", commit_then_hang)
+    go(page, "home")
+    page.click("#sync")
+    for _ in range(200):                               # route handlers run while we wait
+        if held:
+            break
+        page.wait_for_timeout(50)
+    page.close()                                       # the worker swipes the tab away
+    assert held == [200]
+
+    page = context.new_page()
+    page.goto(field_server.app_url)
+    ready(page)
+    assert page.inner_text("#pending") == "待同步 2 条"   # nothing lost
+    out = sync(page)
+    assert (out["duplicate"], out["applied"], out["rejected"]) == (2, 0, 0), out
+    mine = [r for r in pulled(admin.enroll("w9")).values() if device_of(r) == device_id]
+    assert sorted(r["collection"] for r in mine) == ["households", "visits"]
+
+
+def test_a_phone_clock_ten_minutes_fast_is_corrected_and_its_change_lands(
+        field_server, new_phone, admin):
+    context = new_phone()
+    context.add_init_script("(() => { const real = Date.now.bind(Date);"
+                            " Date.now = () => real() + 600000; })()")
+    page = enrol(context, field_server.app_url, field_server.code("w1"))
+    add_household(page, address="快钟路 1 号", head="冯")
+    out = sync(page)
+    assert (out["restamped"], out["applied"], out["rejected"]) == (1, 1, 0), out
+    clock = page.evaluate("() => import('/field/static/js/db.js')"
+                          ".then((db) => db.getMeta('clock'))")
+    assert -660_000 < clock["offset"] < -540_000       # the server's time adopted
