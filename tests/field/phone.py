@@ -8,7 +8,8 @@ from tests.field.conftest import ARTIFACTS, PHONE
 def shot(page, name: str, lang: str = "zh_CN") -> None:
     """Screenshot the whole screen and check nothing is wider than the phone."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("() => { document.getElementById('toast').className = 'toast'; }")
+    page.evaluate("() => { const t = document.getElementById('toast');"
+                  " t.style.transition = 'none'; t.className = 'toast'; }")
     page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{name} ({lang}) is {width}px wide"

@@ -33,7 +33,7 @@ export async function households() {
     list.replaceChildren(...(rows.length ? rows.map((r) => h("li", {},
       h("a", { href: `#household/${r.id}`, class: "row-link" },
         h("span", { class: "strong" }, r.fields.address || "—"),
-        h("span", { class: "muted" }, [r.fields.head_name, r.fields.members != null ? `${r.fields.members}人` : null]
+        h("span", { class: "muted" }, [r.fields.head_name, r.fields.members != null ? t("members_n", { n: r.fields.members }) : null]
           .filter(Boolean).join(" · ")),
         pendingMark(r))))
       : [h("li", { class: "muted empty" }, t("no_households"))]));
