@@ -24,6 +24,7 @@ from typing import Any
 
 from .collections import CASE_DEVICE_FIELDS, CASE_FINAL, CASE_STEP_FIELDS
 from .errors import ChangeRejected
+from .merge import MergeResult, merge
 
 #: status → the statuses a step may come from.
 STEP_FROM: dict[str, frozenset[str]] = {
@@ -187,6 +188,52 @@ def editable(fields: dict[str, Any]) -> bool:
     return fields.get("status") not in (*CASE_FINAL, "done")
 
 
+
+
+def apply_change(state: dict[str, Any] | None, change: dict[str, Any], *, device_id: str,
+                 actor: Actor, at: str) -> MergeResult:
+    """Apply a device's change to a case (already parsed, signed, stamped; references
+    checked by the server). Device-set fields merge per field by stamp, like
+    households (``sync.merge``); a step is a guarded transition, first to arrive
+    wins. Raises ``ChangeRejected`` and then changes nothing."""
+    values = change["fields"]
+    if change["deleted"]:
+        raise ChangeRejected("validation", "cases are never deleted",
+                             {"deleted": ["Cases are never deleted."]})
+    if state is None:
+        if change["base"] is not None:
+            raise ChangeRejected("unknown_record", "base given for a case the server lacks")
+        check_create(values, actor)
+        result = merge(None, change, device_id=device_id)
+        stamp = result.state["meta"]["grid"]
+        for name, value in new_case({}, created_by=actor.person, at=at).items():
+            result.state["fields"].setdefault(name, value)
+            result.state["meta"].setdefault(name, dict(stamp))
+        return result
+    version = state["version"]
+    if change["base"] is not None and change["base"] > version:
+        raise ChangeRejected("validation", f"base {change['base']} is above the case's "
+                             f"version {version}", {"base": [f"Must be at most {version}."]})
+    target = step_target(values)
+    if target is None:
+        check_edit(state["fields"], values, actor)
+        return merge(state, change, device_id=device_id)
+    check_locked(state["fields"])
+    if change["base"] != version:
+        raise ChangeRejected("stale", f"a status step needs base {version} "
+                             f"(got {change['base']})")
+    check_step(state["fields"], values, actor)
+    stamp = {"hlc": change["hlc"], "version": version + 1, "op": change["op"],
+             "device": device_id}
+    updates = step_updates(target, values, at=at)
+    meta = dict(state["meta"])
+    for name in updates:
+        meta[name] = dict(stamp)
+    new = {**state, "version": version + 1, "fields": {**state["fields"], **updates},
+           "meta": meta}
+    return MergeResult(new)
+
+
 __all__ = ["Actor", "CASE_DEVICE_FIELDS", "SERVER_SET", "STEP_FIELDS", "STEP_FROM",
-           "check_create", "check_edit", "check_locked", "check_step", "editable", "new_case",
-           "step_target", "step_updates"]
+           "apply_change", "check_create", "check_edit", "check_locked", "check_step",
+           "editable", "new_case", "step_target", "step_updates"]

@@ -123,6 +123,7 @@ def test_storage_protocols_name_every_method_of_the_backend():
     store = SqlStorage.__new__(SqlStorage)
     parts = {"directory": interface.DirectoryPart, "access": interface.AccessPart,
              "records": interface.RecordsPart, "cases": interface.CasesPart,
+             "case_audit": interface.CaseAuditPart,
              "ledger": interface.LedgerPart,
              "audit": interface.AuditPart, "web": interface.WebPart,
              "fielddata": interface.FieldDataPart, "imports": interface.ImportsPart}

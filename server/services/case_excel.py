@@ -75,8 +75,8 @@ def workbook(store: Storage, page: dict, labels: dict[str, Any]) -> bytes:
     rows = []
     for case_id in store.cases.received(community=grid["community"] if grid else "",
                                         grids=grids, start=start, end=end, limit=MAX_CASES):
-        state = store.records.get("cases", case_id) or {"fields": {}}
-        f = state["fields"]
+        found = store.records.get("cases", case_id)
+        f = found.state["fields"] if found else {}
         rows.append([case_id, grid_names.get(f.get("grid"), f.get("grid")),
                      labels["kinds"].get(f.get("kind"), f.get("kind")),
                      names.get(f.get("category"), f.get("category")), f.get("title"),

@@ -62,10 +62,10 @@ def board(store: Storage, grid: str | None) -> dict[str, Any]:
 
 def case_page(store: Storage, case_id: str) -> dict[str, Any]:
     with store.snapshot():
-        state = store.records.get("cases", case_id)
-        if state is None:
+        found = store.records.get("cases", case_id)
+        if found is None:
             raise NotFound("no such case")
-        state.pop("_scope")
+        state = found.state
         people = {p["id"]: p["name"] for p in store.directory.people()}
         return {"case": detail_of(store, state), "people": people,
                 "grid_name": grid_names(store).get(state["fields"]["grid"], ""),

@@ -68,6 +68,10 @@ def write_server_version(store: Storage, state: dict | None, updates: dict, *, c
         new_meta[name] = dict(meta)
     new = {**state, "version": version, "fields": fields, "meta": new_meta}
     store_versions(store, [(new, step, by, None)], at=at)
+    old = state["fields"].get("assignee")
+    if old and old != fields.get("assignee"):  # their devices drop it unless still visible
+        store.records.add_exit(seq=store.records.last_seq() + 1, collection="cases",
+                               id=case_id, grid=f"@{old}", at=at)
     return new
 
 

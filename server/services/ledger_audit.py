@@ -9,7 +9,9 @@ table against a replay of the chain, and then the causes: every redemption
 with its redeem entry, items adding up to its total and equal to what the
 shop was answered, every redeem entry with its redemption, every earn's
 evidence a stored op on its log, every earned log still verified with the
-points earned, every verified log with points earned, and every answer
+points earned, every verified log with points earned, every case earn
+against its closed case and the assignee's op that set ``done`` (and every
+closed case with points against its earn), and every answer
 remembered for an idempotent request (adjustment, reversal, redemption)
 naming an entry the chain holds, byte for byte.
 
@@ -180,6 +182,12 @@ def _check_causes(store: Any) -> None:
         if seq is None:
             raise AuditFailure(f"service log {log}: {what}")
         raise AuditFailure(f"seq {seq}: earn for service log {log}, but {what}", seq)
+    cases = _first(store.case_audit.problems())
+    if cases is not None:
+        seq, case, what = cases
+        if seq is None:
+            raise AuditFailure(f"case {case}: {what}")
+        raise AuditFailure(f"seq {seq}: earn for case {case}, but {what}", seq)
     answered = _first(audit.request_problems())
     if answered is not None:
         seq, kind, id, what = answered

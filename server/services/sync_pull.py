@@ -26,11 +26,13 @@ def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, li
         return cursor.seq, []
     old = scope_for(store, scope.person, scope.role, old_grids)
     evict: list[dict] = []
-    if not (old.grids <= scope.grids and old.people <= scope.people):
+    if not (old.grids <= scope.grids and old.people <= scope.people
+            and old.wish_grids <= scope.wish_grids):
         now = set(store.records.in_scope_ids(**scope.query_args()))
         evict = [{"collection": c, "id": i}
                  for c, i in store.records.in_scope_ids(**old.query_args()) if (c, i) not in now]
-    grew = not (scope.grids <= old.grids and scope.people <= old.people)
+    grew = not (scope.grids <= old.grids and scope.people <= old.people
+                and scope.wish_grids <= old.wish_grids)
     return (0 if grew else cursor.seq), evict
 
 
@@ -57,7 +59,7 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
         upto = last if has_more else max(top, after)
         if after < upto:
             for collection, id in store.records.exits(after=after, upto=upto,
-                                                      grids=sorted(scope.meeting)):
+                                                      grids=scope.exit_marks):
                 if (collection, id) not in visible and not store.records.visible(
                         collection, id, **args):
                     evict.append({"collection": collection, "id": id})

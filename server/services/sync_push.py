@@ -26,6 +26,7 @@ from ..errors import ValidationFailed
 from ..keystore import Signer
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
+from .case_sync import CaseSync
 from .ledger_append import earn_for_log
 from .moves import household_moved
 from .sync_scope import Scope
@@ -54,6 +55,13 @@ class Push:
         self.applied = self.rejected = 0
         self._rules: tuple[dict, str] | None | bool = False
         self._device_people: dict[str, str | None] = {}
+        self.case_sync: CaseSync | None = None
+
+    def _cases(self) -> CaseSync:
+        if self.case_sync is None:
+            self.case_sync = CaseSync(self.store, person=self.who.person, role=self.scope.role,
+                                      own_grids=self.scope.own_grids, now=self.now)
+        return self.case_sync
 
     # --- per change ----------------------------------------------------
     def check(self, raw: dict) -> Checked:
@@ -86,10 +94,13 @@ class Push:
             change = checked.change
             assert change is not None
             state = self._state(change["collection"], change["id"])
-            self._authorize_before(change, state)
-            result = merge(state, change, device_id=self.who.device or "")
+            if change["collection"] == "cases":
+                result = self._cases().apply(change, state, device_id=self.who.device or "")
+            else:
+                self._authorize_before(change, state)
+                result = merge(state, change, device_id=self.who.device or "")
+                self._server_fields(change, state, result.state)
             new_state = result.state
-            self._server_fields(change, state, new_state)
         except ChangeRejected as exc:
             self.rejected += 1
             self._remember(raw, digest, "rejected", None, exc)
@@ -116,8 +127,6 @@ class Push:
     def _authorize_before(self, change: dict, state: dict | None) -> None:
         collection, fields = change["collection"], change["fields"]
         role = self.scope.role
-        if collection == "cases":  # until the cases push rules land
-            raise ChangeRejected("forbidden", "cases cannot be pushed by this server yet")
         if collection in ("households", "visits") and role != "worker":
             raise ChangeRejected("forbidden", f"only workers write {collection}")
         if collection == "households":
@@ -221,6 +230,8 @@ class Push:
             old_grid = old["fields"].get("grid") if old else None
             if old_grid and old_grid != fields.get("grid"):
                 self.exits.append((key[0], key[1], old_grid))
+        elif key[0] == "cases":
+            place = self._cases().placement(new)
         elif key[0] == "visits":
             # Visits are written once: this is always a new visit.
             household = self._state("households", fields["household"]) or {"fields": {}}
@@ -250,6 +261,8 @@ class Push:
         for collection, id, grid in self.exits:
             household_moved(self.store, id, grid, self.states[(collection, id)]["fields"]["grid"],
                             self.now)
+        if self.case_sync is not None:
+            self.case_sync.flush()
         self.store.records.add_ops(list(self.ops.values()))
         self.store.records.add_conflicts(self.conflicts)
         if self.who.device:

@@ -2,8 +2,10 @@
 
 A worker's scope: every grid under the grids they hold (``grids``), the
 people whose grids meet those (``people``: their person records and
-service logs), and their own visits (``author``). A volunteer's scope: their
-own person record and service logs.
+service logs), and their own visits (``author``), hence every case of those
+grids. A volunteer's scope: their own person record and service logs, the
+``wish`` cases of the grids under theirs (``wish_grids``; reporter details
+left out, ``redact``) and the cases assigned to them.
 """
 
 from __future__ import annotations
@@ -22,18 +24,28 @@ class Scope:
     grids: frozenset[str]
     people: frozenset[str]
     meeting: frozenset[str] = frozenset()  # grids and the grids above them
+    wish_grids: frozenset[str] = frozenset()  # a volunteer's grids, for wishes
 
     @property
     def author(self) -> str:
         return self.person if self.role == "worker" else ""
 
+    @property
+    def exit_marks(self) -> list[str]:
+        """What ``scope_exits.grid`` names for this scope: its grids and the person."""
+        return sorted(self.meeting | {f"@{self.person}"})
+
     def query_args(self) -> dict:
-        return {"grids": sorted(self.grids), "people": sorted(self.people), "author": self.author}
+        return {"grids": sorted(self.grids), "people": sorted(self.people), "author": self.author,
+                "me": self.person, "wish_grids": sorted(self.wish_grids),
+                "redact": int(self.role != "worker")}
 
 
 def scope_for(store: Storage, person: str, role: str, own_grids: list[str]) -> Scope:
     if role != "worker":
-        return Scope(person, role, tuple(sorted(own_grids)), frozenset(), frozenset({person}))
+        wishes = store.directory.descendants(own_grids) if role == "volunteer" else set()
+        return Scope(person, role, tuple(sorted(own_grids)), frozenset(), frozenset({person}),
+                     wish_grids=frozenset(wishes))
     grids = store.directory.descendants(own_grids)
     meeting = grids | store.directory.ancestors(own_grids)
     people = store.directory.people_in_grids(meeting)

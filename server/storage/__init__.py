@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .access import AccessStore
+from .case_audit import CaseAuditStore
 from .cases import CaseStore
 from .connection import Database
 from .directory import DirectoryStore
@@ -41,6 +42,7 @@ class SqlStorage:
         self.access = AccessStore(db)
         self.records = RecordStore(db)
         self.cases = CaseStore(db)
+        self.case_audit = CaseAuditStore(db)
         self.ledger = LedgerStore(db)
         self.audit = LedgerAuditStore(db)
         self.web = WebStore(db)

@@ -148,10 +148,15 @@ class RecordsPart(Protocol):
         ...
 
     def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
-             limit: int) -> list[tuple[int, str, str, str]]:
+             limit: int, me: str = "", wish_grids: list[str] | None = None, redact: int = 0
+             ) -> list[tuple[int, str, str, str]]:
+        """Views in scope after ``after``; ``me``/``wish_grids`` add a person's cases
+        and their grids' wishes, ``redact`` drops reporter details of cases not
+        assigned to ``me``."""
         ...
 
-    def in_scope_ids(self, *, grids: list[str], people: list[str], author: str
+    def in_scope_ids(self, *, grids: list[str], people: list[str], author: str,
+                     me: str = "", wish_grids: list[str] | None = None, redact: int = 0
                      ) -> list[tuple[str, str]]:
         ...
 
@@ -159,7 +164,8 @@ class RecordsPart(Protocol):
         ...
 
     def visible(self, collection: str, id: str, *, grids: list[str], people: list[str],
-                author: str) -> bool:
+                author: str, me: str = "", wish_grids: list[str] | None = None,
+                redact: int = 0) -> bool:
         ...
 
     def add_exit(self, *, seq: int, collection: str, id: str, grid: str, at: str) -> None:
@@ -390,6 +396,10 @@ class CasesPart(Protocol):
                       end: str, now: str) -> list[tuple]:
         ...
 
+    def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
+                 limit: int) -> list[str]:
+        ...
+
     def count(self) -> int:
         ...
 
@@ -417,6 +427,12 @@ class CasesPart(Protocol):
     def case_of_receipt(self, receipt_hash: str) -> str | None:
         ...
 
+
+class CaseAuditPart(Protocol):
+    """Case earns against their cases and evidence (``gridsync ledger verify``)."""
+
+    def problems(self) -> Iterator[tuple[int | None, str, str]]:
+        ...
 
 
 class FieldDataPart(Protocol):
@@ -518,6 +534,7 @@ class Storage(Protocol):
     access: AccessPart
     records: RecordsPart
     cases: CasesPart
+    case_audit: CaseAuditPart
     ledger: LedgerPart
     audit: AuditPart
     web: WebPart

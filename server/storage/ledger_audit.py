@@ -130,24 +130,28 @@ class LedgerAuditStore:
         return None if row is None else (int(row[0]), row[1])
 
     def first_earn_without_evidence(self) -> tuple[int, str | None] | None:
-        """(seq, evidence) of the first earn whose evidence is not a stored op
-        on the service log the entry pays for."""
+        """(seq, evidence) of the first service log's earn whose evidence is not a
+        stored op on the service log the entry pays for (case earns:
+        ``CaseAuditStore``)."""
         row = self.db.one(
             """SELECT e.seq, json_extract(e.body, '$.evidence') FROM entries e
                LEFT JOIN ops o ON o.op = json_extract(e.body, '$.evidence')
-               WHERE e.kind = 'earn' AND (o.op IS NULL OR o.collection != 'service_logs'
-                                          OR 'service_log:' || o.record != e.ref)
+               WHERE e.kind = 'earn' AND e.ref NOT LIKE 'case:%'
+                 AND (o.op IS NULL OR o.collection != 'service_logs'
+                      OR 'service_log:' || o.record != e.ref)
                ORDER BY e.seq LIMIT 1""")
         return None if row is None else (int(row[0]), row[1])
 
     def first_earn_without_log(self) -> tuple[int, str] | None:
-        """(seq, ref) of the first earn whose service log is not stored."""
+        """(seq, ref) of the first earn whose service log (or case) is not stored."""
         row = self.db.one(
             """SELECT e.seq, e.ref FROM entries e
                WHERE e.kind = 'earn' AND NOT EXISTS (
                  SELECT 1 FROM records r
-                 WHERE r.collection = 'service_logs' AND r.id = substr(e.ref, 13)
-                   AND e.ref = 'service_log:' || r.id)
+                 WHERE (r.collection = 'service_logs' AND r.id = substr(e.ref, 13)
+                        AND e.ref = 'service_log:' || r.id)
+                    OR (r.collection = 'cases' AND r.id = substr(e.ref, 6)
+                        AND e.ref = 'case:' || r.id))
                ORDER BY e.seq LIMIT 1""")
         return None if row is None else (int(row[0]), row[1])
 

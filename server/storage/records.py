@@ -45,7 +45,22 @@ class RecordWrite:
 _SCOPE = """(grid IN (SELECT value FROM json_each(:grids))
     OR (collection IN ('service_logs', 'people')
         AND person IN (SELECT value FROM json_each(:people)))
-    OR (collection = 'visits' AND author = :author))"""
+    OR (collection = 'visits' AND author = :author)
+    OR (collection = 'cases' AND person = :me)
+    OR (collection = 'cases' AND grid IN (SELECT value FROM json_each(:wish_grids))
+        AND state ->> '$.fields.kind' = 'wish'))"""
+
+#: A case's reporter details, left out for a volunteer the case is not assigned to.
+_FIELDS = """CASE WHEN deleted THEN json_object()
+    WHEN collection = 'cases' AND :redact AND coalesce(person, '') != :me
+      THEN json_remove(state -> '$.fields', '$.reporter_name', '$.reporter_phone')
+    ELSE state -> '$.fields' END"""
+
+
+def _args(grids: list[str], people: list[str], author: str, me: str = "",
+          wish_grids: list[str] | None = None, redact: int = 0) -> dict:
+    return {"grids": json.dumps(grids), "people": json.dumps(people), "author": author,
+            "me": me, "wish_grids": json.dumps(wish_grids or []), "redact": redact}
 
 
 def _dumps(obj: object) -> str:
@@ -110,7 +125,8 @@ class RecordStore:
 
     # --- pull ------------------------------------------------------------
     def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
-             limit: int) -> list[tuple[int, str, str, str]]:
+             limit: int, me: str = "", wish_grids: list[str] | None = None, redact: int = 0
+             ) -> list[tuple[int, str, str, str]]:
         """(seq, collection, id, record view as JSON text) in scope with seq > after,
         oldest first.
 
@@ -122,21 +138,22 @@ class RecordStore:
             f"""SELECT seq, collection, id, json_object(
                     'collection', collection, 'id', id, 'version', version,
                     'hlc', (SELECT max(m.value ->> '$.hlc') FROM json_each(state, '$.meta') m),
-                    'fields', CASE WHEN deleted THEN json_object() ELSE state -> '$.fields' END,
+                    'fields', {_FIELDS},
                     'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END))
                 FROM records WHERE seq IN (SELECT seq FROM records
                     WHERE seq > :after AND {_SCOPE} ORDER BY seq LIMIT :limit)
                 ORDER BY seq""",
-            {"after": after, "limit": limit, "grids": json.dumps(grids),
-             "people": json.dumps(people), "author": author})
+            {"after": after, "limit": limit,
+             **_args(grids, people, author, me, wish_grids, redact)})
         return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
-    def in_scope_ids(self, *, grids: list[str], people: list[str], author: str
+    def in_scope_ids(self, *, grids: list[str], people: list[str], author: str,
+                     me: str = "", wish_grids: list[str] | None = None, redact: int = 0
                      ) -> list[tuple[str, str]]:
         """(collection, id) of every record in a scope (used to evict on scope shrink)."""
         rows = self.db.query(
             f"SELECT collection, id FROM records WHERE {_SCOPE} ORDER BY seq",
-            {"grids": json.dumps(grids), "people": json.dumps(people), "author": author})
+            _args(grids, people, author, me, wish_grids, redact))
         return [(r[0], r[1]) for r in rows]
 
     def restamp_person(self, person: str, at: str) -> list[tuple[str, str]]:
@@ -152,12 +169,14 @@ class RecordStore:
         return [(r[0], r[1]) for r in rows]
 
     def visible(self, collection: str, id: str, *, grids: list[str], people: list[str],
-                author: str) -> bool:
+                author: str, me: str = "", wish_grids: list[str] | None = None,
+                redact: int = 0) -> bool:
         """Whether the record exists and is in the scope (the pull's own predicate)."""
         return self.db.one(
             f"SELECT 1 FROM records WHERE collection = :collection AND id = :id AND {_SCOPE}",
-            {"collection": collection, "id": id, "grids": json.dumps(grids),
-             "people": json.dumps(people), "author": author}) is not None
+            {"collection": collection, "id": id,
+             **_args(grids, people, author, me, wish_grids, redact)}
+        ) is not None
 
     def add_exit(self, *, seq: int, collection: str, id: str, grid: str, at: str) -> None:
         self.db.execute(

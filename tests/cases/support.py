@@ -28,3 +28,23 @@ def new_report(api: ApiClient, code: str, **body: Any) -> tuple[str, str]:
     """(case id, receipt) of a fresh resident report."""
     out = api.ok(public_report(api, code, **body), 201)
     return out["case"], out["receipt"]
+
+
+def step(device: Any, case_id: str, base: int, **fields: Any) -> dict:
+    """Push one status step (or field change) from a device; returns its result."""
+    return device.sync([device.change("cases", fields, id=case_id, base=base)])["results"][0]
+
+
+def open_case(device: Any, **fields: Any) -> tuple[str, dict]:
+    """A worker's device opens a case; (id, result)."""
+    body = {"grid": "g1", "kind": "patrol", "category": "road", "title": "井盖松动", **fields}
+    change = device.change("cases", body)
+    return change["id"], device.sync([change])["results"][0]
+
+
+def case_state(api: ApiClient, case_id: str) -> dict:
+    return api.ok(api.get(f"/cases/{case_id}"))
+
+
+def balance(api: ApiClient, person: str) -> int:
+    return int(api.ok(api.get(f"/accounts/volunteer:{person}"))["balance"])
