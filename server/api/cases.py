@@ -8,7 +8,7 @@ from flask import current_app, g, request
 
 from ..auth import require
 from ..services import case_public, case_report, cases
-from ..state import storage
+from ..state import signer, storage
 from . import case_schemas as s
 from .blueprint import Blueprint
 
@@ -116,4 +116,4 @@ def follow(receipt):  # type: ignore[no-untyped-def]
 @bp.response(200, s.PublicCase)
 @bp.doc(security=[])
 def rate(data, receipt):  # type: ignore[no-untyped-def]
-    return case_public.rate(storage(), receipt, data)
+    return case_public.rate(storage(), signer(), receipt, data)

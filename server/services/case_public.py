@@ -18,6 +18,7 @@ from sync.cases import new_case
 
 from .. import clock
 from ..errors import InvalidState, NotFound, RateLimited, ValidationFailed
+from ..keystore import Signer
 from ..secrets_ import digest
 from ..storage import Storage
 from .cases import close, current, write_server_version
@@ -135,7 +136,7 @@ def follow(store: Storage, receipt: str) -> dict:
         return public_view(_case_of_receipt(store, receipt))
 
 
-def rate(store: Storage, receipt: str, data: dict) -> dict:
+def rate(store: Storage, signer: Signer, receipt: str, data: dict) -> dict:
     """The resident's rating closes a ``done`` case (and pays its points)."""
     with store.transaction():
         state = _case_of_receipt(store, receipt)
@@ -147,5 +148,5 @@ def rate(store: Storage, receipt: str, data: dict) -> dict:
         values = {"rating": data["rating"]}
         if data.get("note"):
             values["rating_note"] = data["note"]
-        new = close(store, state, values, by=None, at=clock.iso())
+        new = close(store, signer, state, values, by=None, at=clock.iso())
         return public_view(new)

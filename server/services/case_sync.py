@@ -13,15 +13,17 @@ from sync.cases import Actor, apply_change, step_target
 from sync.errors import ChangeRejected
 from sync.merge import MergeResult
 
+from ..keystore import Signer
 from ..storage import Storage
 from ..storage.records import Placement
 from .cases import community_of, earn_on_close, index_row
 
 
 class CaseSync:
-    def __init__(self, store: Storage, *, person: str, role: str, own_grids: tuple[str, ...],
-                 now: str):
-        self.store, self.person, self.role, self.now = store, person, role, now
+    def __init__(self, store: Storage, signer: Signer, *, person: str, role: str,
+                 own_grids: tuple[str, ...], now: str):
+        self.store, self.signer = store, signer
+        self.person, self.role, self.now = person, role, now
         self.grids = store.directory.descendants(list(own_grids))
         self.pending: dict[str, tuple[dict, str | None]] = {}
         self.steps: list[tuple[str, str, str | None, str, str | None]] = []
@@ -37,7 +39,7 @@ class CaseSync:
         new = result.state
         target = step_target(change["fields"])
         if target == "closed":
-            new["fields"]["points"] = earn_on_close(self.store, new)
+            new["fields"]["points"] = earn_on_close(self.store, self.signer, new)
             new["meta"]["points"] = dict(new["meta"]["status"])
         step = "open" if state is None else target
         if step is not None:

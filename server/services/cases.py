@@ -16,6 +16,7 @@ from sync.cases import step_updates
 
 from .. import clock
 from ..errors import InvalidState, NotFound, ValidationFailed
+from ..keystore import Signer
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
 from .ledger_append import append
@@ -106,7 +107,7 @@ def current(store: Storage, case_id: str) -> dict:
 # --- earning ----------------------------------------------------------------
 
 
-def earn_on_close(store: Storage, state: dict) -> int:
+def earn_on_close(store: Storage, signer: Signer, state: dict) -> int:
     """Points for a case that has just become ``closed``: a volunteer assignee earns
     ``case_points[difficulty]`` under the rules in force now, once, with the op that
     set ``done`` as evidence. Returns the points (0: no entry). Inside the step's
@@ -122,17 +123,18 @@ def earn_on_close(store: Storage, state: dict) -> int:
     if points <= 0:
         return 0
     evidence = (state["meta"].get("done_at") or {}).get("op")
-    append(store, kind="earn", debit=f"issuance:{community_of(store, f['grid'])}",
+    append(store, signer, kind="earn", debit=f"issuance:{community_of(store, f['grid'])}",
            credit=f"volunteer:{assignee}", amount=points, ref=f"case:{state['id']}",
            evidence=evidence, rules=digest)
     return int(points)
 
 
-def close(store: Storage, state: dict, values: dict, *, by: str | None, at: str) -> dict:
+def close(store: Storage, signer: Signer, state: dict, values: dict, *, by: str | None,
+          at: str) -> dict:
     """The resident's rating: ``done`` → ``closed`` (earning in the same transaction)."""
     updates = step_updates("closed", values, at=at)
     closed = {**state, "fields": {**state["fields"], **updates}}
-    updates["points"] = earn_on_close(store, closed)
+    updates["points"] = earn_on_close(store, signer, closed)
     return write_server_version(store, state, updates, case_id=state["id"], by=by,
                                 step="closed", at=at)
 

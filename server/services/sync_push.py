@@ -59,7 +59,8 @@ class Push:
 
     def _cases(self) -> CaseSync:
         if self.case_sync is None:
-            self.case_sync = CaseSync(self.store, person=self.who.person, role=self.scope.role,
+            self.case_sync = CaseSync(self.store, self.signer, person=self.who.person,
+                                      role=self.scope.role,
                                       own_grids=self.scope.own_grids, now=self.now)
         return self.case_sync
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from ..errors import InvalidState, NotFound, RateLimited, ValidationFailed
 from ..services import case_public
-from ..state import storage
+from ..state import signer, storage
 from .blueprint import bp
 from .session import check_pre_csrf, pre_csrf
 
@@ -117,7 +117,8 @@ def public_rate(receipt: str) -> Any:
         error = _("Please choose from one to five stars.")
     else:
         try:
-            case_public.rate(storage(), receipt, {"rating": int(rating), "note": note or None})
+            case_public.rate(storage(), signer(), receipt,
+                             {"rating": int(rating), "note": note or None})
         except NotFound:
             return render_template("public/bad_receipt.html"), 404
         except InvalidState:
