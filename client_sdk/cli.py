@@ -442,9 +442,15 @@ def balance(ctx: Context, volunteer: str, as_json: bool) -> None:
                "entries)")
 
 
+from . import cli_cases  # noqa: E402 (`gridsync field case`, in its own module)
+
+field.add_command(cli_cases.case)
+
+
 def main() -> None:  # pragma: no cover - `python -m client_sdk.cli`
     field(prog_name="gridsync field")
 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+

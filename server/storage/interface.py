@@ -396,10 +396,6 @@ class CasesPart(Protocol):
                       end: str, now: str) -> list[tuple]:
         ...
 
-    def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
-                 limit: int) -> list[str]:
-        ...
-
     def count(self) -> int:
         ...
 
