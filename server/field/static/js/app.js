@@ -10,6 +10,7 @@ import { SyncError, sync } from "./sync.js";
 import { h, mount, toast } from "./ui.js";
 import * as work from "./work.js";
 import { once, Unreachable } from "./http.js";
+import { AnchorError, checkLedger } from "./anchors.js";
 
 export const app = { device: null, syncing: null, progress: null };
 
@@ -88,6 +89,22 @@ async function fetchRules() {
   if (answer.status === 200) await db.write(["meta"], (tx) => tx.put("meta", answer.data, "rules"));
 }
 
+/** After a sync: the server's ledger must extend the newest checkpoint this phone
+ *  verified (only servers that pin a ledger key at enrolment). A refusal is kept and
+ *  shown until a later check passes; a network failure just waits for the next sync. */
+async function checkAnchors() {
+  if (!app.device.ledger_key) return;
+  let problem = null;
+  try {
+    await checkLedger(app.device);
+  } catch (err) {
+    if (!(err instanceof AnchorError)) return;
+    problem = { message: err.message, at: new Date().toISOString() };
+  }
+  await db.write(["meta"], (tx) => (problem ? tx.put("meta", problem, "ledger_problem")
+    : tx.delete("meta", "ledger_problem")));
+}
+
 /** Sync now (one at a time); the home screen shows the progress while it runs. */
 export function runSync() {
   if (app.syncing) return app.syncing;
@@ -102,6 +119,7 @@ export function runSync() {
         drawProgress();
       });
       await fetchRules().catch(() => {});
+      await checkAnchors();
       search.invalidate();
       summary.totalMs = performance.now() - started;
       toast(t("sync_done", { sent: summary.applied + summary.conflict + summary.duplicate + summary.rejected,
@@ -146,11 +164,12 @@ function describe(change) {
 }
 
 async function home() {
-  const [last, rejected, conflicts, counts] = await db.read(
+  const [last, rejected, conflicts, counts, checkpoint, ledgerProblem] = await db.read(
     ["meta", "rejected", "conflicts", "records"], async (tx) => [
       await tx.get("meta", "last_sync"), await tx.all("rejected"), await tx.all("conflicts"),
       { households: await tx.countIndex("records", "collection", "households"),
         visits: await tx.countIndex("records", "collection", "visits") },
+      await tx.get("meta", "checkpoint"), await tx.get("meta", "ledger_problem"),
     ]);
   const pending = await refreshBar();
   const me = await db.record("people", app.device.person);
@@ -167,9 +186,13 @@ async function home() {
         pending ? t("pending", { n: pending }) : t("all_synced")),
       h("p", { class: "muted", id: "last-sync" }, last ? t("last_sync", { at: localTime(last.at) }) : t("never_synced")),
       h("p", { class: "muted" }, t("records_here", counts)),
+      checkpoint ? h("p", { class: "muted", id: "ledger-ok" }, t("ledger_checked", { n: checkpoint.seq })) : null,
       button,
       h("div", { id: "progress", class: "progress", hidden: true },
         h("div", { class: "bar" }, h("div", { class: "bar-fill" })), h("p", { class: "count" }))),
+    ledgerProblem ? h("section", { class: "card notice bad", id: "ledger-problem", role: "alert" },
+      h("h2", {}, t("ledger_problem_title")), h("p", {}, t("ledger_problem")),
+      h("p", { class: "muted" }, ledgerProblem.message)) : null,
     seen.length ? h("a", { class: "card notice", href: "#conflicts", id: "conflict-notice" },
       t("conflicts_notice", { n: seen.length })) : null,
     rejected.length ? h("section", { class: "card rejected", id: "rejected" },

@@ -47,6 +47,9 @@ const zh = {
   err_bad_signature: "签名不对：请重新登记这部手机", err_clock_skew: "手机时间不准：请把时间设为自动后再同步",
   err_id_reused: "编号重复：请重新录入", err_other: "服务器没有接受",
   todo_redo: "请核对后重新录入。", unit_min: "分钟",
+  ledger_checked: "积分账本已核对到第 {n} 条",
+  ledger_problem_title: "服务器的积分账本不对",
+  ledger_problem: "服务器现在的账本和这部手机以前核对过的不一致（可能被回退或改写）。记录照常保存，但请马上告诉社区管理员，积分以核对为准。",
   language: "English", loading: "加载中…", not_found: "找不到这条记录",
 };
 
@@ -96,6 +99,9 @@ const en = {
   err_bad_signature: "Bad signature: enrol this phone again", err_clock_skew: "The phone's clock is wrong: set it to automatic and sync",
   err_id_reused: "Id used twice: enter it again", err_other: "The server did not accept it",
   todo_redo: "Check it and enter it again.", unit_min: "min",
+  ledger_checked: "Points ledger checked up to entry {n}",
+  ledger_problem_title: "The server's points ledger is wrong",
+  ledger_problem: "The server's ledger does not extend the one this phone checked before (rolled back or rewritten). Your records are still saved, but tell your office now: do not rely on points until it is checked.",
   language: "中文", loading: "Loading…", not_found: "Not found",
 };
 
