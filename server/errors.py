@@ -92,8 +92,11 @@ class InsufficientPoints(ApiError):
 
 
 class OutOfStock(ApiError):
-    """A catalog item has fewer in stock than asked for."""
+    """A catalog item has fewer in stock than asked for (``sku``, ``left``: which, and
+    how many remain, for pages that fix the basket)."""
     status, code, message = 409, "out_of_stock", "not enough stock"
+    sku: str | None = None
+    left: int = 0
 
 
 class AlreadyReversed(ApiError):

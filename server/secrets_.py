@@ -1,4 +1,4 @@
-"""Random tokens, enrolment codes and card codes, and their at-rest hashes.
+"""Random tokens and enrolment codes, and their at-rest hashes (cards: server/cards.py).
 
 Secrets are stored only as SHA-256 hashes. Tokens look like
 ``<token id>.<secret>``: the id finds the row, the secret's hash is compared
@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 
-_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: 5 bits a char
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: 5 bits a char
 
 
 def digest(secret: str) -> str:
@@ -38,13 +38,8 @@ def split_token(token: str) -> tuple[str, str] | None:
 
 def new_enrollment_code() -> str:
     """ENR-XXXX-XXXX-XXXX-XXXX: 16 base32 characters, 80 random bits."""
-    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
     return "ENR-" + "-".join(chars[i:i + 4] for i in range(0, 16, 4))
-
-
-def new_card_code() -> str:
-    """A volunteer card code (printed as a QR): 128 random bits."""
-    return "C" + secrets.token_urlsafe(16)
 
 
 def new_id(prefix: str) -> str:

@@ -47,14 +47,15 @@ def list_shops():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/shops/<shop>/catalog/<sku>", methods=["PUT"])
-@require("admin")
+@require("admin", "shop")
 @bp.arguments(s.CatalogItemIn)
 @bp.response(200, s.CatalogItemOut)
 def put_item(data, shop, sku):  # type: ignore[no-untyped-def]
-    """Create or replace a catalog item (price in points, stock on hand)."""
+    """Create or replace a catalog item (price in points, stock on hand): admins,
+    or that shop's staff for their own shop."""
     if not ID_PATTERN.match(sku):
         raise NotFound("no such sku")
-    return directory.put_catalog_item(storage(), shop, sku, data)
+    return directory.put_catalog_item(storage(), g.who, shop, sku, data)
 
 
 @bp.route("/shops/<shop>/catalog", methods=["GET"])

@@ -87,6 +87,16 @@ def get_redemption(redemption_id):  # type: ignore[no-untyped-def]
     return _json(points.redemption_view(storage(), g.who, redemption_id))
 
 
+@bp.route("/redemptions/<redemption_id>/refund", methods=["POST"])
+@require("shop", "admin")
+@bp.arguments(s.RefundIn)
+@bp.alt_response(200, schema=s.RefundResult, success=True)
+def refund_redemption(data, redemption_id):  # type: ignore[no-untyped-def]
+    """Undo a redemption (that shop, admins): a `reverse` entry gives the points
+    back and the items' stock is put back; once (409 already_reversed)."""
+    return _json(points.refund(storage(), signer(), g.who, redemption_id[:64], data["reason"]))
+
+
 @bp.route("/ledger/adjustments", methods=["POST"])
 @require("admin")
 @bp.arguments(s.AdjustmentIn)

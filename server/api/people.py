@@ -51,4 +51,4 @@ def patch_person(data, person):  # type: ignore[no-untyped-def]
 @bp.response(201, s.CardOut)
 def new_card(person):  # type: ignore[no-untyped-def]
     """A new secret card code for a volunteer; the old one stops working."""
-    return {"card": directory.issue_card(storage(), person)}
+    return {"card": directory.issue_card(storage(), person, directory.card_seal_key())}

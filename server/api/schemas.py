@@ -307,6 +307,24 @@ class RedemptionResult(Schema):
     entry = fields.Nested(EntryOut)
 
 
+class RefundIn(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RefundOut(Schema):
+    id = fields.String(metadata={"description": "the redemption refunded"})
+    entry = fields.Integer(metadata={"description": "seq of the redeem entry reversed"})
+    reason = fields.String()
+    by = fields.String()
+    at = fields.String()
+
+
+class RefundResult(Schema):
+    redemption = fields.Nested(RedemptionOut)
+    entry = fields.Nested(EntryOut)
+    refund = fields.Nested(RefundOut)
+
+
 def _non_zero(value: int) -> None:
     if value == 0:
         raise ValidationError("must not be 0")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
+
 from ledger import LedgerError, local_date, rules_hash
 
-from .. import clock, secrets_
-from ..errors import IdReused, NotFound, ValidationFailed
+from .. import cards, clock, secrets_
+from ..auth import Principal
+from ..errors import Forbidden, IdReused, NotFound, ValidationFailed
+from ..keystore import SecretMissing, load_secret
 from ..storage import Conflict, Storage
 from . import publish
 
@@ -100,7 +104,10 @@ def patch_person(store: Storage, person_id: str, data: dict) -> dict:
         return person  # type: ignore[return-value]
 
 
-def issue_card(store: Storage, person_id: str) -> str:
+def issue_card(store: Storage, person_id: str, seal_key: bytes | None) -> str:
+    """A new card code for a volunteer (the old one stops working at once),
+    stored hashed and, when the server secret is at hand, sealed so that the
+    volunteer can see it again (server/cards.py)."""
     with store.transaction():
         person = store.directory.person(person_id)
         if person is None:
@@ -108,9 +115,33 @@ def issue_card(store: Storage, person_id: str) -> str:
         if person["role"] != "volunteer":
             raise ValidationFailed("cards are for volunteers only",
                                    fields={"person": ["not a volunteer"]})
-        card = secrets_.new_card_code()
-        store.directory.set_card_hash(person_id, secrets_.digest(card))
+        card = cards.new_code()
+        sealed = cards.seal(card, seal_key, person_id) if seal_key else None
+        store.directory.set_card(person_id, cards.stored_hash(card), sealed)
         return card
+
+
+def current_card(store: Storage, person_id: str, seal_key: bytes | None) -> dict:
+    """``{"has_card": bool, "card": code or None}``: the volunteer's current card
+    if it can be shown (None for a card issued before cards were sealed)."""
+    with store.snapshot():
+        card_hash = store.directory.card_hash(person_id)
+        sealed = store.directory.card_sealed(person_id)
+    code = cards.unseal(sealed, seal_key, person_id) if seal_key else None
+    if code is not None and not cards.matches(code, card_hash):
+        code = None  # sealed copy of an older card: never show a card that does not work
+    return {"has_card": bool(card_hash), "card": code}
+
+
+def card_seal_key() -> bytes | None:
+    """The key sealing card codes, from this app's server secret (None without one)."""
+    ext = current_app.extensions
+    if "gridsync.card_key" not in ext:
+        try:
+            ext["gridsync.card_key"] = cards.seal_key(load_secret(current_app.config["DATA_DIR"]))
+        except SecretMissing:
+            ext["gridsync.card_key"] = None
+    return ext["gridsync.card_key"]  # type: ignore[no-any-return]
 
 
 def create_enrollment(store: Storage, person_id: str, ttl_hours: int) -> dict:
@@ -132,11 +163,48 @@ def create_enrollment(store: Storage, person_id: str, ttl_hours: int) -> dict:
         return {"code": code, "expires_at": expires}
 
 
-def put_catalog_item(store: Storage, shop: str, sku: str, data: dict) -> dict:
+def may_manage_catalog(who: Principal, shop: str) -> bool:
+    """Admins manage every shop's catalog and stock; a shop's staff their own."""
+    return who.role == "admin" or (who.role == "shop" and who.shop == shop)
+
+
+def _catalog_shop(store: Storage, who: Principal, shop: str) -> None:
+    if not may_manage_catalog(who, shop):
+        raise Forbidden("only admins and this shop's staff manage its catalog")
+    if store.directory.shop(shop) is None:
+        raise NotFound("no such shop")
+
+
+def put_catalog_item(store: Storage, who: Principal, shop: str, sku: str, data: dict) -> dict:
     with store.transaction():
-        if store.directory.shop(shop) is None:
-            raise NotFound("no such shop")
+        _catalog_shop(store, who, shop)
         return store.directory.put_item(shop=shop, sku=sku, at=clock.iso(), **data)
+
+
+def receive_stock(store: Storage, who: Principal, shop: str, sku: str, qty: int) -> dict:
+    """A delivery: ``qty`` more of an item in stock."""
+    with store.transaction():
+        _catalog_shop(store, who, shop)
+        if not store.directory.add_stock(shop, sku, qty, clock.iso()):
+            raise NotFound("no such item")
+        return store.directory.item(shop, sku)  # type: ignore[return-value]
+
+
+def remove_catalog_item(store: Storage, who: Principal, shop: str, sku: str) -> None:
+    """Take an item off the catalog (its past redemptions keep their lines)."""
+    with store.transaction():
+        _catalog_shop(store, who, shop)
+        if not store.directory.remove_item(shop, sku):
+            raise NotFound("no such item")
+
+
+def new_sku(store: Storage, shop: str) -> str:
+    """A free item code for a new item: ``item-0001``, ``item-0002``, …"""
+    taken = {item["sku"] for item in store.directory.catalog(shop)}
+    n = len(taken) + 1
+    while f"item-{n:04d}" in taken:
+        n += 1
+    return f"item-{n:04d}"
 
 
 def put_rules(store: Storage, data: dict) -> dict:

@@ -16,12 +16,13 @@ request that failed is not remembered, so it may be retried with its id.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from ledger import MAX_INT, ZERO_HASH, canonical, make_checkpoint
 
-from .. import clock, secrets_
+from .. import cards, clock
 from ..auth import Principal
 from ..errors import (
     AlreadyReversed,
@@ -161,11 +162,15 @@ def _remember(store: Storage, kind: str, data: dict, actor: str, response: dict)
 
 
 # --- redemptions ----------------------------------------------------------
-def redeem(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcome:
+def redeem(store: Storage, signer: Signer, who: Principal, data: dict,
+           card_hash: str | None = None) -> Outcome:
     """Spend a volunteer's points at the caller's shop: (status, answer).
 
     Card, community, catalog, points and stock are checked, stock taken and
-    the redeem entry appended in one transaction.
+    the redeem entry appended in one transaction. The API sends the card code
+    in ``data["card"]``; the counter page, which never carries the code past
+    its look-up, passes the ``card_hash`` it found then instead (still checked
+    against the volunteer's current card here, under the write lock).
     """
     actor = f"shop:{who.shop}"  # any counter of the same shop may resend
     with store.transaction():
@@ -174,7 +179,7 @@ def redeem(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcom
             return Outcome(first, replayed=True)
         if store.ledger.redemption(data["id"]) is not None:
             raise IdReused(f"redemption id {data['id']!r} is already used")
-        volunteer = _card_holder(store, data["volunteer"], data["card"])
+        volunteer = _card_holder(store, data["volunteer"], data.get("card"), card_hash)
         shop = store.directory.shop(who.shop or "")
         if shop is None or shop["community"] != volunteer["community"]:
             raise Forbidden("the volunteer belongs to another community than this shop")
@@ -186,9 +191,11 @@ def redeem(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcom
         check_floor(store, account, total)
         for line in lines:
             if not store.directory.take_stock(shop["id"], line["sku"], line["qty"]):
-                left = store.directory.item(shop["id"], line["sku"])
-                raise OutOfStock(f"{line['sku']}: {left['stock'] if left else 0} left, "
-                                 f"{line['qty']} asked for")
+                row = store.directory.item(shop["id"], line["sku"])
+                left = row["stock"] if row else 0
+                err = OutOfStock(f"{line['sku']}: {left} left, {line['qty']} asked for")
+                err.sku, err.left = line["sku"], left
+                raise err
         entry = append(store, signer, kind="redeem", debit=account, credit=f"shop:{shop['id']}",
                        amount=total, ref=f"redemption:{data['id']}")
         redemption = {"id": data["id"], "volunteer": volunteer["id"], "shop": shop["id"],
@@ -199,16 +206,21 @@ def redeem(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcom
     return Outcome(answer, replayed=False)
 
 
-def _card_holder(store: Storage, volunteer_id: str, card: str) -> dict:
-    """The volunteer whose current card code is `card`, else CardInvalid.
+def _card_holder(store: Storage, volunteer_id: str, card: str | None,
+                 card_hash: str | None) -> dict:
+    """The volunteer whose current card is `card` (as typed: see server/cards.py)
+    or has the stored hash `card_hash`, else CardInvalid.
 
     An unknown or inactive volunteer, or one with no card issued, gets the
     same answer as a wrong code: a shop learns nothing from trying ids.
     """
     person = store.directory.person(volunteer_id)
-    card_hash = store.directory.card_hash(volunteer_id) if person else None
-    if (person is None or person["role"] != "volunteer" or not person["active"]
-            or not card_hash or not secrets_.same(card, card_hash)):
+    current = store.directory.card_hash(volunteer_id) if person else None
+    if card is not None:
+        ok = cards.matches(card, current)
+    else:
+        ok = bool(current and card_hash and hmac.compare_digest(current, card_hash))
+    if person is None or person["role"] != "volunteer" or not person["active"] or not ok:
         raise CardInvalid()
     return person
 
@@ -238,6 +250,46 @@ def redemption_view(store: Storage, who: Principal, redemption_id: str) -> dict:
             or (who.role == "volunteer" and who.person == redemption["volunteer"])):
         raise Forbidden("not your redemption")
     return {"redemption": redemption, "entry": entry}
+
+
+def refund(store: Storage, signer: Signer, who: Principal, redemption_id: str,
+           reason: str) -> dict:
+    """Undo a redemption: a ``reverse`` entry giving the points back and the
+    items' stock put back (items since removed from the catalog are not
+    re-created), once (409 already_reversed). That shop's staff or an admin.
+
+    The answer adds ``refund`` ``{"id", "entry", "reason", "by", "at"}`` (``entry``:
+    the seq of the redeem entry reversed); it is remembered as a request of kind
+    ``refund`` under the redemption's id, which the ledger audit checks like a
+    reversal's.
+    """
+    with store.transaction():
+        found = store.ledger.redemption(redemption_id)
+        if found is None:
+            raise NotFound("no such redemption")
+        redemption, original = found
+        if not (who.role == "admin" or (who.role == "shop" and who.shop == redemption["shop"])):
+            raise Forbidden("only this shop's staff or an admin may refund this redemption")
+        done = store.ledger.entry_by_ref("reverse", f"entry:{original['seq']}")
+        if done is not None:
+            raise AlreadyReversed(
+                f"redemption {redemption_id} was already refunded by entry {done['seq']}")
+        entry = append(store, signer, kind="reverse", debit=original["credit"],
+                       credit=original["debit"], amount=original["amount"],
+                       ref=f"entry:{original['seq']}")
+        for line in redemption["items"]:
+            store.directory.add_stock(redemption["shop"], line["sku"], line["qty"], entry["at"])
+        refunded = {"id": redemption_id, "entry": original["seq"], "reason": reason,
+                    "by": who.person, "at": entry["at"]}
+        answer = {"redemption": redemption, "entry": entry, "refund": refunded}
+        _remember(store, "refund", {"id": redemption_id, "reason": reason}, who.person, answer)
+    return answer
+
+
+def refund_reason(store: Storage, redemption_id: str) -> dict | None:
+    """``{"id", "entry", "reason", "by", "at"}`` of a refunded redemption, else None."""
+    seen = store.ledger.request("refund", redemption_id)
+    return seen["response"]["refund"] if seen else None
 
 
 # --- adjustments and reversals (admin) -------------------------------------

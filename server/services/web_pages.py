@@ -1,5 +1,5 @@
-"""What the web pages show: card look-up, a volunteer's overview, entry checks,
-receipts, and redemption through the same service as ``POST /api/v1/redemptions``.
+"""What the web pages show: card look-up, a volunteer's overview, entry checks and
+receipts (the counter redeems and refunds through services/ledger.py, as the API does).
 
 Every function takes the signed-in web session's identity and only returns
 what that person may see.
@@ -11,11 +11,9 @@ from typing import Any
 
 from ledger import ZERO_HASH, VerificationError, canonical, keyring, verify_entry
 
-from .. import secrets_
+from .. import cards
 from ..auth import Principal
-from ..keystore import Signer
 from ..storage import Storage
-from . import ledger as points
 
 STATUSES = ("recorded", "verified", "rejected")
 
@@ -28,22 +26,20 @@ def principal(person: str, role: str, shop: str | None, community: str | None) -
 
 # --- shop counter --------------------------------------------------------
 def card_holder(store: Storage, card: str, community: str | None) -> dict | None:
-    """The active volunteer of this community whose current card is ``card``, else None."""
-    card = card.strip()
-    if not card or len(card) > 200 or community is None:
+    """The active volunteer of this community whose current card is ``card`` (typed
+    in any case, with or without spaces and dashes: server/cards.py), with their
+    balance and ``card_hash``; else None."""
+    if community is None:
         return None
     with store.snapshot():
-        person = store.web.person_by_card(secrets_.digest(card))
-        if (person is None or person["role"] != "volunteer" or not person["active"]
-                or person["community"] != community):
-            return None
-        person["balance"] = store.ledger.balance(f"volunteer:{person['id']}")
-    return person
-
-
-def redeem(store: Storage, signer: Signer, who: Principal, data: dict) -> points.Outcome:
-    """Exactly the API's redemption (idempotent by ``data["id"]``)."""
-    return points.redeem(store, signer, who, data)
+        for card_hash in cards.lookup_hashes(card):
+            person = store.web.person_by_card(card_hash)
+            if (person is not None and person["role"] == "volunteer" and person["active"]
+                    and person["community"] == community):
+                person["balance"] = store.ledger.balance(f"volunteer:{person['id']}")
+                person["card_hash"] = card_hash
+                return person
+    return None
 
 
 def receipt(store: Storage, shop: str, redemption_id: str) -> dict | None:

@@ -140,11 +140,15 @@ class DirectoryStore:
             "(SELECT value FROM json_each(?))", (json.dumps(sorted(grid_ids)),))
         return {r[0] for r in rows}
 
-    def set_card_hash(self, person: str, card_hash: str) -> None:
-        self.db.execute("UPDATE people SET card_hash = ? WHERE id = ?", (card_hash, person))
+    def set_card(self, person: str, card_hash: str, sealed: str | None) -> None:
+        self.db.execute("UPDATE people SET card_hash = ?, card_sealed = ? WHERE id = ?",
+                        (card_hash, sealed, person))
 
     def card_hash(self, person: str) -> str | None:
         return self.db.scalar("SELECT card_hash FROM people WHERE id = ?", (person,))
+
+    def card_sealed(self, person: str) -> str | None:
+        return self.db.scalar("SELECT card_sealed FROM people WHERE id = ?", (person,))
 
     # --- catalog ---------------------------------------------------------
     def put_item(self, *, shop: str, sku: str, name: str, price: int, stock: int, at: str) -> dict:
@@ -166,6 +170,17 @@ class DirectoryStore:
     def catalog(self, shop: str) -> list[dict]:
         return [dict(r) for r in self.db.query(
             "SELECT sku, name, price, stock FROM catalog WHERE shop = ? ORDER BY sku", (shop,))]
+
+    def remove_item(self, shop: str, sku: str) -> bool:
+        cur = self.db.execute("DELETE FROM catalog WHERE shop = ? AND sku = ?", (shop, sku))
+        return cur.rowcount == 1
+
+    def add_stock(self, shop: str, sku: str, qty: int, at: str) -> bool:
+        """Increase stock (a delivery, or a refund putting items back); False if no such item."""
+        cur = self.db.execute(
+            "UPDATE catalog SET stock = stock + ?, updated_at = ? WHERE shop = ? AND sku = ?",
+            (qty, at, shop, sku))
+        return cur.rowcount == 1
 
     def take_stock(self, shop: str, sku: str, qty: int) -> bool:
         """Decrement stock if enough is left; False (and no change) otherwise."""

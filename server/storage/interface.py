@@ -63,10 +63,13 @@ class DirectoryPart(Protocol):
     def people_in_grids(self, grid_ids: set[str]) -> set[str]:
         ...
 
-    def set_card_hash(self, person: str, card_hash: str) -> None:
+    def set_card(self, person: str, card_hash: str, sealed: str | None) -> None:
         ...
 
     def card_hash(self, person: str) -> str | None:
+        ...
+
+    def card_sealed(self, person: str) -> str | None:
         ...
 
     def put_item(self, *, shop: str, sku: str, name: str, price: int, stock: int, at: str) -> dict:
@@ -76,6 +79,12 @@ class DirectoryPart(Protocol):
         ...
 
     def catalog(self, shop: str) -> list[dict]:
+        ...
+
+    def remove_item(self, shop: str, sku: str) -> bool:
+        ...
+
+    def add_stock(self, shop: str, sku: str, qty: int, at: str) -> bool:
         ...
 
     def take_stock(self, shop: str, sku: str, qty: int) -> bool:
@@ -282,6 +291,11 @@ class LedgerPart(Protocol):
         ...
 
     def redemption(self, id: str) -> tuple[dict, dict] | None:
+        ...
+
+    def redemptions_between(self, *, shop: str | None = None, volunteer: str | None = None,
+                            since: str = "", until: str = "\uffff",
+                            limit: int = 1000) -> list[dict]:
         ...
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from .connection import Database
 
@@ -150,6 +151,25 @@ class LedgerStore:
         row = self.db.one("SELECT * FROM redemptions WHERE id = ?", (id,))
         if row is None:
             return None
-        r = {"id": row["id"], "volunteer": row["volunteer"], "shop": row["shop"],
-             "items": json.loads(row["items"]), "total": row["total"], "at": row["at"]}
-        return r, self.entry(int(row["entry_seq"]))  # type: ignore[return-value]
+        return _redemption(row), self.entry(int(row["entry_seq"]))  # type: ignore[return-value]
+
+    def redemptions_between(self, *, shop: str | None = None, volunteer: str | None = None,
+                            since: str = "", until: str = "\uffff",
+                            limit: int = 1000) -> list[dict]:
+        """Redemptions of a shop or a volunteer with ``since <= at < until``, newest
+        first, each with ``entry_seq`` and ``reversed_by`` (the seq of its
+        reversal, or None)."""
+        column, value = ("shop", shop) if shop is not None else ("volunteer", volunteer)
+        rows = self.db.query(
+            f"SELECT r.*, rev.seq AS reversed_by FROM redemptions r "
+            f"LEFT JOIN entries rev ON rev.kind = 'reverse' "
+            f"AND rev.ref = 'entry:' || r.entry_seq "
+            f"WHERE r.{column} = ? AND r.at >= ? AND r.at < ? ORDER BY r.at DESC LIMIT ?",
+            (value, since, until, limit))
+        return [{**_redemption(row), "entry_seq": int(row["entry_seq"]),
+                 "reversed_by": row["reversed_by"]} for row in rows]
+
+
+def _redemption(row: Any) -> dict:
+    return {"id": row["id"], "volunteer": row["volunteer"], "shop": row["shop"],
+            "items": json.loads(row["items"]), "total": row["total"], "at": row["at"]}

@@ -343,7 +343,7 @@ def _answer_mismatch(kind: str, rid: str, answer: dict, entry: dict) -> str | No
         expected = ("adjust", f"adjustment:{rid}", made.get("account"), abs(amount))
         actual = (entry["kind"], entry["ref"],
                   entry["credit"] if amount > 0 else entry["debit"], entry["amount"])
-    elif kind == "reversal":
+    elif kind in ("reversal", "refund"):
         expected = ("reverse", f"entry:{made.get('entry')}")
         actual = (entry["kind"], entry["ref"])
     elif kind == "redemption":

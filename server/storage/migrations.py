@@ -191,6 +191,13 @@ MIGRATIONS: list[list[str]] = [
             total INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,
             plan TEXT, result TEXT, updated_at TEXT NOT NULL)""",
     ],
+    # 6: cards kept sealed beside their hash (server/cards.py) so a volunteer can
+    # see their card again; a shop's redemptions listed by day.
+    [
+        "ALTER TABLE people ADD COLUMN card_sealed TEXT",
+        "CREATE INDEX redemptions_shop_at ON redemptions(shop, at)",
+        "CREATE INDEX redemptions_volunteer_at ON redemptions(volunteer, at)",
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -21,6 +21,7 @@ from . import (  # noqa: F401 (routes)
     views_admin,
     views_auth,
     views_cases,
+    views_catalog,
     views_console_dash,
     views_console_excel,
     views_console_field,

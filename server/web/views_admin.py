@@ -131,7 +131,7 @@ def admin_make_link(person_id: str) -> Any:
 @signed_in("admin")
 def admin_issue_card(person_id: str) -> Any:
     try:
-        card = directory.issue_card(storage(), person_id)
+        card = directory.issue_card(storage(), person_id, directory.card_seal_key())
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, render_template
+from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..services import directory, web_pages
@@ -41,14 +41,24 @@ def me_entry(seq: int) -> Any:
 @bp.route("/me/card", methods=["GET"])
 @signed_in("volunteer")
 def me_card() -> Any:
-    return render_template("me/card.html", card=None, qr=None)
+    """The volunteer's current card, shown as often as they like: showing never
+    replaces it (cards are kept sealed beside their hash: server/cards.py)."""
+    found = directory.current_card(storage(), g.me.person, directory.card_seal_key())
+    card = found["card"]
+    qr = qr_svg(card, title=_("My points card")) if card else None
+    return render_template("me/card.html", card=card, has_card=found["has_card"], qr=qr,
+                           new=bool(request.args.get("new")),
+                           error=request.args.get("error") == "confirm")
 
 
 @bp.route("/me/card", methods=["POST"])
 @signed_in("volunteer")
 def me_card_new() -> Any:
-    """Issue a new card and show it once: cards are stored hashed, so the server cannot
-    show an old one again. The previous card stops working at once."""
-    card = directory.issue_card(storage(), g.me.person)
-    return render_template("me/card.html", card=card,
-                           qr=qr_svg(card, title=_("My points card")))
+    """Make a card: the first one at once; replacing a card that exists needs the
+    "my old card stops working" box ticked. Then back to the card page (GET), so a
+    reload shows the same card and never makes another."""
+    store = storage()
+    if store.directory.card_hash(g.me.person) and request.form.get("confirm") != "yes":
+        return redirect(url_for("web.me_card", error="confirm"), 303)
+    directory.issue_card(store, g.me.person, directory.card_seal_key())
+    return redirect(url_for("web.me_card", new=1), 303)

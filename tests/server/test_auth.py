@@ -25,7 +25,7 @@ ENDPOINTS = [
     ("GET", "/grids", None, ADMIN),
     ("POST", "/shops", {"id": "sx", "name": "新店", "community": "c1"}, ADMIN),
     ("GET", "/shops", None, ADMIN),
-    ("PUT", "/shops/s1/catalog/tea", {"name": "茶", "price": 5, "stock": 3}, ADMIN),
+    ("PUT", "/shops/s1/catalog/tea", {"name": "茶", "price": 5, "stock": 3}, {"admin", "shop"}),
     ("GET", "/shops/s1/catalog", None, {"admin", "shop", "volunteer"}),
     ("PUT", "/rules", RULES, ADMIN),
     ("GET", "/rules", None, ALL),

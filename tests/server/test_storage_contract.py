@@ -132,10 +132,21 @@ def test_people_add_get_update_and_grids(town):
 
 def test_card_hash(town):
     d = town.directory
-    assert d.card_hash("v1") is None
-    d.set_card_hash("v1", "h1")
-    d.set_card_hash("v1", "h2")
-    assert d.card_hash("v1") == "h2"
+    assert d.card_hash("v1") is None and d.card_sealed("v1") is None
+    d.set_card("v1", "h1", "sealed1")
+    d.set_card("v1", "h2", None)
+    assert d.card_hash("v1") == "h2" and d.card_sealed("v1") is None
+    d.set_card("v1", "h3", "sealed3")
+    assert (d.card_hash("v1"), d.card_sealed("v1")) == ("h3", "sealed3")
+
+
+def test_stock_received_and_items_removed(town):
+    d = town.directory
+    d.put_item(shop="s1", sku="rice", name="米", price=30, stock=5, at=AT)
+    assert d.add_stock("s1", "rice", 7, LATER) and d.item("s1", "rice")["stock"] == 12
+    assert not d.add_stock("s1", "nope", 1, LATER)
+    assert d.remove_item("s1", "rice") and d.item("s1", "rice") is None
+    assert not d.remove_item("s1", "rice")
 
 
 def test_catalog_put_replaces_and_take_stock_never_goes_negative(town):

@@ -160,59 +160,7 @@ def test_shop_redeems_two_items_then_the_volunteer_sees_it(site, new_page, web_w
     assert me.get_attribute("#verdict", "data-ok") == "1"
     assert "校验通过" in me.inner_text("#verdict")
     both(me, "me-entry")
-    me.goto(site + "/me/card")
-    both(me, "me-card")
-    for lang in ("en", "zh_CN"):                       # a new card, shown once
-        me.goto(site + f"/me/card?lang={lang}")
-        me.click("form[action='/me/card'] button")
-        me.wait_for_selector("#card-code")
-        assert me.locator("svg.qr").count() == 1
-        shot(me, "me-card-new", lang)
-
-
-# A camera that always sees the volunteer's card: BarcodeDetector and getUserMedia stubbed
-# (headless chromium has neither a camera nor a QR detector).
-FAKE_CAMERA = """
-window.BarcodeDetector = class {
-  constructor(options) { this.formats = options.formats; }
-  detect(video) { return Promise.resolve([{rawValue: %s}]); }
-};
-navigator.mediaDevices.getUserMedia = () => {
-  const canvas = document.createElement("canvas");
-  canvas.getContext("2d").fillRect(0, 0, 10, 10);
-  return Promise.resolve(canvas.captureStream());
-};
-"""
-
-
-def test_double_submitting_the_redeem_form_redeems_once(site, new_page, web_world, data_dir):
-    import json
-
-    shop = new_page()
-    shop.context.add_init_script(FAKE_CAMERA % json.dumps(" " + web_world["card"] + "\n"))
-    sign_in(shop, site, "/shop", SHOP_LOGIN, SHOP_PASSWORD)
-    shop.click("#scan")                                # scanning fills the code and submits
-    shop.wait_for_selector("#redeem-form")
-    shop.fill("input[name=qty-soap]", "2")
-    fields = shop.evaluate(
-        "() => Object.fromEntries(new FormData(document.getElementById('redeem-form')))")
-    shop.dblclick("#confirm")                          # a double tap on the button ...
-    shop.wait_for_url(re.compile(r".*/shop/receipts/.*"))
-    receipt_url = shop.url
-    assert shop.inner_text("#new-balance") == "32"
-    # ... and the same form sent again, as a resubmitted refresh or a second tap that
-    # got through would: the server answers with the first receipt.
-    again = shop.request.post(site + "/shop/redeem", form=fields)
-    assert again.ok and again.url == receipt_url
-    shop.reload()
-    assert shop.inner_text("#new-balance") == "32"
-    assert balance(data_dir) == 32
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:
-        assert conn.execute("SELECT count(*) FROM redemptions").fetchone()[0] == 1
-        assert conn.execute("SELECT stock FROM catalog WHERE sku = 'soap'").fetchone()[0] == 98
-    finally:
-        conn.close()
+    # The card page, the camera and the counter's other flows: test_browser_counter.py.
 
 
 def test_admin_pages_and_a_personal_link(site, new_page, web_world, data_dir):

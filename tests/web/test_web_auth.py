@@ -160,15 +160,20 @@ def test_odd_csrf_values_and_huge_ids_get_pages_not_500(app, v1_web, shop_web):
 
 
 # --- sessions and CSRF ----------------------------------------------------
+def basket(shop_web, card) -> dict:
+    """The counter's basket form for this card: its id and look-up handle."""
+    lookup = shop_web.post("/shop/lookup", {"card": card})
+    html = shop_web.get(lookup.headers["Location"]).get_data(as_text=True)
+    return {k: re.search(rf'name="{k}" value="([^"]+)"', html).group(1) for k in ("id", "handle")}
+
+
 def test_expired_session_gets_sign_in_again_page_and_changes_nothing(
         shop_web, web_world, data_dir, monkeypatch):
-    lookup = shop_web.post("/shop/lookup", {"card": web_world["card"]})
-    form_id = re.search(r'name="id" value="([^"]+)"', lookup.get_data(as_text=True)).group(1)
+    form = basket(shop_web, web_world["card"])
     later = clock.now_ms() + 13 * 3_600_000
     monkeypatch.setattr(clock, "now_ms", lambda: later)
     before = db_dump(data_dir)
-    resp = shop_web.post("/shop/redeem", {"id": form_id, "volunteer": "v1",
-                                          "card": web_world["card"], "qty-soap": "1"})
+    resp = shop_web.post("/shop/redeem", {**form, "qty-soap": "1"})
     assert resp.status_code == 401
     html = page_text(resp)
     assert "登录已失效" in html and 'href="/login"' in html
@@ -179,9 +184,7 @@ def test_expired_session_gets_sign_in_again_page_and_changes_nothing(
 
 
 def test_missing_or_wrong_csrf_token_changes_nothing(shop_web, web_world, data_dir):
-    lookup = shop_web.post("/shop/lookup", {"card": web_world["card"]})
-    form_id = re.search(r'name="id" value="([^"]+)"', lookup.get_data(as_text=True)).group(1)
-    form = {"id": form_id, "volunteer": "v1", "card": web_world["card"], "qty-soap": "2"}
+    form = {**basket(shop_web, web_world["card"]), "qty-soap": "2"}
     before = db_dump(data_dir)
     for token in (None, "forged-token"):
         resp = shop_web.post("/shop/redeem", form, csrf=token)

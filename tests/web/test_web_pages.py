@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import db_dump
-from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, ID_RE, V2_PHONE, V2_PIN, WebClient
+from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, V2_PHONE, V2_PIN, WebClient
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "server/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
@@ -39,136 +39,6 @@ def html_of(resp) -> str:
     text = resp.get_data(as_text=True)
     assert resp.mimetype == "text/html" and "Traceback" not in text
     return text
-
-
-def open_form(shop_web, card) -> str:
-    resp = shop_web.post("/shop/lookup", {"card": card})
-    assert resp.status_code == 200, resp.get_data(as_text=True)[-1500:]
-    return ID_RE.search(html_of(resp)).group(1)
-
-
-# --- shop counter ---------------------------------------------------------
-def test_redeem_two_items_shows_receipt_and_a_replay_redeems_nothing(shop_web, web_world,
-                                                                      data_dir):
-    card = web_world["card"]
-    form_id = open_form(shop_web, card)
-    assert "name of v1" in shop_web.last_html and 'data-balance="40"' in shop_web.last_html
-    form = {"id": form_id, "volunteer": "v1", "card": card, "qty-rice": "1", "qty-soap": "1"}
-    resp = shop_web.post("/shop/redeem", form)
-    assert resp.status_code == 303 and resp.headers["Location"] == f"/shop/receipts/{form_id}"
-    receipt = html_of(shop_web.get(resp.headers["Location"]))
-    assert "大米 5kg" in receipt and "肥皂" in receipt
-    assert re.search(r'id="receipt-total">34<', receipt)
-    assert re.search(r'id="new-balance">6<', receipt)
-    entry_hash = scalar(data_dir, "SELECT hash FROM entries WHERE ref = ?", f"redemption:{form_id}")
-    assert entry_hash in receipt and '<svg viewBox' in receipt
-    assert (balance(data_dir), stock(data_dir, "rice"), stock(data_dir, "soap")) == (6, 4, 99)
-
-    before = db_dump(data_dir)
-    again = shop_web.post("/shop/redeem", form, csrf=re.search(
-        r'name="csrf" value="([^"]+)"', receipt).group(1))
-    assert again.status_code == 303 and again.headers["Location"] == f"/shop/receipts/{form_id}"
-    assert db_dump(data_dir) == before
-
-
-def test_the_page_redeems_through_the_api_service(shop_web, web_world, data_dir, api):
-    """A redemption made on the page is the API's: GET /api/v1/redemptions/<id> finds it."""
-    form_id = open_form(shop_web, web_world["card"])
-    shop_web.post("/shop/redeem", {"id": form_id, "volunteer": "v1", "card": web_world["card"],
-                                   "qty-soap": "3"})
-    out = api.ok(api.get(f"/redemptions/{form_id}"))
-    assert out["redemption"]["total"] == 12 and out["entry"]["kind"] == "redeem"
-    assert out["redemption"]["items"] == [{"sku": "soap", "name": "肥皂", "qty": 3, "price": 4}]
-
-
-@pytest.mark.parametrize(("qty", "status", "message"), [
-    ({"qty-rice": "2"}, 409, "积分不足"),
-    ({"qty-soap": "0"}, 400, "请至少选择一件商品"),
-    ({"qty-soap": "-1"}, 400, "数量必须是"),
-    ({"qty-soap": "1.5"}, 400, "数量必须是"),
-    ({"qty-soap": "abc"}, 400, "数量必须是"),
-    ({"qty-nosuch": "1"}, 409, "无法兑换"),
-])
-def test_bad_baskets_change_nothing(shop_web, web_world, data_dir, qty, status, message):
-    form_id = open_form(shop_web, web_world["card"])
-    before = db_dump(data_dir)
-    resp = shop_web.post("/shop/redeem", {"id": form_id, "volunteer": "v1",
-                                          "card": web_world["card"], **qty})
-    assert resp.status_code == status and message in html_of(resp)
-    assert db_dump(data_dir) == before
-    assert f'value="{form_id}"' in shop_web.last_html    # same form id: a retry stays idempotent
-
-
-def test_out_of_stock_changes_nothing_and_sold_out_is_disabled(shop_web, api, web_world,
-                                                                data_dir):
-    api.ok(api.post("/ledger/adjustments", {"id": "more", "account": "volunteer:v1",
-                                             "amount": 500, "reason": "test"}), 201)
-    form_id = open_form(shop_web, web_world["card"])
-    api.ok(api.put("/shops/s1/catalog/rice", {"name": "大米 5kg", "price": 30, "stock": 1}))
-    before = db_dump(data_dir)
-    resp = shop_web.post("/shop/redeem", {"id": form_id, "volunteer": "v1",
-                                          "card": web_world["card"], "qty-rice": "2"})
-    assert resp.status_code == 409 and "库存不足" in html_of(resp)
-    assert db_dump(data_dir) == before
-    api.ok(api.put("/shops/s1/catalog/rice", {"name": "大米 5kg", "price": 30, "stock": 0}))
-    html = html_of(shop_web.post("/shop/lookup", {"card": web_world["card"]}))
-    assert re.search(r'name="qty-rice"[^>]*disabled', html) and "已售罄" in html
-
-
-def test_unknown_or_foreign_card_is_refused(shop_web, api, web_world):
-    resp = shop_web.post("/shop/lookup", {"card": "Cnot-a-card"})
-    assert resp.status_code == 404 and "本社区没有持这张卡的志愿者" in html_of(resp)
-    from tests.helpers import add_second_community
-
-    add_second_community(api)
-    v3_card = api.ok(api.post("/people/v3/card"), 201)["card"]   # a volunteer of c2
-    assert shop_web.post("/shop/lookup", {"card": v3_card}, page="/shop").status_code == 404
-
-
-def test_a_replaced_card_stops_working_at_the_counter(shop_web, v1_web, web_world, data_dir):
-    form_id = open_form(shop_web, web_world["card"])
-    new = html_of(v1_web.post("/me/card", page="/me/card"))
-    new_card = re.search(r'id="card-code">([^<]+)<', new).group(1)
-    assert new_card != web_world["card"]
-    before = db_dump(data_dir)
-    resp = shop_web.post("/shop/redeem", {"id": form_id, "volunteer": "v1",
-                                          "card": web_world["card"], "qty-soap": "1"})
-    assert resp.status_code == 403 and "这张卡已失效" in html_of(resp)
-    assert db_dump(data_dir) == before
-    assert shop_web.post("/shop/lookup", {"card": new_card}).status_code == 200
-
-
-def test_shop_manages_catalog_and_stock(shop_web, data_dir):
-    resp = shop_web.post("/shop/catalog", {"sku": "tea", "name": "绿茶", "price": "3",
-                                           "stock": "12"}, page="/shop/catalog")
-    assert resp.status_code == 303
-    page = html_of(shop_web.get(resp.headers["Location"]))
-    assert "绿茶" in page and "已保存：tea" in page
-    shop_web.post("/shop/catalog", {"sku": "tea", "name": "绿茶", "price": "3", "stock": "0"})
-    assert stock(data_dir, "tea") == 0
-    before = db_dump(data_dir)
-    for bad in ({"sku": "bad sku", "name": "x", "price": "1", "stock": "1"},
-                {"sku": "ok", "name": "", "price": "1", "stock": "1"},
-                {"sku": "ok", "name": "x", "price": "0", "stock": "1"},
-                {"sku": "ok", "name": "x", "price": "1", "stock": "-2"}):
-        resp = shop_web.post("/shop/catalog", bad, page="/shop/catalog")
-        assert resp.status_code == 400 and 'class="notice bad"' in html_of(resp)
-    assert db_dump(data_dir) == before
-
-
-def test_receipts_of_other_shops_are_not_found(app, api, shop_web, web_world, data_dir):
-    form_id = open_form(shop_web, web_world["card"])
-    shop_web.post("/shop/redeem", {"id": form_id, "volunteer": "v1", "card": web_world["card"],
-                                   "qty-soap": "1"})
-    from tests.helpers import add_second_community
-
-    add_second_community(api)
-    api.ok(api.put("/people/shop1b/login", {"login": "shop1b", "secret": "other-shop-1"}))
-    other = WebClient(app.test_client())
-    other.sign_in("shop1b", "other-shop-1")
-    for path in (f"/shop/receipts/{form_id}", "/shop/receipts/nope"):
-        resp = other.get(path)
-        assert resp.status_code == 404 and "页面不存在" in html_of(resp)
 
 
 # --- volunteer ------------------------------------------------------------
@@ -221,17 +91,6 @@ def test_another_volunteers_data_is_never_shown(app, v1_web, web_world, data_dir
     v2.sign_in(V2_PHONE, V2_PIN)
     html = html_of(v2.get("/me"))
     assert re.search(r'id="balance">5<', html) and "entry-1\"" not in html
-
-
-def test_card_page_shows_a_new_card_once(v1_web, data_dir):
-    page = html_of(v1_web.get("/me/card"))
-    assert 'id="card-code"' not in page
-    old_hash = scalar(data_dir, "SELECT card_hash FROM people WHERE id = 'v1'")
-    html = html_of(v1_web.post("/me/card"))
-    card = re.search(r'id="card-code">([^<]+)<', html).group(1)
-    assert "<svg" in html and card not in old_hash
-    assert scalar(data_dir, "SELECT card_hash FROM people WHERE id = 'v1'") != old_hash
-    assert card not in html_of(v1_web.get("/me/card"))
 
 
 # --- admin ----------------------------------------------------------------
@@ -293,7 +152,7 @@ def test_admin_issues_a_card(admin_web, data_dir):
     import hashlib
 
     assert scalar(data_dir, "SELECT card_hash FROM people WHERE id = 'v2'") == \
-        hashlib.sha256(card.encode()).hexdigest()
+        hashlib.sha256(card.replace("-", "").encode()).hexdigest()
 
 
 # --- language, errors, headers --------------------------------------------

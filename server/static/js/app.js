@@ -1,5 +1,5 @@
 // gridsync pages: a little plain JavaScript, no build step. Pages work without it;
-// it adds a running total, one-tap-only forms, camera scanning and link sign-in.
+// it adds one-tap-only forms and link sign-in (the counter's own script: counter.js).
 "use strict";
 
 // Forms marked data-once submit once: a double tap sends one request. (The server
@@ -15,67 +15,6 @@ document.addEventListener("submit", function (ev) {
     setTimeout(function () { b.disabled = true; }, 0);
   });
 });
-
-// Redeem form: live total, warn when over the balance.
-function setupTotal() {
-  var form = document.getElementById("redeem-form");
-  if (!form) return;
-  var out = document.getElementById("total");
-  var over = document.getElementById("over");
-  var balance = parseInt(document.getElementById("balance").dataset.balance, 10) || 0;
-  var fmt = new Intl.NumberFormat(document.documentElement.lang);
-  function update() {
-    var total = 0;
-    form.querySelectorAll("input[data-price]").forEach(function (input) {
-      var n = parseInt(input.value, 10);
-      if (n > 0) total += n * parseInt(input.dataset.price, 10);
-    });
-    out.textContent = fmt.format(total);
-    over.hidden = total <= balance;
-  }
-  form.addEventListener("input", update);
-  update();
-}
-
-// Counter: scan the card's QR code with the camera where the browser can
-// (BarcodeDetector); typing the code always works.
-function setupScan() {
-  var button = document.getElementById("scan");
-  if (!button || !("BarcodeDetector" in window) || !navigator.mediaDevices) return;
-  var video = document.getElementById("scan-video");
-  var msg = document.getElementById("scan-msg");
-  var input = document.getElementById("card");
-  var label = button.textContent;
-  var stream = null;
-  function stop() {
-    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
-    stream = null; video.hidden = true; button.textContent = label;
-  }
-  button.hidden = false;
-  button.addEventListener("click", function () {
-    if (stream) { stop(); return; }
-    var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } })
-      .then(function (s) {
-        stream = s; video.srcObject = s; video.hidden = false;
-        button.textContent = button.dataset.msgStop;
-        return video.play();
-      })
-      .then(function tick() {
-        if (!stream) return;
-        detector.detect(video).then(function (codes) {
-          if (codes.length && codes[0].rawValue) {
-            input.value = codes[0].rawValue.trim();
-            stop();
-            input.form.requestSubmit();
-          } else {
-            setTimeout(tick, 250);
-          }
-        }, function () { setTimeout(tick, 500); });
-      })
-      .catch(function () { stop(); msg.textContent = button.dataset.msgDenied; });
-  });
-}
 
 // Personal link: the secret is in the #fragment (never sent to servers or logged).
 // Take it out of the address bar at once, then post it once.
@@ -93,7 +32,5 @@ function setupLink() {
 }
 
 document.addEventListener("DOMContentLoaded", function () {
-  setupTotal();
-  setupScan();
   setupLink();
 });
