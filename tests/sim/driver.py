@@ -11,7 +11,9 @@ drift within and beyond the server's 5-minute bound. Steps are drawn from
 ``random.Random(seed)``: households added and edited from two devices of one
 grid, visits, service logs, verifications racing from two workers,
 redemptions (new, retried, replayed, racing from two terminals for the same
-points), scope changes (PATCH /people grids).
+points), scope changes (PATCH /people grids), and cases (``tests.sim.cases``: claims racing
+from two phones, offline accept and done, a resident's rating racing a worker's
+confirmation).
 
 After the last step every device comes back online and syncs, then
 ``check_invariants`` tests DESIGN.md invariants 1-6 against the server
@@ -50,8 +52,10 @@ from client_sdk import (  # noqa: E402
     RetryPolicy,
     TransportError,
 )
+from sync.collections import CASE_STEP_FIELDS  # noqa: E402
+from tests.sim import cases as sim_cases  # noqa: E402
 
-COLLECTIONS = ("households", "visits", "service_logs")
+COLLECTIONS = ("households", "visits", "service_logs", "cases")
 MINUTE = 60_000
 #: Device clock offsets drawn for skew steps: inside and beyond the 5-minute bound.
 SKEWS_MS = (0, 0, 90_000, -120_000, 4 * MINUTE, 7 * MINUTE, 30 * MINUTE, -10 * MINUTE)
@@ -159,6 +163,7 @@ class Sim:
     redemption_bodies: list[tuple[Dev, dict]] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     server_errors: list[str] = field(default_factory=list)
+    cases: dict[str, Any] = field(default_factory=dict)  # tests/sim/cases.py's state
 
     def count(self, what: str) -> None:
         self.stats[what] = self.stats.get(what, 0) + 1
@@ -183,6 +188,7 @@ def build(seed: int, devices: int, data_dir: Path, faults: Faults | None = None)
     rng = random.Random(seed)
     faults = faults or Faults()
     sim = Sim(seed, data_dir, app, admin, rng, [], cards)
+    sim_cases.setup(sim)
     for i in range(max(4, devices)):
         person = PEOPLE[i % len(PEOPLE)]
         net = FaultyTransport(FlaskTransport(app), random.Random(rng.random()), faults,
@@ -225,8 +231,10 @@ def step(sim: Sim) -> str:
     kind = rng.choices(
         ["add_household", "edit_household", "edit_same_household", "visit", "log_hours",
          "verify_race", "verify", "sync", "offline", "online", "skew", "redeem",
-         "redeem_race", "redeem_retry", "replay", "scope"],
-        [8, 8, 5, 6, 8, 4, 5, 18, 2, 4, 3, 5, 3, 2, 3, 1])[0]
+         "redeem_race", "redeem_retry", "replay", "scope", *sim_cases.STEPS],
+        [8, 8, 5, 6, 8, 4, 5, 18, 2, 4, 3, 5, 3, 2, 3, 1, *sim_cases.STEPS.values()])[0]
+    if kind in sim_cases.STEPS:
+        return getattr(sim_cases, "do_" + kind)(sim)  # type: ignore[no-any-return]
     return globals()["do_" + kind](sim)
 
 
@@ -507,6 +515,8 @@ def check_invariants(sim: Sim) -> dict[str, int]:
         key = (o["collection"], o["record"])
         state = records.get(key)
         for name, value in change["fields"].items():
+            if o["collection"] == "cases" and name in CASE_STEP_FIELDS:
+                continue  # a step, not a typed value: checked by sim_cases.check
             current = None if state is None else state["fields"].get(name)
             if current == value or (o["collection"], o["record"], name, o["op"]) in kept:
                 continue
@@ -553,7 +563,7 @@ def check_invariants(sim: Sim) -> dict[str, int]:
     redeems: dict[str, int] = {}
     reversed_: dict[str, int] = {}
     for e in entries:
-        if e["kind"] == "earn":
+        if e["kind"] == "earn" and e["ref"].startswith("service_log:"):
             ref = e["ref"].removeprefix("service_log:")
             earns[ref] = earns.get(ref, 0) + 1
         elif e["kind"] == "redeem":
@@ -581,6 +591,13 @@ def check_invariants(sim: Sim) -> dict[str, int]:
             if status in (200, 201) and rid not in redemptions:
                 problems.append(f"inv1: redemption {rid} acknowledged ({status}) but not stored")
 
+    # 5 (cases). One earn per closed volunteer case, no step out of order, history complete.
+    conn = _db(sim.data_dir)
+    try:
+        problems += sim_cases.check(conn, records, entries, ops)
+    finally:
+        conn.close()
+
     # 6. The chain verifies (hashes, links, signatures, balances) with the real CLI.
     from click.testing import CliRunner
 
@@ -597,7 +614,8 @@ def check_invariants(sim: Sim) -> dict[str, int]:
     if problems:
         raise AssertionError("\n".join(problems[:30]))
     return {"ops": len(ops), "acked": acked, "records": len(records), "conflicts": len(conflicts),
-            "entries": len(entries), "redemptions": len(redemptions), "earns": len(earns)}
+            "entries": len(entries), "redemptions": len(redemptions), "earns": len(earns),
+            **sim_cases.stats(records, entries)}
 
 
 def _fresh_pull(sim: Sim, dev: Dev) -> dict[tuple[str, str], tuple[int, dict]]:
