@@ -15,6 +15,7 @@ from .api import register_api
 from .config import load_config
 from .errors import register_error_handlers
 from .keystore import Signer
+from .services import anchors
 from .storage import open_storage
 from .version import __version__
 
@@ -28,7 +29,11 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     # Apply pending migrations once at start-up (safe with several workers:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
-    open_storage(app.config["DATABASE"]).close()
+    store = open_storage(app.config["DATABASE"])
+    try:
+        anchors.bring_up_to_date(store, app.config["DATA_DIR"])
+    finally:
+        store.close()
     # One signer per app: services get it as an argument (none reaches for the app).
     app.extensions["gridsync.signer"] = Signer(app.config["DATA_DIR"])
 

@@ -35,7 +35,9 @@ def initialise(data_dir: str) -> dict:
                 store.directory.add_person(id=ADMIN_ID, name="Administrator", role="admin",
                                            grids=[], shop=None, community=None, at=clock.iso())
         token_id, token = issue_token(store, ADMIN_ID)
+        public_key = store.ledger.keys()[0]["public_key"]
     finally:
         store.close()
     return {"data_dir": data_dir, "admin_person": ADMIN_ID, "token_id": token_id,
-            "token": token, "key_id": key_id}
+            "token": token, "key_id": key_id,
+            "ledger_key": {"key_id": key_id, "public_key": public_key}}

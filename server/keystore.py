@@ -4,6 +4,10 @@ The private key is stored in the database as PKCS#8 PEM encrypted with a
 secret taken from ``GRIDSYNC_SECRET`` or, failing that, from
 ``<data dir>/secret.key`` (generated at init with mode 0600). The decrypted
 key lives only in memory and is never logged.
+
+Every key after the first is endorsed by the key before it (docs/protocol.md,
+Anchors): whoever can write the database but lacks the secret can neither
+seal a key of their own (its private half would not open) nor endorse one.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import secrets
 from pathlib import Path
 
+from ledger import LedgerError, endorse
 from ledger.crypto import SigningKey
 
 from . import clock
@@ -55,17 +60,75 @@ def next_key_id(store: Storage) -> str:
     return f"k{len(store.ledger.keys()) + 1}"
 
 
+class SealedKeyMismatch(LedgerError):
+    """A stored key's private half does not open with the secret, or is not
+    the private half of the public key stored beside it."""
+
+
+def open_sealed(row: dict, secret: bytes) -> SigningKey:
+    """The private key sealed in a ``signing_keys`` row, checked against the
+    row's public key; SealedKeyMismatch when it does not open or match."""
+    try:
+        key = SigningKey.from_encrypted_pem(bytes(row["encrypted_private"]), secret)
+    except LedgerError:
+        raise SealedKeyMismatch(
+            f"key {row['key_id']}: its sealed private half does not open with this data dir's "
+            "secret, so this server never made it") from None
+    if key.public_key != row["public_key"]:
+        raise SealedKeyMismatch(
+            f"key {row['key_id']}: its public key is not the public half of its sealed "
+            "private key")
+    return key
+
+
+def check_sealed_keys(store: Storage, secret: bytes) -> None:
+    """SealedKeyMismatch for the first stored key whose sealed private half
+    does not open with ``secret`` or does not match its public key."""
+    for row in store.ledger.sealed_keys():
+        open_sealed(row, secret)
+
+
 def create_key(store: Storage, data_dir: str) -> str:
-    """Generate a new signing key, store it encrypted, retire the others; returns key id."""
+    """Generate a new signing key, store it encrypted and endorsed by the
+    active key (the first key has no endorsement), retire the others;
+    returns its key id. SealedKeyMismatch if the active key cannot endorse."""
     key = SigningKey.generate()
-    pem = key.to_encrypted_pem(load_secret(data_dir))
+    secret = load_secret(data_dir)
+    pem = key.to_encrypted_pem(secret)
     with store.transaction():
         key_id = next_key_id(store)
         now = clock.iso()
+        active = store.ledger.active_key()
+        endorsement = None
+        if active is not None:
+            endorsement = endorse({"key_id": key_id, "public_key": key.public_key,
+                                   "created_at": now}, open_sealed(active, secret))
         store.ledger.add_key(key_id=key_id, public_key=key.public_key, encrypted_private=pem,
-                             at=now)
+                             at=now, endorsement=endorsement)
         store.ledger.retire_keys(now, except_key=key_id)
     return key_id
+
+
+def endorse_existing(store: Storage, data_dir: str) -> list[str]:
+    """Endorse keys made before endorsements existed, each with its sealed
+    predecessor; returns the key ids endorsed. A predecessor that does not
+    open (or match) is left alone: verifiers then report the break."""
+    with store.transaction():
+        rows = store.ledger.sealed_keys()
+        pending = [(prev, row) for prev, row in zip(rows, rows[1:], strict=False)
+                   if row["endorsement"] is None]
+        if not pending:
+            return []
+        secret = load_secret(data_dir)
+        done = []
+        for prev, row in pending:
+            try:
+                by = open_sealed(prev, secret)
+            except SealedKeyMismatch:
+                continue
+            store.ledger.set_endorsement(row["key_id"], endorse(row, by))
+            done.append(row["key_id"])
+    return done
 
 
 class Signer:

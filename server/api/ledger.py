@@ -15,6 +15,7 @@ from flask import Response, g
 from marshmallow import RAISE
 
 from ..auth import require
+from ..services import anchors
 from ..services import ledger as points
 from ..state import signer, storage
 from . import schemas as s
@@ -61,8 +62,29 @@ def list_entries(args):  # type: ignore[no-untyped-def]
 @require()
 @bp.response(200, s.CheckpointOut)
 def get_checkpoint():  # type: ignore[no-untyped-def]
-    """A signed checkpoint at the current head (seq 0 and 64 zeros when empty)."""
-    return points.checkpoint(storage(), signer())
+    """A signed checkpoint at the current head, with the entries' Merkle root
+    (seq 0, 64 zeros and the empty tree's root when empty)."""
+    return anchors.checkpoint(storage(), signer())
+
+
+@bp.route("/ledger/proof/inclusion", methods=["GET"])
+@require()
+@bp.arguments(s.InclusionQuery, location="query", unknown=RAISE)
+@bp.response(200, s.InclusionProof)
+def get_inclusion_proof(args):  # type: ignore[no-untyped-def]
+    """RFC 6962 path of entry `seq` in the tree of the first `size` entries
+    (1 <= seq <= size <= head, else 400 validation)."""
+    return anchors.inclusion_proof(storage(), args["seq"], args["size"])
+
+
+@bp.route("/ledger/proof/consistency", methods=["GET"])
+@require()
+@bp.arguments(s.ConsistencyQuery, location="query", unknown=RAISE)
+@bp.response(200, s.ConsistencyProof)
+def get_consistency_proof(args):  # type: ignore[no-untyped-def]
+    """RFC 6962 PROOF(from, to): the tree of `to` entries extends that of `from`
+    (1 <= from <= to <= head, else 400 validation)."""
+    return anchors.consistency_proof(storage(), args["from_"], args["to"])
 
 
 @bp.route("/redemptions", methods=["POST"])
@@ -84,7 +106,7 @@ def create_redemption(data):  # type: ignore[no-untyped-def]
 @bp.alt_response(200, schema=s.RedemptionResult, success=True)
 def get_redemption(redemption_id):  # type: ignore[no-untyped-def]
     """A redemption and its entry (that shop, the volunteer, admins)."""
-    return _json(points.redemption_view(storage(), g.who, redemption_id))
+    return _json(points.redemption_view(storage(), signer(), g.who, redemption_id))
 
 
 @bp.route("/redemptions/<redemption_id>/refund", methods=["POST"])

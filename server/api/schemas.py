@@ -163,12 +163,19 @@ class EnrollIn(Strict):
     proof = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class LedgerKeyOut(Schema):
+    key_id = fields.String()
+    public_key = fields.String()
+
+
 class EnrollOut(Schema):
     device_id = fields.String()
     token = fields.String()
     person = fields.String()
     role = fields.String()
     grids = fields.List(fields.String())
+    ledger_key = fields.Nested(LedgerKeyOut, metadata={
+        "description": "the ledger's first key: pin it and trust later keys by endorsement"})
 
 
 class ErrorDetail(Schema):
@@ -267,6 +274,7 @@ class AccountOut(Schema):
 class CheckpointOut(Schema):
     seq = fields.Integer()
     head = fields.String()
+    root = fields.String(metadata={"description": "Merkle root (hex) of the first seq entries"})
     at = fields.String()
     key_id = fields.String()
     sig = fields.String()
@@ -302,9 +310,35 @@ class RedemptionOut(Schema):
     at = fields.String()
 
 
+class InclusionQuery(Strict):
+    seq = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53 - 1))
+    size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53 - 1))
+
+
+class ConsistencyQuery(Strict):
+    from_ = fields.Integer(required=True, data_key="from",
+                           validate=validate.Range(min=1, max=2**53 - 1))
+    to = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53 - 1))
+
+
+class InclusionProof(Schema):
+    seq = fields.Integer()
+    size = fields.Integer()
+    path = fields.List(fields.String(), metadata={"description": "hex hashes, leaf side first"})
+
+
+class ConsistencyProof(Schema):
+    from_ = fields.Integer(data_key="from")
+    to = fields.Integer()
+    path = fields.List(fields.String(), metadata={"description": "hex hashes (RFC 6962)"})
+
+
 class RedemptionResult(Schema):
     redemption = fields.Nested(RedemptionOut)
     entry = fields.Nested(EntryOut)
+    checkpoint = fields.Nested(CheckpointOut)
+    proof = fields.Nested(InclusionProof, metadata={
+        "description": "the entry's inclusion proof at the checkpoint"})
 
 
 class RefundIn(Strict):

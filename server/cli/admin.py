@@ -38,8 +38,9 @@ def storage_errors(command: Callable) -> Callable:
 def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
     """Create the database, the ledger signing key and the first admin token.
 
-    The admin token is printed once: keep it. Re-running on an initialised
-    data dir changes nothing.
+    The admin token is printed once: keep it. The ledger's first public key
+    is printed too: auditors and witnesses pin it (every later key is
+    endorsed from it). Re-running on an initialised data dir changes nothing.
 
     \b
     Example:
@@ -56,6 +57,9 @@ def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
         click.echo(json.dumps({"initialised": True, **result}))
         return
     click.echo(f"Initialised {data_dir} (ledger key {result['key_id']}).")
+    click.echo("Ledger first key (pin it: auditors and witnesses trust later keys only "
+               "through it):")
+    click.echo(f"  {result['ledger_key']['key_id']} {result['ledger_key']['public_key']}")
     click.echo("Admin token (shown only this once; keep it safe):")
     click.echo(f"  {result['token']}")
 

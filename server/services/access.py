@@ -8,6 +8,7 @@ from sync.signing import verify_enrolment_proof
 from .. import clock, secrets_
 from ..errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from ..storage import Storage
+from .anchors import first_key
 
 
 def issue_token(store: Storage, person_id: str, device: str | None = None) -> tuple[str, str]:
@@ -67,7 +68,8 @@ def enroll(store: Storage, data: dict, *, client: str, per_minute: int) -> dict:
         _failed(store, client)
         raise
     return {"device_id": device_id, "token": token, "person": person_id,
-            "role": person["role"], "grids": person["grids"]}
+            "role": person["role"], "grids": person["grids"],
+            "ledger_key": first_key(store)}
 
 
 def list_devices(store: Storage) -> list[dict]:

@@ -20,7 +20,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import MAX_INT, ZERO_HASH, canonical, make_checkpoint
+from ledger import MAX_INT, canonical
 
 from .. import cards, clock
 from ..auth import Principal
@@ -35,6 +35,7 @@ from ..errors import (
 )
 from ..keystore import Signer
 from ..storage import Storage
+from .anchors import receipt
 from .ledger_append import FLOORED, append, check_floor
 
 
@@ -118,19 +119,6 @@ def entries_page(store: Storage, after: int, limit: int) -> tuple[list[str], int
     return [body for _, body in rows], (rows[-1][0] if more and rows else None)
 
 
-def checkpoint(store: Storage, signer: Signer) -> dict:
-    """A signed ``{"seq", "head", "at", "key_id", "sig"}`` at the current head.
-
-    Taken under the write lock (it writes nothing), so it is ordered against
-    key rotation: the key that signs it was not yet retired at ``at``.
-    """
-    with store.transaction():
-        seq, head = store.ledger.head()
-        key_id, key = signer.active(store)
-        return make_checkpoint(seq=seq, head=head or ZERO_HASH, at=clock.iso(), key=key,
-                               key_id=key_id)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """A created-once answer: ``replayed`` when the request id was seen before and
@@ -201,7 +189,10 @@ def redeem(store: Storage, signer: Signer, who: Principal, data: dict,
         redemption = {"id": data["id"], "volunteer": volunteer["id"], "shop": shop["id"],
                       "items": lines, "total": total, "at": entry["at"]}
         store.ledger.add_redemption(redemption, entry["seq"])
-        answer = {"redemption": redemption, "entry": entry}
+        # The receipt: a checkpoint at this very entry and its inclusion proof,
+        # remembered with the answer so that a resend or a GET shows the same.
+        answer = {"redemption": redemption, "entry": entry,
+                  **receipt(store, signer, entry["seq"])}
         _remember(store, "redemption", data, actor, answer)
     return Outcome(answer, replayed=False)
 
@@ -239,8 +230,13 @@ def _priced_lines(store: Storage, shop: str, items: list[dict]) -> list[dict]:
     return lines
 
 
-def redemption_view(store: Storage, who: Principal, redemption_id: str) -> dict:
-    """A redemption and its entry: for that shop, the volunteer, and admins."""
+def redemption_view(store: Storage, signer: Signer, who: Principal,
+                    redemption_id: str) -> dict:
+    """A redemption, its entry, a checkpoint and the entry's inclusion proof
+    in it (a receipt checkable offline): for that shop, the volunteer, admins.
+
+    The receipt is the one given when the redemption was made; a redemption
+    made before receipts existed gets one at the current head."""
     found = store.ledger.redemption(redemption_id)
     if found is None:
         raise NotFound("no such redemption")
@@ -249,7 +245,13 @@ def redemption_view(store: Storage, who: Principal, redemption_id: str) -> dict:
             or (who.role == "shop" and who.shop == redemption["shop"])
             or (who.role == "volunteer" and who.person == redemption["volunteer"])):
         raise Forbidden("not your redemption")
-    return {"redemption": redemption, "entry": entry}
+    answered = store.ledger.request("redemption", redemption_id)
+    given = answered["response"] if answered else {}
+    if "checkpoint" in given and "proof" in given:
+        return {"redemption": redemption, "entry": entry, "checkpoint": given["checkpoint"],
+                "proof": given["proof"]}
+    with store.transaction():
+        return {"redemption": redemption, "entry": entry, **receipt(store, signer, entry["seq"])}
 
 
 def refund(store: Storage, signer: Signer, who: Principal, redemption_id: str,

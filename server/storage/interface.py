@@ -268,7 +268,23 @@ class LedgerPart(Protocol):
     def add_points_on(self, volunteer: str, local_date: str, points: int) -> None:
         ...
 
-    def add_key(self, *, key_id: str, public_key: str, encrypted_private: bytes, at: str) -> None:
+    def tree_size(self) -> int:
+        ...
+
+    def tree_node(self, level: int, idx: int) -> bytes:
+        ...
+
+    def catch_up_tree(self, size: int) -> None:
+        ...
+
+    def add_key(self, *, key_id: str, public_key: str, encrypted_private: bytes, at: str,
+                endorsement: str | None = None) -> None:
+        ...
+
+    def set_endorsement(self, key_id: str, endorsement: str) -> None:
+        ...
+
+    def sealed_keys(self) -> list[dict]:
         ...
 
     def retire_keys(self, at: str, except_key: str) -> None:

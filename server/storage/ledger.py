@@ -2,6 +2,9 @@
 
 ``append`` must run inside a transaction (BEGIN IMMEDIATE): it reads the
 chain head and writes the next entry, so concurrent workers serialize here.
+It also adds the entry's leaf to the Merkle tree kept in ``merkle_nodes``
+(every perfect subtree, level 0 the leaf hashes): an append writes about
+two small rows, and any root or proof is O(log² n) lookups.
 """
 
 from __future__ import annotations
@@ -10,7 +13,16 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from ledger import entry_leaf
+from ledger.merkle import append_nodes
+
 from .connection import Database
+from .errors import StorageError
+
+
+class TreeAhead(StorageError):
+    """The stored Merkle tree has more leaves than the chain has entries:
+    entries were removed behind the server's back."""
 
 
 class LedgerStore:
@@ -23,7 +35,9 @@ class LedgerStore:
         return (0, None) if row is None else (int(row["seq"]), str(row["hash"]))
 
     def append(self, entry: dict) -> None:
-        """Store a signed entry and move both balances."""
+        """Store a signed entry, add its Merkle leaf and move both balances."""
+        self.catch_up_tree(entry["seq"] - 1)
+        self._add_leaf(entry["seq"] - 1, entry["hash"])
         self.db.execute(
             "INSERT INTO entries (seq, id, kind, debit, credit, amount, ref, at, hash, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -88,6 +102,38 @@ class LedgerStore:
         return {r[0]: int(r[1]) for r in self.db.query(
             "SELECT kind, count(*) FROM entries GROUP BY kind")}
 
+    # --- Merkle tree ------------------------------------------------------
+    def tree_size(self) -> int:
+        """Leaves stored (one more than the highest leaf index)."""
+        top = self.db.scalar("SELECT max(idx) FROM merkle_nodes WHERE level = 0")
+        return 0 if top is None else int(top) + 1
+
+    def tree_node(self, level: int, idx: int) -> bytes:
+        """Root of the perfect subtree (level, idx): a ``ledger.merkle`` NodeReader."""
+        found = self.db.scalar(
+            "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", (level, idx))
+        if found is None:
+            raise StorageError(f"Merkle node ({level}, {idx}) is missing")
+        return bytes(found)
+
+    def catch_up_tree(self, size: int) -> None:
+        """Add the leaves of entries the tree lacks up to ``size`` (entries
+        stored before the tree existed). Must run inside a transaction.
+        Raises TreeAhead when the tree already holds more than ``size``."""
+        have = self.tree_size()
+        if have > size:
+            raise TreeAhead(f"the stored Merkle tree holds {have} leaves but the chain ends at "
+                            f"seq {size}: entries were removed")
+        for seq, digest in self.db.query(
+                "SELECT seq, hash FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq",
+                (have, size)):
+            self._add_leaf(int(seq) - 1, digest)
+
+    def _add_leaf(self, index: int, entry_hash: str) -> None:
+        for level, idx, digest in append_nodes(index, entry_leaf(entry_hash), self.tree_node):
+            self.db.execute("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            (level, idx, digest))
+
     # --- daily caps ------------------------------------------------------
     def points_on(self, volunteer: str, local_date: str) -> int:
         return int(self.db.scalar(
@@ -102,10 +148,22 @@ class LedgerStore:
             (volunteer, local_date, points))
 
     # --- signing keys ----------------------------------------------------
-    def add_key(self, *, key_id: str, public_key: str, encrypted_private: bytes, at: str) -> None:
+    def add_key(self, *, key_id: str, public_key: str, encrypted_private: bytes, at: str,
+                endorsement: str | None = None) -> None:
         self.db.execute(
-            "INSERT INTO signing_keys (key_id, public_key, encrypted_private, created_at) "
-            "VALUES (?, ?, ?, ?)", (key_id, public_key, encrypted_private, at))
+            "INSERT INTO signing_keys (key_id, public_key, encrypted_private, created_at, "
+            "endorsement) VALUES (?, ?, ?, ?, ?)",
+            (key_id, public_key, encrypted_private, at, endorsement))
+
+    def set_endorsement(self, key_id: str, endorsement: str) -> None:
+        self.db.execute("UPDATE signing_keys SET endorsement = ? WHERE key_id = ?",
+                        (endorsement, key_id))
+
+    def sealed_keys(self) -> list[dict]:
+        """Every key with its encrypted private half, oldest first."""
+        return [dict(r) for r in self.db.query(
+            "SELECT key_id, public_key, encrypted_private, created_at, retired_at, endorsement "
+            "FROM signing_keys ORDER BY created_at, key_id")]
 
     def retire_keys(self, at: str, except_key: str) -> None:
         self.db.execute(
@@ -114,7 +172,7 @@ class LedgerStore:
 
     def keys(self) -> list[dict]:
         return [dict(r) for r in self.db.query(
-            "SELECT key_id, public_key, created_at, retired_at FROM signing_keys "
+            "SELECT key_id, public_key, created_at, retired_at, endorsement FROM signing_keys "
             "ORDER BY created_at, key_id")]
 
     def active_key(self) -> dict | None:

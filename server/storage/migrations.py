@@ -198,6 +198,17 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX redemptions_shop_at ON redemptions(shop, at)",
         "CREATE INDEX redemptions_volunteer_at ON redemptions(volunteer, at)",
     ],
+    # 7: anchors (docs/protocol.md, Anchors). Each later signing key carries its
+    # predecessor's endorsement (existing keys are endorsed from their sealed
+    # predecessors at start-up: that needs the secret, which SQL does not
+    # have); the Merkle tree over the entries is kept as its perfect subtrees
+    # (level 0: leaf hashes), filled in for existing entries on first use.
+    [
+        "ALTER TABLE signing_keys ADD COLUMN endorsement TEXT",
+        """CREATE TABLE merkle_nodes (
+            level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+            PRIMARY KEY (level, idx)) WITHOUT ROWID""",
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -319,8 +319,9 @@ def test_ledger_keys_are_published(client, data_dir):
     keys = client.get("/api/v1/ledger/keys").get_json()["keys"]
     assert len(keys) == 1
     key = keys[0]
-    assert set(key) == {"key_id", "public_key", "created_at", "retired_at"}
+    assert set(key) == {"key_id", "public_key", "created_at", "retired_at", "endorsement"}
     assert key["key_id"] == "k1" and key["retired_at"] is None
+    assert key["endorsement"] is None  # the first key: the one verifiers pin
     assert len(key["public_key"]) == 43 and "=" not in key["public_key"]   # 32 bytes, base64url
 
 

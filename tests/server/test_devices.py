@@ -44,7 +44,7 @@ def test_enrol_returns_a_working_device_token(api, world):
     key = DeviceKey.generate()
     code = new_code(api, "w1")
     out = api.ok(enroll(api, enroll_body(code, key, name="王的手机")), 201)
-    assert set(out) == {"device_id", "token", "person", "role", "grids"}
+    assert set(out) == {"device_id", "token", "person", "role", "grids", "ledger_key"}
     assert (out["person"], out["role"], out["grids"]) == ("w1", "worker", ["g1"])
     assert out["token"].count(".") == 1
     assert api.ok(api.get("/rules", token=out["token"]))["activities"]

@@ -9,6 +9,7 @@ from ledger import (
     VerificationError,
     check_checkpoint_against,
     keyring,
+    tree_root,
     verify_chain,
     verify_checkpoint,
 )
@@ -132,8 +133,9 @@ def test_checkpoint_is_signed_and_consistent(api, tokens, data_dir):
     hashes = {e["seq"]: e["hash"] for e in chain}
     for who in ("v1", "w1", "shop1", "auditor", "admin"):  # any token
         cp = api.ok(api.get("/ledger/checkpoint", token=tokens[who]))
-        assert set(cp) == {"seq", "head", "at", "key_id", "sig"}
+        assert set(cp) == {"seq", "head", "root", "at", "key_id", "sig"}
         assert (cp["seq"], cp["head"]) == (2, chain[-1]["hash"])
+        assert cp["root"] == tree_root(e["hash"] for e in chain)
         verify_checkpoint(cp, keys)
         check_checkpoint_against(cp, hashes.get)
     # A later checkpoint still vouches for the earlier prefix.

@@ -397,8 +397,9 @@ def test_rotation_in_a_running_app(ledger, api):
     by_id = {k["key_id"]: k for k in published}
     assert set(by_id) == {"k1", "k2"}
     assert by_id["k1"]["retired_at"] is not None and by_id["k2"]["retired_at"] is None
-    assert all(set(k) == {"key_id", "public_key", "created_at", "retired_at"}
+    assert all(set(k) == {"key_id", "public_key", "created_at", "retired_at", "endorsement"}
                for k in published)
+    assert by_id["k1"]["endorsement"] is None and by_id["k2"]["endorsement"]
     keys = keyring(published)
     chain = entries(ledger)
     assert [e["key_id"] for e in chain] == ["k1"] * 6 + ["k2"]
