@@ -9,6 +9,8 @@ push's records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sync.cases import Actor, apply_change, step_target
 from sync.errors import ChangeRejected
 from sync.merge import MergeResult
@@ -21,8 +23,11 @@ from .cases import community_of, earn_on_close, index_row
 
 class CaseSync:
     def __init__(self, store: Storage, signer: Signer, *, person: str, role: str,
-                 own_grids: tuple[str, ...], now: str):
-        self.store, self.signer = store, signer
+                 own_grids: tuple[str, ...], now: str,
+                 state_of: Callable[[str, str], dict | None]):
+        """``state_of(collection, id)``: a record's state as this push sees it (with the
+        push's earlier changes: a household added in the same push is there)."""
+        self.store, self.signer, self.state_of = store, signer, state_of
         self.person, self.role, self.now = person, role, now
         self.grids = store.directory.descendants(list(own_grids))
         self.pending: dict[str, tuple[dict, str | None]] = {}
@@ -58,8 +63,7 @@ class CaseSync:
                                  {"fields": {"category": ["Not in the current rules."]}})
         household = values.get("household")
         if household is not None:
-            stored = self.store.records.get("households", household)
-            found = stored.state if stored else None
+            found = self.state_of("households", household)
             if found is None or found["deleted"] or found["fields"].get("grid") not in \
                     self.store.directory.descendants([grid] if grid else []):
                 raise ChangeRejected("validation", "household is not in the case's grid",

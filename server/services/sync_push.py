@@ -61,7 +61,8 @@ class Push:
         if self.case_sync is None:
             self.case_sync = CaseSync(self.store, self.signer, person=self.who.person,
                                       role=self.scope.role,
-                                      own_grids=self.scope.own_grids, now=self.now)
+                                      own_grids=self.scope.own_grids, now=self.now,
+                                      state_of=self._state)
         return self.case_sync
 
     # --- per change ----------------------------------------------------

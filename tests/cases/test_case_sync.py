@@ -248,3 +248,20 @@ def test_ledger_verify_checks_each_case_earn_against_its_case_and_evidence(
     conn.close()
     result = verify_cli("--data-dir", str(data_dir))
     assert result.exit_code != 0 and f"case {case_id}" in result.output, result.output
+
+
+def test_a_case_may_name_a_household_added_earlier_in_the_same_push(api, phones):
+    """A phone that adds a household and reports its hazard offline sends both in one
+    push: the case must see the household the push has just added."""
+    w1 = phones["w1"]
+    household = w1.change("households", {"grid": "g1a", "address": "新楼 1 号"})
+    case = w1.change("cases", {"grid": "g1", "kind": "patrol", "category": "road",
+                               "title": "楼道堆物", "household": household["id"]})
+    other = w1.change("households", {"grid": "g2", "address": "别的网格"})
+    wrong = w1.change("cases", {"grid": "g1", "kind": "patrol", "category": "road",
+                                "title": "x", "household": other["id"]})
+    results = w1.sync([household, case, other, wrong])["results"]
+    assert [r["status"] for r in results[:2]] == ["applied", "applied"]
+    assert case_state(api, case["id"])["fields"]["household"] == household["id"]
+    rejected(results[2], "forbidden")      # g2 is not w1's: nothing to point at
+    rejected(results[3], "validation")
