@@ -136,6 +136,9 @@ class HttpClient:
     def post(self, path: str, json=None, headers=None, **kw):
         return _Answer(requests.post(self.url + path, json=json, headers=headers, timeout=30))
 
+    def put(self, path: str, json=None, headers=None):
+        return _Answer(requests.put(self.url + path, json=json, headers=headers, timeout=30))
+
 
 @pytest.fixture(scope="session")
 def admin(field_server) -> ApiClient:

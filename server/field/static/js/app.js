@@ -9,6 +9,7 @@ import * as search from "./search.js";
 import { SyncError, sync } from "./sync.js";
 import { h, mount, toast } from "./ui.js";
 import * as work from "./work.js";
+import * as cases from "./cases.js";
 import { once, Unreachable } from "./http.js";
 import { AnchorError, checkLedger } from "./anchors.js";
 
@@ -24,6 +25,9 @@ const ROUTES = {
   hours: () => work.hours(),
   verify: () => work.verify(),
   conflicts: () => work.conflicts(),
+  cases: () => cases.list(),
+  case: (id) => cases.detail(id),
+  "new-case": (household, visit) => cases.create(household, visit),
 };
 
 export function go(route) {
@@ -54,7 +58,8 @@ async function draw() {
   const [name, ...args] = location.hash.replace(/^#/, "").split("/");
   const route = ROUTES[name] ? name : "home";
   for (const a of document.querySelectorAll("#nav a")) {
-    a.classList.toggle("active", a.dataset.route === route || (route === "household" && a.dataset.route === "households"));
+    a.classList.toggle("active", a.dataset.route === route || (route === "household" && a.dataset.route === "households") ||
+      (route === "case" && a.dataset.route === "cases"));
   }
   try {
     await ROUTES[route](...args.map(decodeURIComponent));
@@ -171,6 +176,7 @@ async function home() {
         visits: await tx.countIndex("records", "collection", "visits") },
       await tx.get("meta", "checkpoint"), await tx.get("meta", "ledger_problem"),
     ]);
+  const myCases = cases.mine(await db.records("cases"), app.device.person);
   const pending = await refreshBar();
   const me = await db.record("people", app.device.person);
   const button = h("button", { class: "primary huge", id: "sync", onclick: () => runSync() },
@@ -190,6 +196,8 @@ async function home() {
       button,
       h("div", { id: "progress", class: "progress", hidden: true },
         h("div", { class: "bar" }, h("div", { class: "bar-fill" })), h("p", { class: "count" }))),
+    myCases.length ? h("a", { class: "card notice", href: "#cases", id: "my-cases" },
+      t("cases_waiting", { n: myCases.length })) : null,
     ledgerProblem ? h("section", { class: "card notice bad", id: "ledger-problem", role: "alert" },
       h("h2", {}, t("ledger_problem_title")), h("p", {}, t("ledger_problem")),
       h("p", { class: "muted" }, ledgerProblem.message)) : null,

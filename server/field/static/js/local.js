@@ -15,6 +15,7 @@ const REQUIRED = {
   households: ["grid"],
   visits: ["household", "visited_at", "outcome"],
   service_logs: ["volunteer", "activity", "started_at", "minutes"],
+  cases: ["grid", "kind", "category", "title"],
 };
 
 export class InputError extends Error {}
@@ -29,8 +30,9 @@ export function applyChange(view, change) {
   const base = view || { collection: change.collection, id: change.id, version: 0, hlc: "",
                          fields: {}, deleted: false };
   const fields = { ...base.fields, ...change.fields };
-  if (!view && change.collection === "service_logs" && fields.status === undefined) {
-    fields.status = "recorded";
+  if (!view && fields.status === undefined) {   // what the server sets on create
+    if (change.collection === "service_logs") fields.status = "recorded";
+    if (change.collection === "cases") fields.status = "open";
   }
   return { collection: base.collection, id: base.id, version: base.version,
            hlc: base.hlc > change.hlc ? base.hlc : change.hlc, fields, deleted: change.deleted };
@@ -86,7 +88,8 @@ function validate(change, creating) {
     }
   }
   checkText("notes", f.notes, 4000);
-  for (const name of ["address", "head_name", "phone"]) checkText(name, f[name], 200);
+  for (const name of ["address", "head_name", "phone", "title"]) checkText(name, f[name], 200);
+  checkText("detail", f.detail, 4000);
   if (f.members != null && f.members < 0) throw new InputError("members: 0 or more");
   if (f.minutes != null && !(f.minutes >= 1 && f.minutes <= 720)) {
     throw new InputError("minutes: 1 to 720");

@@ -70,7 +70,9 @@ export async function household(id) {
         h("span", { class: "strong" }, localTime(v.fields.visited_at), " · ", OUTCOME_LABEL(v.fields.outcome), " ", pendingMark(v)),
         v.fields.needs ? h("span", {}, `${t("needs")}：${v.fields.needs.join("、")}`) : null,
         v.fields.hazards ? h("span", { class: "hazard" }, `${t("hazards")}：${v.fields.hazards.join("、")}`) : null,
-        v.fields.notes ? h("span", { class: "muted" }, v.fields.notes) : null)))
+        v.fields.notes ? h("span", { class: "muted" }, v.fields.notes) : null,
+        v.fields.hazards ? h("a", { class: "button secondary small report", href: `#new-case/${id}/${v.id}` },
+          t("case_report")) : null)))
         : h("p", { class: "muted" }, t("no_visits")))));
 }
 
