@@ -1,4 +1,4 @@
-"""Ledger commands: verify and rotate-key."""
+"""Ledger commands: verify, witness and rotate-key."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from typing import Any
 
 import click
 
-from ..keystore import SecretMissing, create_key, load_secret
-from ..services.ledger_audit import AuditFailure, verify_database, verify_server
+from ..keystore import SealedKeyMismatch, SecretMissing, create_key, load_secret
+from ..services.anchor_audit import pinned_from, read_json_file, write_json_file
+from ..services.ledger_audit import (
+    AuditFailure,
+    LedgerServer,
+    verify_database,
+    verify_server,
+)
 from ..storage import open_storage
 from .options import data_dir_option
 
@@ -30,28 +36,44 @@ def ledger() -> None:
 
 @ledger.command("verify")
 @data_dir_option
-@click.option("--url", help="Verify a running server instead, e.g. https://grid.example.org.")
+@click.option("--url", help="Verify a running server instead: its origin, e.g. "
+                            "https://grid.example.org.")
 @click.option("--token", envvar="GRIDSYNC_TOKEN", show_envvar=True,
               help="An auditor (or admin) token, for --url.")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="A checkpoint saved earlier: the ledger must extend it. With --url the "
+                   "server's new checkpoint is saved there once verified (created if missing).")
+@click.option("--keys", "keys_file", type=click.Path(dir_okay=False),
+              help="A saved GET /ledger/keys answer: its first key is pinned and later keys "
+                   "are trusted only through endorsements from it. With --url a missing file "
+                   "is created from the server's keys (trust on first use).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Processes verifying signatures in parallel.")
-def verify(data_dir: str, url: str | None, token: str | None, workers: int) -> None:
+def verify(data_dir: str, url: str | None, token: str | None, checkpoint_file: str | None,
+           keys_file: str | None, workers: int) -> None:
     """Re-check every hash, link, signature and balance; exit non-zero at the first break.
 
-    With a data dir: the chain against the public keys stored in the
-    database, double entry summing to zero, each row's columns against its
-    signed body (which may name no key twice), each service log earned (and
-    each redemption paid, each entry reversed) at most once, the stored
-    balances against a replay of the chain, every redemption and verified
-    log having its entry and every redeem and earn entry its redemption or
-    still-verified log, redemption items adding up and equal to what the
-    shop was answered, every earn's evidence being a stored signed change to
-    its log, and every remembered answer to an adjustment, reversal or
-    redemption naming an entry the chain holds.
+    With a data dir: the keys as an endorsement chain from the first stored
+    key (or the --keys file's), each key's sealed private half opening with
+    the data dir's secret and matching its public key, the chain against
+    those keys, double entry summing to zero, each row's columns against its
+    signed body (which may name no key twice), the stored Merkle tree
+    against the entries, each service log earned (and each redemption paid,
+    each entry reversed) at most once, the stored balances against a replay
+    of the chain, every redemption and verified log having its entry and
+    every redeem and earn entry its redemption or still-verified log,
+    redemption items adding up and equal to what the shop was answered,
+    every earn's evidence being a stored signed change to its log, and every
+    remembered answer to an adjustment, reversal or redemption naming an
+    entry the chain holds.
 
     With --url: the chain as served by GET /ledger/entries, with only the
-    published public keys and an auditor token, and the signed checkpoint
+    published keys (trusted through endorsements from the pinned one) and an
+    auditor token, and the signed checkpoint (and its Merkle root)
     consistent with it.
+
+    With --checkpoint: the ledger must extend the saved checkpoint (a server
+    that lost or rewrote entries fails here, however sound it looks alone).
 
     Prints `ledger sound: N entries, head HASH` and exits 0, or names the
     first bad seq and the reason and exits 1.
@@ -59,21 +81,28 @@ def verify(data_dir: str, url: str | None, token: str | None, workers: int) -> N
     \b
     Example:
       gridsync ledger verify --data-dir /var/lib/gridsync --workers 2
-      GRIDSYNC_TOKEN=t1a2b3.secret gridsync ledger verify --url https://grid.example.org
+      GRIDSYNC_TOKEN=t1a2b3.secret gridsync ledger verify --url https://grid.example.org \\
+          --checkpoint /var/lib/witness/checkpoint.json --keys /var/lib/witness/keys.json
     """
     progress = _Progress()
     try:
+        pinned, saved = load_anchor_files(checkpoint_file, keys_file)
         if url:
             if not token:
                 raise click.UsageError("--url needs --token (or GRIDSYNC_TOKEN)")
-            summary = verify_server(url, token, workers=workers, start=progress.start,
-                                    progress=progress.step)
+            summary, checkpoint = verify_server(
+                url, token, workers=workers, start=progress.start, progress=progress.step,
+                pinned=pinned, saved=saved, saved_where=checkpoint_file or "")
+            progress.close()
+            save_anchor_files(url, token, checkpoint, checkpoint_file, keys_file, pinned)
         else:
             db = Path(data_dir) / "gridsync.db"
             if not db.exists():
                 raise click.ClickException(f"no ledger database at {db}")
             summary = verify_database(str(db), workers=workers, start=progress.start,
-                                      progress=progress.step)
+                                      progress=progress.step, secret=_secret(data_dir),
+                                      pinned=pinned, saved=saved,
+                                      saved_where=checkpoint_file or "")
     except AuditFailure as exc:
         progress.close()
         click.echo(f"ledger broken: {exc}", err=True)
@@ -81,6 +110,40 @@ def verify(data_dir: str, url: str | None, token: str | None, workers: int) -> N
     finally:
         progress.close()
     click.echo(f"ledger sound: {summary.count} entries, head {summary.head_hash}")
+
+
+def _secret(data_dir: str) -> bytes | None:
+    try:
+        return load_secret(data_dir)
+    except SecretMissing:
+        click.echo("warning: no GRIDSYNC_SECRET and no secret.key: cannot check that the stored "
+                   "keys are this server's own; pass --keys to pin them", err=True)
+        return None
+
+
+def load_anchor_files(checkpoint_file: str | None,
+                      keys_file: str | None) -> tuple[dict | None, dict | None]:
+    """(pinned first key, saved checkpoint) from the files that exist."""
+    pinned = saved = None
+    if keys_file and Path(keys_file).exists():
+        pinned = pinned_from(read_json_file(keys_file, "keys"), keys_file)
+    if checkpoint_file and Path(checkpoint_file).exists():
+        saved = read_json_file(checkpoint_file, "checkpoint")
+        if not isinstance(saved, dict):
+            raise AuditFailure(f"{checkpoint_file} does not hold a checkpoint")
+    return pinned, saved
+
+
+def save_anchor_files(url: str, token: str, checkpoint: dict, checkpoint_file: str | None,
+                      keys_file: str | None, pinned: dict | None) -> None:
+    """Keep the verified checkpoint, and the keys when none were pinned yet."""
+    if checkpoint_file:
+        write_json_file(checkpoint_file, checkpoint)
+        click.echo(f"checkpoint at seq {checkpoint['seq']} saved to {checkpoint_file}", err=True)
+    if keys_file and pinned is None:
+        write_json_file(keys_file, {"keys": LedgerServer(url, token).keys_list()})
+        click.echo(f"keys saved to {keys_file}: check its first key against the one "
+                   "`gridsync init` printed", err=True)
 
 
 class _Progress:
@@ -129,7 +192,10 @@ def rotate_key(data_dir: str) -> None:
         except SecretMissing as exc:
             raise click.ClickException(str(exc)) from None
         before = {k["key_id"] for k in store.ledger.keys() if k["retired_at"] is None}
-        key_id = create_key(store, data_dir)
+        try:
+            key_id = create_key(store, data_dir)
+        except SealedKeyMismatch as exc:
+            raise click.ClickException(f"cannot endorse a new key: {exc}") from None
     finally:
         store.close()
     retired = ", ".join(sorted(before - {key_id})) or "none"

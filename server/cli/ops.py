@@ -7,6 +7,8 @@ import json
 import click
 
 from ..services import backup as ops
+from ..services.audit_errors import AuditFailure
+from .ledger import load_anchor_files
 from .options import data_dir_option
 
 _TABLE_NAMES = {"records": "sync records", "ops": "ops", "entries": "ledger entries"}
@@ -69,23 +71,39 @@ def backup(data_dir: str, to: str, pages: int, as_json: bool, quiet: bool) -> No
 @click.option("--force", is_flag=True,
               help="Replace an existing database (stop the server first; the old one is "
                    "moved aside, not deleted).")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, exists=True),
+              help="A checkpoint kept by a witness or device: refuse a backup that does not "
+                   "extend it.")
+@click.option("--keys", "keys_file", type=click.Path(dir_okay=False, exists=True),
+              help="A saved GET /ledger/keys answer whose first key is pinned.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def restore(data_dir: str, source: str, force: bool, as_json: bool) -> None:
+def restore(data_dir: str, source: str, force: bool, checkpoint_file: str | None,
+            keys_file: str | None, as_json: bool) -> None:
     """Restore a backup into a data dir, after verifying it.
 
     Refuses when the data dir already holds a database (unless --force), when
-    the file is not a gridsync database, or when its ledger does not verify
-    (hashes, links, signatures, balances). The secret (GRIDSYNC_SECRET or
-    secret.key) must be restored too, or the server cannot sign new entries.
+    the file is not a gridsync database, or when its ledger does not verify:
+    the audit of `gridsync ledger verify` (keys endorsed in a chain and,
+    with the data dir's secret, each stored key's sealed private half
+    opening and matching its public key; hashes, links, signatures, the
+    Merkle tree, balances), and with --checkpoint the ledger extending a
+    checkpoint kept outside the server. The secret (GRIDSYNC_SECRET or
+    secret.key) must be restored too, or the server cannot sign new entries:
+    restore it first, so the keys are checked against it.
 
     \b
     Example:
-      gridsync restore --from /var/backups/gridsync/2026-11-25.db --data-dir /var/lib/gridsync
+      gridsync restore --from /var/backups/gridsync/2026-11-25.db --data-dir /var/lib/gridsync \\
+          --checkpoint /var/lib/gridsync-witness/checkpoint.json
     """
     try:
-        result = ops.restore(data_dir, source, force=force)
+        pinned, saved = load_anchor_files(checkpoint_file, keys_file)
+        result = ops.restore(data_dir, source, force=force, pinned=pinned, saved=saved,
+                             saved_where=checkpoint_file or "")
     except ops.BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    except AuditFailure as exc:
+        raise click.ClickException(f"refused: {exc}") from None
     if as_json:
         click.echo(json.dumps(result))
     else:

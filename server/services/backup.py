@@ -4,10 +4,11 @@
 a temporary file beside the target, checks it, fsyncs it and renames it into
 place: a backup file is either complete or absent. ``restore`` copies a
 backup into a data dir only after proving it is a gridsync database whose
-ledger passes the audit of ``gridsync ledger verify`` (hashes, links,
-signatures with the public keys inside the backup, debits and credits summing
-to zero, columns equal to signed bodies, each cause paid once, the stored
-balances equal to the replayed ones).
+ledger passes the audit of ``gridsync ledger verify`` (keys endorsed in a
+chain and, with the secret, each one's sealed private half matching it;
+hashes, links, signatures, debits and credits summing to zero, columns equal
+to signed bodies, the Merkle tree, each cause paid once, the stored balances
+equal to the replayed ones).
 
 Neither copies the secret (``GRIDSYNC_SECRET`` or ``secret.key``) that
 encrypts the ledger signing key: it is backed up once, separately, and must
@@ -24,8 +25,9 @@ from pathlib import Path
 
 from ledger import LedgerError
 
-from ..keystore import SecretMissing, Signer
-from ..storage import SqlStorage
+from ..keystore import SecretMissing, Signer, load_secret
+from ..storage import SqlStorage, open_storage
+from ..storage.errors import TreeAhead
 from ..storage.maintenance import (
     FileDatabase,
     Maintenance,
@@ -121,13 +123,19 @@ def _describe(path: str) -> dict:
         db.close()
 
 
-def restore(data_dir: str, source: str, *, force: bool = False) -> dict:
+def restore(data_dir: str, source: str, *, force: bool = False,
+            pinned: dict | None = None, saved: dict | None = None,
+            saved_where: str = "") -> dict:
     """Copy a verified backup into ``<data_dir>/gridsync.db``.
 
     Refuses (RestoreRefused) when the data dir already holds a database and
     ``force`` is false, when ``source`` is not a gridsync database, or when its
-    ledger does not verify. With ``force`` the old database (and its -wal/-shm)
-    is moved aside to ``gridsync.db.replaced-<time>``, never deleted.
+    ledger does not verify: the full audit of ``gridsync ledger verify``,
+    with the keys checked against the data dir's secret when it is there
+    (each sealed private half must open and match), from the ``pinned``
+    first key when given, and the entries extending the ``saved``
+    checkpoint when given. With ``force`` the old database (and its
+    -wal/-shm) is moved aside to ``gridsync.db.replaced-<time>``, never deleted.
     """
     target_dir = Path(data_dir)
     target = target_dir / DB_NAME
@@ -146,7 +154,8 @@ def restore(data_dir: str, source: str, *, force: bool = False) -> dict:
             copy_file_database(source, str(tmp))
         except NotGridsync as exc:
             raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
-        checked = _check_restorable(str(tmp), source)
+        checked = _check_restorable(str(tmp), source, secret=_secret_or_none(data_dir),
+                                    pinned=pinned, saved=saved, saved_where=saved_where)
         _new_epoch(str(tmp))
         _fsync_file(tmp)
         replaced = _move_aside(target) if existing else None
@@ -170,7 +179,29 @@ def _new_epoch(path: str) -> None:
         db.close()
 
 
-def _check_restorable(path: str, source: str) -> dict:
+def _secret_or_none(data_dir: str) -> bytes | None:
+    try:
+        return load_secret(data_dir)
+    except SecretMissing:
+        return None
+
+
+def _bring_tree_up(path: str, source: str) -> None:
+    """Migrate the copy to this gridsync's schema and fill in its Merkle tree
+    for entries stored before the tree existed; a tree holding more leaves
+    than the chain (entries cut off) refuses the restore."""
+    store = open_storage(path)
+    try:
+        with store.transaction():
+            store.ledger.catch_up_tree(store.ledger.head()[0])
+    except TreeAhead as exc:
+        raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
+    finally:
+        store.close()
+
+
+def _check_restorable(path: str, source: str, *, secret: bytes | None,
+                      pinned: dict | None, saved: dict | None, saved_where: str) -> dict:
     db = FileDatabase(path)
     try:
         m = Maintenance(db)
@@ -190,10 +221,12 @@ def _check_restorable(path: str, source: str) -> dict:
         counts = m.counts()
     finally:
         db.close()
+    _bring_tree_up(path, source)
     # The full audit of `gridsync ledger verify`: chain, signatures with the keys
     # stored in the backup, double entry, columns against bodies, paid once, balances.
     try:
-        summary = verify_database(path, workers=1)
+        summary = verify_database(path, workers=1, secret=secret, pinned=pinned, saved=saved,
+                                  saved_where=saved_where)
     except AuditFailure as exc:
         raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
     finally:

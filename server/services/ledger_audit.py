@@ -27,6 +27,7 @@ progress; each segment runs on ``workers`` processes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -34,17 +35,20 @@ import requests
 from ledger import (
     ZERO_HASH,
     ChainSummary,
-    LedgerError,
     VerificationError,
     check_balances,
     check_checkpoint_against,
-    keyring,
+    entry_leaf,
     verify_chain_parallel,
     verify_checkpoint,
+    verify_extends,
 )
+from ledger.merkle import Frontier
 
 from ..storage import open_storage
 from ..storage.ledger_audit import EntryReader
+from . import anchor_audit
+from .audit_errors import AuditFailure
 
 SEGMENT = 50_000
 """Entries per progress step (each step forks its own worker pool)."""
@@ -54,18 +58,6 @@ ONCE_KINDS = ("earn", "redeem", "reverse")
 
 Progress = Callable[[int], None]
 """Called with the number of entries just verified."""
-
-
-class AuditFailure(Exception):
-    """The ledger is not sound; ``seq`` is where (None when no entry is to blame)."""
-
-    def __init__(self, message: str, seq: int | None = None):
-        super().__init__(message)
-        self.seq = seq
-
-    @classmethod
-    def from_verification(cls, exc: VerificationError) -> AuditFailure:
-        return cls(str(exc), exc.seq)
 
 
 def _noop(_: int) -> None:
@@ -95,25 +87,45 @@ def verify_segments(fetch: Callable[[int, int], Any], keys: Mapping, head_seq: i
 # --- a data dir -------------------------------------------------------------
 def verify_database(path: str, *, workers: int = 2,
                     start: Callable[[int], None] = _noop,
-                    progress: Progress = _noop) -> ChainSummary:
-    """Audit the database at `path`; `start(n)` is told how many entries to expect."""
+                    progress: Progress = _noop, secret: bytes | None = None,
+                    pinned: Mapping[str, Any] | None = None,
+                    saved: Mapping[str, Any] | None = None,
+                    saved_where: str = "") -> ChainSummary:
+    """Audit the database at `path`; `start(n)` is told how many entries to expect.
+
+    The anchors (server/services/anchor_audit.py): keys form an endorsement
+    chain from `pinned` (else from the first stored key); with the `secret`,
+    each key's sealed private half opens and matches its public key; the
+    stored Merkle tree matches the entries, which extend the `saved`
+    checkpoint when one is given.
+    """
     store = open_storage(path, migrate_schema=False)
     try:
         # One read snapshot for everything read here, so a server appending
         # meanwhile cannot make the stored balances look ahead of the chain;
         # entries up to the head read now never change, whoever reads them.
         with store.snapshot():
-            return _audit(store, path, workers, start, progress)
+            anchors = _Anchors(secret, pinned, saved, saved_where)
+            return _audit(store, path, workers, start, progress, anchors)
     finally:
         store.close()
 
 
+@dataclass(frozen=True)
+class _Anchors:
+    secret: bytes | None
+    pinned: Mapping[str, Any] | None
+    saved: Mapping[str, Any] | None
+    saved_where: str
+
+
 def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
-           progress: Progress) -> ChainSummary:
-    try:
-        keys = keyring(store.ledger.keys())
-    except LedgerError as exc:
-        raise AuditFailure(f"the stored keys are unusable: {exc}") from None
+           progress: Progress, anchors: _Anchors) -> ChainSummary:
+    keys = anchor_audit.trusted_keys(store.ledger.keys(), anchors.pinned, where="stored")
+    if anchors.secret is not None:
+        anchor_audit.check_sealed(store, anchors.secret)
+    if anchors.saved is not None:
+        anchor_audit.check_saved_checkpoint(anchors.saved, keys, where=anchors.saved_where)
     head_seq, _ = store.ledger.head()
     start(head_seq)
     failure: AuditFailure | None = None
@@ -129,9 +141,12 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
     if failure is not None:
         raise failure
     assert summary is not None
+    if anchors.saved is not None:
+        anchor_audit.check_extends_saved(store, head_seq, anchors.saved, anchors.saved_where)
     _check_once(store)
     _check_stored_balances(store, summary.balances)
     _check_causes(store)
+    anchor_audit.check_stored_tree(store, head_seq)
     return summary
 
 
@@ -209,13 +224,17 @@ def _first(problems: Iterable[tuple]) -> tuple | None:
 
 
 # --- a running server -------------------------------------------------------
-class _Server:
+class LedgerServer:
+    """A running server's ledger, read with a token (entries need an auditor's
+    or admin's; keys, checkpoints and proofs any token's)."""
+
     def __init__(self, url: str, token: str, timeout: float = 60.0):
         base = url.rstrip("/")
         self.base = base if base.endswith("/api/v1") else base + "/api/v1"
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
+        self.pinned: Mapping[str, Any] | None = None
 
     def get(self, path: str, **params: Any) -> Any:
         try:
@@ -230,25 +249,64 @@ class _Server:
             raise AuditFailure(f"GET {path}: HTTP {resp.status_code}: {message}")
         return resp.json()
 
-    def keys(self) -> dict:
+    def keys_list(self) -> list[dict]:
+        answer = self.get("/ledger/keys")
+        keys = answer.get("keys") if isinstance(answer, dict) else None
+        if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+            raise AuditFailure("the published keys are unusable: not a list of keys")
+        return keys
+
+    def keys(self, pinned: Mapping[str, Any] | None = None) -> dict:
+        """The published keys, trusted through endorsements from ``pinned``
+        (else from the first published key)."""
         try:
-            return keyring(self.get("/ledger/keys")["keys"])
-        except (LedgerError, KeyError, TypeError) as exc:
+            return anchor_audit.trusted_keys(self.keys_list(), pinned, where="published")
+        except (KeyError, TypeError) as exc:
             raise AuditFailure(f"the published keys are unusable: {exc}") from None
+
+    def checkpoint(self, keys: Mapping[str, Any]) -> dict:
+        checkpoint = self.get("/ledger/checkpoint")
+        try:
+            verify_checkpoint(checkpoint, keys)
+        except VerificationError as exc:
+            raise AuditFailure.from_verification(exc) from None
+        return checkpoint  # type: ignore[no-any-return]
+
+    def check_extends(self, saved: Mapping[str, Any], checkpoint: Mapping[str, Any],
+                      where: str) -> None:
+        """AuditFailure unless the server's tree at ``checkpoint`` extends the
+        ``saved`` checkpoint (a consistency proof from the server)."""
+        old, new = saved["seq"], checkpoint["seq"]
+        path: list[str] = []
+        if 0 < old < new:
+            path = self.get("/ledger/proof/consistency", **{"from": old, "to": new})["path"]
+        try:
+            verify_extends(saved, checkpoint, path)
+        except VerificationError as exc:
+            raise AuditFailure(f"the server's ledger does not extend the saved checkpoint "
+                               f"({where}, seq {old}): {exc}", exc.seq) from None
 
 
 def verify_server(url: str, token: str, *, workers: int = 2,
                   start: Callable[[int], None] = _noop,
-                  progress: Progress = _noop) -> ChainSummary:
-    """Audit a running server with public keys only and an auditor (or admin) token."""
-    server = _Server(url, token)
-    keys = server.keys()
-    checkpoint = server.get("/ledger/checkpoint")
-    try:
-        verify_checkpoint(checkpoint, keys)
-    except VerificationError as exc:
-        raise AuditFailure.from_verification(exc) from None
+                  progress: Progress = _noop, pinned: Mapping[str, Any] | None = None,
+                  saved: Mapping[str, Any] | None = None,
+                  saved_where: str = "") -> tuple[ChainSummary, dict]:
+    """Audit a running server with public keys only and an auditor (or admin)
+    token; returns the summary and the server's checkpoint it verified.
+
+    Keys are trusted through endorsements from ``pinned``; with ``saved`` (a
+    checkpoint kept from before) the server's tree must extend it.
+    """
+    server = LedgerServer(url, token)
+    server.pinned = pinned
+    keys = server.keys(pinned)
+    checkpoint = server.checkpoint(keys)
+    if saved is not None:
+        anchor_audit.check_saved_checkpoint(saved, keys, where=saved_where)
+        server.check_extends(saved, checkpoint, saved_where)
     start(checkpoint["seq"])
+    frontier = Frontier()
     at_checkpoint = ZERO_HASH if checkpoint["seq"] == 0 else None
     seen_refs: set[tuple[str, str]] = set()
     balances: dict[str, int] = {}
@@ -265,6 +323,8 @@ def verify_server(url: str, token: str, *, workers: int = 2,
                 balances[account] = balances.get(account, 0) + delta
             for entry in batch:
                 _once(entry, seen_refs)
+                if entry["seq"] <= checkpoint["seq"]:
+                    frontier.append(entry_leaf(entry["hash"]))
                 if entry["seq"] == checkpoint["seq"]:
                     at_checkpoint = entry["hash"]
             head_seq, head_hash = part.head_seq, part.head_hash
@@ -278,11 +338,14 @@ def verify_server(url: str, token: str, *, workers: int = 2,
             checkpoint, lambda seq: at_checkpoint if seq == checkpoint["seq"] else None)
     except VerificationError as exc:
         raise AuditFailure.from_verification(exc) from None
+    if "root" in checkpoint and frontier.root().hex() != checkpoint["root"]:
+        raise AuditFailure(f"seq {checkpoint['seq']}: the checkpoint's root is not the root of "
+                           "the entries served", checkpoint["seq"])
     return ChainSummary(count=head_seq, head_seq=head_seq, head_hash=head_hash,
-                        balances=balances)
+                        balances=balances), checkpoint
 
 
-def _verify_batch(server: _Server, keys: dict, batch: list[dict], start_seq: int,
+def _verify_batch(server: LedgerServer, keys: dict, batch: list[dict], start_seq: int,
                   prev_hash: str, workers: int) -> tuple[dict, ChainSummary]:
     """Verify one batch; on an unknown key, fetch the keys once more (the server
     may have rotated its key while we paged) and try again."""
@@ -292,7 +355,7 @@ def _verify_batch(server: _Server, keys: dict, batch: list[dict], start_seq: int
     except VerificationError as exc:
         if exc.reason != "unknown_key":
             raise AuditFailure.from_verification(exc) from None
-    keys = server.keys()
+    keys = server.keys(server.pinned)
     try:
         return keys, verify_chain_parallel(batch, keys, workers, start_seq=start_seq,
                                            prev_hash=prev_hash)

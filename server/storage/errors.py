@@ -39,3 +39,8 @@ class BackendError(StorageError):
         super().__init__(str(original))
         self.original = original
         self.kind = kind
+
+
+class TreeAhead(StorageError):
+    """The stored Merkle tree has more leaves than the chain has entries:
+    entries were removed behind the server's back."""

@@ -321,6 +321,9 @@ class AuditPart(Protocol):
     def first_column_mismatch(self) -> tuple[int, str] | None:
         ...
 
+    def entry_hashes(self) -> Iterator[str]:
+        ...
+
     def first_repeated_ref(self) -> tuple[int, str, str] | None:
         ...
 

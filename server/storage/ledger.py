@@ -17,12 +17,7 @@ from ledger import entry_leaf
 from ledger.merkle import append_nodes
 
 from .connection import Database
-from .errors import StorageError
-
-
-class TreeAhead(StorageError):
-    """The stored Merkle tree has more leaves than the chain has entries:
-    entries were removed behind the server's back."""
+from .errors import StorageError, TreeAhead
 
 
 class LedgerStore:

@@ -49,6 +49,12 @@ class LedgerAuditStore:
                         f"the row's columns differ from its signed body ({col})")
         return None
 
+    def entry_hashes(self) -> Iterator[str]:
+        """Every entry's ``hash`` column in seq order, streamed (the Merkle
+        leaves; first_column_mismatch checks the column against the body)."""
+        for row in self.db.execute("SELECT hash FROM entries ORDER BY seq"):
+            yield row[0]
+
     def first_repeated_ref(self) -> tuple[int, str, str] | None:
         """(seq, kind, ref) of the first earn, redeem or reverse whose ref an
         earlier entry of the same kind already used: a log earned twice, a
