@@ -15,8 +15,6 @@ from .. import cards
 from ..auth import Principal
 from ..storage import Storage
 
-STATUSES = ("recorded", "verified", "rejected")
-
 
 def principal(person: str, role: str, shop: str | None, community: str | None) -> Principal:
     """The identity a web session acts with when it calls a service."""
@@ -81,31 +79,6 @@ def _balance_after(store: Storage, account: str, seq: int) -> int:
 
 
 # --- volunteer -----------------------------------------------------------
-def overview(store: Storage, volunteer: str) -> dict:
-    """Balance, service hours by status, logs and ledger entries (newest first, each
-    with the balance after it) of one volunteer."""
-    account = f"volunteer:{volunteer}"
-    with store.snapshot():
-        balance = store.ledger.balance(account)
-        entries = store.ledger.account_entries(account)
-        logs = store.web.service_logs_of(volunteer)
-        totals = store.web.service_hours_of(volunteer)
-    hours = {s: totals.get(s, {"count": 0, "minutes": 0}) for s in STATUSES}
-    rows = []
-    for log in logs:
-        fields = log["fields"]
-        status = fields.get("status", "recorded")
-        rows.append({"id": log["id"], "status": status, **{
-            k: fields.get(k) for k in ("activity", "started_at", "minutes", "points")}})
-    running, shown = 0, []
-    for e in entries:
-        delta = _delta(e, account)
-        running += delta
-        shown.append({**e, "delta": delta, "balance_after": running})
-    shown.reverse()
-    return {"balance": balance, "hours": hours, "logs": rows, "entries": shown}
-
-
 def own_entry(store: Storage, volunteer: str, seq: int) -> dict | None:
     """Entry ``seq`` if it moves this volunteer's account, else None (never another's)."""
     entry = store.ledger.entry(seq)

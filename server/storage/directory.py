@@ -196,6 +196,12 @@ class DirectoryStore:
             (json.dumps(body, sort_keys=True, ensure_ascii=False), rules_hash, at))
         return int(cur.lastrowid or 0)
 
+    def rules_by_hash(self, rules_hash: str) -> dict | None:
+        """The rules body once PUT with this hash (the newest such), else None."""
+        row = self.db.one("SELECT body FROM rules WHERE hash = ? ORDER BY version DESC LIMIT 1",
+                          (rules_hash,))
+        return json.loads(row["body"]) if row else None
+
     def rules(self) -> tuple[dict, str] | None:
         row = self.db.one("SELECT body, hash FROM rules ORDER BY version DESC LIMIT 1")
         return (json.loads(row["body"]), row["hash"]) if row else None

@@ -93,6 +93,9 @@ class DirectoryPart(Protocol):
     def put_rules(self, body: dict, rules_hash: str, at: str) -> int:
         ...
 
+    def rules_by_hash(self, rules_hash: str) -> dict | None:
+        ...
+
     def rules(self) -> tuple[dict, str] | None:
         ...
 

@@ -6,13 +6,16 @@ person, and an entry that does not touch their account is "not found".
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 
-from ..services import directory, web_pages
+from ..services import directory, me_overview, web_pages
 from ..state import storage
+from . import console_charts
 from .blueprint import bp
 from .errors import PageNotFound
 from .qr import qr_svg
@@ -22,8 +25,21 @@ from .session import signed_in
 @bp.route("/me", methods=["GET"], strict_slashes=False)
 @signed_in("volunteer")
 def me() -> Any:
-    data = web_pages.overview(storage(), g.me.person)
-    return render_template("me/home.html", **data)
+    data = me_overview.overview(storage(), g.me.person)
+    labels = [_month_label(m["month"]) for m in data["months"]]
+    charts = {
+        "hours": console_charts.bars(_("Verified service hours per month"), labels, [
+            (_("Hours"), [m["minutes"] / 60 for m in data["months"]])]),
+        "points": console_charts.bars(_("Points earned per month"), labels, [
+            (_("Points"), [float(m["points"]) for m in data["months"]])]),
+    }
+    return render_template("me/home.html", charts=charts, **data)
+
+
+def _month_label(month: str) -> str:
+    """"12月" / "Dec" for "2026-12": short enough for twelve bars on a phone."""
+    year, number = (int(part) for part in month.split("-"))
+    return format_date(date(year, number, 1), "MMM")
 
 
 @bp.route("/me/entries/<int(max=9223372036854775807):seq>", methods=["GET"])

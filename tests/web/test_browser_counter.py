@@ -202,3 +202,9 @@ def test_the_card_page_keeps_the_card_on_reload(site, new_page, web_world):  # n
     assert new != web_world["card"]
     me.reload()
     assert me.inner_text("#card-code") == new
+    me.goto(site + "/me")
+    assert me.locator("#my-months svg").count() == 2
+    shots(me, "me")                                      # the English phone view fits too
+    me.click("#my-history li.entry a.verify")
+    me.wait_for_selector("#checks")
+    shots(me, "me-entry")

@@ -199,26 +199,26 @@ def test_unknown_page_addresses_get_the_html_not_found_page(v1_web, path):
 
 
 def test_an_unexpected_error_is_a_friendly_page(v1_web, monkeypatch):
-    from server.services import web_pages
+    from server.services import me_overview
 
     def boom(*a, **k):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(web_pages, "overview", boom)
+    monkeypatch.setattr(me_overview, "overview", boom)
     resp = v1_web.get("/me")
     html = html_of(resp)
     assert resp.status_code == 500 and "服务器出错了" in html and "secret internals" not in html
 
 
 def test_database_busy_is_a_retry_page(v1_web, monkeypatch):
-    from server.services import web_pages
+    from server.services import me_overview
     from server.storage import BackendError
     from server.storage.errors import BUSY
 
     def busy(*a, **k):  # what storage raises when SQLite stays locked past its timeout
         raise BackendError(sqlite3.OperationalError("database is locked"), BUSY)
 
-    monkeypatch.setattr(web_pages, "overview", busy)
+    monkeypatch.setattr(me_overview, "overview", busy)
     resp = v1_web.get("/me")
     assert resp.status_code == 503 and "服务器正忙" in html_of(resp)
     from server.services import web_auth
