@@ -101,7 +101,7 @@ def admin_print_cards() -> Any:
         if person is None or person["role"] != "volunteer" or not person["active"]:
             continue
         try:
-            code = directory.issue_card(store, person_id)
+            code = directory.issue_card(store, person_id, directory.card_seal_key())
         except (NotFound, ValidationFailed):
             continue
         cards.append({"person": person, "code": code,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..api import schemas as s
 from ..errors import IdReused, NotFound, ValidationFailed
-from ..services import directory, grid_tree
+from ..services import directory, grid_tree, web_pages
 from ..state import storage
 from . import forms
 from .blueprint import bp
@@ -240,7 +240,9 @@ def admin_put_item(shop_id: str) -> Any:
         errors["sku"] = forms.field_errors({"sku": ["must match"]})["sku"]
     if data is None or errors:
         return _shop_page(shop_id, status=400, errors=errors, form=form)
-    directory.put_catalog_item(storage(), shop_id, sku, data)
+    me = g.me
+    who = web_pages.principal(me.person, me.role, me.shop, me.community)
+    directory.put_catalog_item(storage(), who, shop_id, sku, data)
     return redirect(url_for("web.admin_shop", shop_id=shop_id, saved=sku), 303)
 
 
