@@ -73,7 +73,8 @@ export async function sign(key, bytes) {
 export async function verify(publicKey, bytes, sig) {
   const ed = await nobleLib();
   try {
-    return await ed.verifyAsync(b64urlDecode(sig), bytes, b64urlDecode(publicKey));
+    return await ed.verifyAsync(b64urlDecode(sig), bytes, b64urlDecode(publicKey),
+      { zip215: false });   // RFC 8032 strict, as the server's library
   } catch {
     return false;
   }
