@@ -36,7 +36,8 @@ def signed_checkpoint(store: Storage, signer: Signer) -> dict:
     appends and key rotation (the key that signs was not yet retired at ``at``).
     """
     seq, head = store.ledger.head()
-    store.ledger.catch_up_tree(seq)
+    if store.ledger.tree_size() < seq:
+        store.ledger.catch_up_tree(seq)
     key_id, key = signer.active(store)
     return make_checkpoint(seq=seq, head=head or ZERO_HASH,
                            root=root(seq, store.ledger.tree_node).hex(), at=clock.iso(),
