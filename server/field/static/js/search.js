@@ -5,6 +5,9 @@
 import * as db from "./db.js";
 
 let index = null;
+// The last query and every entry it matched: typing on (a query that starts with the
+// last one) can only narrow the matches, so the next keystroke scans those alone.
+let last = { query: null, matches: null };
 
 function entry(row) {
   const f = row.fields;
@@ -22,14 +25,17 @@ function order(a, b) {
 export async function load() {
   const rows = await db.records("households");
   index = rows.filter((r) => !r.deleted).map(entry).sort(order);
+  last = { query: null, matches: null };
   return index.length;
 }
 
 export function invalidate() {
   index = null;
+  last = { query: null, matches: null };
 }
 
 export function put(row) {
+  last = { query: null, matches: null };
   if (!index) return;
   const i = index.findIndex((e) => e.id === row.id);
   if (i >= 0) index.splice(i, 1);
@@ -42,14 +48,10 @@ export function put(row) {
 /** {total, rows}: households matching every word of ``query``, the first ``limit``. */
 export async function find(query, limit = 50) {
   if (!index) await load();
-  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  let total = 0;
-  const rows = [];
-  for (const e of index) {
-    if (words.every((w) => e.text.includes(w))) {
-      total += 1;
-      if (rows.length < limit) rows.push(e.row);
-    }
-  }
-  return { total, rows };
+  const text = query.toLowerCase();
+  const words = text.split(/\s+/).filter(Boolean);
+  const pool = last.query !== null && text.startsWith(last.query) ? last.matches : index;
+  const matches = words.length ? pool.filter((e) => words.every((w) => e.text.includes(w))) : index;
+  last = { query: text, matches };
+  return { total: matches.length, rows: matches.slice(0, limit).map((e) => e.row) };
 }
