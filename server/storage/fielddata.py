@@ -69,33 +69,32 @@ class FieldDataStore:
 
         Each word of ``q`` must occur in the address, the head's name or the phone."""
         words = q.split()
-        where = "deleted = 0"
-        args: dict[str, Any] = {}
+        where = ["deleted = 0"]
+        args: dict[str, Any] = {"limit": limit, "offset": offset}
         if grids is not None:
-            where += " AND grid IN (SELECT value FROM json_each(:grids))"
+            where.append("grid IN (SELECT value FROM json_each(:grids))")
             args["grids"] = _in(grids)
-        cols = ["id", "grid", "address", "head_name", "phone", "members"]
         if words and all(len(w) >= 3 for w in words):
-            query = self.utils.quote_fts(q)
-            rows = list(self.utils["household_index"].search(
-                query, columns=cols, where=where, where_args=args, order_by='"original".address',
-                limit=limit, offset=offset))
-            total = int(self.db.scalar(
-                "SELECT count(*) FROM household_index_fts f JOIN household_index h "
-                f"ON h.rowid = f.rowid WHERE household_index_fts MATCH :query AND {where}",
-                {**args, "query": query}))
-            return rows, total
-        for i, word in enumerate(words):
-            where += (f" AND (address LIKE :w{i} ESCAPE '\\' OR head_name LIKE :w{i} "
-                      f"ESCAPE '\\' OR phone LIKE :w{i} ESCAPE '\\')")
+            where.append("rowid IN (SELECT rowid FROM household_index_fts "
+                         "WHERE household_index_fts MATCH :query)")
+            args["query"] = self.utils.quote_fts(q)
+        for i, word in enumerate(words if "query" not in args else []):
+            where.append(f"(address LIKE :w{i} ESCAPE '\\' OR head_name LIKE :w{i} "
+                         f"ESCAPE '\\' OR phone LIKE :w{i} ESCAPE '\\')")
             args[f"w{i}"] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace(
                 "_", "\\_") + "%"
-        total = int(self.db.scalar(f"SELECT count(*) FROM household_index WHERE {where}", args))
-        rows = self.db.query(
-            f"SELECT {', '.join(cols)} FROM household_index WHERE {where} "
-            "ORDER BY address, id LIMIT :limit OFFSET :offset",
-            {**args, "limit": limit, "offset": offset})
-        return [dict(r) for r in rows], total
+        sql = " AND ".join(where)
+        rows = self.db.query(     # one pass: the page and, beside each row, the total
+            "SELECT id, grid, address, head_name, phone, members, count(*) OVER () "
+            f"FROM household_index WHERE {sql} ORDER BY address, id "
+            "LIMIT :limit OFFSET :offset", args)
+        if rows:
+            total = int(rows[0][6])
+        else:
+            total = int(self.db.scalar(f"SELECT count(*) FROM household_index WHERE {sql}",
+                                       args)) if offset else 0
+        cols = ("id", "grid", "address", "head_name", "phone", "members")
+        return [dict(zip(cols, r[:6], strict=True)) for r in rows], total
 
     # --- visits ----------------------------------------------------------
     def visits(self, *, grids: list[str] | None = None, household: str | None = None,

@@ -28,7 +28,8 @@ def _download(data: bytes, name: str) -> Response:
 
 def _excel_page(*, status: int = 200, error: str | None = None) -> Any:
     store = storage()
-    return render_template("admin/excel.html", error=error, kinds=excel_export.KINDS,
+    cases = "web.admin_case_report_xlsx" in current_app.view_functions
+    return render_template("admin/excel.html", error=error, cases=cases, kinds=excel_export.KINDS,
                            grids=grid_tree.grid_rows(store), jobs=store.imports.recent(),
                            today=clock.iso()[:10]), status
 
@@ -96,9 +97,22 @@ def _problem_text(problem: dict) -> str:
     return str(message).format(value=problem.get("value", ""))
 
 
+@bp.route("/admin/export", methods=["GET"])
+@signed_in("admin")
+def admin_export_form() -> Any:
+    """The export form: ``?what=visits&from=…`` → ``/admin/export/visits?from=…``."""
+    args = {k: v for k, v in request.args.items() if k != "what" and v}
+    return redirect(url_for("web.admin_export", what=request.args.get("what", "visits")[:20],
+                            **args), 303)
+
+
 @bp.route("/admin/export/<what>", methods=["GET"])
 @signed_in("admin")
 def admin_export(what: str) -> Any:
+    if what == "cases" and "web.admin_case_report_xlsx" in current_app.view_functions:
+        # The cases' own workbook (the 办结率 report with every case received).
+        grid = request.args.get("grid", "")[:64]
+        return redirect(url_for("web.admin_case_report_xlsx", **({"grid": grid} if grid else {})))
     if what not in excel_export.KINDS:
         raise PageNotFound()
     store = storage()

@@ -100,6 +100,12 @@ def test_exports(office, field):
     assert {r[2] for r in ledger[1:]} == {"earn", "adjust"}
     assert len(xlsx_rows(office.client.get("/admin/export/redemptions").data)) == 1
     assert office.get("/admin/export/secrets").status_code == 404
+    form = office.client.get("/admin/export?what=ledger&from=2020-01-01&to=&grid=")
+    assert form.status_code == 303 and form.headers["Location"] == (
+        "/admin/export/ledger?from=2020-01-01")
+    cases = office.client.get("/admin/export/cases?grid=g1")
+    assert cases.status_code == 302 and "/admin/reports/cases.xlsx?grid=g1" in cases.headers[
+        "Location"]
 
 
 def roster(rows: list[list], people: list[list] | None = None) -> bytes:

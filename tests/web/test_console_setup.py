@@ -114,7 +114,8 @@ def test_shop_staff_and_catalog(office, api):
     assert api.ok(api.get("/shops/s2/catalog"))["items"] == items
 
 
-def test_rules_with_display_names_shown_where_activities_appear(office, api, app, web_world):
+def test_rules_with_display_names_shown_where_activities_appear(office, api, app, web_world,
+                                                                 v1_web):
     form = {"key": ["elderly_care", "cleanup", ""], "label": ["助老服务", "环境整治", ""],
             "points_per_hour": ["10", "6", ""], "daily_cap": "50", "timezone": "Asia/Shanghai"}
     resp = office.post("/admin/rules", form, page="/admin/rules")
@@ -128,6 +129,8 @@ def test_rules_with_display_names_shown_where_activities_appear(office, api, app
 
     from openpyxl import load_workbook
 
+    me = v1_web.get("/me").get_data(as_text=True)                 # the volunteer's own page
+    assert "<td>助老服务</td>" in me and "<td>环境整治</td>" in me and "<td>cleanup</td>" not in me
     logs = load_workbook(BytesIO(hours.data))["服务记录"]
     assert {row[2] for row in logs.iter_rows(min_row=2, values_only=True)} == {"助老服务",
                                                                                "环境整治"}
