@@ -141,9 +141,11 @@ def admin_enrol(person_id: str) -> Any:
         return person_page(person_id, status=400,
                            error=forms.service_errors(exc).get("person") or _("Not allowed."))
     server = request.host_url.rstrip("/")
-    return person_page(person_id, enrol=out, server=server,
-                       enrol_qr=qr_svg(out["code"], title=_("Enrolment code")),
-                       app_qr=qr_svg(server + "/field/", title=_("Field app")))
+    # The QR opens the field app with the code filled in (its scanner also reads the
+    # code out of it); the code under it is for typing, or for `gridsync field enroll`.
+    link = f"{server}/field/#enrol={out['code']}"
+    return person_page(person_id, enrol=out, server=server, enrol_link=link,
+                       enrol_qr=qr_svg(link, title=_("Enrolment code")))
 
 
 # --- shops -----------------------------------------------------------------

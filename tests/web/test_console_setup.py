@@ -152,7 +152,9 @@ def test_enrolment_code_is_a_qr_with_the_code_under_it(office, app):
     assert resp.status_code == 200
     code = re.search(r'id="enrol-code">([^<]+)<', office.last_html).group(1)
     assert re.fullmatch(r"ENR(-[0-9A-Z]{4}){4}", code)
-    assert office.last_html.count('class="qr"') >= 2        # the code, the app's address
+    assert office.last_html.count('class="qr"') == 1
+    link = re.search(r'id="enrol-link">([^<]+)<', office.last_html).group(1)
+    assert link == f"http://localhost/field/#enrol={code}"     # opens the field app
     from sync.crypto import DeviceKey
     from sync.signing import enrolment_proof
 
