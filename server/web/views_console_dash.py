@@ -88,25 +88,33 @@ def _poster_endpoint() -> str | None:
 @bp.route("/admin/print/cards", methods=["POST"])
 @signed_in("admin")
 def admin_print_cards() -> Any:
-    """Issue new cards for the chosen volunteers (their old cards stop working) and lay
-    them out for printing, eight to an A4 page."""
+    """Lay the chosen volunteers' cards out for printing, eight to an A4 page.
+
+    ``mode=current`` prints each volunteer's current card, making one only for those
+    who have none or whose card was issued before cards could be shown again;
+    ``mode=new`` replaces every chosen card (the old ones stop working at once)."""
     store = storage()
     chosen = [v.strip()[:64] for v in request.form.getlist("person")[:MAX_CARDS] if v.strip()]
     if not chosen:
         raise PageError(_("Choose at least one volunteer."))
+    renew = request.form.get("mode") == "new"
+    key = directory.card_seal_key()
     communities = {g["id"]: g["name"] for g in grid_tree.communities(store)}
-    cards = []
+    cards, made = [], 0
     for person_id in dict.fromkeys(chosen):
         person = store.directory.person(person_id)
         if person is None or person["role"] != "volunteer" or not person["active"]:
             continue
-        try:
-            code = directory.issue_card(store, person_id, directory.card_seal_key())
-        except (NotFound, ValidationFailed):
-            continue
+        code = None if renew else directory.current_card(store, person_id, key)["card"]
+        if code is None:
+            try:
+                code = directory.issue_card(store, person_id, key)
+            except (NotFound, ValidationFailed):
+                continue
+            made += 1
         cards.append({"person": person, "code": code,
                       "community": communities.get(person["community"] or "", ""),
                       "qr": qr_svg(code, title=_("Points card"))})
     if not cards:
         raise PageError(_("None of these people is an active volunteer. No card was made."))
-    return render_template("admin/cards.html", cards=cards)
+    return render_template("admin/cards.html", cards=cards, made=made)

@@ -255,7 +255,8 @@ def test_a_community_from_nothing_then_roster_visits_and_excel(browser, fresh, t
         page.goto(site + path)
         shots(page, name)
     page.goto(site + "/admin/print")
-    submit(page, "#cards-form")
+    with page.expect_navigation():
+        page.click("#print-current")
     assert page.locator("article.points-card").count() == 1
     page.emulate_media(media="print")
     page.screenshot(path=str(ARTIFACTS / "console-cards-print.png"), full_page=True)

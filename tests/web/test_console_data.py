@@ -222,14 +222,19 @@ def test_dashboard_numbers(office, field):
     assert re.search(r"<span>一网格</span> <strong>2</strong>", html)
 
 
-def test_print_cards_makes_new_cards(office, api, web_world):
-    old = web_world["card"]
-    resp = office.post("/admin/print/cards", {"person": ["v1", "w1", "nobody"]},
-                       page="/admin/print")
+def test_print_cards_shows_current_cards_or_makes_new_ones(office, api, web_world):
+    resp = office.post("/admin/print/cards", {"person": ["v1", "w1", "nobody"],
+                                              "mode": "current"}, page="/admin/print")
     assert resp.status_code == 200
-    (code,) = re.findall(r'class="card-code">([^<]+)<', office.last_html)
-    assert code != old and 'id="card-v1"' in office.last_html
+    (first,) = re.findall(r'class="card-code">([^<]+)<', office.last_html)
+    assert first == web_world["card"] and 'id="card-v1"' in office.last_html   # not replaced
+    assert 'id="cards-made">共 1 张卡待打印，其中 0 张是新卡' in office.last_html
     assert "社区一" in office.last_html and 'data-print' in office.last_html
+    office.post("/admin/print/cards", {"person": ["v1"], "mode": "current"}, page="/admin/print")
+    assert re.findall(r'class="card-code">([^<]+)<', office.last_html) == [first]  # the same
+    office.post("/admin/print/cards", {"person": ["v1"], "mode": "new"}, page="/admin/print")
+    (renewed,) = re.findall(r'class="card-code">([^<]+)<', office.last_html)
+    assert renewed != first
     assert office.post("/admin/print/cards", {}, page="/admin/print").status_code == 400
     posters = office.get("/admin/print").get_data(as_text=True)
     assert 'href="/admin/grids/g1/poster"' in posters
