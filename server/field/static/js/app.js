@@ -14,6 +14,7 @@ import { once, Unreachable } from "./http.js";
 import { AnchorError, checkLedger } from "./anchors.js";
 
 export const app = { device: null, syncing: null, progress: null };
+const STALE_MS = 30 * 60 * 1000;
 
 const ROUTES = {
   home: () => home(),
@@ -233,6 +234,13 @@ async function boot() {
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   await render();
   window.fieldReady = true;
+  // Opened with signal and something to send (or not synced for a while): sync now,
+  // so yesterday's visits do not wait for the worker to remember the button.
+  if (app.device && navigator.onLine) {
+    const last = await db.getMeta("last_sync");
+    const stale = !last || Date.now() - Date.parse(last.at) > STALE_MS;
+    if (stale || (await refreshBar()) > 0) runSync();
+  }
 }
 
 window.fieldApp = { app, runSync, go };

@@ -81,7 +81,7 @@ export function enrolScreen(onDone) {
       const dev = await enrol(value, name.value.trim() || t("enrol_name_default"));
       mount(h("section", { class: "card done" },
         h("h1", {}, t("enrol_done")),
-        h("p", { class: "who" }, t("enrol_who", { name: dev.person, role: t(`role_${dev.role}`) })),
+        h("p", { class: "who" }, t("enrol_id", { id: dev.person, role: t(`role_${dev.role}`) })),
         h("p", {}, t("enrol_grids", { grids: dev.grids.join("、") })),
         h("button", { class: "primary big", id: "start", onclick: () => onDone(dev) }, t("enrol_start"))));
     } catch (err) {
