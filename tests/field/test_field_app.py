@@ -238,3 +238,22 @@ def test_a_phone_clock_ten_minutes_fast_is_corrected_and_its_change_lands(
     clock = page.evaluate("() => import('/field/static/js/db.js')"
                           ".then((db) => db.getMeta('clock'))")
     assert -660_000 < clock["offset"] < -540_000       # the server's time adopted
+
+
+def test_a_refused_cursor_pulls_again_from_the_start_and_keeps_the_outbox(
+        field_server, new_phone, admin):
+    context = new_phone()
+    page = enrol(context, field_server.app_url, field_server.code("w1"))
+    hh = add_household(page, address="重来路 2 号", head="蒋")
+    sync(page)
+    count = "() => import('/field/static/js/db.js').then((db) => db.records('households'))" \
+            ".then((rows) => rows.length)"
+    before = page.evaluate(count)
+    record_visit(page, hh, "met", notes="游标被拒后也不丢")
+    page.evaluate("() => import('/field/static/js/db.js').then((db) =>"
+                  " db.write(['meta'], (tx) => tx.put('meta', 'not-a-cursor', 'cursor')))")
+    out = sync(page)
+    assert (out["restarts"], out["applied"], out["rejected"]) == (1, 1, 0), out
+    assert page.evaluate(count) == before
+    go(page, f"household/{hh}")
+    assert "游标被拒后也不丢" in page.inner_text("#visits")
