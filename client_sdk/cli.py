@@ -19,7 +19,16 @@ import click
 from ledger import VerificationError
 
 from .client import FieldClient
-from .errors import FieldClientError
+from .errors import FieldClientError, InvalidInput
+from .local import (
+    activities,
+    check_log,
+    find_household,
+    parse_when,
+    short_id,
+    show_when,
+    timezone_of,
+)
 from .retry import RetryPolicy
 from .syncer import SyncSummary
 
@@ -54,14 +63,29 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except InvalidInput as exc:   # its message already names each field's problem
+            raise click.ClickException(str(exc)) from None
         except FieldClientError as exc:
-            fields = getattr(exc, "fields", None)
-            detail = f"\n{json.dumps(fields, ensure_ascii=False)}" if fields else ""
+            detail = _readable(getattr(exc, "fields", None))
             raise click.ClickException(f"{exc}{detail}") from None
         except VerificationError as exc:
             raise click.ClickException(f"ledger entry does not verify: {exc}") from None
 
     return wrapper
+
+
+def _readable(fields: Any, prefix: str = "") -> str:
+    """Field messages as indented ``name: message`` lines (nested names joined by '.')."""
+    if not isinstance(fields, dict) or not fields:
+        return ""
+    lines = []
+    for name, value in fields.items():
+        if isinstance(value, dict):
+            lines.append(_readable(value, f"{prefix}{name}."))
+        else:
+            text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            lines.append(f"\n  {prefix}{name}: {text}")
+    return "".join(lines)
 
 
 def _echo_json(obj: Any) -> None:
@@ -108,7 +132,7 @@ def enroll(ctx: Context, url: str, code: str, name: str) -> None:
 
     \b
     Example:
-      gridsync field --dir ~/phone enroll http://gridsync.local:8000 \
+      gridsync field --dir ~/phone enroll http://gridsync.local:8000 \\
           ENR-K7Q2-M9XD-4TPA-X8WC --name "王芳的手机"
     """
     out = ctx.client.enroll(url, code, name)
@@ -167,7 +191,7 @@ def household_add(ctx: Context, grid: str, **options: Any) -> None:
 
 
 @household.command("edit")
-@click.argument("household_id")
+@click.argument("household_ref", metavar="HOUSEHOLD")
 @click.option("--grid", help="Move to another grid (you must hold both).")
 @_household_options
 @click.option("--clear", "clear", multiple=True,
@@ -175,15 +199,20 @@ def household_add(ctx: Context, grid: str, **options: Any) -> None:
               help="Clear a field (repeat for several).")
 @pass_ctx
 @friendly
-def household_edit(ctx: Context, household_id: str, grid: str | None,
+def household_edit(ctx: Context, household_ref: str, grid: str | None,
                    clear: tuple[str, ...], **options: Any) -> None:
-    """Change some fields of HOUSEHOLD_ID (others are left as they are).
+    """Change some fields of HOUSEHOLD (others are left as they are).
+
+    HOUSEHOLD is its short id from `gridsync field households` (any unique start
+    or end of the id, at least 4 characters) or words of its address.
 
     \b
     Example:
-      gridsync field household edit 0193a1b2-... --members 4 --clear phone
+      gridsync field household edit 3f9c2a --members 4 --clear phone
+      gridsync field household edit "幸福路 3 号 201" --members 4
     """
     client = ctx.enrolled()
+    household_id = find_household(client.households(), household_ref)
     fields = _household_fields(**options)
     if grid:
         fields["grid"] = grid
@@ -194,17 +223,19 @@ def household_edit(ctx: Context, household_id: str, grid: str | None,
 
 
 @household.command("delete")
-@click.argument("household_id")
+@click.argument("household_ref", metavar="HOUSEHOLD")
 @pass_ctx
 @friendly
-def household_delete(ctx: Context, household_id: str) -> None:
-    """Delete HOUSEHOLD_ID (a tombstone; a later edit elsewhere can bring it back).
+def household_delete(ctx: Context, household_ref: str) -> None:
+    """Delete HOUSEHOLD: its id, a unique id prefix or address words (a tombstone; a
+    later edit elsewhere can bring it back).
 
     \b
     Example:
-      gridsync field household delete 0193a1b2-...
+      gridsync field household delete 3f9c2a
     """
     client = ctx.enrolled()
+    household_id = find_household(client.households(), household_ref)
     client.delete_household(household_id)
     click.echo(f"household {household_id} deleted; {client.pending_count()} change(s) "
                "waiting to sync")
@@ -218,6 +249,9 @@ def household_delete(ctx: Context, household_id: str) -> None:
 def households(ctx: Context, as_json: bool, deleted: bool) -> None:
     """List the households on this device (* = local changes not yet synced).
 
+    The first column is a short id: type it (or address words) wherever a household
+    is asked for. `--json` gives the full ids.
+
     \b
     Example:
       gridsync field households --json
@@ -230,7 +264,7 @@ def households(ctx: Context, as_json: bool, deleted: bool) -> None:
         f = row["fields"]
         mark = "*" if row["pending"] else " "
         tags = ",".join(f.get("tags") or [])
-        click.echo(f"{mark} {row['id']}  {f.get('grid', '')}  {f.get('address') or ''}  "
+        click.echo(f"{mark} {short_id(row['id'])}  {f.get('grid', '')}  {f.get('address') or ''}  "
                    f"{f.get('head_name') or ''}  {f.get('members', '')}  {tags}"
                    + ("  (deleted)" if row["deleted"] else ""))
     click.echo(f"{len(rows)} household(s)")
@@ -239,27 +273,32 @@ def households(ctx: Context, as_json: bool, deleted: bool) -> None:
 # --- visits and logs ------------------------------------------------------------------
 
 @field.command()
-@click.option("--household", "household_id", required=True, help="Household visited.")
+@click.option("--household", "household_ref", required=True,
+              help="Household visited: id, unique id prefix (4+ characters) or address words.")
 @click.option("--outcome", required=True, type=click.Choice(["met", "not_home", "refused"]))
 @click.option("--need", "needs", multiple=True, help="A need raised (repeat for several).")
 @click.option("--hazard", "hazards", multiple=True, help="A hazard seen (repeat).")
 @click.option("--note", "notes", help="Notes (up to 4000 characters).")
-@click.option("--at", "visited_at", help="When, RFC 3339 UTC (default: now).")
+@click.option("--at", "visited_at", help="When: local time \"2026-12-06 09:00\" in the rules' "
+              "time zone, or UTC \"2026-12-06T01:00:00Z\" (default: now).")
 @click.option("--lat-e6", type=int, help="Latitude in micro-degrees.")
 @click.option("--lon-e6", type=int, help="Longitude in micro-degrees.")
 @pass_ctx
 @friendly
-def visit(ctx: Context, household_id: str, outcome: str, needs: tuple[str, ...],
+def visit(ctx: Context, household_ref: str, outcome: str, needs: tuple[str, ...],
           hazards: tuple[str, ...], notes: str | None, visited_at: str | None,
           lat_e6: int | None, lon_e6: int | None) -> None:
     """Record a door-knock visit (written once).
 
     \b
     Example:
-      gridsync field visit --household 0193a1b2-... --outcome met \\
+      gridsync field visit --household 3f9c2a --outcome met --at "2026-12-06 09:00" \\
           --need 送药 --hazard 飞线充电 --note "老人独居，需每周回访"
     """
     client = ctx.enrolled()
+    household_id = find_household(client.households(), household_ref)
+    if visited_at is not None:
+        visited_at = parse_when(visited_at, timezone_of(client.rules()))
     _recorded(client, "visit", client.record_visit(
         household_id, outcome, visited_at=visited_at, needs=needs, hazards=hazards,
         notes=notes, lat_e6=lat_e6, lon_e6=lon_e6))
@@ -269,7 +308,8 @@ def visit(ctx: Context, household_id: str, outcome: str, needs: tuple[str, ...],
 @click.option("--volunteer", required=True, help="Volunteer person id.")
 @click.option("--activity", required=True, help="Activity id from the earning rules.")
 @click.option("--minutes", required=True, type=int, help="Minutes of service (1-720).")
-@click.option("--started-at", help="When it started, RFC 3339 UTC (default: now).")
+@click.option("--started-at", help="When it started: local time \"2026-12-06 09:00\" in the "
+              "rules' time zone, or UTC \"2026-12-06T01:00:00Z\" (default: now).")
 @click.option("--note", "notes", help="Notes.")
 @pass_ctx
 @friendly
@@ -280,9 +320,15 @@ def log_hours(ctx: Context, volunteer: str, activity: str, minutes: int,
     \b
     Example:
       gridsync field log-hours --volunteer v1 --activity elderly_care --minutes 90 \\
-          --started-at 2026-11-26T01:30:00Z
+          --started-at "2026-11-26 09:30"
+
+    `gridsync field volunteers` and `gridsync field activities` list what may be named.
     """
     client = ctx.enrolled()
+    rules = client.rules()
+    check_log(client.people(), rules, volunteer, activity)
+    if started_at is not None:
+        started_at = parse_when(started_at, timezone_of(rules))
     _recorded(client, "service log", client.log_hours(volunteer, activity, minutes,
                                                       started_at=started_at, notes=notes))
 
@@ -298,16 +344,25 @@ def logs(ctx: Context, as_json: bool, status: str | None) -> None:
     \b
     Example:
       gridsync field logs --status recorded
+
+    Newest first, with the start in local time (the rules' time zone) and UTC.
     """
-    rows = ctx.enrolled().service_logs(status=status)
+    client = ctx.enrolled()
+    rows = client.service_logs(status=status)
     if as_json:
         _echo_json({"service_logs": rows})
         return
+    rules = client.rules()
+    tz, names = timezone_of(rules), {key: name for key, name, _ in activities(rules)}
+    rows.sort(key=lambda r: str(r["fields"].get("started_at") or ""), reverse=True)
     for row in rows:
         f = row["fields"]
-        click.echo(f"{'*' if row['pending'] else ' '} {row['id']}  {f.get('volunteer')}  "
-                   f"{f.get('activity')}  {f.get('minutes')} min  {f.get('status')}")
-    click.echo(f"{len(rows)} log(s)")
+        activity = names.get(f.get("activity"), f.get("activity"))
+        click.echo(f"{'*' if row['pending'] else ' '} {row['id']}  "
+                   f"{show_when(f.get('started_at'), tz)}  {f.get('volunteer')}  {activity}  "
+                   f"{f.get('minutes')} min  {f.get('status') or 'recorded'}"
+                   + (f"  note: {f['notes']}" if f.get("notes") else ""))
+    click.echo(f"{len(rows)} log(s); times in {tz.key}")
 
 
 @field.command()
@@ -367,6 +422,10 @@ def sync_command(ctx: Context, quiet: bool) -> None:
                        f"{pending} waiting, pulled {summary.pulled}", err=True)
 
     summary = client.sync(progress)
+    try:
+        client.rules(refresh=True)   # activities and time zone, for offline use
+    except FieldClientError:
+        pass                         # the sync itself went through; rules next time
     extra = [f"{name} {getattr(summary, name)}" for name in ("evicted", "restamped", "restarts")
              if getattr(summary, name)]
     click.echo(summary.line() + (", " + ", ".join(extra) if extra else ""))
@@ -445,6 +504,11 @@ def balance(ctx: Context, volunteer: str, as_json: bool) -> None:
 from . import cli_cases  # noqa: E402 (`gridsync field case`, in its own module)
 
 field.add_command(cli_cases.case)
+
+from . import cli_local  # noqa: E402 (what the phone knows: volunteers, activities, conflicts)
+
+for _command in (cli_local.volunteers, cli_local.activities, cli_local.conflicts):
+    field.add_command(_command)
 
 
 def main() -> None:  # pragma: no cover - `python -m client_sdk.cli`

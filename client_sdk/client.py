@@ -376,6 +376,24 @@ class FieldClient:
         self._require_device()
         return Syncer(self).run(progress)
 
+    # --- rules -----------------------------------------------------------------------
+    def rules(self, *, refresh: bool = False) -> dict[str, Any] | None:
+        """The earning rules (``GET /rules``): activities, their names, the time zone.
+
+        Kept in the local store so the phone can offer and check activities and
+        read local times offline; ``refresh`` fetches them (the CLI does after a
+        sync). None when this phone never fetched them.
+        """
+        if refresh:
+            status, _, data = self.call("GET", "/rules", what="rules")
+            if status == 200 and isinstance(data, dict):
+                with self.store.transaction():
+                    self.store.put("rules", data)
+            elif status != 404:
+                raise_for(status, data)
+        cached = self.store.get("rules")
+        return cached if isinstance(cached, dict) else None
+
     # --- ledger ----------------------------------------------------------------------
     def ledger_keys(self, *, refresh: bool = False) -> dict[str, dict[str, Any]]:
         """The server's ledger keys (``GET /ledger/keys``), cached in the local store."""

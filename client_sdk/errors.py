@@ -43,7 +43,15 @@ class UnknownRecord(FieldClientError):
 
 
 class TransportError(FieldClientError):
-    """The request did not get an HTTP answer (refused, reset, timed out, garbled)."""
+    """The request did not get an HTTP answer (refused, reset, timed out, garbled).
+
+    ``unreachable``: no connection could be made at all (offline, server down,
+    wrong address), which retrying at once rarely cures.
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class ServerUnavailable(FieldClientError):
@@ -56,6 +64,14 @@ class ServerUnavailable(FieldClientError):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
+
+
+class Offline(ServerUnavailable):
+    """No connection to the server could be made: the phone is offline or the server
+    is down. Nothing is lost: recorded changes wait in the outbox."""
+
+    def __init__(self, message: str):
+        super().__init__(message, None)
 
 
 class RequestFailed(FieldClientError):

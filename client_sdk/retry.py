@@ -1,5 +1,8 @@
 """Bounded retries: network errors, 5xx (503 included) and 429, honouring Retry-After.
 
+A connection that cannot be made at all (offline, server down) is tried twice and
+then reported as ``Offline`` at once, instead of backing off for many seconds.
+
 The delay before retry ``n`` (0-based) is ``d/2 + U(0, d/2)`` with
 ``d = min(cap, base × 2**n)`` ("equal jitter": never zero, never above the
 cap). When the server sends ``Retry-After`` the client waits at least that
@@ -16,8 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-from .errors import ServerUnavailable, TransportError, error_code
+from .errors import Offline, ServerUnavailable, TransportError, error_code
 from .transport import Answer
+
+#: Tries when no connection can be made at all: one quick second try covers a blip;
+#: more only keep a person waiting in silence while offline.
+UNREACHABLE_ATTEMPTS = 2
 
 
 @dataclass
@@ -65,6 +72,10 @@ def call_with_retries(policy: RetryPolicy, what: str, fn: Callable[[], Answer]) 
             status, headers, body = fn()
         except TransportError as exc:
             last_status, last_problem = None, str(exc)
+            if exc.unreachable and attempt + 1 >= min(UNREACHABLE_ATTEMPTS, policy.attempts):
+                raise Offline(f"{what}: {exc}. You seem to be offline; nothing was lost: "
+                              "recorded changes stay on this device until the next sync") \
+                    from None
             delay = policy.backoff(attempt)
         else:
             if not retryable(status):

@@ -68,6 +68,33 @@ def api_base(server_url: str) -> str:
     return url if url.endswith(API_PREFIX) else url + API_PREFIX
 
 
+_REASONS = (
+    ("refused", "the server refused the connection (is it running?)"),
+    ("resolve", "the server's name cannot be found (no network, or a wrong address)"),
+    ("name or service not known", "the server's name cannot be found (no network, or a "
+                                  "wrong address)"),
+    ("unreachable", "no network route to the server"),
+    ("no route", "no network route to the server"),
+)
+
+
+def _no_answer(base_url: str, exc: requests.RequestException) -> TransportError:
+    """A TransportError saying in plain words why ``base_url`` gave no answer;
+    ``unreachable`` when no connection could be made at all (offline)."""
+    server = base_url.removesuffix(API_PREFIX)
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
+        text = str(exc).lower()
+        if isinstance(exc, requests.ConnectTimeout):
+            reason = "no answer to the connection attempt (no network?)"
+        else:
+            reason = next((r for key, r in _REASONS if key in text),
+                          "the connection could not be made")
+        return TransportError(f"cannot reach {server}: {reason}", unreachable=True)
+    if isinstance(exc, requests.Timeout):
+        return TransportError(f"{server} did not answer in time")
+    return TransportError(f"no answer from {server}: {type(exc).__name__}")
+
+
 class HttpTransport:
     """HTTP through ``requests``: one pooled session, gzip request bodies, timeouts.
 
@@ -93,7 +120,7 @@ class HttpTransport:
                                      headers={**headers, **_auth(token)}, timeout=self.timeout)
             return self._answer(resp)
         except requests.RequestException as exc:
-            raise TransportError(f"no answer from {self.base_url}: {exc}") from None
+            raise _no_answer(self.base_url, exc) from None
 
     def get(self, path: str, token: str | None = None,
             params: Mapping[str, Any] | None = None) -> Answer:
@@ -102,7 +129,7 @@ class HttpTransport:
                                     timeout=self.timeout)
             return self._answer(resp)
         except requests.RequestException as exc:
-            raise TransportError(f"no answer from {self.base_url}: {exc}") from None
+            raise _no_answer(self.base_url, exc) from None
 
     def close(self) -> None:
         self.session.close()
