@@ -8,8 +8,8 @@ from client_sdk import (
     FieldClient,
     FlaskTransport,
     HttpTransport,
-    RetryPolicy,
     Offline,
+    RetryPolicy,
     ServerUnavailable,
     Unauthorized,
 )
