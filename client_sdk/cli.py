@@ -69,6 +69,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             detail = _readable(getattr(exc, "fields", None))
             raise click.ClickException(f"{exc}{detail}") from None
         except VerificationError as exc:
+            if exc.reason in ("consistency", "endorsement"):
+                raise click.ClickException(
+                    f"the server's ledger cannot be trusted: {exc}. The last checkpoint this "
+                    "device verified is kept; tell the community office.") from None
             raise click.ClickException(f"ledger entry does not verify: {exc}") from None
 
     return wrapper

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger import VerificationError, keyring, verify_entry
+from ledger import VerificationError, verify_entry
 from sync.collections import FIELD_NAMES, FINAL_STATUSES, REQUIRED_ON_CREATE
 from sync.crypto import DeviceKey
 from sync.errors import ChangeRejected
@@ -24,6 +24,7 @@ from sync.schemas import parse_change
 from sync.signing import enrolment_proof, sign_change, unsigned_form
 
 from . import files
+from .anchors import Anchors
 from .errors import (
     AlreadyEnrolled,
     FieldClientError,
@@ -157,6 +158,7 @@ class FieldClient:
         with self.store.transaction():
             self._clock = HybridClock(str(out["device_id"]))
             self.store.put("clock", self._clock.state())
+        self.anchors.pin(data.get("ledger_key"))
         return dict(out)
 
     # --- clock ---------------------------------------------------------------
@@ -370,11 +372,19 @@ class FieldClient:
 
     # --- sync ------------------------------------------------------------------------
     def sync(self, progress: Callable[..., None] | None = None) -> Any:
-        """Push the outbox, pull the scope; returns a ``SyncSummary``. See ``syncer``."""
+        """Push the outbox, pull the scope, then check the server's ledger
+        checkpoint extends the one kept (``anchors``); returns a
+        ``SyncSummary``. See ``syncer``."""
         from .syncer import Syncer
 
         self._require_device()
-        return Syncer(self).run(progress)
+        summary = Syncer(self).run(progress)
+        self.anchors.check()
+        return summary
+
+    @property
+    def anchors(self) -> Anchors:
+        return Anchors(self)
 
     # --- rules -----------------------------------------------------------------------
     def rules(self, *, refresh: bool = False) -> dict[str, Any] | None:
@@ -396,7 +406,8 @@ class FieldClient:
 
     # --- ledger ----------------------------------------------------------------------
     def ledger_keys(self, *, refresh: bool = False) -> dict[str, dict[str, Any]]:
-        """The server's ledger keys (``GET /ledger/keys``), cached in the local store."""
+        """The server's ledger keys (``GET /ledger/keys``), cached in the local store,
+        each trusted only through endorsements from the pinned first key."""
         cached = None if refresh else self.store.get("ledger_keys")
         if cached is None:
             status, _, data = self.call("GET", "/ledger/keys", auth=False, what="ledger keys")
@@ -405,15 +416,17 @@ class FieldClient:
             cached = _expect_dict(data, "keys")["keys"]
             with self.store.transaction():
                 self.store.put("ledger_keys", cached)
-        return keyring(cached)
+        return self.anchors.trusted(cached)
 
     def balance(self, volunteer: str) -> dict[str, Any]:
         """``GET /accounts/volunteer:<id>`` with every entry's hash and signature checked.
 
-        Raises ``ledger.VerificationError`` on an entry that does not verify
-        against the server's published keys, or a balance that is not the sum
-        of the entries.
+        Raises ``ledger.VerificationError`` when the server's checkpoint does not
+        extend the one this device kept (a rolled-back or rewritten ledger), on
+        an entry that does not verify against the server's endorsed keys, or a
+        balance that is not the sum of the entries.
         """
+        self.anchors.check()
         account = f"volunteer:{volunteer}"
         status, _, data = self.call("GET", f"/accounts/{account}", what="balance")
         if status != 200:
