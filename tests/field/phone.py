@@ -32,6 +32,12 @@ def go(page, route: str) -> None:
     page.wait_for_function("(r) => location.hash === '#' + r", arg=route)
 
 
+def to_english(page) -> None:
+    """Tap the language switch (Chinese is the default) and wait for the English screen."""
+    page.click("#lang")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+
+
 def sync(page) -> dict:
     go(page, "home")
     page.wait_for_selector("#sync:not([disabled])")

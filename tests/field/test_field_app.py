@@ -15,6 +15,7 @@ from tests.field.phone import (
     record_visit,
     shot,
     sync,
+    to_english,
     wait_synced,
 )
 
@@ -109,8 +110,7 @@ def test_two_phones_edit_one_household_offline_conflict_recorded_and_both_conver
     b.wait_for_selector("#conflicts")
     assert "13900000002" in b.inner_text("#conflicts")
     shot(b, "conflicts")
-    b.click("#lang")
-    b.wait_for_function("() => document.documentElement.lang === 'en'")
+    to_english(b)
     b.wait_for_selector("#conflicts")
     shot(b, "conflicts", "en")
 
@@ -175,8 +175,7 @@ def test_four_eyes_and_every_screen_in_both_languages(field_server, new_phone, a
     state = other.pull_all()[("service_logs", log["id"])]["fields"]
     assert (state["status"], state["verified_by"], state["points"]) == ("verified", "w1", 12)
 
-    page.click("#lang")
-    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    to_english(page)
     for route, name in (("home", "home"), ("households", "households"),
                         (f"household/{hh}", "household"), (f"edit/{hh}", "household-edit"),
                         (f"visit/{hh}", "visit"), ("hours", "hours"), ("verify", "verify"),
@@ -187,7 +186,7 @@ def test_four_eyes_and_every_screen_in_both_languages(field_server, new_phone, a
     fresh = new_phone("en").new_page()
     fresh.goto(field_server.app_url)
     ready(fresh)
-    fresh.click("#lang")
+    to_english(fresh)
     fresh.wait_for_selector("#code")
     shot(fresh, "enrol", "en")
 

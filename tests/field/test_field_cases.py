@@ -6,7 +6,7 @@ screens in both languages."""
 
 from __future__ import annotations
 
-from tests.field.phone import add_household, enrol, go, record_visit, shot, sync
+from tests.field.phone import add_household, enrol, go, record_visit, shot, sync, to_english
 from tests.helpers import RULES
 
 CATEGORIES = {"fire": "消防隐患", "repair": "设施维修"}
@@ -68,15 +68,13 @@ def test_a_hazard_becomes_a_case_taken_done_and_confirmed_from_the_phones(
                                                       "closed"]
     assert [s["by"] for s in state["history"]][2:] == ["w1", "w1", "w1b"]
 
-    b.click("#lang")
-    b.wait_for_function("() => document.documentElement.lang === 'en'")
+    to_english(b)
     go(b, f"case/{case_id}")
     b.wait_for_selector("#case")
     shot(b, "case-confirm", "en")
     for page, route, name in ((b, "cases", "cases"), (a, f"new-case/{hh}", "case-new")):
         if page is a:
-            page.click("#lang")
-            page.wait_for_function("() => document.documentElement.lang === 'en'")
+            to_english(page)
         go(page, route)
         page.wait_for_selector("#cases, #case-form")
         shot(page, name, "en")
