@@ -35,6 +35,20 @@ def local_time(text: str | None, tz: str) -> dt.datetime | None:
     return when.astimezone(fieldview.zone(tz)).replace(tzinfo=None)
 
 
+def _text_cells(sheet: object, row: list) -> list:
+    """Text that starts with "=" stays text: openpyxl would write it as a formula, so a
+    value typed on a phone (``=HYPERLINK(...)``) would run in the office's Excel."""
+    out = []
+    for value in row:
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            out.append(cell)
+        else:
+            out.append(value)
+    return out
+
+
 def _sheet(book: Workbook, title: str, headers: list[str], rows: Iterable[list]) -> int:
     sheet = book.create_sheet(title[:31])
     bold = Font(bold=True)
@@ -46,7 +60,7 @@ def _sheet(book: Workbook, title: str, headers: list[str], rows: Iterable[list])
     sheet.append(head)
     count = 0
     for row in rows:
-        sheet.append(row)
+        sheet.append(_text_cells(sheet, row))
         count += 1
     return count
 

@@ -108,6 +108,19 @@ def test_exports(office, field):
         "Location"]
 
 
+def test_exports_never_write_formulas(office, web_world):
+    w1 = web_world["w1"]
+    home = w1.change("households", {"grid": "g1", "address": '=HYPERLINK("http://x","y")'})
+    push(w1, home)
+    push(w1, w1.change("visits", {"household": home["id"], "outcome": "met",
+                                  "visited_at": "2026-11-20T02:00:00.000Z",
+                                  "hazards": ["=1+1"]}))
+    book = load_workbook(io.BytesIO(office.client.get("/admin/export/visits").data))
+    cells = [c for row in book.worksheets[0].iter_rows(min_row=2) for c in row]
+    assert {c.data_type for c in cells if str(c.value).startswith("=")} == {"s"}
+    assert any(c.value == '=HYPERLINK("http://x","y")' for c in cells)
+
+
 def roster(rows: list[list], people: list[list] | None = None) -> bytes:
     book = load_workbook(io.BytesIO(roster_import.template()))
     for row in rows:
