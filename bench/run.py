@@ -57,7 +57,8 @@ SIZES = {
               "client_pull_memory": [("--quick", None)],
               "kinto": {"records": 500, "rounds": 1, "cycles": 2, "probe": False},
               "field_app": {"households": 10_000, "wire": 2_000},
-              "console_import": [("--rows", "50000"), ("--queries", "100")]},
+              "console_import": [("--rows", "50000"), ("--queries", "100")],
+              "cases": {"cases": 100_000, "sync": 2_000}},
     "full": {"sync_push": {"total": 20_000, "clients": 4},
              "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 3},
              "ledger_verify": [("--n", "1000000")],
@@ -65,7 +66,8 @@ SIZES = {
              "client_pull_memory": [],
              "kinto": {"records": 10_000, "rounds": 3, "cycles": 5, "probe": True},
              "field_app": {"households": 10_000, "wire": 2_000},
-             "console_import": [("--rows", "50000"), ("--queries", "300")]},
+             "console_import": [("--rows", "50000"), ("--queries", "300")],
+             "cases": {"cases": 1_000_000, "sync": 10_000}},
 }
 
 
@@ -86,6 +88,12 @@ def fig_kinto(size: dict) -> list[dict]:
     import kinto_compare
 
     return kinto_compare.run(size["records"], size["rounds"], size["cycles"], size["probe"])
+
+
+def fig_cases(size: dict) -> list[dict]:
+    import cases
+
+    return cases.run(size["cases"], size["sync"])
 
 
 def fig_field_app(size: dict) -> list[dict]:
@@ -167,6 +175,7 @@ SECTIONS: list[tuple[str, Callable]] = [
     ("kinto", fig_kinto),
     ("field_app", fig_field_app),
     ("console_import", script_figure("console_import")),
+    ("cases", fig_cases),
 ]
 
 

@@ -18,6 +18,7 @@ from sync.merge import MergeResult
 from ..keystore import Signer
 from ..storage import Storage
 from ..storage.records import Placement
+from .case_report import timezone_name
 from .cases import community_of, earn_on_close, index_row
 
 
@@ -83,11 +84,12 @@ class CaseSync:
         """Index rows and history of the cases this push changed (inside its
         transaction, after the records are written)."""
         communities: dict[str, str] = {}
+        zone = timezone_name(self.store)
         rows = []
         for state, grid in self.pending.values():
             if grid not in communities:
                 communities[grid] = community_of(self.store, grid)
-            rows.append(index_row(state, community=communities[grid], at=self.now))
+            rows.append(index_row(state, community=communities[grid], at=self.now, zone=zone))
         self.store.cases.index(rows)
         self.store.cases.add_steps(self.steps)
         for case, person in self.left:  # their devices drop it unless they still see it

@@ -19,6 +19,7 @@ from ..errors import InvalidState, NotFound, ValidationFailed
 from ..keystore import Signer
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
+from .case_report import local_day, timezone_name
 from .ledger_append import append
 from .publish import server_hlc
 
@@ -29,8 +30,9 @@ ASSIGNABLE = ("open", "assigned", "accepted")
 # --- writing versions ------------------------------------------------------
 
 
-def index_row(state: dict, *, community: str, at: str) -> dict:
-    """The ``cases`` index row of a case state."""
+def index_row(state: dict, *, community: str, at: str, zone: str) -> dict:
+    """The ``cases`` index row of a case state (``day``: its local day of receipt in
+    the rules' time zone ``zone``, what the 办结率 tally counts by)."""
     f = state["fields"]
     hours = None
     if f.get("status") == "closed" and f.get("closed_at") and f.get("created_at"):
@@ -40,7 +42,8 @@ def index_row(state: dict, *, community: str, at: str) -> dict:
             "difficulty": f.get("difficulty") or 1, "rating": f.get("rating"),
             "points": f.get("points"), "created_at": f["created_at"], "due_at": f.get("due_at"),
             "done_at": f.get("done_at"), "closed_at": f.get("closed_at"),
-            "hours_to_close": hours, "updated_at": at}
+            "hours_to_close": hours, "updated_at": at,
+            "day": local_day(f["created_at"], zone)}
 
 
 def community_of(store: Storage, grid: str) -> str:
@@ -81,6 +84,7 @@ def store_versions(store: Storage, versions: list[tuple[dict, str | None, str | 
     """Write case versions: (state, step status or None, by, op). Each takes the next
     seq; the index and the history follow in the same transaction."""
     seq = store.records.last_seq()
+    zone = timezone_name(store)
     communities: dict[str, str] = {}
     rows, index, steps = [], [], []
     for n, (state, step, by, op) in enumerate(versions, 1):
@@ -89,7 +93,7 @@ def store_versions(store: Storage, versions: list[tuple[dict, str | None, str | 
             communities[grid] = community_of(store, grid)
         rows.append(RecordWrite(state, seq + n,
                                 Placement(grid=grid, person=state["fields"].get("assignee")), at))
-        index.append(index_row(state, community=communities[grid], at=at))
+        index.append(index_row(state, community=communities[grid], at=at, zone=zone))
         if step is not None:
             steps.append((state["id"], step, by, at, op))
     store.records.put_many(rows)

@@ -10,13 +10,36 @@ Plain, portable SQL (no SQLite-only functions).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .connection import Database
 
 _INDEX_COLUMNS = ("grid", "community", "kind", "category", "status", "assignee", "difficulty",
                   "rating", "points", "created_at", "due_at", "done_at", "closed_at",
-                  "hours_to_close", "updated_at")
+                  "hours_to_close", "updated_at", "day")
+_TALLIED = ("community", "grid", "day", "category", "status", "rating", "hours_to_close")
+OPEN_STATUSES = ("open", "assigned", "accepted", "done")
+
+
+ALL_GRIDS = ""  # the tally row of a whole community's day
+
+
+def _tally(row: Any, delta: dict[tuple[str, str, str], Counter[str]], sign: int) -> None:
+    """Count an index row (``sign`` 1) or take it back (-1) in its grid's and its
+    community's tally rows of its day. Counts are marginals, which is all the
+    report needs: by category and status, by rating, by whole hours to close."""
+    keys = [f"s\t{row['category']}\t{row['status']}"]
+    if row["rating"] is not None:
+        keys.append(f"r\t{row['rating']}")
+    if row["hours_to_close"] is not None:
+        keys.append(f"h\t{row['hours_to_close']}")
+    for grid in (row["grid"], ALL_GRIDS):
+        counts = delta.setdefault((row["community"], grid, row["day"]), Counter())
+        for key in keys:
+            counts[key] += sign * row.get("n", 1)
 
 
 def _in(name: str, values: list[str]) -> tuple[str, list[str]]:
@@ -30,7 +53,17 @@ class CaseStore:
 
     # --- index -----------------------------------------------------------
     def index(self, rows: Iterable[dict]) -> None:
-        """Upsert index rows: ``id`` plus every column of ``_INDEX_COLUMNS``."""
+        """Upsert index rows (``id`` plus every column of ``_INDEX_COLUMNS``) and move
+        their counts in the tally, in the caller's transaction."""
+        rows = list(rows)
+        delta: dict[tuple[str, str, str], Counter[str]] = {}
+        old = self._tallied([row["id"] for row in rows])
+        for row in rows:
+            before = old.get(row["id"])
+            for sign, side in ((-1, before), (1, row)):
+                if side is not None and side["day"] is not None:
+                    _tally(side, delta, sign)
+        self._add_to_tally(delta)
         cols = ("id", *_INDEX_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _INDEX_COLUMNS)
         self.db.executemany(
@@ -81,24 +114,83 @@ class CaseStore:
             f"SELECT * FROM cases WHERE kind = 'wish' AND status = 'open' AND {clause} "
             "ORDER BY pos LIMIT ?", (*params, limit))]
 
-    def report_groups(self, *, grids: list[str] | None, community: str | None, start: str,
-                      end: str, now: str) -> list[tuple]:
-        """Counts of the cases received in [start, end) grouped by (category, status,
-        rating, overdue, hours_to_close): one pass over the index, the rest is
-        arithmetic on a few hundred groups (``services.case_report``)."""
-        where, params = ["created_at >= ?", "created_at < ?"], [start, end]
-        if community is not None:
-            where.append("community = ?")
-            params.append(community)
+    # --- the 办结率 tally ----------------------------------------------------
+    def _tallied(self, ids: list[str]) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        for start in range(0, len(ids), 500):
+            clause, params = _in("id", ids[start:start + 500])
+            for r in self.db.query(f"SELECT id, {', '.join(_TALLIED)} FROM cases "
+                                   f"WHERE {clause}", params):
+                found[r["id"]] = dict(r)
+        return found
+
+    def _add_to_tally(self, delta: dict[tuple[str, str, str], Counter[str]]) -> None:
+        for (community, grid, day), change in delta.items():
+            if not any(change.values()):
+                continue
+            text = self.db.scalar("SELECT counts FROM case_tally WHERE community = ? "
+                                  "AND grid = ? AND day = ?", (community, grid, day))
+            counts = Counter(json.loads(text)) if text else Counter()
+            counts.update(change)
+            self.db.execute(
+                "INSERT INTO case_tally (community, grid, day, counts) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (community, grid, day) DO UPDATE SET counts = excluded.counts",
+                (community, grid, day, json.dumps({k: n for k, n in counts.items() if n},
+                                                  sort_keys=True)))
+
+    def tally_zone(self) -> str | None:
+        """The time zone the tally's days are in (None: not built yet)."""
+        return self.db.scalar("SELECT value FROM settings WHERE key = 'case_tally_zone'")
+
+    def rebuild_tally(self, zone: str, day_of: Callable[[str], str]) -> None:
+        """Give every case its local day of receipt in ``zone`` and count them all
+        again (first use, or the rules' time zone changed). In a transaction."""
+        rows = self.db.query("SELECT id, created_at FROM cases")
+        self.db.executemany("UPDATE cases SET day = ? WHERE id = ?",
+                            [(day_of(r["created_at"]), r["id"]) for r in rows])
+        self.db.execute("DELETE FROM case_tally")
+        delta: dict[tuple[str, str, str], Counter[str]] = {}
+        for r in self.db.query(f"SELECT {', '.join(_TALLIED)}, count(*) AS n FROM cases "
+                               f"GROUP BY {', '.join(_TALLIED)}"):
+            _tally(dict(r), delta, 1)
+        self._add_to_tally(delta)
+        self.db.execute("INSERT INTO settings (key, value) VALUES ('case_tally_zone', ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (zone,))
+
+    def report_groups(self, *, grids: list[str] | None, community: str, start: str,
+                      end: str) -> dict[str, dict]:
+        """The cases received on local days [start, end), counted from the tally (one
+        small row per day for a community, per grid and day for grids):
+        ``{"status": {(category, status): n}, "rating": {rating: n},
+        "hours": {whole hours to close: n}}``."""
+        where, params = ["community = ?", "day >= ?", "day < ?"], [community, start, end]
+        clause, values = _in("grid", grids if grids is not None else [ALL_GRIDS])
+        total: Counter[str] = Counter()
+        for r in self.db.query(f"SELECT counts FROM case_tally WHERE {' AND '.join(where)} "
+                               f"AND {clause}", [*params, *values]):
+            total.update(json.loads(r[0]))
+        out: dict[str, dict] = {"status": {}, "rating": {}, "hours": {}}
+        for key, n in total.items():
+            kind, *rest = key.split("\t")
+            if kind == "s":
+                out["status"][(rest[0], rest[1])] = n
+            else:
+                out["rating" if kind == "r" else "hours"][int(rest[0])] = n
+        return out
+
+    def overdue(self, *, grids: list[str] | None, community: str, start: str, end: str,
+                now: str) -> int:
+        """Cases received on local days [start, end), neither closed nor cancelled, past
+        their due date at ``now``."""
+        where = ["community = ?", f"status IN ({', '.join('?' * len(OPEN_STATUSES))})",
+                 "due_at < ?", "day >= ?", "day < ?"]
+        params: list[Any] = [community, *OPEN_STATUSES, now, start, end]
         if grids is not None:
             clause, values = _in("grid", grids)
             where.append(clause)
             params += values
-        return [tuple(r) for r in self.db.query(
-            "SELECT category, status, rating, "
-            "CASE WHEN status NOT IN ('closed', 'cancelled') AND due_at < ? THEN 1 ELSE 0 END, "
-            f"hours_to_close, count(*) FROM cases WHERE {' AND '.join(where)} "
-            "GROUP BY 1, 2, 3, 4, 5", (now, *params))]
+        return int(self.db.scalar(f"SELECT count(*) FROM cases WHERE {' AND '.join(where)}",
+                                  params))
 
     def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
                  limit: int) -> list[str]:

@@ -10,7 +10,7 @@ name the same methods, so neither drifts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -428,8 +428,18 @@ class CasesPart(Protocol):
     def open_wishes(self, grids: list[str], limit: int = 200) -> list[dict]:
         ...
 
-    def report_groups(self, *, grids: list[str] | None, community: str | None, start: str,
-                      end: str, now: str) -> list[tuple]:
+    def tally_zone(self) -> str | None:
+        ...
+
+    def rebuild_tally(self, zone: str, day_of: Callable[[str], str]) -> None:
+        ...
+
+    def report_groups(self, *, grids: list[str] | None, community: str, start: str,
+                      end: str) -> dict[str, dict]:
+        ...
+
+    def overdue(self, *, grids: list[str] | None, community: str, start: str, end: str,
+                now: str) -> int:
         ...
 
     def count(self) -> int:

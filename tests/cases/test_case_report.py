@@ -12,12 +12,10 @@ D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
 
 
 def test_closure_rate_satisfaction_and_median():
-    groups = [  # (category, status, rating, overdue, hours_to_close, n)
-        ("road", "closed", 5, 0, 3, 9895), ("road", "closed", 2, 0, 40, 0),
-        ("road", "open", None, 1, None, 100), ("road", "cancelled", None, 0, None, 7),
-        ("noise", "accepted", None, 0, None, 5),
-    ]
-    out = summarise(groups, grid="c1", start=D1, end=D2)
+    groups = {"status": {("road", "closed"): 9895, ("road", "open"): 100,
+                         ("road", "cancelled"): 7, ("noise", "accepted"): 5},
+              "rating": {5: 9895}, "hours": {3: 9895}}
+    out = summarise(groups, 100, grid="c1", start=D1, end=D2)
     assert out["received"] == 9895 + 100 + 7 + 5
     assert out["closure_rate_bp"] == 10000 * 9895 // (out["received"] - 7) == 9895
     assert (out["open"], out["overdue"], out["cancelled"]) == (105, 100, 7)
@@ -25,7 +23,8 @@ def test_closure_rate_satisfaction_and_median():
     assert out["ratings"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 9895}
     assert out["by_category"] == {"noise": {"received": 5, "closed": 0},
                                   "road": {"received": 10002, "closed": 9895}}
-    empty = summarise([], grid="c1", start=D1, end=D2)
+    empty = summarise({"status": {}, "rating": {}, "hours": {}}, 0, grid="c1", start=D1,
+                      end=D2)
     assert (empty["closure_rate_bp"], empty["satisfaction_bp"],
             empty["median_hours_to_close"]) == (0, 0, None)
     assert list(empty["ratings"]) == ["1", "2", "3", "4", "5"]
@@ -65,3 +64,30 @@ def test_the_endpoint_counts_received_cancelled_and_overdue(api, tokens):
     api_validation(api.get("/reports/cases?grid=nope&from=2026-12-01&to=2026-12-02"), "grid")
     api_validation(api.get("/reports/cases?grid=c1&from=2026-13-01&to=2026-12-02"), "from")
     api_validation(api.get("/reports/cases?from=2026-12-01&to=2026-12-02"), "grid")
+
+
+def test_the_tally_follows_every_change_and_a_new_time_zone(api, tokens):
+    from tests.cases.support import CASE_RULES
+
+    case_rules(api)
+    codes = {g: report_code(api, g) for g in ("g1", "g2")}
+    made = [new_report(api, codes["g1" if n % 3 else "g2"], category=("road", "noise")[n % 2])[0]
+            for n in range(9)]
+    api.ok(api.post(f"/cases/{made[0]}/cancel", {"reason": "重复"}))
+    api.ok(api.post(f"/cases/{made[1]}/assign", {"assignee": "w1"}))
+    api.ok(api.post(f"/cases/{made[1]}/assign", {"assignee": "w1b"}))   # reassigned
+    api.ok(api.post(f"/cases/{made[1]}/cancel", {"reason": "不需要"}))
+    span = "from=2020-01-01&to=2099-01-01"
+
+    def expected(grid: str) -> tuple:
+        cases = api.ok(api.get(f"/cases?grid={grid}&limit=1000"))["cases"]
+        statuses = [c["fields"]["status"] for c in cases]
+        return len(cases), statuses.count("cancelled"), statuses.count("open")
+
+    for grid in ("c1", "g1", "g2"):
+        out = api.ok(api.get(f"/reports/cases?grid={grid}&{span}"))
+        assert (out["received"], out["cancelled"], out["open"]) == expected(grid), grid
+    api.ok(api.put("/rules", {**CASE_RULES, "timezone": "America/New_York"}))
+    out = api.ok(api.get(f"/reports/cases?grid=c1&{span}"))
+    assert (out["received"], out["cancelled"]) == (9, 2)
+    assert sum(v["received"] for v in out["by_category"].values()) == 9

@@ -1,0 +1,205 @@
+"""Cases: the 办结率 report over a million cases, and syncing cases to a phone.
+
+case_report_1m_seconds: ``GET /api/v1/reports/cases`` for one community
+holding 1,000,000 cases received over a year (categories, statuses,
+ratings, due dates and hours to close spread like a real office's), timed
+through the service in-process (median of a few runs). Target: under 1 s.
+Printed beside it, as its bound, one bare indexed scan counting the same
+rows: what any report computed from the cases themselves would pay at least
+(the ratio is report / scan: below 1, the tally beats scanning). The cases are
+seeded straight into the case index (the table the report reads) with
+``executemany``: a million signed pushes would take far longer than the
+report being measured.
+
+case_sync_10k: a worker's phone pulls 10,000 cases of its grid from a fresh
+cursor through ``gridsync serve`` (page limit 500, gzip), against the rate
+at which a second phone pulls 10,000 households of another grid from the
+same server in the same run. Target: ratio >= 0.9 (cases sync at the
+households' rate). Both are seeded through the storage API as in
+initial_pull.py.
+
+Usage: python bench/cases.py [--cases 1000000] [--sync 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import init_data_dir, print_figure, rate, serve  # noqa: E402
+from initial_pull import enroll_worker, pull_all  # noqa: E402
+from initial_pull import seed as seed_households  # noqa: E402
+
+from server import clock  # noqa: E402
+from server.services.case_report import case_report, local_day  # noqa: E402
+from server.services.cases import index_row  # noqa: E402
+from server.storage import open_storage  # noqa: E402
+from server.storage.records import Placement, RecordWrite  # noqa: E402
+from sync.cases import new_case  # noqa: E402
+
+CATEGORIES = ("road", "elderly", "noise", "sanitation", "safety", "greening", "water", "other")
+GRIDS = tuple(f"g{n}" for n in range(1, 21))
+DAY_MS = 86_400_000
+ZONE = "Asia/Shanghai"  # the report's default when no rules are set
+
+
+def _grids(store, now: str) -> None:  # type: ignore[no-untyped-def]
+    with store.transaction():
+        store.directory.add_grid(id="c1", name="社区", parent=None, at=now)
+        for grid in GRIDS:
+            store.directory.add_grid(id=grid, name=grid, parent="c1", at=now)
+
+
+def seed_index(data: Path, n: int) -> float:
+    """``n`` rows of the case index over the past 365 days; returns seconds."""
+    rng = random.Random(7)
+    store = open_storage(str(data / "gridsync.db"))
+    now_ms = clock.now_ms()
+    _grids(store, clock.iso(now_ms))
+    with store.transaction():
+        store.cases.rebuild_tally(ZONE, lambda c: local_day(c, ZONE))  # empty: sets the zone
+    started = time.perf_counter()
+    batch = []
+    for _ in range(n):
+        created = now_ms - rng.randrange(365 * DAY_MS)
+        status = rng.choices(("closed", "cancelled", "open", "assigned", "accepted", "done"),
+                             (96, 1, 1, 1, 0.5, 0.5))[0]
+        hours = rng.randrange(1, 96) if status == "closed" else None
+        closed_at = clock.iso(created + hours * 3_600_000) if hours else None
+        batch.append({
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "grid": rng.choice(GRIDS), "community": "c1",
+            "kind": rng.choice(("report", "patrol", "wish")),
+            "category": rng.choice(CATEGORIES), "status": status,
+            "assignee": None, "difficulty": rng.randint(1, 3),
+            "rating": rng.choices((None, 5, 4, 3, 2, 1), (30, 50, 12, 5, 2, 1))[0]
+            if status == "closed" else None,
+            "points": 0, "created_at": clock.iso(created),
+            "due_at": clock.iso(created + 3 * DAY_MS), "done_at": closed_at,
+            "closed_at": closed_at, "hours_to_close": hours, "updated_at": clock.iso(created),
+            "day": local_day(clock.iso(created), ZONE)})
+        if len(batch) == 50_000:
+            with store.transaction():
+                store.cases.index(batch)
+            batch = []
+    if batch:
+        with store.transaction():
+            store.cases.index(batch)
+    seconds = time.perf_counter() - started
+    store.close()
+    return seconds
+
+
+def scan_bound(store, start: str, end: str) -> float:  # type: ignore[no-untyped-def]
+    """Seconds for one bare indexed scan counting the report's rows (what a report
+    computed from the cases themselves could not beat)."""
+    started = time.perf_counter()
+    store.db.scalar("SELECT count(*) FROM cases WHERE community = 'c1' AND created_at >= ? "
+                    "AND created_at < ?", (start, end))
+    return time.perf_counter() - started
+
+
+def report_figure(n: int, repeats: int = 3) -> dict:
+    from server.services.case_report import utc_bound
+
+    with tempfile.TemporaryDirectory(prefix="gridsync-bench-cases-") as tmp:
+        data = Path(tmp) / "data"
+        init_data_dir(data)
+        print(f"seeded {n:,} cases into the case index in {seed_index(data, n):.1f} s",
+              flush=True)
+        store = open_storage(str(data / "gridsync.db"), migrate_schema=False)
+        today = dt.date.today()
+        start, end = today - dt.timedelta(days=370), today + dt.timedelta(days=2)
+        store.db.execute("ANALYZE")
+        times, bounds = [], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            out = case_report(store, "c1", start, end)
+            times.append(time.perf_counter() - t)
+            bounds.append(scan_bound(store, utc_bound(start, "Asia/Shanghai"),
+                                     utc_bound(end, "Asia/Shanghai")))
+        store.close()
+    assert out["received"] == n, out
+    value, bound = statistics.median(times), statistics.median(bounds)
+    fig = print_figure("case_report_1m_seconds" if n == 1_000_000 else "case_report_seconds",
+                       value, bound, f"s for {n:,} cases (bound: bare indexed count)")
+    fig.update(cases=n, all_seconds=times,
+               closure_rate_bp=out["closure_rate_bp"], target="< 1 s", **{"pass": value < 1.0})
+    print(f"{'':<22} closure rate {out['closure_rate_bp'] / 100:.2f} %, median "
+          f"{out['median_hours_to_close']} h, satisfaction {out['satisfaction_bp'] / 100:.2f} %",
+          flush=True)
+    return fig
+
+
+def seed_cases(data: Path, n: int, grid: str) -> None:
+    """``n`` cases of ``grid`` as records plus their index rows (storage API)."""
+    store = open_storage(str(data / "gridsync.db"))
+    now = clock.iso()
+    with store.transaction():
+        if store.directory.grid("c1") is None:
+            store.directory.add_grid(id="c1", name="community", parent=None, at=now)
+        store.directory.add_grid(id=grid, name=grid, parent="c1", at=now)
+    wall = clock.now_ms() - 3_600_000
+    seq = store.records.last_seq()
+    for start in range(0, n, 5000):
+        rows, index = [], []
+        for i in range(start, min(start + 5000, n)):
+            hlc = f"{wall + i // 100:015d}:{i % 100:05d}:seed"
+            fields = new_case({"grid": grid, "kind": "report", "category": "road",
+                               "title": f"三号楼 {i} 单元路灯不亮",
+                               "detail": "好几天了，晚上看不清",
+                               "reporter_phone": f"139{i:08d}"}, created_by=None, at=now)
+            meta = {k: {"hlc": hlc, "version": 1, "op": "seed", "device": "seed"}
+                    for k in (*fields, "deleted")}
+            state = {"collection": "cases", "id": str(uuid.uuid4()), "version": 1,
+                     "deleted": False, "fields": fields, "meta": meta}
+            seq += 1
+            rows.append(RecordWrite(state, seq, Placement(grid=grid), now))
+            index.append(index_row(state, community="c1", at=now, zone=ZONE))
+        with store.transaction():
+            store.records.put_many(rows)
+            store.cases.index(index)
+    store.close()
+
+
+def sync_figure(n: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="gridsync-bench-casesync-") as tmp:
+        data = Path(tmp) / "data"
+        admin = init_data_dir(data)
+        seed_households(data, n, grid="gh")  # makes c1 and gh
+        seed_cases(data, n, "gc")
+        with serve(data) as (url, _proc):
+            homes = enroll_worker(url, admin, "wh", grid="gh")
+            cases = enroll_worker(url, admin, "wc", grid="gc")
+            h_records, _, h_seconds = pull_all(url, homes["token"], 500)
+            c_records, pages, c_seconds = pull_all(url, cases["token"], 500)
+    assert c_records >= n and h_records >= n, (c_records, h_records)
+    fig = print_figure("case_sync_10k" if n == 10_000 else "case_sync", rate(c_records, c_seconds),
+                       rate(h_records, h_seconds), "cases/s (bound: households/s)")
+    fig.update(seconds=c_seconds, pages=pages, households_seconds=h_seconds, target="ratio >= 0.9",
+               **{"pass": rate(c_records, c_seconds) >= 0.9 * rate(h_records, h_seconds)})
+    return fig
+
+
+def run(cases: int = 1_000_000, sync: int = 10_000) -> list[dict]:
+    return [report_figure(cases), sync_figure(sync)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--sync", type=int, default=10_000)
+    args = parser.parse_args()
+    run(args.cases, args.sync)
+
+
+if __name__ == "__main__":
+    main()
