@@ -118,3 +118,25 @@ def test_closure_rate_page_and_excel(office_web, api):
 def test_case_pages_are_for_admins(v1_web, web):
     assert v1_web.get("/admin/cases").status_code == 403
     assert web.get("/admin/reports/cases").status_code == 302
+
+
+def test_a_volunteer_claims_a_wish_on_their_page(app, api, web_world, v1_web):
+    case_rules(api)
+    w1 = web_world["w1"]
+    wish = w1.change("cases", {"grid": "g1", "kind": "wish", "category": "elderly",
+                               "title": "帮独居老人买菜", "reporter_name": "李奶奶",
+                               "reporter_phone": "13700000000"})
+    assert w1.sync([wish])["results"][0]["status"] == "applied"
+    page = v1_web.get("/me")
+    assert page.status_code == 200 and f'id="wish-{wish["id"]}"' in v1_web.last_html
+    assert "李奶奶" not in v1_web.last_html and "13700000000" not in v1_web.last_html
+    resp = v1_web.post(f"/me/wishes/{wish['id']}/claim", {"version": "1"}, page="/me")
+    assert resp.status_code == 303
+    f = api.ok(api.get(f"/cases/{wish['id']}"))["fields"]
+    assert (f["status"], f["assignee"]) == ("assigned", "v1")
+    v1_web.get("/me")
+    assert f'id="mine-{wish["id"]}"' in v1_web.last_html and "13700000000" in v1_web.last_html
+    # claimed already (or changed since the page was shown): a clear page, nothing changed
+    resp = v1_web.post(f"/me/wishes/{wish['id']}/claim", {"version": "1"}, page="/me")
+    assert resp.status_code == 409
+    assert v1_web.post("/me/wishes/nope/claim", {"version": "1"}, page="/me").status_code == 404
