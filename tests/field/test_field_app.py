@@ -256,3 +256,22 @@ def test_a_refused_cursor_pulls_again_from_the_start_and_keeps_the_outbox(
     assert page.evaluate(count) == before
     go(page, f"household/{hh}")
     assert "游标被拒后也不丢" in page.inner_text("#visits")
+
+
+def test_a_browser_without_webcrypto_ed25519_signs_with_the_vendored_library(
+        field_server, new_phone, admin):
+    context = new_phone()
+    context.add_init_script("""(() => {
+      const generate = crypto.subtle.generateKey.bind(crypto.subtle);
+      crypto.subtle.generateKey = (alg, ...rest) => ((alg && (alg.name || alg)) === "Ed25519"
+        ? Promise.reject(new DOMException("Ed25519 is not supported", "NotSupportedError"))
+        : generate(alg, ...rest));
+    })()""")
+    page = enrol(context, field_server.app_url, field_server.code("w1"))
+    kind = page.evaluate("() => import('/field/static/js/db.js')"
+                         ".then((db) => db.getMeta('key')).then((k) => k.kind)")
+    assert kind == "noble"
+    hh = add_household(page, address="老手机路 1 号", head="韩")
+    record_visit(page, hh, "met")
+    out = sync(page)
+    assert (out["applied"], out["rejected"]) == (2, 0), out    # the server took the sigs
