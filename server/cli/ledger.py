@@ -16,6 +16,7 @@ from ..services.ledger_audit import (
     verify_database,
     verify_server,
 )
+from ..services.witness import witness
 from ..storage import open_storage
 from .options import data_dir_option
 
@@ -25,11 +26,12 @@ PROGRESS_FROM = 20_000
 
 @click.group()
 def ledger() -> None:
-    """Verify the ledger and rotate its signing key.
+    """Verify the ledger, witness a server's checkpoints, rotate the signing key.
 
     \b
     Example:
       gridsync ledger verify --data-dir /var/lib/gridsync
+      gridsync ledger witness --url https://grid.example.org --dir /var/lib/gridsync-witness
       gridsync ledger rotate-key --data-dir /var/lib/gridsync
     """
 
@@ -166,6 +168,49 @@ class _Progress:
         bar, self.bar = self.bar, None
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+@ledger.command("witness")
+@click.option("--url", required=True, help="The server's origin, e.g. https://grid.example.org.")
+@click.option("--token", envvar="GRIDSYNC_TOKEN", show_envvar=True, required=True,
+              help="Any gridsync token (an auditor's is usual).")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False),
+              help="Where this witness keeps keys.json, checkpoint.json and history/.")
+@click.option("--peer", "peers", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="Another witness's (or device's) kept checkpoint.json to co-check; "
+                   "repeatable.")
+def witness_command(url: str, token: str, directory: str, peers: tuple[str, ...]) -> None:
+    """Keep the server's checkpoints outside it and check its ledger only ever grows.
+
+    Run it on a schedule (deploy/gridsync-witness.timer) from a machine the
+    server's operators do not control, e.g. the street office. Each run pins
+    the ledger's first key (keys.json, saved on the first run: compare it
+    with the key `gridsync init` printed), verifies the server's signed
+    checkpoint, checks with consistency proofs that the server's tree
+    extends the checkpoint kept last time and every --peer checkpoint, and
+    keeps the new one. Exits 1 with ALERT and the reason when the server
+    rolled back or rewrote its ledger, or shows a key not endorsed from the
+    pinned one; nothing is overwritten then.
+
+    \b
+    Example:
+      GRIDSYNC_TOKEN=t1a2b3.secret gridsync ledger witness --url https://grid.example.org \\
+          --dir /var/lib/gridsync-witness --peer /mnt/district/witness-b/checkpoint.json
+    """
+    try:
+        report = witness(url, token, directory, list(peers))
+    except AuditFailure as exc:
+        click.echo(f"ALERT: {exc}", err=True)
+        sys.exit(1)
+    cp = report.checkpoint
+    if report.pinned_now:
+        click.echo(f"pinned the ledger's first key in {directory}/keys.json: check it against "
+                   "the key `gridsync init` printed", err=True)
+    since = ("first checkpoint kept" if report.previous_seq is None
+             else f"extends seq {report.previous_seq}")
+    peers_note = f", and {len(report.peers)} peer checkpoint(s)" if report.peers else ""
+    click.echo(f"witness: ledger at seq {cp['seq']} (root {cp['root'][:16]}…) {since}"
+               f"{peers_note}")
 
 
 @ledger.command("rotate-key")
