@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from ..services import directory, me_overview, web_pages
@@ -37,8 +37,11 @@ def me() -> Any:
 
 
 def _month_label(month: str) -> str:
-    """"12月" / "Dec" for "2026-12": short enough for twelve bars on a phone."""
+    """"12" / "Dec" for "2026-12": short enough for twelve bars on a phone (the
+    Chinese "12月" would run into its neighbours; the caption says they are months)."""
     year, number = (int(part) for part in month.split("-"))
+    if get_locale() is not None and get_locale().language == "zh":
+        return str(number)
     return format_date(date(year, number, 1), "MMM")
 
 
