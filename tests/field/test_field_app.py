@@ -183,11 +183,11 @@ def test_four_eyes_and_every_screen_in_both_languages(field_server, new_phone, a
         go(page, route)
         page.wait_for_selector("main > *:not(p.card)")
         shot(page, name, "en")
-    fresh = new_phone("en").new_page()
-    fresh.goto(field_server.app_url)
+    fresh = new_phone("en").new_page()      # the console's QR: /field/#enrol=<code>
+    fresh.goto(field_server.app_url + "#enrol=ENR-7Q2M-K9XD-4TPA-X8WC")
     ready(fresh)
     to_english(fresh)
-    fresh.wait_for_selector("#code")
+    assert fresh.input_value("#code") == "ENR-7Q2M-K9XD-4TPA-X8WC"
     shot(fresh, "enrol", "en")
 
 
