@@ -34,8 +34,9 @@ def _grid_arg() -> str | None:
 def admin_cases() -> Any:
     grid = _grid_arg()
     data = case_pages.board(storage(), grid)
-    return render_template("cases/board.html", grid=grid, message=request.args.get("done"),
-                           **data)
+    done = {"assigned": _("Assigned."), "cancelled": _("Cancelled.")}.get(
+        request.args.get("done", ""))
+    return render_template("cases/board.html", grid=grid, message=done, **data)
 
 
 @bp.route("/admin/cases/<case_id>", methods=["GET"])
@@ -54,11 +55,12 @@ def _case_page(case_id: str, *, status: int = 200, **extra: Any) -> Any:
     return render_template("cases/case.html", **data, **extra), status
 
 
-def _back(case_id: str, message: str) -> Any:
-    target = request.form.get("back")
-    if target == "board":
-        return redirect(url_for("web.admin_cases", done=message), 303)
-    return _case_page(case_id, message=message)
+def _back(case_id: str, done: str) -> Any:
+    """After a step: back to the board (which says what was done) or the case page."""
+    if request.form.get("back") == "board":
+        return redirect(url_for("web.admin_cases", done=done), 303)
+    return _case_page(case_id, message=_("Assigned.") if done == "assigned" else
+                      _("Cancelled."))
 
 
 @bp.route("/admin/cases/<case_id>/assign", methods=["POST"])
@@ -84,7 +86,7 @@ def admin_case_assign(case_id: str) -> Any:
     except InvalidState:
         return _case_page(case_id, status=409,
                           error=_("This case is closed or cancelled: it cannot be assigned."))
-    return _back(case_id, _("Assigned."))
+    return _back(case_id, "assigned")
 
 
 @bp.route("/admin/cases/<case_id>/cancel", methods=["POST"])
@@ -100,7 +102,7 @@ def admin_case_cancel(case_id: str) -> Any:
     except InvalidState:
         return _case_page(case_id, status=409,
                           error=_("This case is already closed or cancelled."))
-    return _back(case_id, _("Cancelled."))
+    return _back(case_id, "cancelled")
 
 
 # --- posters ----------------------------------------------------------------------

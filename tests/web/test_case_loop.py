@@ -126,6 +126,9 @@ def test_the_whole_loop(browser, make_live_server, data_dir, tmp_path):
     item.locator("button[type=submit]").first.click()
     office.wait_for_selector("p.notice.good")
     shots(office, "board")
+    office.set_viewport_size(PHONE)
+    shots(office, "board")
+    office.set_viewport_size(DESKTOP)
     office.goto(f"{base}/admin/cases/{case_id}")
     assert "已派单" in office.inner_text("#case-status")
 
@@ -174,6 +177,11 @@ def test_the_whole_loop(browser, make_live_server, data_dir, tmp_path):
     office.goto(base + "/admin/reports/cases?grid=c1")
     assert office.inner_text("#t-rate strong") == "100.00%"
     shots(office, "report")
+    office.set_viewport_size(PHONE)  # the office's pages on a phone too
+    for path, name in ((f"/admin/cases/{case_id}", "case"),
+                       ("/admin/reports/cases?grid=c1", "report")):
+        office.goto(base + path)
+        shots(office, name)
 
     # the volunteer's own page shows the case and its points (phone)
     vctx, volunteer = page_for(browser, PHONE)
