@@ -17,6 +17,9 @@ from schemathesis import GenerationMode  # noqa: E402
 EXAMPLES = int(os.environ.get("GRIDSYNC_FUZZ_EXAMPLES", "8"))
 
 
+# Bounded by examples, not by the clock: on a loaded machine the run outlasts the suite's
+# default timeout, and pytest-timeout's exception inside hypothesis reads as a flaky strategy.
+@pytest.mark.timeout(1200)
 def test_no_server_errors_and_errors_are_json(app, api, world):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
