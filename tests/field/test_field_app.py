@@ -141,11 +141,12 @@ def test_network_drop_after_the_server_committed_duplicates_nothing(
 
 
 def test_four_eyes_and_every_screen_in_both_languages(field_server, new_phone, admin):
-    other = admin.enroll("w1b")          # another worker records v1's hours
-    log = other.change("service_logs", {"volunteer": "v1", "activity": "cleanup",
-                                         "minutes": 120,
-                                         "started_at": "2026-12-02T01:00:00.000Z"})
-    assert other.sync([log])["results"][0]["status"] == "applied"
+    other = admin.enroll("w1b")          # another worker records v1's hours, twice
+    log, raced = (other.change("service_logs", {"volunteer": "v1", "activity": "cleanup",
+                                                 "minutes": minutes,
+                                                 "started_at": "2026-12-02T01:00:00.000Z"})
+                  for minutes in (120, 30))
+    assert [r["status"] for r in other.sync([log, raced])["results"]] == ["applied"] * 2
 
     context = new_phone()
     page = enrol(context, field_server.app_url, field_server.code("w1"), shots=True)
@@ -169,8 +170,16 @@ def test_four_eyes_and_every_screen_in_both_languages(field_server, new_phone, a
     shot(page, "verify")
     item.get_by_role("button", name="通过").click()
     item.wait_for(state="detached")
+    second = page.locator(f"#to-verify li[data-id='{raced['id']}']")
+    second.get_by_role("button", name="通过").click()
+    second.wait_for(state="detached")
+    third = admin.enroll("w9")           # meanwhile a third worker verified that one first
+    first = third.change("service_logs", {"status": "verified"}, id=raced["id"], base=1)
+    assert third.sync([first])["results"][0]["status"] == "applied"
     out = sync(page)
-    assert out["applied"] == 4 and out["rejected"] == 0, out
+    assert (out["applied"], out["rejected"]) == (4, 1), out
+    page.wait_for_selector("#rejected")
+    assert "已经审核过" in page.inner_text("#rejected")   # the reason in plain words
     shot(page, "home-synced")
     state = other.pull_all()[("service_logs", log["id"])]["fields"]
     assert (state["status"], state["verified_by"], state["points"]) == ("verified", "w1", 12)

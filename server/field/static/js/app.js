@@ -166,7 +166,9 @@ function describe(change) {
   const f = change.fields;
   if (change.collection === "households") return `${t("household")} ${f.address || f.head_name || ""}`;
   if (change.collection === "visits") return `${t("visit_title")} ${localTime(f.visited_at)}`;
-  return `${t("hours_title")} ${f.minutes ? `${f.minutes} ${t("unit_min")}` : f.status || ""}`;
+  if (change.collection === "cases") return `${t("nav_cases")} ${f.title || t(`case_${f.status}`)}`;
+  if (f.minutes) return `${t("hours_title")} ${f.minutes} ${t("unit_min")}`;
+  return t("verify_step", { status: t(`status_${f.status}`) });
 }
 
 async function home() {
@@ -210,7 +212,7 @@ async function home() {
         h("p", { class: "strong" }, describe(r.change)),
         h("p", {}, t(PLAIN.includes(r.code) ? `err_${r.code}` : "err_other")),
         h("p", { class: "muted" }, r.message),
-        r.code === "clock_skew" || r.code === "bad_signature" ? null : h("p", {}, t("todo_redo")),
+        h("p", { class: "strong" }, t(PLAIN.includes(r.code) ? `todo_${r.code}` : "todo_validation")),
         h("button", { class: "small", onclick: async () => {
           await db.write(["rejected"], (tx) => tx.delete("rejected", r.op));
           render();
