@@ -38,6 +38,7 @@ from .moves import household_moved
 
 NAMESPACE = uuid.UUID("5b0f5a2e-6a43-4c38-9d0c-2f1d1c9e7a11")
 BATCH = 2000
+MAX_ROWS = 200_000  # per sheet: a larger roster is split into several files
 
 #: (field, Chinese header, English header); the template's columns, in order.
 HOUSEHOLD_COLUMNS = [
@@ -106,6 +107,8 @@ def read_rows(book: Any, kind: str) -> Iterable[tuple[int, dict[str, str]]]:
     if not index:
         raise RosterError(fields={"file": ["no known headers"]})
     for number, values in enumerate(rows, start=2):
+        if number > MAX_ROWS + 1:
+            raise RosterError(fields={"file": ["too many rows"]})
         row = {index[i]: cell_text(v) for i, v in enumerate(values) if i in index}
         if any(row.values()):
             yield number, row

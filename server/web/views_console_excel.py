@@ -60,7 +60,9 @@ def admin_import_upload() -> Any:
         message = {"no known headers": _("The sheet's first row does not have the template's "
                                          "headers. Start from the template."),
                    "no roster sheet": _("The file has no “住户” or “人员” sheet. Start from "
-                                        "the template.")}.get(
+                                        "the template."),
+                   "too many rows": _("A sheet has more than %(n)s rows. Split the roster "
+                                      "into several files.", n=roster_import.MAX_ROWS)}.get(
             problem, _("This is not an .xlsx file. Save it from Excel or WPS as .xlsx."))
         return _excel_page(status=400, error=message)
     return redirect(url_for("web.admin_import_job", job_id=job), 303)

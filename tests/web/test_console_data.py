@@ -201,7 +201,7 @@ def test_reimport_over_a_phone_edit_keeps_the_phone_value_as_a_conflict(office, 
     assert "name of w1 · 手机“w1 phone”" in html and "社区办公室（name of adm2）" in html
 
 
-def test_bad_uploads_get_a_clear_page(office, data_dir):
+def test_bad_uploads_get_a_clear_page(office, data_dir, monkeypatch):
     before = db_dump(data_dir)
     for data, needle in ((b"not a spreadsheet", "这不是 .xlsx 文件"),
                          (b"", "请先选择填好的 .xlsx 文件")):
@@ -212,6 +212,9 @@ def test_bad_uploads_get_a_clear_page(office, data_dir):
     out = io.BytesIO()
     Workbook().save(out)
     assert "没有“住户”或“人员”工作表" in upload(office, out.getvalue()).get_data(as_text=True)
+    monkeypatch.setattr(roster_import, "MAX_ROWS", 2)
+    many = upload(office, roster([["H1", "g1", "a"], ["H2", "g1", "b"], ["H3", "g1", "c"]]))
+    assert many.status_code == 400 and "超过 2 行" in many.get_data(as_text=True)
     assert db_dump(data_dir) == before
 
 
