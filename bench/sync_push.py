@@ -28,7 +28,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import live_server, print_figure, rate  # noqa: E402
 
-from sync.canonical import canonical  # noqa: E402
+from primitives.canonical import canonical  # noqa: E402
 from sync.crypto import DeviceKey, verify  # noqa: E402
 from sync.hlc import HybridClock  # noqa: E402
 from sync.signing import enrolment_proof, sign_change, unsigned_form  # noqa: E402

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import VerificationError, verify_entry
+from primitives import names, times
 from sync.collections import FIELD_NAMES, FINAL_STATUSES, REQUIRED_ON_CREATE
 from sync.crypto import DeviceKey
 from sync.errors import ChangeRejected
@@ -35,7 +36,7 @@ from .errors import (
     UnknownRecord,
     raise_for,
 )
-from .ids import iso_ms, uuid7
+from .ids import uuid7
 from .retry import RetryPolicy, call_with_retries
 from .store import LocalStore, dumps
 from .transport import Answer, HttpTransport, Transport
@@ -151,7 +152,7 @@ class FieldClient:
         config = {"server_url": server_url, "device_id": out["device_id"],
                   "token": out["token"], "person": out["person"], "role": out["role"],
                   "grids": list(out["grids"]), "name": name,
-                  "enrolled_at": iso_ms(self._wall())}
+                  "enrolled_at": times.format_ms(self._wall())}
         files.save_key(self.dir, key)
         files.save_config(self.dir, config)
         self.config, self.key, self._transport = config, key, transport
@@ -175,7 +176,7 @@ class FieldClient:
         return self._wall() + self.clock.offset_ms
 
     def now_iso(self) -> str:
-        return iso_ms(self.physical_ms())
+        return times.format_ms(self.physical_ms())
 
     def _stamp(self) -> str:
         hlc = self.clock.now(self.physical_ms())
@@ -226,7 +227,7 @@ class FieldClient:
                 self.store.replace_outbox(last["seq"], sign_change(merged, key))
                 pending = row["pending"] if row else 1
             else:
-                self.store.add_outbox(sign_change(change, key), at=iso_ms(self._wall()))
+                self.store.add_outbox(sign_change(change, key), at=times.format_ms(self._wall()))
                 pending = (row["pending"] if row else 0) + 1
             current = None if row is None else view_of(row)
             if row is None:
@@ -427,7 +428,7 @@ class FieldClient:
         balance that is not the sum of the entries.
         """
         self.anchors.check()
-        account = f"volunteer:{volunteer}"
+        account = names.volunteer(volunteer)
         status, _, data = self.call("GET", f"/accounts/{account}", what="balance")
         if status != 200:
             raise_for(status, data)

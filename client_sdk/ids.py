@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
 
 
 def uuid7(now_ms: int | None = None) -> str:
@@ -21,15 +20,3 @@ def uuid7(now_ms: int | None = None) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def iso_ms(ms: int) -> str:
-    """RFC 3339 UTC with millisecond precision and a trailing ``Z``."""
-    dt = datetime.fromtimestamp(ms // 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def parse_iso_ms(text: str) -> int:
-    """Milliseconds since the epoch of an RFC 3339 ``Z`` time (``ValueError`` otherwise)."""
-    if not isinstance(text, str) or not text.endswith("Z"):
-        raise ValueError(f"not an RFC 3339 UTC time: {text!r}")
-    dt = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
-    return int(dt.timestamp()) * 1000 + dt.microsecond // 1000

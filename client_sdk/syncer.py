@@ -33,11 +33,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from primitives import times
 from sync.hlc import HybridClock, too_far_ahead
 from sync.signing import sign_change, unsigned_form
 
 from .errors import ProtocolError, error_code, error_object, raise_for
-from .ids import iso_ms, parse_iso_ms, uuid7
+from .ids import uuid7
 from .store import dumps, loads
 from .views import VIEW_KEYS, fold, view_of
 
@@ -243,7 +244,7 @@ class Syncer:
         """Feed the newest pulled stamp to the HLC (one call: the clock keeps only the max),
         unless it is further ahead of the server's time than the server itself allows."""
         try:
-            skewed = too_far_ahead(top, parse_iso_ms(server_time))
+            skewed = too_far_ahead(top, times.parse_ms(server_time))
         except ValueError:
             raise ProtocolError(f"unreadable stamp {top!r} or time {server_time!r}") from None
         if skewed:
@@ -273,7 +274,7 @@ class Syncer:
 
     def _restamp(self, skewed: list[dict[str, Any]], server_time: str) -> None:
         client, store = self.client, self.store
-        server_ms = parse_iso_ms(server_time)
+        server_ms = times.parse_ms(server_time)
         clock = HybridClock(client.device_id, offset_ms=server_ms - client._wall())
         client._clock = clock
         newest = store.get("server_hlc")
@@ -292,4 +293,4 @@ class Syncer:
             self._rebuild((change["collection"], change["id"]))
             self.summary.restamped += 1
         store.put("clock", clock.state())
-        store.put("clock_offset_at", iso_ms(server_ms))
+        store.put("clock_offset_at", times.format_ms(server_ms))

@@ -7,9 +7,10 @@ with `make_checkpoint`; clients and auditors check them with `verify_*`.
 hold a server to its earlier checkpoints and to its pinned first key.
 """
 
+from primitives.canonical import canonical
+
 from .anchors import checkpoint_root, entry_leaf, tree_root, verify_extends, verify_receipt
 from .balances import apply, replay
-from .canonical import canonical
 from .checkpoint import make_checkpoint
 from .crypto import SigningKey, b64url_decode, b64url_encode, verify_signature
 from .endorse import endorse, endorsement_form, verify_key_chain

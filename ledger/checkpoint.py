@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .canonical import canonical
+from primitives.canonical import canonical
+
 from .crypto import SigningKey
 from .formats import check_checkpoint_shape
 

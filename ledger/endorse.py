@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .canonical import canonical
+from primitives.canonical import canonical
+
 from .crypto import SigningKey, verify_signature
 from .errors import LedgerError, VerificationError
 from .verify import keyring

@@ -12,7 +12,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from .canonical import canonical
+from primitives.canonical import canonical
+
 from .crypto import SigningKey
 from .formats import KINDS, check_body_shape
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .canonical import canonical
+from primitives.canonical import canonical
+
 from .errors import LedgerError, RulesError
 from .formats import is_int, parse_time
 

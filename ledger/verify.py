@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from primitives.canonical import canonical
+
 from .balances import apply
-from .canonical import canonical
 from .checkpoint import signed_form
 from .crypto import check_public_key, verify_signature
 from .entry import ZERO_HASH, hashed_form

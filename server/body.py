@@ -16,22 +16,11 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
+from primitives import strict_json
+
 from .errors import MalformedJson, TooLarge, UnsupportedMediaType
 
 NO_BODY = object()  # g.body when the request has no body (unlike a JSON null)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    obj: dict = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -40,8 +29,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 def parse_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, parse_constant=_reject_constant,
-                           object_pairs_hook=_no_duplicates)
+        value = strict_json.loads(text)
         if _SURROGATE_ESCAPE.search(raw):
             # "\ud800" alone is valid JSON syntax but no Unicode text: it cannot be stored
             # or sent back as UTF-8. (Paired escapes decode to one code point and pass.)

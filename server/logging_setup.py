@@ -27,10 +27,11 @@ import re
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
+
+from primitives import times
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -61,7 +62,7 @@ def scrub(text: str) -> str:
 
 
 def _iso(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return times.format_ms(int(created * 1000))
 
 
 class JsonFormatter(logging.Formatter):

@@ -39,6 +39,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 
+from primitives import names, times
+
 from .auth import require
 from .state import storage
 from .version import __version__
@@ -170,7 +172,7 @@ def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return times.parse(text)
     except ValueError:
         return None
 
@@ -206,7 +208,7 @@ def database_families() -> list[Any]:
                              value=head_seq)
     outstanding = GaugeMetricFamily(
         "gridsync_points_outstanding", "Points held by volunteers (sum of their balances).",
-        value=sum(b for a, b in balances.items() if a.startswith("volunteer:")))
+        value=sum(b for a, b in balances.items() if a.startswith(names.prefix(names.VOLUNTEER))))
 
     since = datetime.now(UTC) - timedelta(days=1)
     seen = sum(1 for d in devices if not d.get("revoked_at")

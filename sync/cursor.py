@@ -23,8 +23,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical import canonical
-from .crypto import b64url_decode, b64url_encode
+from primitives.b64url import b64url_decode, b64url_encode
+from primitives.canonical import canonical
+
 from .errors import BadCursor
 
 VERSION = 1

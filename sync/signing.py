@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .canonical import canonical
+from primitives.canonical import canonical
+
 from .crypto import DeviceKey, verify
 from .errors import ChangeRejected
 

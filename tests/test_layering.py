@@ -1,8 +1,10 @@
-"""The import direction of DESIGN.md, checked on the source (ast) and at run time.
+"""The import direction of docs/design.md, checked on the source (ast) and at run time.
 
-`sync` and `ledger` are pure: nothing from server, client_sdk, Flask or a
-database; they do not import each other; only their `crypto.py` touches
-`cryptography`. The client SDK does not import the server.
+The one layering test. `primitives` lies beneath `sync` and `ledger` and
+imports neither; `sync` and `ledger` are pure (nothing from server,
+client_sdk, Flask or a database) and do not import each other; only
+`primitives/ed25519.py` touches `cryptography`. The client SDK does not
+import the server, and only `server/storage` talks to the database driver.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NO_FRAMEWORKS = {"server", "client_sdk", "flask", "flask_smorest", "werkzeug", "webargs",
                  "sqlite3", "sqlite_utils", "gunicorn", "requests"}
+PURE = ("primitives", "sync", "ledger")
 FORBIDDEN = {
+    "primitives": NO_FRAMEWORKS | {"sync", "ledger", "marshmallow"},
     "sync": NO_FRAMEWORKS | {"ledger"},
-    "ledger": NO_FRAMEWORKS | {"sync"},
+    "ledger": NO_FRAMEWORKS | {"sync", "marshmallow"},
     "client_sdk": {"server", "flask", "flask_smorest", "werkzeug", "gunicorn"},
 }
-CRYPTO_ALLOWED = {"sync/crypto.py", "ledger/crypto.py"}
+CRYPTO_MODULE = "primitives/ed25519.py"
 
 
 def sources(package):
@@ -67,13 +71,12 @@ def test_packages_import_only_what_the_design_allows(package):
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("package", ["sync", "ledger"])
-def test_only_crypto_py_imports_cryptography(package):
-    users = {str(path.relative_to(ROOT)) for path in sources(package)
+def test_only_the_ed25519_module_imports_cryptography():
+    users = {str(path.relative_to(ROOT)) for package in (*PURE, "server", "client_sdk")
+             for path in sources(package)
              if any(name.split(".")[0] == "cryptography"
                     for name, _ in imported_modules(path, package))}
-    assert users <= CRYPTO_ALLOWED, users
-    assert f"{package}/crypto.py" in users
+    assert users == {CRYPTO_MODULE}
 
 
 def test_the_checker_sees_violations(tmp_path, monkeypatch):
@@ -89,18 +92,21 @@ def test_the_checker_sees_violations(tmp_path, monkeypatch):
     assert "flask" in found and "sqlite3" in found and "sync.crypto" in found
 
 
-def test_importing_sync_and_ledger_loads_no_framework_or_database():
-    code = ("import sys, sync, ledger, importlib, pkgutil\n"
-            "for pkg in (sync, ledger):\n"
-            "    for m in pkgutil.iter_modules(pkg.__path__):\n"
-            "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
-            f"names = {sorted(NO_FRAMEWORKS)!r}\n"
+@pytest.mark.parametrize("package", [*PURE, "client_sdk"])
+def test_importing_a_package_loads_nothing_it_must_not(package):
+    """Every module of the package imported in a fresh interpreter: nothing forbidden
+    arrives, not even through a third-party import."""
+    code = ("import sys, importlib, pkgutil\n"
+            f"pkg = importlib.import_module({package!r})\n"
+            "for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+            "    importlib.import_module(m.name)\n"
+            f"names = {sorted(FORBIDDEN[package])!r}\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in names)\n"
             "print(','.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", f"sync/ledger pulled in: {out.stdout.strip()}"
+    assert out.stdout.strip() == "", f"{package} pulled in: {out.stdout.strip()}"
 
 
 def test_only_server_storage_talks_to_the_database_driver():

@@ -16,7 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from .. import clock
+from primitives import times
+
 from ..storage import Storage
 from .case_report import timezone_name, utc_bound
 
@@ -26,7 +27,7 @@ MAX_CASES = 200_000  # rows in the cases sheet; beyond that, export a shorter ra
 def _local(text: str | None, tz: dt.tzinfo) -> dt.datetime | None:
     if not text:
         return None
-    moment = dt.datetime.fromtimestamp(clock.parse_iso(text) / 1000, tz=dt.UTC)
+    moment = times.parse(text)
     return moment.astimezone(tz).replace(tzinfo=None)  # Excel has no time zones
 
 

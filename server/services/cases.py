@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from primitives import names, times
 from sync.cases import step_updates
 
 from .. import clock
@@ -36,7 +37,7 @@ def index_row(state: dict, *, community: str, at: str, zone: str) -> dict:
     f = state["fields"]
     hours = None
     if f.get("status") == "closed" and f.get("closed_at") and f.get("created_at"):
-        hours = (clock.parse_iso(f["closed_at"]) - clock.parse_iso(f["created_at"])) // 3_600_000
+        hours = (times.parse_ms(f["closed_at"]) - times.parse_ms(f["created_at"])) // 3_600_000
     return {"id": state["id"], "grid": f["grid"], "community": community, "kind": f["kind"],
             "category": f["category"], "status": f["status"], "assignee": f.get("assignee"),
             "difficulty": f.get("difficulty") or 1, "rating": f.get("rating"),
@@ -127,8 +128,8 @@ def earn_on_close(store: Storage, signer: Signer, state: dict) -> int:
     if points <= 0:
         return 0
     evidence = (state["meta"].get("done_at") or {}).get("op")
-    append(store, signer, kind="earn", debit=f"issuance:{community_of(store, f['grid'])}",
-           credit=f"volunteer:{assignee}", amount=points, ref=f"case:{state['id']}",
+    append(store, signer, kind="earn", debit=names.issuance(community_of(store, f["grid"])),
+           credit=names.volunteer(assignee), amount=points, ref=names.case(state["id"]),
            evidence=evidence, rules=digest)
     return int(points)
 

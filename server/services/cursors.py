@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from sync.crypto import b64url_decode, b64url_encode
+from primitives.b64url import b64url_decode, b64url_encode
 from sync.cursor import Cursor, decode_cursor, encode_cursor
 from sync.errors import BadCursor
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from primitives import names
+
 from .. import clock
 from ..storage import Storage
 from . import fieldview, grid_tree
@@ -52,8 +54,8 @@ def figures(store: Storage, community: str | None) -> dict:
             hours[month][status] += minutes
     points = {m: {"earn": 0, "redeem": 0} for m in months}
     for month, kind, amount in store.fielddata.points_by_month(
-            {"issuance": [f"issuance:{c}" for c in issuers],
-             "shops": [f"shop:{s}" for s in shops]}, offset, since):
+            {"issuance": [names.issuance(c) for c in issuers],
+             "shops": [names.shop(s) for s in shops]}, offset, since):
         if month in points:
             points[month][kind] += amount
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import MAX_INT, canonical
+from primitives import names
 
 from .. import cards, clock
 from ..auth import Principal
@@ -36,7 +37,7 @@ from ..errors import (
 from ..keystore import Signer
 from ..storage import Storage
 from .anchors import receipt
-from .ledger_append import FLOORED, append, check_floor
+from .ledger_append import append, check_floor
 
 
 # --- accounts ------------------------------------------------------------
@@ -47,21 +48,21 @@ def account_owner(store: Storage, account: str) -> dict | None:
     ``issuance:<community>``; one exists when its person (a volunteer), shop
     or community (a grid with no parent) does.
     """
-    kind, sep, ident = account.partition(":")
-    if not sep or not ident:
+    kind, ident = names.split(account)
+    if not kind:
         return None
     community: str | None = None
-    if kind == "volunteer":
+    if kind == names.VOLUNTEER:
         person = store.directory.person(ident)
         if person is None or person["role"] != "volunteer":
             return None
         community = person["community"]
-    elif kind == "shop":
+    elif kind == names.SHOP:
         shop = store.directory.shop(ident)
         if shop is None:
             return None
         community = shop["community"]
-    elif kind == "issuance":
+    elif kind == names.ISSUANCE:
         grid = store.directory.grid(ident)
         if grid is None or grid["parent"] is not None:
             return None
@@ -75,7 +76,7 @@ def _account_access(who: Principal, owner: dict | None) -> str | None:
     """"full", "balance" (a shop of the volunteer's community) or None."""
     if who.role in ("admin", "auditor"):
         return "full"
-    if owner is None or owner["kind"] != "volunteer":
+    if owner is None or owner["kind"] != names.VOLUNTEER:
         return None
     if who.role == "volunteer" and who.person == owner["id"]:
         return "full"
@@ -160,7 +161,7 @@ def redeem(store: Storage, signer: Signer, who: Principal, data: dict,
     its look-up, passes the ``card_hash`` it found then instead (still checked
     against the volunteer's current card here, under the write lock).
     """
-    actor = f"shop:{who.shop}"  # any counter of the same shop may resend
+    actor = names.shop(who.shop)  # any counter of the same shop may resend
     with store.transaction():
         first = _replay(store, "redemption", data, actor)
         if first is not None:
@@ -175,7 +176,7 @@ def redeem(store: Storage, signer: Signer, who: Principal, data: dict,
         total = sum(line["price"] * line["qty"] for line in lines)
         if total > MAX_INT:
             raise ValidationFailed("total out of range", fields={"items": ["total too large"]})
-        account = f"volunteer:{volunteer['id']}"
+        account = names.volunteer(volunteer["id"])
         check_floor(store, account, total)
         for line in lines:
             if not store.directory.take_stock(shop["id"], line["sku"], line["qty"]):
@@ -184,8 +185,8 @@ def redeem(store: Storage, signer: Signer, who: Principal, data: dict,
                 err = OutOfStock(f"{line['sku']}: {left} left, {line['qty']} asked for")
                 err.sku, err.left = line["sku"], left
                 raise err
-        entry = append(store, signer, kind="redeem", debit=account, credit=f"shop:{shop['id']}",
-                       amount=total, ref=f"redemption:{data['id']}")
+        entry = append(store, signer, kind="redeem", debit=account, credit=names.shop(shop["id"]),
+                       amount=total, ref=names.redemption(data["id"]))
         redemption = {"id": data["id"], "volunteer": volunteer["id"], "shop": shop["id"],
                       "items": lines, "total": total, "at": entry["at"]}
         store.ledger.add_redemption(redemption, entry["seq"])
@@ -272,13 +273,13 @@ def refund(store: Storage, signer: Signer, who: Principal, redemption_id: str,
         redemption, original = found
         if not (who.role == "admin" or (who.role == "shop" and who.shop == redemption["shop"])):
             raise Forbidden("only this shop's staff or an admin may refund this redemption")
-        done = store.ledger.entry_by_ref("reverse", f"entry:{original['seq']}")
+        done = store.ledger.entry_by_ref("reverse", names.entry(original["seq"]))
         if done is not None:
             raise AlreadyReversed(
                 f"redemption {redemption_id} was already refunded by entry {done['seq']}")
         entry = append(store, signer, kind="reverse", debit=original["credit"],
                        credit=original["debit"], amount=original["amount"],
-                       ref=f"entry:{original['seq']}")
+                       ref=names.entry(original["seq"]))
         for line in redemption["items"]:
             store.directory.add_stock(redemption["shop"], line["sku"], line["qty"], entry["at"])
         refunded = {"id": redemption_id, "entry": original["seq"], "reason": reason,
@@ -304,16 +305,16 @@ def adjust(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcom
             return Outcome(first, replayed=True)
         account = data["account"]
         owner = account_owner(store, account)
-        if owner is None or owner["kind"] not in FLOORED or owner["community"] is None:
+        if owner is None or owner["kind"] not in names.FLOORED or owner["community"] is None:
             raise ValidationFailed("no such volunteer or shop account", fields={
                 "account": ["must be volunteer:<id> or shop:<id> of an existing one"]})
-        issuance, amount = f"issuance:{owner['community']}", data["amount"]
+        issuance, amount = names.issuance(owner["community"]), data["amount"]
         if amount > 0:
             debit, credit = issuance, account
         else:  # append keeps the account from going below zero
             debit, credit = account, issuance
         entry = append(store, signer, kind="adjust", debit=debit, credit=credit, amount=abs(amount),
-                       ref=f"adjustment:{data['id']}")
+                       ref=names.adjustment(data["id"]))
         adjustment = {"id": data["id"], "account": account, "amount": amount,
                       "reason": data["reason"], "by": who.person, "at": entry["at"]}
         answer = {"adjustment": adjustment, "entry": entry}
@@ -339,11 +340,11 @@ def reverse(store: Storage, signer: Signer, who: Principal, data: dict) -> Outco
         if original["kind"] == "reverse":
             raise ValidationFailed("a reversal cannot be reversed; make an adjustment", fields={
                 "entry": ["is itself a reversal"]})
-        done = store.ledger.entry_by_ref("reverse", f"entry:{seq}")
+        done = store.ledger.entry_by_ref("reverse", names.entry(seq))
         if done is not None:
             raise AlreadyReversed(f"entry {seq} was already reversed by entry {done['seq']}")
         entry = append(store, signer, kind="reverse", debit=original["credit"],
-                       credit=original["debit"], amount=original["amount"], ref=f"entry:{seq}")
+                       credit=original["debit"], amount=original["amount"], ref=names.entry(seq))
         reversal = {"id": data["id"], "entry": seq, "reason": data["reason"], "by": who.person,
                     "at": entry["at"]}
         answer = {"reversal": reversal, "entry": entry}

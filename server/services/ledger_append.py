@@ -13,6 +13,7 @@ import uuid
 
 from ledger import MAX_INT, ZERO_HASH, make_entry
 from ledger.rules import local_date, price_log
+from primitives import names
 
 from .. import clock
 from ..errors import InsufficientPoints, ValidationFailed
@@ -24,18 +25,15 @@ def new_entry_id() -> str:
     return str(uuid.uuid4())
 
 
-FLOORED = ("volunteer", "shop")  # account kinds never below zero (issuance goes negative)
-
-
 def check_floor(store: Storage, account: str, amount: int) -> None:
     """InsufficientPoints if taking ``amount`` from a volunteer or shop account
     would leave it below zero."""
-    if account.partition(":")[0] in FLOORED:
+    if names.kind_of(account) in names.FLOORED:
         _check_floor(account, store.ledger.balance(account), amount)
 
 
 def _check_floor(account: str, balance: int, amount: int) -> None:
-    if account.partition(":")[0] in FLOORED and balance < amount:
+    if names.kind_of(account) in names.FLOORED and balance < amount:
         raise InsufficientPoints(f"{account} has {balance} points; this needs {amount}")
 
 
@@ -77,7 +75,7 @@ def earn_for_log(store: Storage, signer: Signer, log: dict, *, op: str, communit
                        already_awarded_today=already)
     if points > 0:
         store.ledger.add_points_on(fields["volunteer"], day, points)
-        append(store, signer, kind="earn", debit=f"issuance:{community}",
-               credit=f"volunteer:{fields['volunteer']}", amount=points,
-               ref=f"service_log:{log['id']}", evidence=op, rules=rules_digest)
+        append(store, signer, kind="earn", debit=names.issuance(community),
+               credit=names.volunteer(fields["volunteer"]), amount=points,
+               ref=names.service_log(log["id"]), evidence=op, rules=rules_digest)
     return points

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ledger import LedgerError, points_for
+from primitives import names
 
 from .. import clock
 from ..storage import Storage
@@ -27,7 +28,7 @@ def overview(store: Storage, volunteer: str) -> dict:
     """Balance, hours by status, logs (newest first), entries (newest first, each with
     the balance after it, and the items of a redemption or the reason of a refund),
     and hours and points for each of the last twelve months."""
-    account = f"volunteer:{volunteer}"
+    account = names.volunteer(volunteer)
     with store.snapshot():
         balance = store.ledger.balance(account)
         entries = store.ledger.account_entries(account)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import LedgerError
-from sync.canonical import canonical
+from primitives.canonical import canonical
 from sync.errors import ChangeRejected
 from sync.hlc import check_stamp
 from sync.merge import merge, status_change

@@ -9,12 +9,13 @@ session id in a cookie) and never logged.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
+
+from primitives.b64url import b64url_decode, b64url_encode
 
 from .. import clock, secrets_
 from ..errors import IdReused, NotFound, ValidationFailed
@@ -70,7 +71,7 @@ def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
     key = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
                          dklen=32)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64url_encode(salt)}${b64url_encode(key)}"
 
 
 def check_secret(secret: str, stored: str) -> bool:
@@ -78,19 +79,11 @@ def check_secret(secret: str, stored: str) -> bool:
         scheme, n, r, p, salt, key = stored.split("$")
         if scheme != "scrypt":
             return False
-        actual = hashlib.scrypt(secret.encode(), salt=_unb64(salt), n=int(n), r=int(r),
-                                p=int(p), dklen=len(_unb64(key)))
+        actual = hashlib.scrypt(secret.encode(), salt=b64url_decode(salt), n=int(n), r=int(r),
+                                p=int(p), dklen=len(b64url_decode(key)))
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(actual, _unb64(key))
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return hmac.compare_digest(actual, b64url_decode(key))
 
 
 def _burn_time(secret: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger import ZERO_HASH, VerificationError, canonical, keyring, verify_entry
+from primitives import names
 
 from .. import cards
 from ..auth import Principal
@@ -34,7 +35,7 @@ def card_holder(store: Storage, card: str, community: str | None) -> dict | None
             person = store.web.person_by_card(card_hash)
             if (person is not None and person["role"] == "volunteer" and person["active"]
                     and person["community"] == community):
-                person["balance"] = store.ledger.balance(f"volunteer:{person['id']}")
+                person["balance"] = store.ledger.balance(names.volunteer(person["id"]))
                 person["card_hash"] = card_hash
                 return person
     return None
@@ -49,7 +50,7 @@ def receipt(store: Storage, shop: str, redemption_id: str) -> dict | None:
             return None
         redemption, entry = found
         person = store.directory.person(redemption["volunteer"]) or {}
-        after = _balance_after(store, f"volunteer:{redemption['volunteer']}", entry["seq"])
+        after = _balance_after(store, names.volunteer(redemption["volunteer"]), entry["seq"])
     return {"redemption": redemption, "entry": entry, "volunteer_name": person.get("name", ""),
             "balance_after": after}
 
@@ -82,7 +83,7 @@ def _balance_after(store: Storage, account: str, seq: int) -> int:
 def own_entry(store: Storage, volunteer: str, seq: int) -> dict | None:
     """Entry ``seq`` if it moves this volunteer's account, else None (never another's)."""
     entry = store.ledger.entry(seq)
-    account = f"volunteer:{volunteer}"
+    account = names.volunteer(volunteer)
     if entry is None or account not in (entry["debit"], entry["credit"]):
         return None
     return entry

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from primitives import names
+
 from .connection import Database
 from .ledger_audit import parse_object
 
@@ -24,17 +26,18 @@ class CaseAuditStore:
         """(earn seq or None, case id, problem), streamed in case order."""
         # The redundant IN repeats entries_once's WHERE so its partial index is used.
         rows = self.db.execute(
-            """SELECT e.seq, substr(e.ref, 6) AS case_id, e.credit, e.amount,
+            """SELECT e.seq, substr(e.ref, length(:case) + 1) AS case_id, e.credit, e.amount,
                       json_extract(e.body, '$.evidence') AS evidence,
                       r.state, o.collection AS op_collection, o.record AS op_record,
                       o.status AS op_status, o.change AS op_change, d.person AS op_person
                FROM entries e
-               LEFT JOIN records r ON r.collection = 'cases' AND r.id = substr(e.ref, 6)
+               LEFT JOIN records r
+                 ON r.collection = 'cases' AND r.id = substr(e.ref, length(:case) + 1)
                LEFT JOIN ops o ON o.op = json_extract(e.body, '$.evidence')
                LEFT JOIN devices d ON d.id = o.device
                WHERE e.kind IN ('earn', 'redeem', 'reverse') AND e.kind = 'earn'
-                 AND e.ref LIKE 'case:%'
-               ORDER BY e.seq""")
+                 AND e.ref LIKE :case || '%'
+               ORDER BY e.seq""", {"case": names.prefix(names.CASE)})
         paid: set[str] = set()
         for row in rows:
             seq, case = int(row["seq"]), row["case_id"]
@@ -60,7 +63,7 @@ def _earn_problem(row: Any) -> str | None:
     assignee = fields.get("assignee")
     if fields.get("status") != "closed":
         return f"its status is {fields.get('status')!r}, not 'closed'"
-    if row["credit"] != f"volunteer:{assignee}":
+    if row["credit"] != names.volunteer(assignee):
         return f"it pays {row['credit']}, but the case's assignee is {assignee!r}"
     if fields.get("points") != row["amount"] or type(fields.get("points")) is not int:
         return f"the case has {fields.get('points')!r} points, the earn pays {row['amount']}"

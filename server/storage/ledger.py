@@ -15,6 +15,7 @@ from typing import Any
 
 from ledger import entry_leaf
 from ledger.merkle import append_nodes
+from primitives import names
 
 from .connection import Database
 from .errors import StorageError, TreeAhead
@@ -216,9 +217,9 @@ class LedgerStore:
         rows = self.db.query(
             f"SELECT r.*, rev.seq AS reversed_by FROM redemptions r "
             f"LEFT JOIN entries rev ON rev.kind = 'reverse' "
-            f"AND rev.ref = 'entry:' || r.entry_seq "
+            f"AND rev.ref = ? || r.entry_seq "
             f"WHERE r.{column} = ? AND r.at >= ? AND r.at < ? ORDER BY r.at DESC LIMIT ?",
-            (value, since, until, limit))
+            (names.prefix(names.ENTRY), value, since, until, limit))
         return [{**_redemption(row), "entry_seq": int(row["entry_seq"]),
                  "reversed_by": row["reversed_by"]} for row in rows]
 

@@ -5,7 +5,6 @@ service logs and stored answers against the entries that paid them).
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import urllib.parse
@@ -14,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from ledger import canonical
+from primitives import names, strict_json
+from primitives.canonical import canonical
 
 from .connection import BUSY_TIMEOUT_MS, Database
 
@@ -24,7 +24,7 @@ class LedgerAuditStore:
         self.db = db
 
     # --- audit queries (gridsync ledger verify) ---------------------------
-    # Whatever these parse they parse with `strict_loads`: an object naming a
+    # Whatever these parse they parse with `primitives.strict_json`: an object naming a
     # key twice reads one way in SQLite (json_extract keeps the first) and
     # another in Python (the last), so it is a finding, never a value. Rows
     # are streamed from cursors, never fetched whole: memory stays flat in
@@ -86,8 +86,8 @@ class LedgerAuditStore:
                 yield seq, rid, "its redeem entry is missing"
                 continue
             if (r["kind"], r["ref"], r["debit"], r["credit"], r["amount"]) != (
-                    "redeem", f"redemption:{rid}", f"volunteer:{r['volunteer']}",
-                    f"shop:{r['shop']}", r["total"]):
+                    "redeem", names.redemption(rid), names.volunteer(r["volunteer"]),
+                    names.shop(r["shop"]), r["total"]):
                 yield seq, rid, "its entry does not match it"
                 continue
             items, problem = parse_json(r["items"])
@@ -130,9 +130,9 @@ class LedgerAuditStore:
             """SELECT e.seq, e.ref FROM entries e
                WHERE e.kind = 'redeem' AND NOT EXISTS (
                  SELECT 1 FROM redemptions r
-                 WHERE r.id = substr(e.ref, 12) AND e.ref = 'redemption:' || r.id
+                 WHERE r.id = substr(e.ref, length(:prefix) + 1) AND e.ref = :prefix || r.id
                    AND r.entry_seq = e.seq)
-               ORDER BY e.seq LIMIT 1""")
+               ORDER BY e.seq LIMIT 1""", {"prefix": names.prefix(names.REDEMPTION)})
         return None if row is None else (int(row[0]), row[1])
 
     def first_earn_without_evidence(self) -> tuple[int, str | None] | None:
@@ -142,10 +142,11 @@ class LedgerAuditStore:
         row = self.db.one(
             """SELECT e.seq, json_extract(e.body, '$.evidence') FROM entries e
                LEFT JOIN ops o ON o.op = json_extract(e.body, '$.evidence')
-               WHERE e.kind = 'earn' AND e.ref NOT LIKE 'case:%'
+               WHERE e.kind = 'earn' AND e.ref NOT LIKE :case || '%'
                  AND (o.op IS NULL OR o.collection != 'service_logs'
-                      OR 'service_log:' || o.record != e.ref)
-               ORDER BY e.seq LIMIT 1""")
+                      OR :log || o.record != e.ref)
+               ORDER BY e.seq LIMIT 1""", {"case": names.prefix(names.CASE),
+                                           "log": names.prefix(names.SERVICE_LOG)})
         return None if row is None else (int(row[0]), row[1])
 
     def first_earn_without_log(self) -> tuple[int, str] | None:
@@ -154,11 +155,12 @@ class LedgerAuditStore:
             """SELECT e.seq, e.ref FROM entries e
                WHERE e.kind = 'earn' AND NOT EXISTS (
                  SELECT 1 FROM records r
-                 WHERE (r.collection = 'service_logs' AND r.id = substr(e.ref, 13)
-                        AND e.ref = 'service_log:' || r.id)
-                    OR (r.collection = 'cases' AND r.id = substr(e.ref, 6)
-                        AND e.ref = 'case:' || r.id))
-               ORDER BY e.seq LIMIT 1""")
+                 WHERE (r.collection = 'service_logs' AND r.id = substr(e.ref, length(:log) + 1)
+                        AND e.ref = :log || r.id)
+                    OR (r.collection = 'cases' AND r.id = substr(e.ref, length(:case) + 1)
+                        AND e.ref = :case || r.id))
+               ORDER BY e.seq LIMIT 1""", {"case": names.prefix(names.CASE),
+                                           "log": names.prefix(names.SERVICE_LOG)})
         return None if row is None else (int(row[0]), row[1])
 
     def service_log_problems(self) -> Iterator[tuple[int | None, str, str]]:
@@ -177,8 +179,9 @@ class LedgerAuditStore:
             """SELECT r.id, r.state, e.seq, e.amount FROM records r
                LEFT JOIN entries e
                  ON e.kind IN ('earn', 'redeem', 'reverse') AND e.kind = 'earn'
-                    AND e.ref = 'service_log:' || r.id
-               WHERE r.collection = 'service_logs' ORDER BY r.id""")
+                    AND e.ref = ? || r.id
+               WHERE r.collection = 'service_logs' ORDER BY r.id""",
+            (names.prefix(names.SERVICE_LOG),))
         for row in rows:
             log, seq, amount = row["id"], row["seq"], row["amount"]
             state, problem = parse_object(row["state"])
@@ -244,59 +247,12 @@ ENTRY_COLUMNS = ("seq", "id", "kind", "debit", "credit", "amount", "ref", "at", 
 _MISSING = object()
 
 
-class DuplicateKey(ValueError):
-    def __init__(self, key: str):
-        super().__init__(f"names the key {key!r} twice")
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise DuplicateKey(key)
-            seen.add(key)
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-
-
-def strict_loads(text: str | bytes) -> Any:
-    """``json.loads`` that refuses an object naming a key twice (DuplicateKey)
-    and NaN or Infinity: text every JSON reader reads the same way.
-
-    Compact text that orjson writes back byte for byte (as the server
-    stores entries and records) cannot hold a repeated key, which the
-    write-back would have dropped: that common case skips the slower check.
-    """
-    if isinstance(text, bytes | bytearray):
-        raw = bytes(text)
-    elif isinstance(text, str):
-        raw = text.encode("utf-8", "surrogatepass")
-    else:
-        raise ValueError("not text")
-    try:
-        value = orjson.loads(raw)
-        if orjson.dumps(value) == raw:
-            return value
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        pass
-    return _STRICT.decode(raw.decode("utf-8"))
-
-
 def parse_json(text: Any) -> tuple[Any, str | None]:
     """(value, None), or (None, what is wrong with the text)."""
     try:
-        return strict_loads(text), None
-    except DuplicateKey as exc:
-        return None, str(exc)
+        return strict_json.loads_stored(text), None
+    except strict_json.DuplicateKey as exc:
+        return None, f"names the key {exc.key!r} twice"
     except (ValueError, UnicodeDecodeError):
         return None, "is not JSON"
 
@@ -346,14 +302,14 @@ def _answer_mismatch(kind: str, rid: str, answer: dict, entry: dict) -> str | No
         amount = made.get("amount")
         if not _is_int(amount) or amount == 0:
             return "its stored answer has no amount"
-        expected = ("adjust", f"adjustment:{rid}", made.get("account"), abs(amount))
+        expected = ("adjust", names.adjustment(rid), made.get("account"), abs(amount))
         actual = (entry["kind"], entry["ref"],
                   entry["credit"] if amount > 0 else entry["debit"], entry["amount"])
     elif kind in ("reversal", "refund"):
-        expected = ("reverse", f"entry:{made.get('entry')}")
+        expected = ("reverse", names.entry(made.get("entry")))
         actual = (entry["kind"], entry["ref"])
     elif kind == "redemption":
-        expected = ("redeem", f"redemption:{rid}")
+        expected = ("redeem", names.redemption(rid))
         actual = (entry["kind"], entry["ref"])
     else:
         return "a stored answer of an unknown kind"

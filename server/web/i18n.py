@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import g, redirect, request
 from flask_babel import format_date, format_datetime, format_decimal
 
-from .. import clock
+from primitives import times
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
@@ -60,19 +60,14 @@ def when(text: str | None, fmt: str = "medium") -> str:
     """An RFC 3339 'Z' time in the configured time zone and the reader's format."""
     if not text:
         return ""
-    from datetime import UTC, datetime
-
-    dt = datetime.fromtimestamp(clock.parse_iso(text) / 1000, tz=UTC)
-    return format_datetime(dt, fmt)
+    return format_datetime(times.parse(text), fmt)
 
 
 def day(text: str | None) -> str:
     """The local calendar date of an RFC 3339 'Z' time, in the reader's short format."""
     if not text:
         return ""
-    from datetime import UTC, datetime
-
-    return format_date(datetime.fromtimestamp(clock.parse_iso(text) / 1000, tz=UTC), "short")
+    return format_date(times.parse(text), "short")
 
 
 def hours(minutes: int | None) -> str:

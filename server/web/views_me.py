@@ -13,6 +13,8 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
+from primitives import names
+
 from ..services import directory, me_overview, web_pages
 from ..state import storage
 from . import console_charts
@@ -54,7 +56,7 @@ def me_entry(seq: int) -> Any:
         raise PageNotFound()
     check = web_pages.check_entry(store, entry)
     return render_template("me/entry.html", entry=entry, check=check,
-                           account=f"volunteer:{g.me.person}")
+                           account=names.volunteer(g.me.person))
 
 
 @bp.route("/me/card", methods=["GET"])

@@ -17,6 +17,8 @@ from typing import Any
 from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from primitives import names
+
 from ..errors import ApiError, CardInvalid, IdReused, InsufficientPoints, OutOfStock
 from ..fields import ID_PATTERN, UUID_PATTERN
 from ..keystore import load_secret
@@ -88,7 +90,7 @@ def _open(handle: str) -> tuple[dict, str] | None:
     if (person is None or person["role"] != "volunteer" or not person["active"]
             or person["community"] != g.me.community):
         return None
-    person["balance"] = store.ledger.balance(f"volunteer:{person['id']}")
+    person["balance"] = store.ledger.balance(names.volunteer(person["id"]))
     return person, found[1]
 
 
