@@ -3,7 +3,8 @@
 The one layering test. `primitives` lies beneath `sync` and `ledger` and
 imports neither; `sync` and `ledger` are pure (nothing from server,
 client_sdk, Flask or a database) and do not import each other; only
-`primitives/ed25519.py` touches `cryptography`. The client SDK does not
+`primitives/ed25519.py` touches `cryptography` there (the server may use
+its other ciphers, never its Ed25519). The client SDK does not
 import the server, and only `server/storage` talks to the database driver.
 """
 
@@ -71,12 +72,18 @@ def test_packages_import_only_what_the_design_allows(package):
     assert not bad, "\n".join(bad)
 
 
-def test_only_the_ed25519_module_imports_cryptography():
-    users = {str(path.relative_to(ROOT)) for package in (*PURE, "server", "client_sdk")
+def test_only_the_ed25519_module_does_ed25519():
+    """In the pure packages and the client nothing but primitives/ed25519.py imports
+    `cryptography`; in the server nothing touches its Ed25519 (other ciphers may)."""
+    users = {str(path.relative_to(ROOT)) for package in (*PURE, "client_sdk")
              for path in sources(package)
              if any(name.split(".")[0] == "cryptography"
                     for name, _ in imported_modules(path, package))}
     assert users == {CRYPTO_MODULE}
+    ed25519 = [f"{path.relative_to(ROOT)}:{line}" for path in sources("server")
+               for name, line in imported_modules(path, "server")
+               if name.startswith("cryptography") and "ed25519" in name]
+    assert not ed25519
 
 
 def test_the_checker_sees_violations(tmp_path, monkeypatch):
