@@ -39,6 +39,11 @@ def ensure_search_index(db: Database) -> None:
     except Exception:  # noqa: BLE001 - re-checked below; anything else is raised
         if not db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'household_index_fts'"):
             raise
+        return
+    # A household written by another process between the index's populate and its
+    # triggers would be missing from it: rebuild once from household_index, now that
+    # the triggers keep it current.
+    db.execute("INSERT INTO household_index_fts (household_index_fts) VALUES ('rebuild')")
 
 
 def _in(values: Any) -> str:

@@ -140,7 +140,7 @@ def admin_enrol(person_id: str) -> Any:
     except ValidationFailed as exc:
         return person_page(person_id, status=400,
                            error=forms.service_errors(exc).get("person") or _("Not allowed."))
-    server = request.host_url.rstrip("/")
+    server = str(current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
     # The QR opens the field app with the code filled in (its scanner also reads the
     # code out of it); the code under it is for typing, or for `gridsync field enroll`.
     link = f"{server}/field/#enrol={out['code']}"

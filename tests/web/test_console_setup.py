@@ -155,6 +155,10 @@ def test_enrolment_code_is_a_qr_with_the_code_under_it(office, app):
     assert office.last_html.count('class="qr"') == 1
     link = re.search(r'id="enrol-link">([^<]+)<', office.last_html).group(1)
     assert link == f"http://localhost/field/#enrol={code}"     # opens the field app
+    app.config["PUBLIC_URL"] = "https://xingfu.example.cn/"
+    office.post("/admin/people/w2/enrol", {}, page="/admin/people/w2")
+    assert re.search(r'id="enrol-link">https://xingfu.example.cn/field/#enrol=ENR-',
+                     office.last_html)
     from sync.crypto import DeviceKey
     from sync.signing import enrolment_proof
 
