@@ -9,6 +9,7 @@ and checked to fit a 360 px wide screen.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -248,6 +249,24 @@ def test_a_community_from_nothing_then_roster_visits_and_excel(browser, fresh, t
     assert rows[0][:6] == ("走访时间", "网格", "地址", "户主", "网格员", "结果")
     assert len(rows) == 2 and rows[1][2] == "幸福路1号2室" and rows[1][7] == "飞线充电"
     assert rows[1][4] == "王芳" and rows[1][5] == "见到"
+
+    # Two hours for the volunteer, recorded on 王芳's phone, verified on 赵强's.
+    page.goto(site + "/admin/people/zhao")
+    submit(page, "#enrol form")
+    second = [GRIDSYNC, "field", "--dir", str(tmp_path / "phone2")]
+    for command in ([*second, "enroll", site, page.inner_text("#enrol-code")],
+                    [*field, "log-hours", "--volunteer", "li", "--activity", "elderly_care",
+                     "--minutes", "120"], [*field, "sync"], [*second, "sync"]):
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+    logs = subprocess.run([*second, "logs", "--json"], capture_output=True, text=True,
+                          timeout=60)
+    (log,) = json.loads(logs.stdout)["service_logs"]
+    for command in ([*second, "verify", log["id"]], [*second, "sync"]):
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+    page.goto(site + "/admin/hours")
+    assert page.inner_text("#hours-li").split()[-1] == "20"          # points earned
 
     for path, name in (("/admin/needs", "needs"), ("/admin/hours", "hours"),
                        ("/admin/dashboard", "dashboard"), ("/admin/print", "print"),
