@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from .storage.errors import BUSY, UNAVAILABLE, BackendError
+from .storage.errors import BUSY, UNAVAILABLE, BackendError, TreeAhead
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(BackendError)
     def _db_error(exc: BackendError) -> Response:
         return error_response(from_database_error(exc))
+
+    @app.errorhandler(TreeAhead)
+    def _tree_ahead(exc: TreeAhead) -> Response:
+        # Entries were removed behind the server's back: fail closed, loudly.
+        log.error("ledger refuses to append: %s", exc)
+        return error_response(Unavailable(
+            f"{exc}; no entry is written until an operator runs `gridsync ledger verify`"))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -133,3 +133,20 @@ def test_a_redemption_answer_is_a_receipt_checkable_offline(world, api):
     give(api, "volunteer:v1", 1)
     later = api.ok(api.get(f"/redemptions/{body['id']}", token=shop))
     assert later == first  # the receipt given at the counter, unchanged
+
+
+def test_a_server_whose_entries_were_cut_off_refuses_to_append(world, api, data_dir):
+    for amount in (10, 20):
+        give(api, "volunteer:v1", amount)
+    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
+    conn.execute("DELETE FROM entries WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    cp = api.ok(api.get("/ledger/checkpoint"))  # still answers for the chain it has
+    assert cp["seq"] == 1 and cp["root"] == tree_root(e["hash"] for e in entries(data_dir))
+    resp = api.post("/ledger/adjustments", {"id": "a" * 32, "account": "volunteer:v1",
+                                            "amount": 5, "reason": "after the cut"})
+    assert resp.status_code == 503
+    error = resp.get_json()["error"]
+    assert error["code"] == "unavailable" and "entries were removed" in error["message"]
+    assert len(entries(data_dir)) == 1
