@@ -3,7 +3,9 @@
 Value: entries appended through the server's `append()` (services.ledger_append),
 one `BEGIN IMMEDIATE` transaction and one commit per append, synchronous=FULL,
 WAL, on a real initialised data dir: read the active key and the head, hash
-and sign the entry, insert it, move both balances, commit.
+and sign the entry, insert it and its Merkle leaf (with the perfect subtrees
+it closes: about two small rows, O(log n) lookups, never the whole tree),
+move both balances, commit.
 
 Bound, measured in the same run on the same bytes and the same directory:
 

@@ -32,8 +32,10 @@ class LedgerStore:
 
     def append(self, entry: dict) -> None:
         """Store a signed entry, add its Merkle leaf and move both balances."""
-        self.catch_up_tree(entry["seq"] - 1)
-        self._add_leaf(entry["seq"] - 1, entry["hash"])
+        index = entry["seq"] - 1
+        if self.tree_size() != index:  # older entries without leaves, or a cut chain
+            self.catch_up_tree(index)
+        self._add_leaf(index, entry["hash"])
         self.db.execute(
             "INSERT INTO entries (seq, id, kind, debit, credit, amount, ref, at, hash, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -126,9 +128,8 @@ class LedgerStore:
             self._add_leaf(int(seq) - 1, digest)
 
     def _add_leaf(self, index: int, entry_hash: str) -> None:
-        for level, idx, digest in append_nodes(index, entry_leaf(entry_hash), self.tree_node):
-            self.db.execute("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                            (level, idx, digest))
+        self.db.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            append_nodes(index, entry_leaf(entry_hash), self.tree_node))
 
     # --- daily caps ------------------------------------------------------
     def points_on(self, volunteer: str, local_date: str) -> int:
