@@ -48,6 +48,8 @@ def describe(store: Storage, conflicts: list[dict]) -> list[dict]:
             there = home.state["fields"] if home else {}
             subject.update(address=there.get("address"), head=there.get("head_name"),
                            household=fields.get("household"))
+        elif c["collection"] == "cases":
+            subject.update(title=fields.get("title"), case=c["record"])
         elif c["collection"] == "service_logs":
             subject.update(volunteer=names.get(fields.get("volunteer", ""), ""),
                            activity=fields.get("activity"), started_at=fields.get("started_at"))

@@ -22,9 +22,14 @@ FIELDS = {
     "service_logs": {"volunteer": _l("Volunteer"), "activity": _l("Activity"),
                      "started_at": _l("Started at"), "minutes": _l("Minutes"),
                      "notes": _l("Notes"), "status": _l("Status"), "deleted": _l("Deleted")},
+    "cases": {"grid": _l("Grid"), "kind": _l("Kind of case"), "category": _l("Category"),
+              "title": _l("Title"), "detail": _l("Details"), "household": _l("Household"),
+              "visit": _l("Visit"), "reporter_name": _l("Reporter's name"),
+              "reporter_phone": _l("Reporter's phone"), "due_at": _l("Due"),
+              "status": _l("Status"), "assignee": _l("Assignee"),
+              "resolution": _l("Resolution"), "rating": _l("Rating"),
+              "deleted": _l("Deleted")},
 }
-COLLECTIONS = {"households": _l("Household"), "visits": _l("Visit"),
-               "service_logs": _l("Service log"), "people": _l("Person")}
 
 
 def activity_names() -> dict[str, str]:

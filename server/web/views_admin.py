@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import IdReused, NotFound, ValidationFailed
@@ -112,8 +112,6 @@ def _role(person_id: str) -> str | None:
 @bp.route("/admin/people/<person_id>/link", methods=["POST"])
 @signed_in("admin")
 def admin_make_link(person_id: str) -> Any:
-    from flask import current_app
-
     try:
         secret, expires = web_auth.create_link(
             storage(), person_id, days=float(current_app.config["WEB_LINK_DAYS"]))
@@ -151,6 +149,7 @@ def _conflicts_page(message: str | None = None, status: int = 200) -> Any:
         conflicts = conflict_view.describe(store, store.records.conflicts("open"))
     return render_template("admin/conflicts.html", conflicts=conflicts, message=message,
                            field_label=labels.field_label,
+                           config_views=current_app.view_functions,
                            done=request.args.get("done")), status
 
 

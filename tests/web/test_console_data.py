@@ -230,6 +230,20 @@ def test_conflicts_name_the_household_the_field_and_who(office, web_world):
     assert "name of w1 · 手机“w1 phone”" in html and "name of w1b · 手机“w1b phone”" in html
 
 
+def test_a_case_conflict_reads_with_chinese_labels(office, data_dir):
+    from server.storage import open_storage
+
+    store = open_storage(str(data_dir / "gridsync.db"), migrate_schema=False)
+    side = {"hlc": "001764000000000:00000:server", "device": "server:adm2", "op": "x"}
+    with store.transaction():
+        store.records.add_conflicts([("cases", "c-1", "resolution", {**side, "value": "已修"},
+                                      {**side, "value": "未修"}, "2026-12-01T00:00:00.000Z")])
+    store.close()
+    html = text(office.get("/admin/conflicts"))
+    assert '<strong class="field-label">办理结果</strong>' in html
+    assert "社区办公室（name of adm2）" in html
+
+
 def test_dashboard_numbers(office, field):
     html = text(office.get("/admin/dashboard"))
     assert re.search(r'id="n-volunteers">2<', html) and re.search(r'id="n-workers">3<', html)
