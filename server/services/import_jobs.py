@@ -47,11 +47,15 @@ def status(store: Storage, job_id: str) -> dict | None:
     return job
 
 
-def run(store: Storage, job_id: str, by: str) -> dict[str, Any]:
-    """Write the job's good rows now (the caller's thread); returns the result."""
+def claim(store: Storage, job_id: str) -> bool:
+    """Mark a planned job running, once (a second click gets False). Done before the
+    writing starts, so the page that follows already shows the progress."""
     with store.transaction():
-        if not store.imports.claim(job_id, clock.iso()):
-            raise ValueError("job is not waiting to be written")
+        return store.imports.claim(job_id, clock.iso())
+
+
+def run(store: Storage, job_id: str, by: str) -> dict[str, Any]:
+    """Write a claimed job's good rows now (the caller's thread); returns the result."""
     try:
         data = store.imports.file(job_id) or b""
         plan = roster_import.plan(store, data)

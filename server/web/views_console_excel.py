@@ -86,7 +86,7 @@ def admin_import_apply(job_id: str) -> Any:
     job = store.imports.get(job_id[:32])
     if job is None:
         raise PageNotFound()
-    if job["status"] == "planned":
+    if import_jobs.claim(store, job["id"]):
         if current_app.config.get("IMPORT_IN_REQUEST"):
             import_jobs.run(store, job["id"], g.me.person)   # tests: no thread
         else:

@@ -175,6 +175,8 @@ def test_import_dry_run_lists_every_problem_then_writes_good_rows_once(office, i
                              "members": 3, "phone": "13800000000", "tags": ["独居老人", "低保"]}
 
     settled = db_dump(data_dir, skip=("rate_limits", "import_jobs"))
+    office.post(job + "/apply", {}, page=job)              # a second click writes nothing
+    assert db_dump(data_dir, skip=("rate_limits", "import_jobs")) == settled
     again = upload(office, data).headers["Location"]
     assert "新增 0，修改 0，无变化 3" in text(office.get(again))
     assert 'id="nothing-to-do"' in office.last_html
