@@ -19,13 +19,13 @@ from primitives import names, times
 from sync.collections import FIELD_NAMES, FINAL_STATUSES, REQUIRED_ON_CREATE
 from sync.crypto import DeviceKey
 from sync.errors import ChangeRejected
-from sync.hlc import HybridClock
 from sync.merge import status_change
 from sync.schemas import parse_change
 from sync.signing import enrolment_proof, sign_change, unsigned_form
 
 from . import files
 from .anchors import Anchors
+from .device_clock import DeviceClock
 from .errors import (
     AlreadyEnrolled,
     FieldClientError,
@@ -39,6 +39,7 @@ from .errors import (
 from .ids import uuid7
 from .retry import RetryPolicy, call_with_retries
 from .store import LocalStore, dumps
+from .syncer import Syncer, SyncSummary
 from .transport import Answer, HttpTransport, Transport
 from .views import apply_change, view_of
 
@@ -81,7 +82,7 @@ class FieldClient:
         self.retry = retry or RetryPolicy()
         self._wall = wall_clock_ms or (lambda: time.time_ns() // 1_000_000)
         self.batch_size, self.batch_bytes, self.page_limit = batch_size, batch_bytes, page_limit
-        self._clock: HybridClock | None = None
+        self._clock: DeviceClock | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -157,31 +158,26 @@ class FieldClient:
         files.save_config(self.dir, config)
         self.config, self.key, self._transport = config, key, transport
         with self.store.transaction():
-            self._clock = HybridClock(str(out["device_id"]))
-            self.store.put("clock", self._clock.state())
+            self._clock = DeviceClock(self.store, str(out["device_id"]), self._wall, fresh=True)
         self.anchors.pin(data.get("ledger_key"))
         return dict(out)
 
     # --- clock ---------------------------------------------------------------
     @property
-    def clock(self) -> HybridClock:
+    def clock(self) -> DeviceClock:
         if self._clock is None:
-            state = self.store.get("clock")
-            self._clock = (HybridClock.from_state(state) if state
-                           else HybridClock(self.device_id))
+            self._clock = DeviceClock(self.store, self.device_id, self._wall)
         return self._clock
 
     def physical_ms(self) -> int:
         """The device's wall clock corrected by the offset adopted after ``clock_skew``."""
-        return self._wall() + self.clock.offset_ms
+        return self.clock.physical_ms()
 
     def now_iso(self) -> str:
-        return times.format_ms(self.physical_ms())
+        return self.clock.now_iso()
 
     def _stamp(self) -> str:
-        hlc = self.clock.now(self.physical_ms())
-        self.store.put("clock", self.clock.state())
-        return hlc
+        return self.clock.stamp()
 
     # --- requests --------------------------------------------------------------
     def _token(self) -> str:
@@ -372,14 +368,15 @@ class FieldClient:
                             for c in ("households", "visits", "service_logs", "people")}}
 
     # --- sync ------------------------------------------------------------------------
-    def sync(self, progress: Callable[..., None] | None = None) -> Any:
+    def sync(self, progress: Callable[[SyncSummary, int], None] | None = None) -> SyncSummary:
         """Push the outbox, pull the scope, then check the server's ledger
         checkpoint extends the one kept (``anchors``); returns a
         ``SyncSummary``. See ``syncer``."""
-        from .syncer import Syncer
-
-        self._require_device()
-        summary = Syncer(self).run(progress)
+        syncer = Syncer(self.store, key=self._require_device(), clock=self.clock,
+                        send=lambda body: self.call("POST", "/sync", body, what="sync"),
+                        batch_size=self.batch_size, batch_bytes=self.batch_bytes,
+                        page_limit=self.page_limit)
+        summary = syncer.run(progress)
         self.anchors.check()
         return summary
 

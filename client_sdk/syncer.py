@@ -31,19 +31,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from primitives import times
-from sync.hlc import HybridClock, too_far_ahead
+from sync.crypto import DeviceKey
+from sync.hlc import too_far_ahead
 from sync.signing import sign_change, unsigned_form
 
+from .device_clock import DeviceClock
 from .errors import ProtocolError, error_code, error_object, raise_for
 from .ids import uuid7
-from .store import dumps, loads
+from .store import LocalStore, dumps, loads
+from .transport import Answer
 from .views import VIEW_KEYS, fold, view_of
-
-if TYPE_CHECKING:
-    from .client import FieldClient
 
 MAX_RESTAMPS = 3
 MAX_RESTARTS = 3
@@ -92,24 +92,31 @@ def _check_answer(data: Any, sent: int) -> None:
         raise ProtocolError(f"sent {sent} changes, got {len(data['results'])} results")
 
 
+Send = Callable[[dict[str, Any]], Answer]
+"""Posts one sync request body (authenticated, with retries) and returns the answer."""
+
+
 class Syncer:
-    def __init__(self, client: FieldClient):
-        self.client = client
-        self.store = client.store
+    """One ``sync()`` over explicit collaborators: the local ``store``, the device
+    ``key`` that re-signs changes, its ``clock`` and ``send`` (the transport)."""
+
+    def __init__(self, store: LocalStore, *, key: DeviceKey, clock: DeviceClock, send: Send,
+                 batch_size: int, batch_bytes: int, page_limit: int):
+        self.store, self.key, self.clock, self.send = store, key, clock, send
+        self.batch_size, self.batch_bytes, self.page_limit = batch_size, batch_bytes, page_limit
         self.summary = SyncSummary()
-        self.batch_size = client.batch_size
 
     def run(self, progress: Callable[[SyncSummary, int], None] | None = None) -> SyncSummary:
         store = self.store
         while True:
-            batch = store.outbox_batch(limit=self.batch_size, max_bytes=self.client.batch_bytes)
+            batch = store.outbox_batch(limit=self.batch_size, max_bytes=self.batch_bytes)
             if batch:
                 with store.transaction():  # committed before sending: never coalesce these
                     store.mark_attempted([row["seq"] for row in batch])
             cursor = store.get("cursor")
             body = {"cursor": cursor, "changes": [row["change"] for row in batch],
-                    "limit": self.client.page_limit}
-            status, _, data = self.client.call("POST", "/sync", body, what="sync")
+                    "limit": self.page_limit}
+            status, _, data = self.send(body)
             if status == 410 or (status == 400 and _names_cursor(data)):
                 self._restart(cursor, error_code(data))
                 continue
@@ -126,7 +133,7 @@ class Syncer:
             if not data["has_more"] and store.outbox_count() == 0:
                 break
         with store.transaction():
-            store.put("last_sync", {"at": self.client.now_iso(), **self.summary.as_dict()})
+            store.put("last_sync", {"at": self.clock.now_iso(), **self.summary.as_dict()})
         return self.summary
 
     # --- 410 -------------------------------------------------------------------
@@ -144,7 +151,7 @@ class Syncer:
     # --- one answer ------------------------------------------------------------
     def _apply(self, batch: list[dict[str, Any]], data: dict[str, Any]) -> None:
         store, summary = self.store, self.summary
-        now = self.client.now_iso()
+        now = self.clock.now_iso()
         with store.transaction():
             rebuild: dict[tuple[str, str], None] = {}
             skewed: list[dict[str, Any]] = []
@@ -202,14 +209,13 @@ class Syncer:
         store.put_record(view, pending=pending, base=dumps(known) if pending else None)
 
     def _rebase(self, acked: dict[str, Any], version: int) -> None:
-        client, store = self.client, self.store
-        key = client._require_device()
+        store = self.store
         for row in store.outbox_for(acked["collection"], acked["id"]):
             change = row["change"]
             if row["attempted"] or change["base"] != acked["base"]:
                 continue
-            rebased = {**unsigned_form(change), "op": uuid7(client._wall()), "base": version}
-            store.replace_outbox(row["seq"], sign_change(rebased, key))
+            rebased = {**unsigned_form(change), "op": uuid7(self.clock.wall_ms()), "base": version}
+            store.replace_outbox(row["seq"], sign_change(rebased, self.key))
 
     def _page(self, changes: list[dict[str, Any]], evict: list[dict[str, Any]],
               server_time: str) -> None:
@@ -249,9 +255,8 @@ class Syncer:
             raise ProtocolError(f"unreadable stamp {top!r} or time {server_time!r}") from None
         if skewed:
             return
-        client, store = self.client, self.store
-        client.clock.receive(top, client.physical_ms())
-        store.put("clock", client.clock.state())
+        store = self.store
+        self.clock.receive(top)
         if top > (store.get("server_hlc") or ""):
             store.put("server_hlc", top)
 
@@ -273,24 +278,22 @@ class Syncer:
             store.put_record(view, pending=len(outs), base=dumps(server) if outs else None)
 
     def _restamp(self, skewed: list[dict[str, Any]], server_time: str) -> None:
-        client, store = self.client, self.store
+        store, clock = self.store, self.clock
         server_ms = times.parse_ms(server_time)
-        clock = HybridClock(client.device_id, offset_ms=server_ms - client._wall())
-        client._clock = clock
+        clock.adopt_server_time(server_ms)
         newest = store.get("server_hlc")
         if newest:
-            clock.receive(newest, client.physical_ms())
-        key = client._require_device()
+            clock.receive(newest)
         todo = {row["seq"]: row for row in skewed}
         for row in store.outbox_all():  # never-sent changes stamped by the same fast clock
             if not row["attempted"] and too_far_ahead(row["change"]["hlc"], server_ms):
                 todo.setdefault(row["seq"], row)
         for seq in sorted(todo):
             row = todo[seq]
-            change = {**unsigned_form(row["change"]), "op": uuid7(client._wall()),
-                      "hlc": clock.now(client.physical_ms())}
-            store.replace_outbox(seq, sign_change(change, key), restamped=True)
+            change = {**unsigned_form(row["change"]), "op": uuid7(clock.wall_ms()),
+                      "hlc": clock.stamp()}
+            store.replace_outbox(seq, sign_change(change, self.key), restamped=True)
             self._rebuild((change["collection"], change["id"]))
             self.summary.restamped += 1
-        store.put("clock", clock.state())
+        clock.save()
         store.put("clock_offset_at", times.format_ms(server_ms))

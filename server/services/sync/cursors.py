@@ -17,8 +17,8 @@ from primitives.b64url import b64url_decode, b64url_encode
 from sync.cursor import Cursor, decode_cursor, encode_cursor
 from sync.errors import BadCursor
 
-from ..errors import CursorExpired, ValidationFailed
-from ..storage import Storage
+from ...errors import CursorExpired, ValidationFailed
+from ...storage import Storage
 
 MAC_BYTES = 16
 

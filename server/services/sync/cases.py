@@ -15,11 +15,11 @@ from sync.cases import Actor, apply_change, step_target
 from sync.errors import ChangeRejected
 from sync.merge import MergeResult
 
-from ..keystore import Signer
-from ..storage import Storage
-from ..storage.records import Placement
-from .case_report import timezone_name
-from .cases import community_of, earn_on_close, index_row
+from ...keystore import Signer
+from ...storage import Storage
+from ...storage.records import Placement
+from ..case_report import timezone_name
+from ..cases import community_of, earn_on_close, index_row
 
 
 class CaseSync:

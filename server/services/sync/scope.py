@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..auth import Principal
-from ..storage import Storage
+from ...auth import Principal
+from ...storage import Storage
 
 
 @dataclass(frozen=True)

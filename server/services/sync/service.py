@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .. import clock
-from ..auth import Principal
-from ..errors import Forbidden
-from ..keystore import Signer
-from ..storage import Storage
+from ... import clock
+from ...auth import Principal
+from ...errors import Forbidden
+from ...keystore import Signer
+from ...storage import Storage
 from . import cursors
-from .sync_pull import pull
-from .sync_push import Push
-from .sync_scope import device_scope
+from .pull import pull
+from .push import Push
+from .scope import device_scope
 
 
 def sync(store: Storage, who: Principal, request: dict, *, signer: Signer, max_skew_ms: int,

@@ -14,9 +14,9 @@ import orjson
 
 from sync.cursor import Cursor
 
-from ..storage import Storage
+from ...storage import Storage
 from . import cursors
-from .sync_scope import Scope, scope_for
+from .scope import Scope, scope_for
 
 
 def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, list[dict]]:

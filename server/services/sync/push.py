@@ -1,0 +1,131 @@
+"""Applying pushed changes: checks, permission, merge, server fields, in that order.
+
+``Push`` runs one request's changes. ``check`` does what needs no database
+(schema, signature, stamp) before the write transaction, so several workers
+verify signatures in parallel; ``apply`` then takes each change in order
+inside the transaction: a replayed op returns its first result
+(``idempotency``), the permission rules decide (``policy``, pure), the
+change merges into the stored state (``sync.merge``; a case through its
+step rules, ``cases``), the server sets its fields and prices verified logs
+(``server_fields``), and the effects are buffered (``writes``) until
+``flush``. Every change gets a result; a
+rejected change is remembered with its reason and never blocks the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from primitives.canonical import canonical
+from sync.errors import ChangeRejected
+from sync.hlc import check_stamp
+from sync.merge import merge
+from sync.schemas import parse_change
+from sync.signing import unsigned_form, verify_change
+
+from ... import clock
+from ...auth import Principal
+from ...keystore import Signer
+from ...storage import Storage
+from . import idempotency, policy
+from .cases import CaseSync
+from .scope import Scope
+from .server_fields import set_server_fields
+from .writes import WriteBuffer
+
+
+def signed_bytes(raw: dict) -> bytes:
+    """The canonical form of a change without ``sig``: what the device signed."""
+    return canonical(unsigned_form(raw))
+
+
+@dataclass
+class Checked:
+    """A pushed change after the database-free checks."""
+
+    raw: dict
+    digest: str
+    change: dict | None = None
+    error: ChangeRejected | None = None
+
+
+class Push:
+    def __init__(self, store: Storage, who: Principal, scope: Scope, *, signer: Signer,
+                 max_skew_ms: int):
+        self.store, self.who, self.scope, self.signer = store, who, scope, signer
+        self.max_skew_ms = max_skew_ms
+        self.now_ms = clock.now_ms()
+        self.now = clock.iso(self.now_ms)
+        self.writes = WriteBuffer(store, author=who.person, device=who.device, at=self.now)
+        self.case_sync: CaseSync | None = None
+
+    def _cases(self) -> CaseSync:
+        if self.case_sync is None:
+            self.case_sync = CaseSync(self.store, self.signer, person=self.who.person,
+                                      role=self.scope.role,
+                                      own_grids=self.scope.own_grids, now=self.now,
+                                      state_of=self.writes.record)
+        return self.case_sync
+
+    def check(self, raw: dict) -> Checked:
+        """Schema, signature and stamp: what needs no database."""
+        signed = signed_bytes(raw)
+        checked = Checked(raw, hashlib.sha256(signed).hexdigest())
+        try:
+            change = parse_change(raw)
+            verify_change(change, self.who.public_key or "", signed)
+            check_stamp(change["hlc"], self.who.device or "", self.now_ms, self.max_skew_ms)
+            checked.change = change
+        except ChangeRejected as exc:
+            checked.error = exc
+        return checked
+
+    def apply(self, checked: Checked) -> dict:
+        """Apply one checked change; must run inside the write transaction."""
+        raw, digest, writes = checked.raw, checked.digest, self.writes
+        seen = writes.op(raw["op"])
+        if seen is not None:
+            return idempotency.replayed(seen, self.who.device, digest)
+        try:
+            if checked.error is not None:
+                raise checked.error
+            change = checked.change
+            assert change is not None
+            state = writes.record(change["collection"], change["id"])
+            policy.authorize(change, state, self.scope, writes)
+            if change["collection"] == "cases":  # each step is a merge: sync.cases
+                result = self._cases().apply(change, state, device_id=self.who.device or "")
+            else:
+                result = merge(state, change, device_id=self.who.device or "")
+                set_server_fields(self.store, self.signer, change, state, result.state,
+                                  person=self.who.person, at=self.now)
+        except ChangeRejected as exc:
+            writes.rejected += 1
+            self._remember(checked, "rejected", None, exc)
+            return {"op": raw["op"], "status": "rejected", "error": exc.as_error()}
+        new = result.state
+        place = self._cases().placement(new) if change["collection"] == "cases" else None
+        writes.put(change, state, new, place)
+        for c in result.conflicts:
+            writes.conflict(change["collection"], change["id"], c)
+        status = "conflict" if result.conflicts else "applied"
+        writes.applied += 1
+        self._remember(checked, status, new["version"], None)
+        return {"op": raw["op"], "status": status, "version": new["version"]}
+
+    def flush(self) -> None:
+        """Write the buffered effects (inside the caller's transaction)."""
+        self.writes.flush_records()
+        if self.case_sync is not None:
+            self.case_sync.flush()  # after the records: index rows, steps, exits
+        self.writes.flush_log()
+
+    def _remember(self, checked: Checked, status: str, version: int | None,
+                  error: ChangeRejected | None) -> None:
+        self.writes.remember(idempotency.op_row(
+            checked.raw, checked.digest, device=self.who.device, status=status,
+            version=version, error=error, at=self.now))
+
+
+__all__ = ["Checked", "Push", "signed_bytes"]

@@ -1,0 +1,114 @@
+"""A push's writes, buffered: read through during the request, written once at its end.
+
+Records, ops, conflicts and grid exits go to the database with
+``executemany`` once per request (docs/design.md, Storage: one commit per
+request keeps ``synchronous=FULL`` cheap), inside the caller's transaction.
+``WriteBuffer`` is also the push's ``policy.Lookups``: a rule sees the
+request's earlier changes (a visit to a household created in the same push).
+"""
+
+from __future__ import annotations
+
+from ...storage import Storage
+from ...storage.records import Placement, RecordWrite
+from ..moves import household_moved
+
+Key = tuple[str, str]  # (collection, id)
+
+
+class WriteBuffer:
+    def __init__(self, store: Storage, *, author: str | None, device: str | None, at: str):
+        """``author``: the person whose ``device`` pushes, at ``at``."""
+        self.store, self.author, self.device, self.at = store, author, device, at
+        self.states: dict[Key, dict | None] = {}
+        self.places: dict[Key, Placement] = {}
+        self.ops: dict[str, dict] = {}
+        self.conflicts: list[tuple] = []
+        self.exits: list[tuple[str, str, str]] = []
+        self.dirty: dict[Key, None] = {}  # insertion-ordered set
+        self.applied = self.rejected = 0
+        self._rules: tuple[dict, str] | None | bool = False
+        self._device_people: dict[str, str | None] = {}
+
+    # --- policy.Lookups ----------------------------------------------------
+    def record(self, collection: str, id: str) -> dict | None:
+        key = (collection, id)
+        if key not in self.states:
+            found = self.store.records.get(collection, id)
+            if found is not None:
+                self.places[key] = found.place
+            self.states[key] = found.state if found else None
+        return self.states[key]
+
+    def placement(self, collection: str, id: str) -> Placement:
+        self.record(collection, id)
+        return self.places.get((collection, id), Placement())
+
+    def person(self, person_id: str) -> dict | None:
+        return self.store.directory.person(person_id)
+
+    def device_person(self, device_id: str) -> str | None:
+        if device_id not in self._device_people:
+            row = self.store.access.device(device_id)
+            self._device_people[device_id] = row["person"] if row else None
+        return self._device_people[device_id]
+
+    def activity_known(self, activity: str) -> bool:
+        if self._rules is False:
+            self._rules = self.store.directory.rules()
+        rules = self._rules
+        return isinstance(rules, tuple) and activity in rules[0]["activities"]
+
+    # --- buffering ---------------------------------------------------------
+    def op(self, op: str) -> dict | None:
+        """The op stored or buffered under this id, if any."""
+        return self.ops.get(op) or self.store.records.op(op)
+
+    def remember(self, row: dict) -> None:
+        self.ops[row["op"]] = row
+
+    def put(self, change: dict, old: dict | None, new: dict,
+            place: Placement | None = None) -> None:
+        """Buffer ``new`` as the record's state, with where it sits for pull (``place``,
+        or worked out here for households, visits and service logs)."""
+        key = (change["collection"], change["id"])
+        fields = new["fields"]
+        if place is not None:
+            pass
+        elif key[0] == "households":
+            place = Placement(grid=fields.get("grid"))
+            old_grid = old["fields"].get("grid") if old else None
+            if old_grid and old_grid != fields.get("grid"):
+                self.exits.append((key[0], key[1], old_grid))
+        elif key[0] == "visits":
+            # Visits are written once: this is always a new visit.
+            household = self.record("households", fields["household"]) or {"fields": {}}
+            place = Placement(grid=household["fields"].get("grid"), author=self.author)
+        else:
+            place = Placement(person=fields.get("volunteer"))
+        self.states[key] = new
+        self.places[key] = place
+        self.dirty[key] = None
+
+    def conflict(self, collection: str, id: str, c: dict) -> None:
+        self.conflicts.append((collection, id, c["field"], c["winner"], c["loser"], self.at))
+
+    def flush_records(self) -> None:
+        """Write the buffered record versions and grid exits (inside the caller's
+        transaction)."""
+        first = self.store.records.last_seq() + 1
+        self.store.records.put_many(
+            [RecordWrite(self.states[key], seq, self.places[key], self.at)  # type: ignore[arg-type]
+             for seq, key in enumerate(self.dirty, first)])
+        for collection, id, grid in self.exits:
+            new_grid = self.states[(collection, id)]["fields"]["grid"]  # type: ignore[index]
+            household_moved(self.store, id, grid, new_grid, self.at)
+
+    def flush_log(self) -> None:
+        """Write the ops (each change's first result), conflicts and the device's
+        last sync (inside the caller's transaction)."""
+        self.store.records.add_ops(list(self.ops.values()))
+        self.store.records.add_conflicts(self.conflicts)
+        if self.device:
+            self.store.access.record_sync(self.device, at=self.at, applied=self.applied,
+                                          rejected=self.rejected)
