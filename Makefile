@@ -5,7 +5,7 @@ DATA_DIR ?= $(or $(GRIDSYNC_DATA_DIR),./gridsync-data)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install dev sim bench clean browser translations
+.PHONY: serve test install dev sim bench clean browser postgres translations
 
 $(BIN)/gridsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,19 @@ serve: $(BIN)/gridsync
 	$(BIN)/gridsync init --data-dir $(DATA_DIR) --if-needed
 	$(BIN)/gridsync serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev browser
+test: $(VENV)/.dev browser postgres
 	$(BIN)/python -m pytest -q
 
 # Debian's chromium (plus a CJK font for the screenshots) for the browser tests in
 # tests/web/; installed when running as root, otherwise those tests skip and say why.
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update && apt-get install -y chromium fonts-wqy-microhei) || echo "chromium not installed: browser tests will be skipped"; }
+
+# PostgreSQL server binaries for the PostgreSQL half of the suite (tests/pg.py starts a
+# throwaway cluster with them unless GRIDSYNC_TEST_DATABASE_URL is set); installed when
+# running as root, otherwise those tests skip and say why.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || [ -n "$$GRIDSYNC_TEST_DATABASE_URL" ] || { [ "$$(id -u)" = 0 ] && (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql) || echo "PostgreSQL not installed: the PostgreSQL tests will be skipped"; }
 
 # Web page strings: extract, merge into the zh_CN catalog, compile (the .mo is committed).
 translations: $(VENV)/.dev

@@ -5,29 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import clock
+from .config import database_target
 from .keystore import create_key, ensure_secret
 from .services.access import issue_token
 from .storage import open_storage
+from .storage.postgres import is_postgres_url
 
 ADMIN_ID = "admin"
 
 
-def is_initialised(data_dir: str) -> bool:
-    db = Path(data_dir) / "gridsync.db"
-    if not db.exists():
+def is_initialised(data_dir: str, database_url: str | None = None) -> bool:
+    target = database_target(data_dir, database_url)
+    if not is_postgres_url(target) and not Path(target).exists():
         return False
-    store = open_storage(str(db))
+    store = open_storage(target)
     try:
         return bool(store.ledger.keys())
     finally:
         store.close()
 
 
-def initialise(data_dir: str) -> dict:
-    """Create everything a new data dir needs; returns the admin token (shown once)."""
+def initialise(data_dir: str, database_url: str | None = None) -> dict:
+    """Create everything a new data dir (and its database, the data dir's SQLite
+    file or ``database_url``) needs; returns the admin token (shown once)."""
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     ensure_secret(data_dir)
-    store = open_storage(str(Path(data_dir) / "gridsync.db"))
+    store = open_storage(database_target(data_dir, database_url))
     try:
         key_id = create_key(store, data_dir)
         with store.transaction():

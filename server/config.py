@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+DB_FILE = "gridsync.db"
 DEFAULTS = {
     "DATA_DIR": "./gridsync-data",
     "MAX_BODY_BYTES": 8 * 1024 * 1024,
@@ -25,6 +26,13 @@ def data_dir_default() -> str:
     return os.environ.get("GRIDSYNC_DATA_DIR", DEFAULTS["DATA_DIR"])  # type: ignore[return-value]
 
 
+def database_target(data_dir: str, database_url: str | None = None) -> str:
+    """What storage opens: a ``postgresql://`` URL (``--database-url`` or
+    ``GRIDSYNC_DATABASE_URL``), else the embedded ``<data dir>/gridsync.db``."""
+    url = database_url or os.environ.get("GRIDSYNC_DATABASE_URL")
+    return url or str(Path(data_dir) / DB_FILE)
+
+
 def load_config(app: Flask, overrides: dict | None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config["DATA_DIR"] = data_dir_default()
@@ -37,4 +45,5 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     if overrides:
         app.config.update(overrides)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
-    app.config["DATABASE"] = str(Path(app.config["DATA_DIR"]) / "gridsync.db")
+    app.config["DATABASE"] = database_target(app.config["DATA_DIR"],
+                                             app.config.get("DATABASE_URL"))

@@ -14,20 +14,42 @@ from server import create_app
 from server.bootstrap import initialise
 from tests.helpers import ApiClient, LiveServer, make_tokens
 
+BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+"""Mark a module or test with this to run it on both databases (``backend`` fixture)."""
+
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
+def backend(request):
+    """The database behind ``data_dir``: "sqlite" unless parametrized (BOTH_BACKENDS)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(backend, request, monkeypatch):
+    """None for SQLite (the data dir's file), else a fresh PostgreSQL database's URL,
+    also put in GRIDSYNC_DATABASE_URL for the CLI and `gridsync serve` subprocesses."""
+    monkeypatch.delenv("GRIDSYNC_DATABASE_URL", raising=False)
+    if backend == "sqlite":
+        return None
+    url = request.getfixturevalue("pg_url")
+    monkeypatch.setenv("GRIDSYNC_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, database_url):
     monkeypatch.delenv("GRIDSYNC_SECRET", raising=False)
     path = tmp_path / "data"
-    info = initialise(str(path))
+    info = initialise(str(path), database_url)
     path.joinpath("admin-token").write_text(info["token"])
     return path
 
 
 @pytest.fixture
-def make_app():
+def make_app(database_url):
     def factory(data_dir, **config):
-        return create_app({"DATA_DIR": str(data_dir), "TESTING": True, **config})
+        extra = {"DATABASE_URL": database_url} if database_url else {}
+        return create_app({"DATA_DIR": str(data_dir), "TESTING": True, **extra, **config})
     return factory
 
 
@@ -103,3 +125,30 @@ def shared_world(tmp_path_factory):
         world = api.make_world()
         tokens = make_tokens(api, data_dir)
         yield SimpleNamespace(api=api, app=app, data_dir=data_dir, tokens=tokens, world=world)
+
+
+# --- PostgreSQL (tests/pg.py) ----------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The PostgreSQL server of this test session (GRIDSYNC_TEST_DATABASE_URL or a throwaway
+    cluster); tests using it skip, saying why, where there is none."""
+    from tests import pg
+
+    try:
+        cluster = pg.server()
+    except pg.Unavailable as exc:
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    """A fresh PostgreSQL database (schema migrated, nothing else) for one test; dropped
+    after it."""
+    from server.storage.postgres import close_pools
+
+    url = pg_cluster.create_database(migrated=True)
+    yield url
+    close_pools()
+    pg_cluster.drop_database(url)

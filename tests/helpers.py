@@ -143,10 +143,11 @@ class World:
 
 def issue_token(data_dir: Any, person: str) -> str:
     """A plain API token (no device) for a person, as `gridsync token issue` makes."""
+    from server.config import database_target
     from server.services.access import issue_token as _issue
     from server.storage import open_storage
 
-    store = open_storage(str(Path(data_dir) / "gridsync.db"))
+    store = open_storage(database_target(str(data_dir)))
     try:
         return _issue(store, person)[1]
     finally:
@@ -314,3 +315,41 @@ def api_validation(resp: Any, *fields: str) -> dict:
     for name in fields:
         assert name in err["fields"], (name, err)
     return err
+
+
+class RawDb:
+    """A direct connection to a test's database, whichever backend (``?`` placeholders,
+    rows by position or column name), for tests that look behind the API or tamper."""
+
+    def __init__(self, data_dir: Any):
+        from server.config import database_target
+        from server.storage.postgres import is_postgres_url
+
+        self.target = database_target(str(data_dir))
+        self.postgres = is_postgres_url(self.target)
+        if self.postgres:
+            import psycopg
+
+            from server.storage.postgres import _row_factory
+
+            self.conn = psycopg.connect(self.target, autocommit=True,
+                                        row_factory=_row_factory)  # type: ignore[arg-type]
+        else:
+            import sqlite3
+
+            self.conn = sqlite3.connect(self.target, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        if self.postgres:
+            from server.storage.postgres import translate
+
+            return self.conn.execute(translate(sql), params or None)
+        return self.conn.execute(sql, params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def raw_db(data_dir: Any) -> RawDb:
+    return RawDb(data_dir)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import click
 from ..bootstrap import initialise, is_initialised
 from ..services.access import issue_token, revoke_token
 from ..storage import StorageError, open_storage
-from .options import data_dir_option
+from .options import data_dir_option, database_url_option, existing_database
 
 
 def storage_errors(command: Callable) -> Callable:
@@ -32,10 +31,11 @@ def storage_errors(command: Callable) -> Callable:
 
 @click.command()
 @data_dir_option
+@database_url_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--if-needed", is_flag=True, help="Exit 0 quietly if already initialised.")
 @storage_errors
-def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
+def init(data_dir: str, database_url: str | None, as_json: bool, if_needed: bool) -> None:
     """Create the database, the ledger signing key and the first admin token.
 
     The admin token is printed once: keep it. The ledger's first public key
@@ -45,14 +45,17 @@ def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
     \b
     Example:
       gridsync init --data-dir /var/lib/gridsync --json
+      gridsync init --data-dir /etc/gridsync --database-url postgresql://gridsync@db1/gridsync
     """
-    if is_initialised(data_dir):
+    if database_url is not None:
+        existing_database(data_dir, database_url)  # a clear error for a wrong URL
+    if is_initialised(data_dir, database_url):
         if if_needed:
             return
         msg = f"{data_dir} is already initialised; nothing changed"
         click.echo(json.dumps({"initialised": False, "message": msg}) if as_json else msg)
         return
-    result = initialise(data_dir)
+    result = initialise(data_dir, database_url)
     if as_json:
         click.echo(json.dumps({"initialised": True, **result}))
         return
@@ -66,6 +69,7 @@ def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
 
 @click.command()
 @data_dir_option
+@database_url_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", type=click.IntRange(1, 64),
@@ -74,19 +78,23 @@ def init(data_dir: str, as_json: bool, if_needed: bool) -> None:
               help="A gunicorn config file (e.g. deploy/gunicorn.conf.py).")
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
 @storage_errors
-def serve(data_dir: str, host: str, port: int, workers: int | None, gunicorn_config: str | None,
-          dev: bool) -> None:
+def serve(data_dir: str, database_url: str | None, host: str, port: int, workers: int | None,
+          gunicorn_config: str | None, dev: bool) -> None:
     """Serve the API under gunicorn (sync workers).
 
     \b
     Example:
       gridsync serve --data-dir ./gridsync-data --host 127.0.0.1 --port 8000 --workers 2
     """
-    if not is_initialised(data_dir):
+    if database_url is not None:
+        existing_database(data_dir, database_url)
+    if not is_initialised(data_dir, database_url):
         raise click.ClickException(f"{data_dir} is not initialised: run `gridsync init` first")
     from .. import create_app
 
     config = {"DATA_DIR": str(Path(data_dir).resolve())}
+    if database_url:
+        config["DATABASE_URL"] = database_url
     if dev:
         create_app(config).run(host=host, port=port)
         return
@@ -113,16 +121,17 @@ def token() -> None:
 
 @token.command("issue")
 @data_dir_option
+@database_url_option
 @click.option("--person", required=True, help="An admin or auditor person id.")
 @storage_errors
-def token_issue(data_dir: str, person: str) -> None:
+def token_issue(data_dir: str, database_url: str | None, person: str) -> None:
     """Print a new API token for an admin or auditor (shown once).
 
     \b
     Example:
       gridsync token issue --person auditor1
     """
-    store = _open(data_dir)
+    store = _open(data_dir, database_url)
     found = store.directory.person(person)
     if found is None:
         raise click.ClickException(f"no such person {person!r}")
@@ -136,23 +145,20 @@ def token_issue(data_dir: str, person: str) -> None:
 
 @token.command("revoke")
 @data_dir_option
+@database_url_option
 @click.argument("token_id")
 @storage_errors
-def token_revoke(data_dir: str, token_id: str) -> None:
+def token_revoke(data_dir: str, database_url: str | None, token_id: str) -> None:
     """Revoke a token by its id (the part before the dot).
 
     \b
     Example:
       gridsync token revoke t3f9a0c1b2d4e
     """
-    if not revoke_token(_open(data_dir), token_id):
+    if not revoke_token(_open(data_dir, database_url), token_id):
         raise click.ClickException(f"no active token {token_id!r}")
     click.echo(f"revoked {token_id}")
 
 
-def _open(data_dir: str):  # type: ignore[no-untyped-def]
-    db = Path(data_dir) / "gridsync.db"
-    if not db.exists():
-        click.echo(f"error: {data_dir} is not initialised: run `gridsync init`", err=True)
-        sys.exit(1)
-    return open_storage(str(db))
+def _open(data_dir: str, database_url: str | None):  # type: ignore[no-untyped-def]
+    return open_storage(existing_database(data_dir, database_url))

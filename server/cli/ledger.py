@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..config import database_target
 from ..keystore import SealedKeyMismatch, SecretMissing, create_key, load_secret
 from ..services.anchor_audit import pinned_from, read_json_file, write_json_file
 from ..services.ledger_audit import (
@@ -18,7 +19,8 @@ from ..services.ledger_audit import (
 )
 from ..services.witness import witness
 from ..storage import open_storage
-from .options import data_dir_option
+from ..storage.postgres import is_postgres_url
+from .options import data_dir_option, database_url_option, existing_database
 
 PROGRESS_FROM = 20_000
 """Below this many entries verification is quick and shows no progress bar."""
@@ -38,6 +40,7 @@ def ledger() -> None:
 
 @ledger.command("verify")
 @data_dir_option
+@database_url_option
 @click.option("--url", help="Verify a running server instead: its origin, e.g. "
                             "https://grid.example.org.")
 @click.option("--token", envvar="GRIDSYNC_TOKEN", show_envvar=True,
@@ -51,7 +54,8 @@ def ledger() -> None:
                    "is created from the server's keys (trust on first use).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Processes verifying signatures in parallel.")
-def verify(data_dir: str, url: str | None, token: str | None, checkpoint_file: str | None,
+def verify(data_dir: str, database_url: str | None, url: str | None, token: str | None,
+           checkpoint_file: str | None,
            keys_file: str | None, workers: int) -> None:
     """Re-check every hash, link, signature and balance; exit non-zero at the first break.
 
@@ -98,10 +102,10 @@ def verify(data_dir: str, url: str | None, token: str | None, checkpoint_file: s
             progress.close()
             save_anchor_files(url, token, checkpoint, checkpoint_file, keys_file, pinned)
         else:
-            db = Path(data_dir) / "gridsync.db"
-            if not db.exists():
+            db = database_target(data_dir, database_url)
+            if not is_postgres_url(db) and not Path(db).exists():
                 raise click.ClickException(f"no ledger database at {db}")
-            summary = verify_database(str(db), workers=workers, start=progress.start,
+            summary = verify_database(db, workers=workers, start=progress.start,
                                       progress=progress.step, secret=_secret(data_dir),
                                       pinned=pinned, saved=saved,
                                       saved_where=checkpoint_file or "")
@@ -215,7 +219,8 @@ def witness_command(url: str, token: str, directory: str, peers: tuple[str, ...]
 
 @ledger.command("rotate-key")
 @data_dir_option
-def rotate_key(data_dir: str) -> None:
+@database_url_option
+def rotate_key(data_dir: str, database_url: str | None) -> None:
     """Make a new signing key active; earlier keys are retired but stay published.
 
     Entries and checkpoints signed from now on carry the new key id; a
@@ -227,10 +232,7 @@ def rotate_key(data_dir: str) -> None:
     Example:
       gridsync ledger rotate-key --data-dir /var/lib/gridsync
     """
-    db = Path(data_dir) / "gridsync.db"
-    if not db.exists():
-        raise click.ClickException(f"{data_dir} is not initialised: run `gridsync init`")
-    store = open_storage(str(db))
+    store = open_storage(existing_database(data_dir, database_url))
     try:
         try:
             load_secret(data_dir)

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from ..config import data_dir_default
+from ..config import data_dir_default, database_target
+from ..storage.postgres import is_postgres_url
 
 data_dir_option = click.option(
     "--data-dir", default=data_dir_default, show_default="$GRIDSYNC_DATA_DIR or ./gridsync-data",
     type=click.Path(file_okay=False), help="Directory holding gridsync.db and its secret.")
+
+database_url_option = click.option(
+    "--database-url", envvar="GRIDSYNC_DATABASE_URL", default=None, metavar="postgresql://…",
+    help="Use this PostgreSQL database instead of the data dir's gridsync.db "
+         "[env: GRIDSYNC_DATABASE_URL; keep passwords in ~/.pgpass, not here]. The signing "
+         "secret still comes from the data dir or GRIDSYNC_SECRET.")
+
+
+def existing_database(data_dir: str, database_url: str | None) -> str:
+    """The database a command opens; a clear error when the data dir has none."""
+    target = database_target(data_dir, database_url)
+    if is_postgres_url(target):
+        return target
+    if database_url is not None or not Path(target).exists():
+        if database_url is not None:
+            raise click.BadParameter("must start with postgresql://", param_hint="--database-url")
+        raise click.ClickException(f"{data_dir} is not initialised: run `gridsync init`")
+    return target

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..config import DEFAULTS
 from ..services.retention import purge_tombstones
 from ..storage import open_storage
-from .options import data_dir_option
+from .options import data_dir_option, database_url_option, existing_database
 
 
 @click.command("purge-tombstones")
 @data_dir_option
+@database_url_option
 @click.option("--days", type=click.IntRange(1), default=DEFAULTS["TOMBSTONE_RETENTION_DAYS"],
               envvar="GRIDSYNC_TOMBSTONE_RETENTION_DAYS",
               show_default=True, help="Retention window; keep it longer than any offline period.")
-def purge(data_dir: str, days: int) -> None:
+def purge(data_dir: str, database_url: str | None, days: int) -> None:
     """Delete tombstones older than the retention window (run daily).
 
     Devices whose cursor predates a purged tombstone get 410 and re-sync.
@@ -26,10 +25,7 @@ def purge(data_dir: str, days: int) -> None:
     Example:
       gridsync purge-tombstones --data-dir /var/lib/gridsync --days 180
     """
-    db = Path(data_dir) / "gridsync.db"
-    if not db.exists():
-        raise click.ClickException(f"{data_dir} is not initialised: run `gridsync init`")
-    store = open_storage(str(db))
+    store = open_storage(existing_database(data_dir, database_url))
     try:
         count = purge_tombstones(store, days)
     finally:

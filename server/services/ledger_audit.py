@@ -130,11 +130,13 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
     start(head_seq)
     failure: AuditFailure | None = None
     summary = None
+    reader = EntryReader(path)
     try:
-        summary = verify_segments(EntryReader(path), keys, head_seq, workers=workers,
-                                  progress=progress)
+        summary = verify_segments(reader, keys, head_seq, workers=workers, progress=progress)
     except VerificationError as exc:
         failure = AuditFailure.from_verification(exc)
+    finally:
+        reader.close()
     edited = store.audit.first_column_mismatch()
     if edited is not None and (failure is None or failure.seq is None or edited[0] < failure.seq):
         failure = AuditFailure(f"seq {edited[0]}: {edited[1]}", edited[0])

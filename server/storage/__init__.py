@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from .access import AccessStore
 from .case_audit import CaseAuditStore
@@ -26,6 +27,7 @@ from .interface import Storage
 from .ledger import LedgerStore
 from .ledger_audit import LedgerAuditStore
 from .migrations import LATEST, migrate
+from .postgres import PgDatabase, is_postgres_url
 from .records import RecordStore
 from .web import WebStore
 
@@ -56,12 +58,9 @@ class SqlStorage:
 
     @contextmanager
     def relaxed_durability(self) -> Iterator[SqlStorage]:
-        """synchronous=NORMAL for what runs inside (nothing a device was promised)."""
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        try:
+        """Commits inside may skip the fsync (nothing a device was promised)."""
+        with self.db.relaxed_durability():
             yield self
-        finally:
-            self.db.execute("PRAGMA synchronous = FULL")
 
     @contextmanager
     def snapshot(self) -> Iterator[SqlStorage]:
@@ -76,9 +75,11 @@ class SqlStorage:
         self.db.close()
 
 
-def open_storage(path: str, *, migrate_schema: bool = True) -> Storage:
-    db = Database(path)
+def open_storage(path: str, *, migrate_schema: bool = True) -> SqlStorage:
+    """The SQLite file at ``path``, or the PostgreSQL database a ``postgresql://`` URL names."""
+    db: Any = PgDatabase(path) if is_postgres_url(path) else Database(path)
     if migrate_schema:
         migrate(db)
-        ensure_search_index(db)
+        if db.sql.name == "sqlite":  # its FTS5 index; PostgreSQL searches household_index
+            ensure_search_index(db)
     return SqlStorage(db)

@@ -82,6 +82,7 @@ class AccessStore:
         self.db.execute(
             """INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
                ON CONFLICT (key) DO UPDATE SET
-                 count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
+                 count = CASE WHEN rate_limits.window_start = excluded.window_start
+                              THEN rate_limits.count + 1 ELSE 1 END,
                  window_start = excluded.window_start""", (key, window_start))
         return self.hits(key, window_start)

@@ -25,15 +25,16 @@ class CaseAuditStore:
     def problems(self) -> Iterator[tuple[int | None, str, str]]:
         """(earn seq or None, case id, problem), streamed in case order."""
         # The redundant IN repeats entries_once's WHERE so its partial index is used.
+        evidence = self.db.sql.json_text("e.body", "evidence")
         rows = self.db.execute(
-            """SELECT e.seq, substr(e.ref, length(:case) + 1) AS case_id, e.credit, e.amount,
-                      json_extract(e.body, '$.evidence') AS evidence,
+            f"""SELECT e.seq, substr(e.ref, length(:case) + 1) AS case_id, e.credit, e.amount,
+                      {evidence} AS evidence,
                       r.state, o.collection AS op_collection, o.record AS op_record,
                       o.status AS op_status, o.change AS op_change, d.person AS op_person
                FROM entries e
                LEFT JOIN records r
                  ON r.collection = 'cases' AND r.id = substr(e.ref, length(:case) + 1)
-               LEFT JOIN ops o ON o.op = json_extract(e.body, '$.evidence')
+               LEFT JOIN ops o ON o.op = {evidence}
                LEFT JOIN devices d ON d.id = o.device
                WHERE e.kind IN ('earn', 'redeem', 'reverse') AND e.kind = 'earn'
                  AND e.ref LIKE :case || '%'

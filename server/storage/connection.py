@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .dialect import SQLITE
 from .errors import BUSY, INTEGRITY, OTHER, UNAVAILABLE, BackendError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -73,6 +74,8 @@ def driver_errors() -> Iterator[None]:
 
 class Database:
     """One SQLite connection with explicit, re-entrant transactions."""
+
+    sql = SQLITE
 
     def __init__(self, path: str):
         self.path = path
@@ -143,6 +146,21 @@ class Database:
             finally:
                 self._depth = 0
                 self.execute("COMMIT")
+
+    @contextmanager
+    def relaxed_durability(self) -> Iterator[Database]:
+        """synchronous=NORMAL for what runs inside (nothing a device was promised)."""
+        self.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield self
+        finally:
+            self.execute("PRAGMA synchronous = FULL")
+
+    def user_version(self) -> int:
+        return int(self.scalar("PRAGMA user_version"))
+
+    def set_user_version(self, version: int) -> None:
+        self.execute(f"PRAGMA user_version = {int(version)}")
 
     def close(self) -> None:
         self.conn.close()

@@ -43,8 +43,8 @@ class DirectoryStore:
         if not grid_ids:
             return set()
         rows = self.db.query(
-            """WITH RECURSIVE sub(id) AS (
-                   SELECT value FROM json_each(?)
+            f"""WITH RECURSIVE sub(id) AS (
+                   {self.db.sql.json_values('?')}
                    UNION SELECT g.id FROM grids g JOIN sub ON g.parent = sub.id)
                SELECT id FROM sub""",
             (json.dumps(grid_ids),),
@@ -56,8 +56,8 @@ class DirectoryStore:
         if not grid_ids:
             return set()
         rows = self.db.query(
-            """WITH RECURSIVE up(id) AS (
-                   SELECT value FROM json_each(?)
+            f"""WITH RECURSIVE up(id) AS (
+                   {self.db.sql.json_values('?')}
                    UNION SELECT g.parent FROM grids g JOIN up ON g.id = up.id
                    WHERE g.parent IS NOT NULL)
                SELECT id FROM up""",
@@ -103,7 +103,8 @@ class DirectoryStore:
 
     def update_person(self, id: str, **changes: Any) -> None:
         allowed = {"name", "active", "community"}
-        sets = {k: v for k, v in changes.items() if k in allowed}
+        sets = {k: int(v) if isinstance(v, bool) else v
+                for k, v in changes.items() if k in allowed}
         if sets:
             cols = ", ".join(f"{k} = ?" for k in sets)
             self.db.execute(f"UPDATE people SET {cols} WHERE id = ?", (*sets.values(), id))
@@ -137,7 +138,7 @@ class DirectoryStore:
             return set()
         rows = self.db.query(
             "SELECT DISTINCT person FROM person_grids WHERE grid IN "
-            "(SELECT value FROM json_each(?))", (json.dumps(sorted(grid_ids)),))
+            f"({self.db.sql.json_values('?')})", (json.dumps(sorted(grid_ids)),))
         return {r[0] for r in rows}
 
     def set_card(self, person: str, card_hash: str, sealed: str | None) -> None:
@@ -191,10 +192,10 @@ class DirectoryStore:
 
     # --- earning rules ---------------------------------------------------
     def put_rules(self, body: dict, rules_hash: str, at: str) -> int:
-        cur = self.db.execute(
-            "INSERT INTO rules (body, hash, created_at) VALUES (?, ?, ?)",
+        (row,) = self.db.query(
+            "INSERT INTO rules (body, hash, created_at) VALUES (?, ?, ?) RETURNING version",
             (json.dumps(body, sort_keys=True, ensure_ascii=False), rules_hash, at))
-        return int(cur.lastrowid or 0)
+        return int(row[0])
 
     def rules_by_hash(self, rules_hash: str) -> dict | None:
         """The rules body once PUT with this hash (the newest such), else None."""

@@ -46,8 +46,9 @@ class LedgerStore:
                                (entry["credit"], entry["amount"])):
             self.db.execute(
                 """INSERT INTO balances (account, balance, as_of) VALUES (?, ?, ?)
-                   ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance,
-                   as_of = excluded.as_of""", (account, delta, entry["seq"]))
+                   ON CONFLICT (account) DO UPDATE SET
+                   balance = balances.balance + excluded.balance, as_of = excluded.as_of""",
+                (account, delta, entry["seq"]))
 
     def entry(self, seq: int) -> dict | None:
         body = self.db.scalar("SELECT body FROM entries WHERE seq = ?", (seq,))
@@ -141,7 +142,7 @@ class LedgerStore:
         self.db.execute(
             """INSERT INTO daily_points (volunteer, local_date, points) VALUES (?, ?, ?)
                ON CONFLICT (volunteer, local_date)
-               DO UPDATE SET points = points + excluded.points""",
+               DO UPDATE SET points = daily_points.points + excluded.points""",
             (volunteer, local_date, points))
 
     # --- signing keys ----------------------------------------------------

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import psycopg
 
 from primitives import names, strict_json
 from primitives.canonical import canonical
 
 from .connection import BUSY_TIMEOUT_MS, Database
+from .postgres import is_postgres_url, translate
 
 
 class LedgerAuditStore:
@@ -139,9 +141,10 @@ class LedgerAuditStore:
         """(seq, evidence) of the first service log's earn whose evidence is not a
         stored op on the service log the entry pays for (case earns:
         ``CaseAuditStore``)."""
+        evidence = self.db.sql.json_text("e.body", "evidence")
         row = self.db.one(
-            """SELECT e.seq, json_extract(e.body, '$.evidence') FROM entries e
-               LEFT JOIN ops o ON o.op = json_extract(e.body, '$.evidence')
+            f"""SELECT e.seq, {evidence} FROM entries e
+               LEFT JOIN ops o ON o.op = {evidence}
                WHERE e.kind = 'earn' AND e.ref NOT LIKE :case || '%'
                  AND (o.op IS NULL OR o.collection != 'service_logs'
                       OR :log || o.record != e.ref)
@@ -208,10 +211,9 @@ class LedgerAuditStore:
         entry at that seq, byte for byte once parsed, or not the entry such a
         request makes. seq is the one the answer names (None if it names none).
         """
-        rows = self.db.execute(
-            """SELECT q.kind, q.id, q.response, e.seq, e.body FROM requests q
-               LEFT JOIN entries e ON e.seq = CASE WHEN json_valid(q.response)
-                                              THEN json_extract(q.response, '$.entry.seq') END""")
+        # The answer may be anything (it is what is being checked), so it is parsed
+        # here, not by the database, and its entry looked up by the seq it names.
+        rows = self.db.execute("SELECT kind, id, response FROM requests ORDER BY kind, id")
         for row in rows:
             kind, rid = row["kind"], row["id"]
             answer, problem = parse_object(row["response"])
@@ -225,8 +227,7 @@ class LedgerAuditStore:
                 continue
             assert isinstance(given, dict)
             shown = f"entry {seq} (hash {str(given.get('hash'))[:12]}…)"
-            body = row["body"] if row["seq"] == seq else self.db.scalar(
-                "SELECT body FROM entries WHERE seq = ?", (seq,))
+            body = self.db.scalar("SELECT body FROM entries WHERE seq = ?", (seq,))
             if body is None:
                 yield seq, kind, rid, f"it was answered with {shown}, which the chain lacks"
                 continue
@@ -322,20 +323,25 @@ class EntryReader:
     """Read-only pages of stored entries for `gridsync ledger verify`.
 
     Opens its own read-only connection lazily in whichever process calls it
-    (verification forks workers, and a SQLite connection must not cross a
-    fork), so one reader can be handed to ``ledger.verify_chain_parallel``.
+    (verification forks workers, and a connection must not cross a fork), so
+    one reader can be handed to ``ledger.verify_chain_parallel``. ``path`` is
+    the SQLite file or a PostgreSQL URL.
     """
 
     def __init__(self, path: str):
         self.path = path
         self._pid: int | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Any = None
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> Any:
         if self._conn is None or self._pid != os.getpid():
-            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
-            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if is_postgres_url(self.path):
+                self._conn = psycopg.connect(self.path, autocommit=True)
+                self._conn.read_only = True
+            else:
+                uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._pid = os.getpid()
         return self._conn
 
@@ -343,9 +349,15 @@ class EntryReader:
         """Entries with seq > after, in seq order, at most `limit` (parsed
         bodies; a body that is not JSON is handed on as its text, which the
         verifier reports as malformed at its seq instead of a traceback)."""
+        sql = "SELECT body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?"
         rows = self._connection().execute(
-            "SELECT body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+            translate(sql) if is_postgres_url(self.path) else sql, (after, limit))
         return [_loads_or_text(r[0]) for r in rows]
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
 
 
 def _loads_or_text(body: Any) -> Any:

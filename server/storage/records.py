@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .connection import Database
+from .dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,39 @@ class RecordWrite:
     place: Placement
     at: str
 
-_SCOPE = """(grid IN (SELECT value FROM json_each(:grids))
+def _scope(sql: Dialect) -> str:
+    """The pull predicate: the device's grids, its people, its own visits, its cases and
+    the open wishes of its wish grids."""
+    return f"""(grid IN ({sql.json_values(':grids')})
     OR (collection IN ('service_logs', 'people')
-        AND person IN (SELECT value FROM json_each(:people)))
+        AND person IN ({sql.json_values(':people')}))
     OR (collection = 'visits' AND author = :author)
     OR (collection = 'cases' AND person = :me)
-    OR (collection = 'cases' AND grid IN (SELECT value FROM json_each(:wish_grids))
-        AND state ->> '$.fields.kind' = 'wish'))"""
+    OR (collection = 'cases' AND grid IN ({sql.json_values(':wish_grids')})
+        AND {sql.json_text('state', 'fields', 'kind')} = 'wish'))"""
 
-#: A case's reporter details, left out for a volunteer the case is not assigned to.
-_FIELDS = """CASE WHEN deleted THEN json_object()
-    WHEN collection = 'cases' AND :redact AND coalesce(person, '') != :me
-      THEN json_remove(state -> '$.fields', '$.reporter_name', '$.reporter_phone')
-    ELSE state -> '$.fields' END"""
+
+# sync.merge.record_view as JSON text, in each database's own JSON functions; a case's
+# reporter details are left out for a volunteer the case is not assigned to.
+_VIEW = {
+    "sqlite": """json_object(
+        'collection', collection, 'id', id, 'version', version,
+        'hlc', (SELECT max(m.value ->> '$.hlc') FROM json_each(state, '$.meta') m),
+        'fields', CASE WHEN deleted THEN json_object()
+            WHEN collection = 'cases' AND :redact AND coalesce(person, '') != :me
+              THEN json_remove(state -> '$.fields', '$.reporter_name', '$.reporter_phone')
+            ELSE state -> '$.fields' END,
+        'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END))""",
+    "postgresql": """CAST(json_build_object(
+        'collection', collection, 'id', id, 'version', version,
+        'hlc', (SELECT max(m.value ->> 'hlc' COLLATE "C")
+                FROM jsonb_each(CAST(state AS jsonb) -> 'meta') m),
+        'fields', CASE WHEN deleted = 1 THEN CAST('{}' AS jsonb)
+            WHEN collection = 'cases' AND :redact = 1 AND coalesce(person, '') != :me
+              THEN (CAST(state AS jsonb) -> 'fields') - 'reporter_name' - 'reporter_phone'
+            ELSE CAST(state AS jsonb) -> 'fields' END,
+        'deleted', deleted = 1) AS text)""",
+}
 
 
 def _args(grids: list[str], people: list[str], author: str, me: str = "",
@@ -75,11 +96,11 @@ class RecordStore:
     def last_seq(self) -> int:
         # The purge mark counts too: seqs never go back, even when the newest
         # rows were purged tombstones.
-        return int(self.db.scalar(
-            "SELECT max(coalesce((SELECT max(seq) FROM records), 0), "
-            "coalesce((SELECT max(seq) FROM scope_exits), 0), "
-            "coalesce((SELECT CAST(value AS INTEGER) FROM settings "
-            "WHERE key = 'purged_seq'), 0))") or 0)
+        return int(self.db.scalar("SELECT " + self.db.sql.greatest(
+            "coalesce((SELECT max(seq) FROM records), 0)",
+            "coalesce((SELECT max(seq) FROM scope_exits), 0)",
+            "coalesce((SELECT CAST(value AS BIGINT) FROM settings "
+            "WHERE key = 'purged_seq'), 0)")) or 0)
 
     def get(self, collection: str, id: str) -> StoredRecord | None:
         row = self.db.one(
@@ -115,7 +136,8 @@ class RecordStore:
         grid's devices pull them; returns their ids."""
         ids = [r[0] for r in self.db.query(
             "SELECT id FROM records WHERE collection = 'visits' "
-            "AND json_extract(state, '$.fields.household') = ? ORDER BY seq", (household,))]
+            f"AND {self.db.sql.json_text('state', 'fields', 'household')} = ? ORDER BY seq",
+            (household,))]
         seq = self.last_seq()
         self.db.executemany(
             "UPDATE records SET grid = ?, seq = ?, updated_at = ? "
@@ -130,18 +152,15 @@ class RecordStore:
         """(seq, collection, id, record view as JSON text) in scope with seq > after,
         oldest first.
 
-        The view is ``sync.merge.record_view`` built by SQLite itself, so a page of
-        thousands of records is never decoded and re-encoded in Python. The page's
-        seqs are chosen from the indexes first, then only their states are read.
+        The view is ``sync.merge.record_view`` built by the database itself, so a
+        page of thousands of records is never decoded and re-encoded in Python.
+        The page's seqs are chosen from the indexes first, then only their states
+        are read.
         """
         rows = self.db.query(
-            f"""SELECT seq, collection, id, json_object(
-                    'collection', collection, 'id', id, 'version', version,
-                    'hlc', (SELECT max(m.value ->> '$.hlc') FROM json_each(state, '$.meta') m),
-                    'fields', {_FIELDS},
-                    'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END))
+            f"""SELECT seq, collection, id, {_VIEW[self.db.sql.name]}
                 FROM records WHERE seq IN (SELECT seq FROM records
-                    WHERE seq > :after AND {_SCOPE} ORDER BY seq LIMIT :limit)
+                    WHERE seq > :after AND {_scope(self.db.sql)} ORDER BY seq LIMIT :limit)
                 ORDER BY seq""",
             {"after": after, "limit": limit,
              **_args(grids, people, author, me, wish_grids, redact)})
@@ -152,7 +171,7 @@ class RecordStore:
                      ) -> list[tuple[str, str]]:
         """(collection, id) of every record in a scope (used to evict on scope shrink)."""
         rows = self.db.query(
-            f"SELECT collection, id FROM records WHERE {_SCOPE} ORDER BY seq",
+            f"SELECT collection, id FROM records WHERE {_scope(self.db.sql)} ORDER BY seq",
             _args(grids, people, author, me, wish_grids, redact))
         return [(r[0], r[1]) for r in rows]
 
@@ -173,7 +192,8 @@ class RecordStore:
                 redact: int = 0) -> bool:
         """Whether the record exists and is in the scope (the pull's own predicate)."""
         return self.db.one(
-            f"SELECT 1 FROM records WHERE collection = :collection AND id = :id AND {_SCOPE}",
+            "SELECT 1 FROM records WHERE collection = :collection AND id = :id AND "
+            + _scope(self.db.sql),
             {"collection": collection, "id": id,
              **_args(grids, people, author, me, wish_grids, redact)}
         ) is not None
@@ -186,7 +206,7 @@ class RecordStore:
     def exits(self, *, after: int, upto: int, grids: list[str]) -> list[tuple[str, str]]:
         rows = self.db.query(
             "SELECT collection, id FROM scope_exits WHERE seq > ? AND seq <= ? "
-            "AND grid IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            f"AND grid IN ({self.db.sql.json_values('?')}) ORDER BY seq",
             (after, upto, json.dumps(grids)))
         return [(r[0], r[1]) for r in rows]
 
@@ -195,14 +215,16 @@ class RecordStore:
         purged seq so that older cursors get 410 instead of a silent gap."""
         top = self.db.scalar(
             "SELECT max(seq) FROM (SELECT seq FROM records WHERE deleted = 1 AND updated_at < ? "
-            "UNION ALL SELECT seq FROM scope_exits WHERE at < ?)", (before, before))
+            "UNION ALL SELECT seq FROM scope_exits WHERE at < ?) AS purged", (before, before))
         cur = self.db.execute(
             "DELETE FROM records WHERE deleted = 1 AND updated_at < ?", (before,))
         self.db.execute("DELETE FROM scope_exits WHERE at < ?", (before,))
         if top is not None:
             self.db.execute(
                 "INSERT INTO settings (key, value) VALUES ('purged_seq', ?) ON CONFLICT (key) "
-                "DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)", (top,))
+                "DO UPDATE SET value = " + self.db.sql.greatest(
+                    "CAST(settings.value AS BIGINT)", "CAST(excluded.value AS BIGINT)"),
+                (str(top),))
         return cur.rowcount
 
     def setting(self, key: str) -> str | None:
@@ -211,7 +233,7 @@ class RecordStore:
 
     def renew_epoch(self) -> None:
         """Start a new history (after a restore): cursors of the old one get 410."""
-        self.db.execute("UPDATE settings SET value = lower(hex(randomblob(8))) "
+        self.db.execute(f"UPDATE settings SET value = {self.db.sql.random_hex(8)} "
                         "WHERE key = 'epoch'")
 
     def purged_seq(self) -> int:

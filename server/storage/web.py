@@ -109,17 +109,21 @@ class WebStore:
 
     def service_logs_of(self, volunteer: str, limit: int = 500) -> list[dict]:
         """Current states of the volunteer's service logs (tombstones left out), newest first."""
+        of_volunteer = self.db.sql.json_text("state", "fields", "volunteer")
         rows = self.db.query(
             "SELECT state FROM records WHERE collection = 'service_logs' AND person = ? "
-            "AND deleted = 0 AND json_extract(state, '$.fields.volunteer') = ? "
+            f"AND deleted = 0 AND {of_volunteer} = ? "
             "ORDER BY seq DESC LIMIT ?", (volunteer, volunteer, limit))
         return [json.loads(r[0]) for r in rows]
 
     def service_hours_of(self, volunteer: str) -> dict[str, dict[str, int]]:
         """Count and minutes of all the volunteer's live logs, by status."""
+        sql = self.db.sql
         rows = self.db.query(
-            "SELECT coalesce(json_extract(state, '$.fields.status'), 'recorded'), count(*), "
-            "coalesce(sum(json_extract(state, '$.fields.minutes')), 0) FROM records "
+            f"SELECT coalesce({sql.json_text('state', 'fields', 'status')}, 'recorded'), "
+            f"count(*), coalesce(sum(CAST({sql.json_text('state', 'fields', 'minutes')} "
+            "AS INTEGER)), 0) FROM records "
             "WHERE collection = 'service_logs' AND person = ? AND deleted = 0 "
-            "AND json_extract(state, '$.fields.volunteer') = ? GROUP BY 1", (volunteer, volunteer))
+            f"AND {sql.json_text('state', 'fields', 'volunteer')} = ? GROUP BY 1",
+            (volunteer, volunteer))
         return {r[0]: {"count": int(r[1]), "minutes": int(r[2])} for r in rows}

@@ -1,8 +1,8 @@
-"""Helpers shared by the ledger and redemption tests (real app, real SQLite)."""
+"""Helpers shared by the ledger and redemption tests (real app, real database: the data
+dir's SQLite file, or PostgreSQL when GRIDSYNC_DATABASE_URL is set by the fixtures)."""
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from server.cli import main
-from tests.helpers import ApiClient, Device
+from tests.helpers import ApiClient, Device, RawDb, raw_db
 
 
 def record_and_verify(recorder: Device, verifier: Device, *, volunteer: str = "v1",
@@ -45,10 +45,8 @@ def give(api: ApiClient, account: str, amount: int) -> dict:
     return api.ok(adjust(api, account, amount), 201)
 
 
-def db(data_dir: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(Path(data_dir) / "gridsync.db"), isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    return conn
+def db(data_dir: Path) -> RawDb:
+    return raw_db(data_dir)
 
 
 def state(data_dir: Path) -> dict:

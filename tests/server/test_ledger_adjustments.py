@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.conftest import BOTH_BACKENDS
 from tests.server.ledger_support import (
     adjust,
     db,
@@ -16,6 +17,8 @@ from tests.server.ledger_support import (
     state,
     verify_cli,
 )
+
+pytestmark = BOTH_BACKENDS
 
 
 def reverse(api, seq, id="r1", reason="entered by mistake"):

@@ -7,6 +7,7 @@ import multiprocessing
 import queue
 from collections import Counter
 
+from tests.conftest import BOTH_BACKENDS
 from tests.server.ledger_support import (
     concurrent_actor,
     entries,
@@ -14,6 +15,8 @@ from tests.server.ledger_support import (
     state,
     verify_cli,
 )
+
+pytestmark = BOTH_BACKENDS
 
 LOGS = 12          # 60 minutes of elderly care each: 10 points
 REDEEMERS = 3

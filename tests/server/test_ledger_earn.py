@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import BOTH_BACKENDS
 from tests.server.ledger_support import entries, record_and_verify, verify_cli
+
+pytestmark = BOTH_BACKENDS
 
 
 @pytest.fixture

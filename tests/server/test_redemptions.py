@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import BOTH_BACKENDS
 from tests.server.ledger_support import (
     entries,
     give,
@@ -12,6 +13,8 @@ from tests.server.ledger_support import (
     state,
     verify_cli,
 )
+
+pytestmark = BOTH_BACKENDS
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 """The storage contract: what every backend must do, whatever its SQL.
 
-The ``store`` fixture is parametrized over backends. Only SQLite exists now; a
-PostgreSQL backend joins by adding a param and a branch in ``open_backend``
-(and its driver's integrity error to ``integrity_errors``). The tests use the
-``Storage`` interface only (``directory``, ``access``, ``ledger``,
-``transaction()``), never SQL, so they describe behaviour, not a schema.
+The ``store`` fixture is parametrized over both backends: SQLite (a file in
+tmp_path) and PostgreSQL (a fresh database on the session's server, see
+tests/pg.py). The tests use the ``Storage`` interface only (``directory``,
+``access``, ``ledger``, ``transaction()``), never SQL, so they describe
+behaviour, not a schema.
 """
 
 from __future__ import annotations
@@ -18,20 +18,17 @@ from server.storage import BackendError, Conflict, Missing, open_storage
 
 AT = "2026-11-26T12:00:00.000Z"
 LATER = "2026-11-26T13:00:00.000Z"
-BACKENDS = ["sqlite"]
-
-
-def open_backend(name, tmp_path):
-    if name == "sqlite":
-        path = str(tmp_path / "contract.db")
-        return SimpleNamespace(open=lambda: open_storage(path),
-                               integrity_errors=(BackendError, Conflict))
-    raise AssertionError(f"unknown backend {name}")
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path):
-    return open_backend(request.param, tmp_path)
+    if request.param == "sqlite":
+        path = str(tmp_path / "contract.db")
+    else:
+        path = request.getfixturevalue("pg_url")
+    return SimpleNamespace(open=lambda: open_storage(path),
+                           integrity_errors=(BackendError, Conflict))
 
 
 @pytest.fixture

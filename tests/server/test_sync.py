@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from server.clock import now_ms
 from sync.hlc import format_hlc
+from tests.conftest import BOTH_BACKENDS
+from tests.helpers import raw_db
+
+pytestmark = BOTH_BACKENDS
 
 HH = "0193a1b2-0000-7000-8000-00000000000{}"
 
 
 def snapshot(data_dir) -> dict:
     """Everything a rejected change must leave untouched."""
-    conn = sqlite3.connect(data_dir / "gridsync.db")
+    conn = raw_db(data_dir)
     try:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
                 for t in ("records", "conflicts", "entries", "balances", "scope_exits")}
@@ -289,9 +291,8 @@ def test_cursor_errors(world, api, data_dir):
     # A purge past the device's cursor makes it expire: 410, then a fresh start works.
     push_one(w1, w1.change("households", {"grid": "g1"}))
     w1.sync()
-    conn = sqlite3.connect(data_dir / "gridsync.db")
-    conn.execute("INSERT INTO settings (key, value) VALUES ('purged_seq', 1000000)")
-    conn.commit()
+    conn = raw_db(data_dir)
+    conn.execute("INSERT INTO settings (key, value) VALUES ('purged_seq', '1000000')")
     conn.close()
     resp = api.post("/sync", {"cursor": w1.cursor, "changes": []}, token=w1.token)
     assert resp.status_code == 410 and resp.get_json()["error"]["code"] == "cursor_expired"
@@ -392,9 +393,8 @@ def test_forged_cursor_is_refused(world, api):
 def test_cursor_from_another_history_expires(world, api, data_dir):
     w1 = api.enroll("w1")
     w1.sync([w1.change("households", {"grid": "g1"})])
-    conn = sqlite3.connect(data_dir / "gridsync.db")
+    conn = raw_db(data_dir)
     conn.execute("UPDATE settings SET value = 'restored' WHERE key = 'epoch'")
-    conn.commit()
     conn.close()
     resp = api.post("/sync", {"cursor": w1.cursor, "changes": []}, token=w1.token)
     assert resp.status_code == 410

@@ -1,0 +1,66 @@
+"""The few SQL fragments that differ between SQLite and PostgreSQL.
+
+Stores write one statement for both databases and ask ``db.sql`` for these
+pieces; everything else (``ON CONFLICT``, ``RETURNING``, window functions,
+partial indexes, recursive CTEs) is the same on both.
+"""
+
+from __future__ import annotations
+
+
+class Dialect:
+    name: str
+
+    def json_values(self, param: str) -> str:
+        """A SELECT yielding the text elements of the JSON array bound at ``param``."""
+        raise NotImplementedError
+
+    def json_text(self, column: str, *path: str) -> str:
+        """The value at ``path`` inside the JSON text in ``column``, as SQL text or number."""
+        raise NotImplementedError
+
+    def greatest(self, *exprs: str) -> str:
+        raise NotImplementedError
+
+    def random_hex(self, nbytes: int) -> str:
+        """An expression giving ``2 * nbytes`` random lowercase hex digits."""
+        raise NotImplementedError
+
+
+class _Sqlite(Dialect):
+    name = "sqlite"
+
+    def json_values(self, param: str) -> str:
+        return f"SELECT value FROM json_each({param})"
+
+    def json_text(self, column: str, *path: str) -> str:
+        return f"json_extract({column}, '$.{'.'.join(path)}')"
+
+    def greatest(self, *exprs: str) -> str:
+        return f"max({', '.join(exprs)})"
+
+    def random_hex(self, nbytes: int) -> str:
+        return f"lower(hex(randomblob({nbytes})))"
+
+
+class _Postgresql(Dialect):
+    name = "postgresql"
+
+    def json_values(self, param: str) -> str:
+        return f"SELECT jsonb_array_elements_text(CAST({param} AS jsonb)) COLLATE \"C\""
+
+    def json_text(self, column: str, *path: str) -> str:
+        return f"(CAST({column} AS jsonb) #>> '{{{','.join(path)}}}')"
+
+    def greatest(self, *exprs: str) -> str:
+        return f"GREATEST({', '.join(exprs)})"
+
+    def random_hex(self, nbytes: int) -> str:
+        # gen_random_uuid() is built in (PostgreSQL 13+): 32 hex digits, 122 random bits each.
+        uuids = " || ".join(["replace(CAST(gen_random_uuid() AS text), '-', '')"]
+                            * (nbytes // 15 + 1))
+        return f"substr({uuids}, 1, {2 * nbytes})"
+
+
+SQLITE: Dialect = _Sqlite()
+POSTGRESQL: Dialect = _Postgresql()

@@ -1,0 +1,282 @@
+"""PostgreSQL connections (psycopg 3 with a psycopg_pool pool), same surface as ``Database``.
+
+Stores write their SQL once, with SQLite's ``?`` and ``:name`` placeholders;
+``PgDatabase`` rewrites them to psycopg's ``%s`` / ``%(name)s`` (outside
+string literals, cached per statement). The few constructs that differ
+between the two databases are asked of ``db.sql`` (``server/storage/dialect.py``).
+
+Isolation, the same guarantees as the SQLite path (docs/operations.md):
+
+- ``transaction()`` is ``BEGIN`` (READ COMMITTED) followed by
+  ``pg_advisory_xact_lock(WRITE_LOCK)``: write transactions from every
+  process on every app host run one at a time, exactly as SQLite's
+  ``BEGIN IMMEDIATE`` makes them. Each statement after the lock sees every
+  commit made before it, so the ledger head, balances and stock read inside
+  are current; change seqs are handed out in commit order (a pull never
+  skips a record committed late), and the chain cannot fork.
+- ``snapshot()`` is ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY``: a
+  pull page and the audit read one consistent state without blocking writers.
+- Statements outside both run in autocommit on a pooled connection.
+
+Errors are classified from SQLSTATE where they are wrapped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from .dialect import POSTGRESQL
+from .errors import BUSY, INTEGRITY, OTHER, UNAVAILABLE, BackendError
+
+WRITE_LOCK = 0x67726964  # "grid": the one advisory lock every write transaction takes
+POOL_SIZE = int(os.environ.get("GRIDSYNC_DATABASE_POOL", "4"))
+LOCK_TIMEOUT_MS = 10_000  # like SQLite's busy timeout
+
+
+def is_postgres_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def classify(exc: psycopg.Error) -> str:
+    state = getattr(exc, "sqlstate", None) or ""
+    if state.startswith("23"):
+        return INTEGRITY
+    if state in ("40001", "40P01", "55P03", "57014"):  # serialization, deadlock, lock, timeout
+        return BUSY
+    if (isinstance(exc, psycopg.OperationalError) or state.startswith(("08", "53", "57P"))
+            or state == "25006"):  # connection, resources (disk full), shutdown, read-only
+        return UNAVAILABLE
+    return OTHER
+
+
+@contextmanager
+def driver_errors() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise BackendError(exc, classify(exc)) from exc
+
+
+# --- placeholders -----------------------------------------------------------
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
+_translated: dict[str, str] = {}
+
+
+def translate(sql: str) -> str:
+    """SQLite placeholders to psycopg's; string literals and ``::`` casts kept, every
+    literal ``%`` doubled (statements always go with a parameter list, maybe empty)."""
+    out = _translated.get(sql)
+    if out is None:
+        def sub(m: re.Match[str]) -> str:
+            token = m.group(0)
+            if token == "?":
+                return "%s"
+            if token == "%":
+                return "%%"
+            if m.group(1):
+                return f"%({m.group(1)})s"
+            return token.replace("%", "%%")  # a string literal: kept, but for psycopg's %
+        out = _translated[sql] = _TOKENS.sub(sub, sql)
+    return out
+
+
+# --- rows -------------------------------------------------------------------
+class Row(tuple):  # type: ignore[type-arg]
+    """A row readable by position and by column name, like ``sqlite3.Row``."""
+
+    _names: tuple[str, ...]
+    _index: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: psycopg.Cursor[Any]) -> Any:
+    names = tuple(c.name for c in cursor.description or ())
+    cls = type("Row", (Row,), {"_names": names, "_index": {n: i for i, n in enumerate(names)},
+                               "__slots__": ()})
+    return cls
+
+
+class Result:
+    """What ``execute`` returns: the rows (already fetched) and the row count."""
+
+    def __init__(self, rows: list[Row], rowcount: int):
+        self.rows, self.rowcount = rows, rowcount
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def fetchone(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Row]:
+        return self.rows
+
+
+# --- pools ------------------------------------------------------------------
+_pools: dict[tuple[int, str], ConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.autocommit = True
+    conn.row_factory = _row_factory  # type: ignore[assignment]
+    conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+def pool_for(url: str) -> ConnectionPool:
+    """One pool per process and URL (a pool never crosses a fork)."""
+    key = (os.getpid(), url)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            with driver_errors():
+                pool = ConnectionPool(url, min_size=1, max_size=max(POOL_SIZE, 1),
+                                      configure=_configure, open=True, timeout=30,
+                                      kwargs={"connect_timeout": 10})
+                pool.wait(timeout=30)
+            _pools[key] = pool
+    return pool
+
+
+def close_pools() -> None:
+    with _pools_lock:
+        for (pid, _), pool in list(_pools.items()):
+            if pid == os.getpid():
+                pool.close()
+        _pools.clear()
+
+
+class PgDatabase:
+    """Statements on pooled connections; a transaction pins one connection."""
+
+    sql = POSTGRESQL
+
+    def __init__(self, url: str):
+        self.path = url
+        self.pool = pool_for(url)
+        self._conn: psycopg.Connection[Any] | None = None
+        self._depth = 0
+        self._relaxed = False
+        self._lock_timeout: int | None = None
+        self._lock = threading.RLock()
+
+    # --- statements ---------------------------------------------------------
+    def _run(self, conn: psycopg.Connection[Any], sql: str, params: Any, many: bool) -> Result:
+        with conn.cursor() as cur:
+            if many:
+                cur.executemany(translate(sql), params)
+                return Result([], cur.rowcount)
+            cur.execute(translate(sql), params if params else ())
+            rows = cur.fetchall() if cur.description is not None else []
+            return Result(rows, cur.rowcount)
+
+    def _statement(self, sql: str, params: Any = (), many: bool = False) -> Result:
+        with driver_errors():
+            if self._conn is not None:
+                return self._run(self._conn, sql, params, many)
+            with self.pool.connection() as conn:
+                return self._run(conn, sql, params, many)
+
+    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Result:
+        return self._statement(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict]) -> Result:
+        rows = list(rows)
+        if not rows:
+            return Result([], 0)
+        return self._statement(sql, rows, many=True)
+
+    def query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[Row]:
+        return self._statement(sql, params).rows
+
+    def one(self, sql: str, params: Sequence[Any] | dict = ()) -> Row | None:
+        return self._statement(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def lock_timeout_ms(self, ms: int) -> None:
+        """How long a write waits for another writer's lock before failing busy."""
+        self._lock_timeout = int(ms)
+
+    # --- transactions -------------------------------------------------------
+    @contextmanager
+    def _pinned(self, begin: str, write: bool) -> Iterator[PgDatabase]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            with self.pool.connection() as conn:
+                self._conn, self._depth = conn, 1
+                try:
+                    with driver_errors():
+                        conn.execute(begin)
+                        if self._lock_timeout is not None:
+                            conn.execute(f"SET LOCAL lock_timeout = {self._lock_timeout}")
+                        if write:
+                            if self._relaxed:
+                                conn.execute("SET LOCAL synchronous_commit = off")
+                            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    yield self
+                except BaseException:
+                    self._conn, self._depth = None, 0
+                    try:
+                        conn.execute("ROLLBACK")
+                    except psycopg.Error:
+                        pass  # the connection is gone; the pool discards it
+                    raise
+                self._conn, self._depth = None, 0
+                with driver_errors():
+                    conn.execute("COMMIT")
+
+    def transaction(self) -> Any:
+        """BEGIN + the write lock … COMMIT; nested uses join the outer transaction."""
+        return self._pinned("BEGIN", write=True)
+
+    def snapshot(self) -> Any:
+        """A read transaction: every query inside sees one consistent state."""
+        return self._pinned("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", write=False)
+
+    @contextmanager
+    def relaxed_durability(self) -> Iterator[PgDatabase]:
+        """Transactions inside commit without waiting for the WAL flush."""
+        self._relaxed = True
+        try:
+            yield self
+        finally:
+            self._relaxed = False
+
+    # --- schema version -----------------------------------------------------
+    def user_version(self) -> int:
+        self.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        value = self.scalar("SELECT max(version) FROM schema_version")
+        return int(value or 0)
+
+    def set_user_version(self, version: int) -> None:
+        self.execute("DELETE FROM schema_version")
+        self.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    def close(self) -> None:
+        """The pool stays open for the process's other users; nothing is held here."""
+        self._conn = None
