@@ -46,6 +46,7 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     (r"kinto_.*", "ratio", ">=", 5.0, ">= 5x Kinto"),
     (r"roster_.*_rows_per_s", "ratio", ">=", 1.0, ">= 5,000 rows/s"),
     (r"household_search_p95_ms", "ratio", "<=", 1.0, "<= 50 ms"),
+    (r"pg_two_hosts_sync_push", "ratio", ">=", 1.6, "2 hosts >= 1.6x 1"),
 ]
 
 # per mode: sizes passed to each figure
@@ -58,7 +59,8 @@ SIZES = {
               "kinto": {"records": 500, "rounds": 1, "cycles": 2, "probe": False},
               "field_app": {"households": 10_000, "wire": 2_000},
               "console_import": [("--rows", "50000"), ("--queries", "100")],
-              "cases": {"cases": 100_000, "sync": 2_000}},
+              "cases": {"cases": 100_000, "sync": 2_000},
+              "postgres": {"changes": 2_000, "households": 20_000, "appends": 300}},
     "full": {"sync_push": {"total": 20_000, "clients": 4},
              "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 3},
              "ledger_verify": [("--n", "1000000")],
@@ -67,7 +69,8 @@ SIZES = {
              "kinto": {"records": 10_000, "rounds": 3, "cycles": 5, "probe": True},
              "field_app": {"households": 10_000, "wire": 2_000},
              "console_import": [("--rows", "50000"), ("--queries", "300")],
-             "cases": {"cases": 1_000_000, "sync": 10_000}},
+             "cases": {"cases": 1_000_000, "sync": 10_000},
+             "postgres": {"changes": 8_000, "households": 50_000, "appends": 1_000}},
 }
 
 
@@ -100,6 +103,12 @@ def fig_field_app(size: dict) -> list[dict]:
     import field_app
 
     return field_app.run(size["households"], size["wire"])
+
+
+def fig_postgres(size: dict) -> list[dict]:
+    import postgres
+
+    return postgres.run(size["changes"], size["households"], size["appends"])
 
 
 # --- figures from scripts run as processes -----------------------------------------
@@ -176,6 +185,7 @@ SECTIONS: list[tuple[str, Callable]] = [
     ("field_app", fig_field_app),
     ("console_import", script_figure("console_import")),
     ("cases", fig_cases),
+    ("postgres", fig_postgres),
 ]
 
 

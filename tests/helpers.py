@@ -347,6 +347,15 @@ class RawDb:
             return self.conn.execute(translate(sql), params or None)
         return self.conn.execute(sql, params)
 
+    def executemany(self, sql: str, rows: Any) -> Any:
+        if self.postgres:
+            from server.storage.postgres import translate
+
+            with self.conn.cursor() as cur:
+                cur.executemany(translate(sql), list(rows))
+            return None
+        return self.conn.executemany(sql, rows)
+
     def close(self) -> None:
         self.conn.close()
 

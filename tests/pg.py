@@ -104,7 +104,8 @@ def server() -> Cluster:
     return start_cluster()
 
 
-def start_cluster() -> Cluster:
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """A throwaway cluster; ``durable`` keeps fsync on (benchmarks), tests turn it off."""
     bindir = _bindir()
     if bindir is None:
         raise Unavailable(f"no PostgreSQL: set {ENV_URL} or install postgresql "
@@ -133,9 +134,10 @@ def start_cluster() -> Cluster:
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "gridsync", "--auth=trust",
             "-E", "UTF8", "--locale=C", "--no-sync")
-        options = (f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
-                   "-c shared_buffers=64MB")
+        options = (f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 "
+                   "-c max_connections=300 -c shared_buffers=64MB")
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", options,
             "-w", "-t", "60", "start")
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:

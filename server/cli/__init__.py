@@ -11,6 +11,7 @@ import click
 from client_sdk.cli import field
 
 from .admin import init, serve, token
+from .copy_cli import copy
 from .ledger import ledger
 from .ops import backup, restore
 from .sync_cli import purge
@@ -28,7 +29,7 @@ def main() -> None:
     """
 
 
-for command in (init, serve, token, ledger, purge, field):
+for command in (init, serve, token, ledger, purge, field, copy):
     main.add_command(command)
 main.add_command(backup)
 main.add_command(restore)

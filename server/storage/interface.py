@@ -442,10 +442,6 @@ class CasesPart(Protocol):
                 now: str) -> int:
         ...
 
-    def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
-                 limit: int) -> list[str]:
-        ...
-
     def count(self) -> int:
         ...
 

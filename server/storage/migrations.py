@@ -95,6 +95,11 @@ _PG_HOUSEHOLD_BACKFILL = f"""INSERT INTO household_index
     FROM records WHERE collection = 'households'"""
 
 
+def _on_postgresql(sqlite: tuple[str, ...], postgresql: tuple[str, ...]) -> list[Both]:
+    """Steps written for SQLite, each paired with its PostgreSQL form ("" skips it)."""
+    return [Both(a, b) for a, b in zip(sqlite, postgresql, strict=True)]
+
+
 def statement(step: str | Both, dialect: str) -> str:
     if isinstance(step, Both):
         return step.sqlite if dialect == "sqlite" else step.postgresql
@@ -252,30 +257,30 @@ MIGRATIONS: list[list[str | Both]] = [
             rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, grid TEXT, address TEXT,
             head_name TEXT, phone TEXT, members INTEGER, deleted INTEGER NOT NULL DEFAULT 0)""",
         "CREATE INDEX household_index_grid ON household_index(grid, deleted)",
-        # The triggers as written for SQLite; on PostgreSQL one PL/pgSQL function does
-        # the same for insert, update and delete.
-        *(Both(sqlite=sql, postgresql=pg) for sql, pg in zip((
-            *(f"""CREATE TRIGGER records_households_{event} AFTER {event.upper()} ON records
-                WHEN new.collection = 'households' BEGIN
-                  INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
-                  VALUES (new.id, new.grid, json_extract(new.state, '$.fields.address'),
-                          json_extract(new.state, '$.fields.head_name'),
-                          json_extract(new.state, '$.fields.phone'),
-                          json_extract(new.state, '$.fields.members'), new.deleted)
-                  ON CONFLICT (id) DO UPDATE SET grid = excluded.grid, address = excluded.address,
-                    head_name = excluded.head_name, phone = excluded.phone,
-                    members = excluded.members, deleted = excluded.deleted;
-                END""" for event in ("insert", "update")),
-            """CREATE TRIGGER records_households_delete AFTER DELETE ON records
-                WHEN old.collection = 'households' BEGIN
-                  DELETE FROM household_index WHERE id = old.id;
-                END"""), _PG_HOUSEHOLD_INDEX, strict=True)),
-        Both(sqlite="""INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
+        # The triggers and the backfill as written for SQLite; on PostgreSQL one PL/pgSQL
+        # function does the same for insert, update and delete (_PG_HOUSEHOLD_INDEX).
+        *_on_postgresql((
+        *(f"""CREATE TRIGGER records_households_{event} AFTER {event.upper()} ON records
+            WHEN new.collection = 'households' BEGIN
+              INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
+              VALUES (new.id, new.grid, json_extract(new.state, '$.fields.address'),
+                      json_extract(new.state, '$.fields.head_name'),
+                      json_extract(new.state, '$.fields.phone'),
+                      json_extract(new.state, '$.fields.members'), new.deleted)
+              ON CONFLICT (id) DO UPDATE SET grid = excluded.grid, address = excluded.address,
+                head_name = excluded.head_name, phone = excluded.phone,
+                members = excluded.members, deleted = excluded.deleted;
+            END""" for event in ("insert", "update")),
+        """CREATE TRIGGER records_households_delete AFTER DELETE ON records
+            WHEN old.collection = 'households' BEGIN
+              DELETE FROM household_index WHERE id = old.id;
+            END""",
+        """INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
            SELECT id, grid, json_extract(state, '$.fields.address'),
                   json_extract(state, '$.fields.head_name'), json_extract(state, '$.fields.phone'),
                   json_extract(state, '$.fields.members'), deleted
            FROM records WHERE collection = 'households'""",
-             postgresql=_PG_HOUSEHOLD_BACKFILL),
+        ), (*_PG_HOUSEHOLD_INDEX, _PG_HOUSEHOLD_BACKFILL)),
         # Roster imports (server/storage/imports.py): the uploaded file, its dry run
         # and the progress of writing it.
         """CREATE TABLE import_jobs (
