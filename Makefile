@@ -5,16 +5,20 @@ DATA_DIR ?= $(or $(GRIDSYNC_DATA_DIR),./gridsync-data)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install dev sim bench clean browser postgres translations
+.PHONY: serve test lint lock install dev sim bench clean browser postgres translations
 
-$(BIN)/gridsync: pyproject.toml
+# Installs come from the lock files (requirements/*.txt, made by `make lock` from
+# pyproject.toml): what is deployed and tested is exactly what was locked.
+$(BIN)/gridsync: pyproject.toml requirements/server.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -r requirements/server.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.dev: $(BIN)/gridsync
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.dev: $(BIN)/gridsync requirements/dev.txt
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/gridsync
@@ -27,6 +31,18 @@ serve: $(BIN)/gridsync
 
 test: $(VENV)/.dev browser postgres
 	$(BIN)/python -m pytest -q
+
+# ruff (style, imports, bugbear) and mypy (types; settings in pyproject.toml).
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Re-lock after changing dependencies in pyproject.toml (keeps current pins where it can;
+# `make lock UPGRADE=1` moves every pin to the newest allowed release).
+lock: $(VENV)/.dev
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml -q --python-version 3.11 --no-annotate --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o requirements/server.txt
+	$(BIN)/uv pip compile pyproject.toml -q --python-version 3.11 --no-annotate --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) --extra dev -o requirements/dev.txt
 
 # Debian's chromium (plus a CJK font for the screenshots) for the browser tests in
 # tests/web/; installed when running as root, otherwise those tests skip and say why.

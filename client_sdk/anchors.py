@@ -58,7 +58,7 @@ class Anchors:
         return verify_key_chain(keys_list, pinned)
 
     def kept(self) -> dict[str, Any] | None:
-        return self.store.get(KEPT)  # type: ignore[no-any-return]
+        return self.store.get(KEPT)
 
     def check(self) -> dict[str, Any]:
         """Verify the server's checkpoint and that it extends the kept one; keep it.

@@ -507,11 +507,11 @@ def balance(ctx: Context, volunteer: str, as_json: bool) -> None:
 
 from . import cli_cases  # noqa: E402 (`gridsync field case`, in its own module)
 
-field.add_command(cli_cases.case)
+field.add_command(cli_cases.case)  # type: ignore[has-type]
 
 from . import cli_local  # noqa: E402 (what the phone knows: volunteers, activities, conflicts)
 
-for _command in (cli_local.volunteers, cli_local.activities, cli_local.conflicts):
+for _command in (cli_local.volunteers, cli_local.activities, cli_local.conflicts):  # type: ignore[has-type]
     field.add_command(_command)
 
 
@@ -520,5 +520,5 @@ def main() -> None:  # pragma: no cover - `python -m client_sdk.cli`
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(main())  # type: ignore[func-returns-value]
 

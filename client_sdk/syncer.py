@@ -237,8 +237,8 @@ class Syncer:
                 outs = [o["change"] for o in store.outbox_for(*key)]
                 rows.append((fold(view, outs), len(outs), dumps(view)))
             else:
-                rows.append((view, 0, None))
-        store.put_records(rows)
+                rows.append((view, 0, None))  # type: ignore[arg-type]
+        store.put_records(rows)  # type: ignore[arg-type]
         for item in evict:
             store.delete_record(item["collection"], item["id"])
         self.summary.pulled += len(changes)

@@ -31,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
     store = open_storage(app.config["DATABASE"])
     try:
-        anchors.bring_up_to_date(store, app.config["DATA_DIR"])
+        anchors.bring_up_to_date(store, app.config["DATA_DIR"])  # type: ignore[arg-type]
     finally:
         store.close()
     # One signer per app: services get it as an argument (none reaches for the app).

@@ -23,7 +23,7 @@ DEFAULTS = {
 
 
 def data_dir_default() -> str:
-    return os.environ.get("GRIDSYNC_DATA_DIR", DEFAULTS["DATA_DIR"])  # type: ignore[return-value]
+    return os.environ.get("GRIDSYNC_DATA_DIR", DEFAULTS["DATA_DIR"])  # type: ignore[arg-type]
 
 
 def database_target(data_dir: str, database_url: str | None = None) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from gunicorn.app.base import Application, BaseApplication
 
 
-class GridsyncGunicorn(BaseApplication):  # type: ignore[misc]
+class GridsyncGunicorn(BaseApplication):
     # Reading a config file (--config) is Application's, not BaseApplication's.
     get_config_from_filename = Application.get_config_from_filename
     get_config_from_module_name = Application.get_config_from_module_name

@@ -252,7 +252,7 @@ def metrics() -> Response:
     else:
         for metric in vars(request_metrics()).values():
             registry.register(metric)
-    registry.register(_Families(database_families()))  # type: ignore[arg-type]
+    registry.register(_Families(database_families()))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST,
                     headers={"Cache-Control": "no-store"})
 

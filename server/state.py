@@ -22,13 +22,13 @@ def storage() -> Storage:
     _local.stores = cache
     store = cache.get(path)
     if store is None:
-        store = cache[path] = open_storage(path, migrate_schema=False)
-    return store
+        store = cache[path] = open_storage(path, migrate_schema=False)  # type: ignore[assignment]
+    return store  # type: ignore[return-value]
 
 
 def signer() -> Signer:
     """The ledger signer ``create_app`` built for this app."""
-    return current_app.extensions["gridsync.signer"]  # type: ignore[no-any-return]
+    return current_app.extensions["gridsync.signer"]
 
 
 def close_all() -> None:

@@ -73,7 +73,7 @@ def step_target(values: dict[str, Any]) -> str | None:
 def new_case(values: dict[str, Any], *, created_by: str | None, at: str) -> dict[str, Any]:
     """A new case's fields: what was sent plus every server-set field."""
     fields = {name: None for name in SERVER_SET}
-    fields.update(status="open", difficulty=DEFAULT_DIFFICULTY, created_by=created_by,
+    fields.update(status="open", difficulty=DEFAULT_DIFFICULTY, created_by=created_by,  # type: ignore[call-overload]
                   created_at=at)
     fields.update(values)
     return fields

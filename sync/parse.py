@@ -114,7 +114,7 @@ def _text_list(value: Any) -> str | dict[int, list[str]] | None:
         if message is not None:
             item_errors[index] = [message]
     if item_errors:
-        return item_errors
+        return item_errors  # type: ignore[return-value]
     if len(value) > MAX_LIST:
         return f"Longer than maximum length {MAX_LIST}."
     return None

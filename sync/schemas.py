@@ -227,13 +227,13 @@ class ChangeSchema(ma.Schema):
     id = mf.String(required=True, validate=DeviceUuid())
     hlc = Hlc(required=True)
     base = StrictInteger(required=True, allow_none=True, validate=validate.Range(min=0))
-    fields = mf.Dict(required=True)
+    fields = mf.Dict(required=True)  # type: ignore[assignment]
     deleted = StrictBoolean(required=True)
     sig = mf.String(metadata={"description": "Ed25519 over the canonical change without sig"})
 
     @ma.validates_schema(skip_on_field_errors=False)
     def _validate_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
-        schema = FIELD_SCHEMAS.get(data.get("collection"))  # absent when invalid
+        schema = FIELD_SCHEMAS.get(data.get("collection") or "")  # absent when invalid
         if schema is not None and "fields" in data:
             try:
                 schema.load(data["fields"])
@@ -267,7 +267,7 @@ class SyncRequestSchema(ma.Schema):
 class ErrorSchema(ma.Schema):
     code = mf.String(required=True)
     message = mf.String(required=True)
-    fields = mf.Dict(metadata={"description": "field-level messages, for validation only"})
+    fields = mf.Dict(metadata={"description": "field-level messages, for validation only"})  # type: ignore[assignment]
 
 
 class ResultSchema(ma.Schema):
@@ -291,7 +291,7 @@ class RecordChangeSchema(ma.Schema):
     id = mf.String(required=True)
     version = mf.Integer(required=True)
     hlc = mf.String(required=True)
-    fields = mf.Dict(required=True)
+    fields = mf.Dict(required=True)  # type: ignore[assignment]
     deleted = mf.Boolean(required=True)
 
 

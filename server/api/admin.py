@@ -19,7 +19,7 @@ bp = Blueprint("admin", __name__, description="Grids, shops, catalog and rules")
 @require("admin")
 @bp.arguments(s.GridIn)
 @bp.response(201, s.GridOut)
-def create_grid(data):  # type: ignore[no-untyped-def]
+def create_grid(data):
     """Create a grid; a grid with no parent is a community."""
     return directory.create_grid(storage(), data)
 
@@ -27,7 +27,7 @@ def create_grid(data):  # type: ignore[no-untyped-def]
 @bp.route("/grids", methods=["GET"])
 @require("admin")
 @bp.response(200, s.GridList)
-def list_grids():  # type: ignore[no-untyped-def]
+def list_grids():
     return {"grids": storage().directory.grids()}
 
 
@@ -35,14 +35,14 @@ def list_grids():  # type: ignore[no-untyped-def]
 @require("admin")
 @bp.arguments(s.ShopIn)
 @bp.response(201, s.ShopOut)
-def create_shop(data):  # type: ignore[no-untyped-def]
+def create_shop(data):
     return directory.create_shop(storage(), data)
 
 
 @bp.route("/shops", methods=["GET"])
 @require("admin")
 @bp.response(200, s.ShopList)
-def list_shops():  # type: ignore[no-untyped-def]
+def list_shops():
     return {"shops": storage().directory.shops()}
 
 
@@ -50,7 +50,7 @@ def list_shops():  # type: ignore[no-untyped-def]
 @require("admin", "shop")
 @bp.arguments(s.CatalogItemIn)
 @bp.response(200, s.CatalogItemOut)
-def put_item(data, shop, sku):  # type: ignore[no-untyped-def]
+def put_item(data, shop, sku):
     """Create or replace a catalog item (price in points, stock on hand): admins,
     or that shop's staff for their own shop."""
     if not ID_PATTERN.match(sku):
@@ -61,7 +61,7 @@ def put_item(data, shop, sku):  # type: ignore[no-untyped-def]
 @bp.route("/shops/<shop>/catalog", methods=["GET"])
 @require("admin", "shop", "volunteer")
 @bp.response(200, s.CatalogList)
-def get_catalog(shop):  # type: ignore[no-untyped-def]
+def get_catalog(shop):
     """The catalog: for admins, that shop's staff, and volunteers of its community."""
     store = storage()
     row = store.directory.shop(shop)
@@ -78,7 +78,7 @@ def get_catalog(shop):  # type: ignore[no-untyped-def]
 @require("admin")
 @bp.arguments(s.RulesIn)
 @bp.response(200, s.RulesOut)
-def put_rules(data):  # type: ignore[no-untyped-def]
+def put_rules(data):
     """Replace the earning rules; the answer echoes their hash."""
     return directory.put_rules(storage(), data)
 
@@ -86,7 +86,7 @@ def put_rules(data):  # type: ignore[no-untyped-def]
 @bp.route("/rules", methods=["GET"])
 @require()
 @bp.response(200, s.RulesOut)
-def get_rules():  # type: ignore[no-untyped-def]
+def get_rules():
     rules = directory.current_rules(storage())
     if rules is None:
         raise NotFound("no rules have been set yet")
@@ -97,7 +97,7 @@ def get_rules():  # type: ignore[no-untyped-def]
 @require("admin")
 @bp.arguments(s.EnrollmentIn)
 @bp.response(201, s.EnrollmentOut)
-def create_enrollment(data):  # type: ignore[no-untyped-def]
+def create_enrollment(data):
     """A one-time device enrolment code for a worker, volunteer or shop person."""
     return directory.create_enrollment(
         storage(), data["person"], int(current_app.config["ENROLLMENT_TTL_HOURS"]))

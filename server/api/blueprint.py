@@ -17,7 +17,8 @@ class BodyParser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
-    def _raw_load_json(self, req: Any) -> Any:
+    def load_json(self, req: Any, schema: Any) -> Any:
+        """webargs' public per-location hook: the body ``server.body`` already parsed."""
         body = getattr(g, "body", NO_BODY)
         return core.missing if body is NO_BODY else body
 

@@ -48,7 +48,7 @@ class CaseOut(Schema):
     id = mf.String()
     version = mf.Integer()
     hlc = mf.String()
-    fields = mf.Dict()
+    fields = mf.Dict()  # type: ignore[assignment]
     deleted = mf.Boolean()
 
 

@@ -27,7 +27,7 @@ def public_base() -> str:
 @require("admin")
 @bp.arguments(s.CaseQuery, location="query")
 @bp.response(200, s.CasePage)
-def list_cases(args):  # type: ignore[no-untyped-def]
+def list_cases(args):
     """Cases in the order received, filtered by grid (with the grids under it),
     status and kind; page with `after` = the previous page's `next`."""
     return cases.list_cases(storage(), grid=args.get("grid"), status=args.get("status"),
@@ -37,7 +37,7 @@ def list_cases(args):  # type: ignore[no-untyped-def]
 @bp.route("/cases/<case_id>", methods=["GET"])
 @require("admin", "worker", "volunteer")
 @bp.response(200, s.CaseDetail)
-def get_case(case_id):  # type: ignore[no-untyped-def]
+def get_case(case_id):
     """A case with its history (admins; devices whose scope holds it)."""
     return cases.detail(storage(), case_id, person=g.who.person, role=g.who.role)
 
@@ -46,7 +46,7 @@ def get_case(case_id):  # type: ignore[no-untyped-def]
 @require("admin")
 @bp.arguments(s.AssignIn)
 @bp.response(200, s.CaseDetail)
-def assign(data, case_id):  # type: ignore[no-untyped-def]
+def assign(data, case_id):
     """派单: assign (or reassign) to a worker or volunteer of the case's grid."""
     return cases.assign(storage(), case_id, data, by=g.who.person)
 
@@ -55,14 +55,14 @@ def assign(data, case_id):  # type: ignore[no-untyped-def]
 @require("admin")
 @bp.arguments(s.CancelIn)
 @bp.response(200, s.CaseDetail)
-def cancel(data, case_id):  # type: ignore[no-untyped-def]
+def cancel(data, case_id):
     return cases.cancel(storage(), case_id, data["reason"], by=g.who.person)
 
 
 @bp.route("/grids/<grid>/report-code", methods=["POST"])
 @require("admin")
 @bp.response(201, s.ReportCodeOut)
-def report_code(grid):  # type: ignore[no-untyped-def]
+def report_code(grid):
     """A new public report code for the grid's poster; the old code stops working."""
     return case_public.new_report_code(storage(), grid, base_url=public_base())
 
@@ -71,7 +71,7 @@ def report_code(grid):  # type: ignore[no-untyped-def]
 @require("admin")
 @bp.arguments(s.ReportQuery, location="query")
 @bp.response(200, s.ReportOut)
-def report(args):  # type: ignore[no-untyped-def]
+def report(args):
     """办结率 over the cases received in [from, to) (local dates), a grid with the
     grids under it."""
     return case_report.case_report(storage(), args["grid"], args["from_"], args["to"])
@@ -99,7 +99,7 @@ def _count_public_attempts() -> None:
 @bp.arguments(s.PublicReportIn)
 @bp.response(201, s.PublicReportOut)
 @bp.doc(security=[])
-def public_report(data):  # type: ignore[no-untyped-def]
+def public_report(data):
     """A resident's report through a grid's code; answers the case id and a receipt."""
     return case_public.report(storage(), data)
 
@@ -107,7 +107,7 @@ def public_report(data):  # type: ignore[no-untyped-def]
 @bp.route("/public/reports/<receipt>", methods=["GET"])
 @bp.response(200, s.PublicCase)
 @bp.doc(security=[])
-def follow(receipt):  # type: ignore[no-untyped-def]
+def follow(receipt):
     return case_public.follow(storage(), receipt)
 
 
@@ -115,5 +115,5 @@ def follow(receipt):  # type: ignore[no-untyped-def]
 @bp.arguments(s.RatingIn)
 @bp.response(200, s.PublicCase)
 @bp.doc(security=[])
-def rate(data, receipt):  # type: ignore[no-untyped-def]
+def rate(data, receipt):
     return case_public.rate(storage(), signer(), receipt, data)

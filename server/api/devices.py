@@ -17,7 +17,7 @@ bp = Blueprint("devices", __name__, description="Devices")
 @bp.arguments(s.EnrollIn)
 @bp.response(201, s.EnrollOut)
 @bp.doc(security=[])
-def enroll(data):  # type: ignore[no-untyped-def]
+def enroll(data):
     """Trade a one-time code and a proof of key possession for a device token."""
     return access.enroll(
         storage(), data, client=request.remote_addr or "unknown",
@@ -27,13 +27,13 @@ def enroll(data):  # type: ignore[no-untyped-def]
 @bp.route("/devices", methods=["GET"])
 @require("admin")
 @bp.response(200, s.DeviceList)
-def list_devices():  # type: ignore[no-untyped-def]
+def list_devices():
     return {"devices": access.list_devices(storage())}
 
 
 @bp.route("/devices/<device>/revoke", methods=["POST"])
 @require("admin")
 @bp.response(200, s.DeviceOut)
-def revoke(device):  # type: ignore[no-untyped-def]
+def revoke(device):
     """Revoke a device: its token stops working at once."""
     return access.revoke_device(storage(), device)

@@ -14,7 +14,7 @@ bp = Blueprint("health", __name__, description="Health and discovery")
 
 @bp.route("/health")
 @bp.doc(security=[])
-def health():  # type: ignore[no-untyped-def]
+def health():
     """Liveness: 200 when the database can be read, else 503."""
     try:
         storage().readable()
@@ -25,6 +25,6 @@ def health():  # type: ignore[no-untyped-def]
 
 @bp.route("/ledger/keys")
 @bp.doc(security=[])
-def ledger_keys():  # type: ignore[no-untyped-def]
+def ledger_keys():
     """The ledger's public keys, retired ones included."""
     return jsonify({"keys": storage().ledger.keys()})

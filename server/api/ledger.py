@@ -37,7 +37,7 @@ def _outcome(outcome: points.Outcome) -> Response:
 @bp.route("/accounts/<account>", methods=["GET"])
 @require("volunteer", "admin", "auditor", "shop")
 @bp.alt_response(200, schema=s.AccountOut, success=True)
-def get_account(account):  # type: ignore[no-untyped-def]
+def get_account(account):
     """Balance and entries of an account (`volunteer:<id>`, `shop:<id>`, `issuance:<id>`).
 
     The volunteer themself, admins and auditors see the entries; a shop of
@@ -50,7 +50,7 @@ def get_account(account):  # type: ignore[no-untyped-def]
 @require("admin", "auditor")
 @bp.arguments(s.EntriesQuery, location="query", unknown=RAISE)
 @bp.alt_response(200, schema=s.EntryPage, success=True)
-def list_entries(args):  # type: ignore[no-untyped-def]
+def list_entries(args):
     """Entries with seq > `after`, oldest first, at most `limit` (default 100, max 1000)."""
     bodies, next_seq = points.entries_page(storage(), args["after"], args["limit"])
     text = '{"entries":[' + ",".join(bodies) + '],"next":' + (
@@ -61,7 +61,7 @@ def list_entries(args):  # type: ignore[no-untyped-def]
 @bp.route("/ledger/checkpoint", methods=["GET"])
 @require()
 @bp.response(200, s.CheckpointOut)
-def get_checkpoint():  # type: ignore[no-untyped-def]
+def get_checkpoint():
     """A signed checkpoint at the current head, with the entries' Merkle root
     (seq 0, 64 zeros and the empty tree's root when empty)."""
     return anchors.checkpoint(storage(), signer())
@@ -71,7 +71,7 @@ def get_checkpoint():  # type: ignore[no-untyped-def]
 @require()
 @bp.arguments(s.InclusionQuery, location="query", unknown=RAISE)
 @bp.response(200, s.InclusionProof)
-def get_inclusion_proof(args):  # type: ignore[no-untyped-def]
+def get_inclusion_proof(args):
     """RFC 6962 path of entry `seq` in the tree of the first `size` entries
     (1 <= seq <= size <= head, else 400 validation)."""
     return anchors.inclusion_proof(storage(), args["seq"], args["size"])
@@ -81,7 +81,7 @@ def get_inclusion_proof(args):  # type: ignore[no-untyped-def]
 @require()
 @bp.arguments(s.ConsistencyQuery, location="query", unknown=RAISE)
 @bp.response(200, s.ConsistencyProof)
-def get_consistency_proof(args):  # type: ignore[no-untyped-def]
+def get_consistency_proof(args):
     """RFC 6962 PROOF(from, to): the tree of `to` entries extends that of `from`
     (1 <= from <= to <= head, else 400 validation)."""
     return anchors.consistency_proof(storage(), args["from_"], args["to"])
@@ -92,7 +92,7 @@ def get_consistency_proof(args):  # type: ignore[no-untyped-def]
 @bp.arguments(s.RedemptionIn)
 @bp.alt_response(201, schema=s.RedemptionResult, success=True)
 @bp.alt_response(200, schema=s.RedemptionResult, description=_REPLAY)
-def create_redemption(data):  # type: ignore[no-untyped-def]
+def create_redemption(data):
     """Spend a volunteer's points at this shop: needs the volunteer's current card code.
 
     Stock and points move together or not at all (409 insufficient_points /
@@ -104,7 +104,7 @@ def create_redemption(data):  # type: ignore[no-untyped-def]
 @bp.route("/redemptions/<redemption_id>", methods=["GET"])
 @require("shop", "volunteer", "admin")
 @bp.alt_response(200, schema=s.RedemptionResult, success=True)
-def get_redemption(redemption_id):  # type: ignore[no-untyped-def]
+def get_redemption(redemption_id):
     """A redemption and its entry (that shop, the volunteer, admins)."""
     return _json(points.redemption_view(storage(), signer(), g.who, redemption_id))
 
@@ -113,7 +113,7 @@ def get_redemption(redemption_id):  # type: ignore[no-untyped-def]
 @require("shop", "admin")
 @bp.arguments(s.RefundIn)
 @bp.alt_response(200, schema=s.RefundResult, success=True)
-def refund_redemption(data, redemption_id):  # type: ignore[no-untyped-def]
+def refund_redemption(data, redemption_id):
     """Undo a redemption (that shop, admins): a `reverse` entry gives the points
     back and the items' stock is put back; once (409 already_reversed)."""
     return _json(points.refund(storage(), signer(), g.who, redemption_id[:64], data["reason"]))
@@ -124,7 +124,7 @@ def refund_redemption(data, redemption_id):  # type: ignore[no-untyped-def]
 @bp.arguments(s.AdjustmentIn)
 @bp.alt_response(201, schema=s.AdjustmentResult, success=True)
 @bp.alt_response(200, schema=s.AdjustmentResult, description=_REPLAY)
-def create_adjustment(data):  # type: ignore[no-untyped-def]
+def create_adjustment(data):
     """Give (amount > 0) or take back (amount < 0) points from the community's issuance.
 
     Never below zero: 409 insufficient_points.
@@ -137,6 +137,6 @@ def create_adjustment(data):  # type: ignore[no-untyped-def]
 @bp.arguments(s.ReversalIn)
 @bp.alt_response(201, schema=s.ReversalResult, success=True)
 @bp.alt_response(200, schema=s.ReversalResult, description=_REPLAY)
-def create_reversal(data):  # type: ignore[no-untyped-def]
+def create_reversal(data):
     """Undo an entry with a `reverse` entry swapping its debit and credit (once per entry)."""
     return _outcome(points.reverse(storage(), signer(), g.who, data))

@@ -28,7 +28,7 @@ class LoginOut(Strict):
 @require("admin")
 @bp.arguments(LoginIn)
 @bp.response(200, LoginOut)
-def put_login(data, person):  # type: ignore[no-untyped-def]
+def put_login(data, person):
     """Set a web login: volunteers a phone number and a PIN of 6-12 digits; shop staff
     and admins a username and a password of 8+ characters. Replacing it ends the
     person's web sessions and clears a lock-out. The secret is stored as a scrypt hash

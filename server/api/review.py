@@ -19,7 +19,7 @@ bp = Blueprint("review", __name__, description="Conflicts and op evidence")
 @bp.route("/conflicts", methods=["GET"])
 @require("admin")
 @bp.response(200, s.ConflictList)
-def list_conflicts():  # type: ignore[no-untyped-def]
+def list_conflicts():
     """Open conflicts, one per field, with both values, stamps and devices."""
     return {"conflicts": storage().records.conflicts("open")}
 
@@ -28,7 +28,7 @@ def list_conflicts():  # type: ignore[no-untyped-def]
 @require("admin")
 @bp.arguments(s.ResolveIn)
 @bp.response(200, s.ConflictOut)
-def resolve(data, conflict_id):  # type: ignore[no-untyped-def]
+def resolve(data, conflict_id):
     """Keep the winner (close it) or the loser (written as a new version devices pull)."""
     if conflict_id > MAX_ROW_ID:
         raise NotFound("no such conflict")
@@ -38,6 +38,6 @@ def resolve(data, conflict_id):  # type: ignore[no-untyped-def]
 @bp.route("/ops/<op>", methods=["GET"])
 @require("admin", "auditor")
 @bp.response(200, s.OpOut)
-def get_op(op):  # type: ignore[no-untyped-def]
+def get_op(op):
     """The change exactly as the device signed it, its result and the device's key."""
     return review.op_evidence(storage(), op)

@@ -181,7 +181,7 @@ class EnrollOut(Schema):
 class ErrorDetail(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields = fields.Dict(metadata={"description": "field-level messages (validation only)"})
+    fields = fields.Dict(metadata={"description": "field-level messages (validation only)"})  # type: ignore[assignment]
 
 
 class ApiErrorSchema(Schema):

@@ -19,7 +19,7 @@ bp = Blueprint("sync", __name__, description="Offline sync: push changes, pull y
 @require("worker", "volunteer")
 @bp.arguments(SyncRequestSchema)
 @bp.alt_response(200, schema=SyncResponseSchema, success=True)
-def sync(data):  # type: ignore[no-untyped-def]
+def sync(data):
     """Push changes (results per change, in order), then pull records since the cursor.
 
     Dumped with orjson rather than marshmallow: a page holds up to 5,000 records.

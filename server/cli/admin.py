@@ -160,5 +160,5 @@ def token_revoke(data_dir: str, database_url: str | None, token_id: str) -> None
     click.echo(f"revoked {token_id}")
 
 
-def _open(data_dir: str, database_url: str | None):  # type: ignore[no-untyped-def]
+def _open(data_dir: str, database_url: str | None):
     return open_storage(existing_database(data_dir, database_url))

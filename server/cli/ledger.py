@@ -240,7 +240,7 @@ def rotate_key(data_dir: str, database_url: str | None) -> None:
             raise click.ClickException(str(exc)) from None
         before = {k["key_id"] for k in store.ledger.keys() if k["retired_at"] is None}
         try:
-            key_id = create_key(store, data_dir)
+            key_id = create_key(store, data_dir)  # type: ignore[arg-type]
         except SealedKeyMismatch as exc:
             raise click.ClickException(f"cannot endorse a new key: {exc}") from None
     finally:

@@ -27,7 +27,7 @@ def purge(data_dir: str, database_url: str | None, days: int) -> None:
     """
     store = open_storage(existing_database(data_dir, database_url))
     try:
-        count = purge_tombstones(store, days)
+        count = purge_tombstones(store, days)  # type: ignore[arg-type]
     finally:
         store.close()
     click.echo(f"purged {count} tombstone(s) older than {days} days")

@@ -151,7 +151,7 @@ def check_stored_tree(store: Any, head_seq: int) -> None:
                " (a data dir from before the tree existed: start the server once to build it)")
         raise AuditFailure(f"the stored Merkle tree has {stored} leaves but the chain "
                            f"{head_seq} entries{cut}", min(stored, head_seq) or None)
-    computed, _, _ = _root_at(store, None)
+    computed, _, _ = _root_at(store, None)  # type: ignore[arg-type]
     try:
         kept = root(head_seq, store.ledger.tree_node).hex()
     except StorageError as exc:

@@ -253,7 +253,7 @@ def secret_status(data_dir: str) -> str:
     db_path = Path(data_dir) / DB_NAME
     db = FileDatabase(str(db_path))
     try:
-        Signer(data_dir).active(SqlStorage(db))
+        Signer(data_dir).active(SqlStorage(db))  # type: ignore[arg-type]
     except SecretMissing:
         return "missing"
     except LedgerError:

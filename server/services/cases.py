@@ -51,7 +51,7 @@ def community_of(store: Storage, grid: str) -> str:
     row = store.directory.grid(grid)
     if row is None:
         raise NotFound("no such grid")
-    return row["community"]  # type: ignore[no-any-return]
+    return row["community"]
 
 
 def write_server_version(store: Storage, state: dict | None, updates: dict, *, case_id: str,

@@ -55,5 +55,5 @@ def copy(data_dir: str, target_url: str, *, workers: int = 2,
 
 def _checkpoint(store: object) -> dict:
     seq, head = store.ledger.head()  # type: ignore[attr-defined]
-    root, _, size = _root_at(store, None)
+    root, _, size = _root_at(store, None)  # type: ignore[arg-type]
     return {"seq": seq, "head": head, "root": root, "size": size}

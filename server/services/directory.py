@@ -141,7 +141,7 @@ def card_seal_key() -> bytes | None:
             ext["gridsync.card_key"] = cards.seal_key(load_secret(current_app.config["DATA_DIR"]))
         except SecretMissing:
             ext["gridsync.card_key"] = None
-    return ext["gridsync.card_key"]  # type: ignore[no-any-return]
+    return ext["gridsync.card_key"]
 
 
 def create_enrollment(store: Storage, person_id: str, ttl_hours: int) -> dict:

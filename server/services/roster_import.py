@@ -206,10 +206,10 @@ def plan_households(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], 
             continue
         seen[record] = number
         prepared.append({"row": number, "id": record, "fields": fields})
-    states = store.fielddata.states("households", [p["id"] for p in prepared])
+    states = store.fielddata.states("households", [p["id"] for p in prepared])  # type: ignore[misc]
     for item in prepared:
-        state = states.get(item["id"])
-        changed = _changed(state, item["fields"])
+        state = states.get(item["id"])  # type: ignore[call-overload]
+        changed = _changed(state, item["fields"])  # type: ignore[arg-type]
         if state is None:
             plan.counts["new"] += 1
         elif changed:
@@ -244,7 +244,7 @@ def apply_households(store: Storage, items: list[dict], by: str,
             states = store.fielddata.states("households", [i["id"] for i in batch])
             now_ms = clock.now_ms()
             now = clock.iso(now_ms)
-            rows, conflicts, moves = [], [], []
+            rows, conflicts, moves = [], [], []  # type: ignore[var-annotated]
             for item in batch:
                 state = states.get(item["id"])
                 changed = _changed(state, item["fields"])

@@ -61,13 +61,13 @@ def _earn_problem(row: Any) -> str | None:
     if state is None:
         return f"its stored state {problem}"
     fields = state.get("fields") if isinstance(state.get("fields"), dict) else {}
-    assignee = fields.get("assignee")
-    if fields.get("status") != "closed":
-        return f"its status is {fields.get('status')!r}, not 'closed'"
+    assignee = fields.get("assignee")  # type: ignore[union-attr]
+    if fields.get("status") != "closed":  # type: ignore[union-attr]
+        return f"its status is {fields.get('status')!r}, not 'closed'"  # type: ignore[union-attr]
     if row["credit"] != names.volunteer(assignee):
         return f"it pays {row['credit']}, but the case's assignee is {assignee!r}"
-    if fields.get("points") != row["amount"] or type(fields.get("points")) is not int:
-        return f"the case has {fields.get('points')!r} points, the earn pays {row['amount']}"
+    if fields.get("points") != row["amount"] or type(fields.get("points")) is not int:  # type: ignore[union-attr]
+        return f"the case has {fields.get('points')!r} points, the earn pays {row['amount']}"  # type: ignore[union-attr]
     if row["op_collection"] != "cases" or row["op_record"] != row["case_id"]:
         return f"its evidence {row['evidence']} is not a stored change to the case"
     change, _ = parse_object(row["op_change"])

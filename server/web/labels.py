@@ -38,7 +38,7 @@ def activity_names() -> dict[str, str]:
         rules = storage().directory.rules()
         acts = rules[0]["activities"] if rules else {}
         g.activity_names = {k: v.get("name") or k for k, v in acts.items()}
-    return g.activity_names  # type: ignore[no-any-return]
+    return g.activity_names
 
 
 def activity(code: str | None) -> str:

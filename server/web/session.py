@@ -33,7 +33,7 @@ def current() -> web_auth.Session | None:
     if "web_session" not in g:
         sid = request.cookies.get(SESSION_COOKIE, "")
         g.web_session = web_auth.session(storage(), sid) if sid else None
-    return g.web_session  # type: ignore[no-any-return]
+    return g.web_session
 
 
 def start_session(sid: str) -> None:
@@ -61,7 +61,7 @@ def pre_csrf() -> str:
     value = request.cookies.get(PRE_COOKIE) or g.get("new_pre")
     if not value:
         value = g.new_pre = secrets.token_urlsafe(24)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def check_pre_csrf() -> None:

@@ -54,7 +54,7 @@ def admin_import_upload() -> Any:
     if not data:
         return _excel_page(status=400, error=_("Choose the filled-in .xlsx file first."))
     try:
-        job = import_jobs.upload(storage(), data, upload.filename or "", g.me.person)
+        job = import_jobs.upload(storage(), data, upload.filename or "", g.me.person)  # type: ignore[union-attr]
     except roster_import.RosterError as exc:
         problem = next(iter((exc.fields or {}).get("file", [""])), "")
         message = {"no known headers": _("The sheet's first row does not have the template's "
@@ -105,7 +105,7 @@ def admin_export_form() -> Any:
     """The export form: ``?what=visits&from=…`` → ``/admin/export/visits?from=…``."""
     args = {k: v for k, v in request.args.items() if k != "what" and v}
     return redirect(url_for("web.admin_export", what=request.args.get("what", "visits")[:20],
-                            **args), 303)
+                            **args), 303)  # type: ignore[arg-type]
 
 
 @bp.route("/admin/export/<what>", methods=["GET"])
@@ -114,7 +114,7 @@ def admin_export(what: str) -> Any:
     if what == "cases" and "web.admin_case_report_xlsx" in current_app.view_functions:
         # The cases' own workbook (the 办结率 report with every case received).
         grid = request.args.get("grid", "")[:64]
-        return redirect(url_for("web.admin_case_report_xlsx", **({"grid": grid} if grid else {})))
+        return redirect(url_for("web.admin_case_report_xlsx", **({"grid": grid} if grid else {})))  # type: ignore[arg-type]
     if what not in excel_export.KINDS:
         raise PageNotFound()
     store = storage()

@@ -65,7 +65,7 @@ def admin_household(household_id: str) -> Any:
     if found is None:
         raise PageNotFound()
     state = found.state
-    found, total = store.fielddata.visits(household=state["id"], limit=500)
+    found, total = store.fielddata.visits(household=state["id"], limit=500)  # type: ignore[assignment]
     return _page("admin/household.html", store, {}, household=state, visits=found,
                  total=total)
 

@@ -238,13 +238,13 @@ def admin_put_item(shop_id: str) -> Any:
             "price": forms.whole_number("price"), "stock": forms.whole_number("stock")}
     data, errors = forms.load(s.CatalogItemIn(), {k: form[k] for k in ("name", "price", "stock")})
     sku = form["sku"] or forms.new_id("item")
-    if not ID_PATTERN.match(sku):
+    if not ID_PATTERN.match(sku):  # type: ignore[arg-type]
         errors["sku"] = forms.field_errors({"sku": ["must match"]})["sku"]
     if data is None or errors:
         return _shop_page(shop_id, status=400, errors=errors, form=form)
     me = g.me
     who = web_pages.principal(me.person, me.role, me.shop, me.community)
-    directory.put_catalog_item(storage(), who, shop_id, sku, data)
+    directory.put_catalog_item(storage(), who, shop_id, sku, data)  # type: ignore[arg-type]
     return redirect(url_for("web.admin_shop", shop_id=shop_id, saved=sku), 303)
 
 
@@ -283,7 +283,7 @@ def admin_put_rules() -> Any:
     keys, names = request.form.getlist("key")[:200], request.form.getlist("label")[:200]
     rates = request.form.getlist("points_per_hour")[:200]
     removed = set(request.form.getlist("remove"))
-    rows, activities, errors = [], {}, {}
+    rows, activities, errors = [], {}, {}  # type: ignore[var-annotated]
     for key, name, rate in zip(keys, names, rates, strict=False):
         key, name, rate = key.strip()[:64], name.strip()[:200], rate.strip()[:16]
         if not (key or name or rate) or key in removed:

@@ -88,8 +88,8 @@ class CaseSync:
         rows = []
         for state, grid in self.pending.values():
             if grid not in communities:
-                communities[grid] = community_of(self.store, grid)
-            rows.append(index_row(state, community=communities[grid], at=self.now, zone=zone))
+                communities[grid] = community_of(self.store, grid)  # type: ignore[arg-type, index]
+            rows.append(index_row(state, community=communities[grid], at=self.now, zone=zone))  # type: ignore[index]
         self.store.cases.index(rows)
         self.store.cases.add_steps(self.steps)
         for case, person in self.left:  # their devices drop it unless they still see it

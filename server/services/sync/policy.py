@@ -67,11 +67,11 @@ class Write:
 
     @property
     def collection(self) -> str:
-        return self.change["collection"]  # type: ignore[no-any-return]
+        return self.change["collection"]
 
     @property
     def fields(self) -> dict[str, Any]:
-        return self.change["fields"]  # type: ignore[no-any-return]
+        return self.change["fields"]
 
     @property
     def person(self) -> str:
