@@ -67,7 +67,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 
 # Seeded multi-device simulation with a faulty network (tests/sim/driver.py); every
-# invariant of DESIGN.md checked after the run. SEEDS=n runs seeds SEED..SEED+n-1.
+# invariant of docs/design.md checked after the run. SEEDS=n runs seeds SEED..SEED+n-1.
 SEED ?= 1
 SEEDS ?= 1
 STEPS ?= 300

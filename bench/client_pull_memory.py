@@ -13,7 +13,7 @@ Prints, per size, the peak in MB, and then
 
     client_pull_peak   <large peak> MB   bound <small peak>   ratio <large/small>
 
-where the ratio should stay near 1 (DESIGN: "memory flat in dataset size")
+where the ratio should stay near 1 (docs/design.md: "memory flat in dataset size")
 though the large grid is ``large/small`` times bigger. Times are printed for
 information only: tracemalloc slows Python down several times.
 

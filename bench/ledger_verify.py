@@ -7,7 +7,7 @@ Builds N signed entries in memory, verifies them with
 
 where both primitive rates are measured in this run, one core, on the
 canonical bytes of the same entries (before and after the verify, averaged,
-since this machine drifts run to run). DESIGN.md's target is a ratio >= 0.8.
+since this machine drifts run to run). docs/design.md's target is a ratio >= 0.8.
 A CPU-time view (CPU per entry against the primitives' CPU per entry, and
 cores kept busy) follows: it holds even when other work shares the cores.
 

@@ -43,7 +43,7 @@ from .syncer import Syncer, SyncSummary
 from .transport import Answer, HttpTransport, Transport
 from .views import apply_change, view_of
 
-#: Changes per push request (PROTOCOL allows any number; 500 keeps requests small).
+#: Changes per push request (docs/protocol.md allows any number; 500 keeps requests small).
 MAX_BATCH = 500
 
 

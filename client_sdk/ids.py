@@ -9,7 +9,7 @@ import time
 def uuid7(now_ms: int | None = None) -> str:
     """A lowercase UUIDv7 (RFC 9562): 48-bit Unix ms, version 7, 74 random bits.
 
-    Time-ordered ids insert faster into the server's indexes (DESIGN, Storage).
+    Time-ordered ids insert faster into the server's indexes (docs/design.md, Storage).
     """
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     rand = int.from_bytes(os.urandom(10), "big")

@@ -14,7 +14,7 @@ systemd unit's EnvironmentFile):
 
 Sync workers, not gthread: measured here, 2x4 threads halved write throughput
 and pushed p99 to ~1 s as threads fought over SQLite's single write lock
-(docs/DESIGN). More than ~8 processes only queue on that same lock.
+(docs/design.md). More than ~8 processes only queue on that same lock.
 
 A sync worker is busy for the whole of a request, reading the body included:
 keep nginx in front (deploy/nginx.conf). It reads a slow phone's upload to

@@ -1,4 +1,4 @@
-"""Ledger entries: hashed form, hash and signature (PROTOCOL, "Entry").
+"""Ledger entries: hashed form, hash and signature (docs/protocol.md, "Entry").
 
 `hash` = SHA-256 hex of the canonical form of every key except `hash` and
 `sig`; `sig` = Ed25519 over those same bytes. Keys a verifier does not know

@@ -45,7 +45,7 @@ def is_hex64(value: Any) -> bool:
 
 def check_entry_shape(entry: Any, *, seq: int | None) -> None:
     """Raise VerificationError ("format" or "amount") unless `entry` has the
-    PROTOCOL Entry shape. Keys beyond the protocol's are allowed (they are
+    docs/protocol.md Entry shape. Keys beyond the protocol's are allowed (they are
     hashed). `seq` only labels the error.
     """
     check_body_shape(entry, seq=seq)
@@ -98,7 +98,7 @@ def check_body_shape(entry: Any, *, seq: int | None) -> None:
 
 
 def check_checkpoint_shape(checkpoint: Any) -> None:
-    """Raise VerificationError("format") unless `checkpoint` has the PROTOCOL shape."""
+    """Raise VerificationError("format") unless `checkpoint` has the docs/protocol.md shape."""
     seq = checkpoint.get("seq") if isinstance(checkpoint, Mapping) else None
     label = seq if is_int(seq) else None
 

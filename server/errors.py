@@ -1,6 +1,6 @@
 """Every error the API can answer with, and the one place they become JSON.
 
-Each exception carries its HTTP status and its PROTOCOL error code. Views and
+Each exception carries its HTTP status and its docs/protocol.md error code. Views and
 services raise these; ``register_error_handlers`` turns them (and Flask's own
 404/405/413/..., webargs validation failures and unexpected exceptions) into
 ``{"error": {"code", "message", "fields"?}}``. An HTML page or a stack trace

@@ -1,4 +1,4 @@
-"""Marshmallow fields for the wire rules every schema shares (PROTOCOL Conventions)."""
+"""Marshmallow fields for the wire rules every schema shares (docs/protocol.md Conventions)."""
 
 from __future__ import annotations
 

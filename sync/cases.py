@@ -1,4 +1,4 @@
-"""Cases: the status steps as pure, guarded transitions (PROTOCOL: Cases).
+"""Cases: the status steps as pure, guarded transitions (docs/protocol.md: Cases).
 
 ::
 

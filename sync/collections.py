@@ -1,4 +1,4 @@
-"""Per-collection rules as data (PROTOCOL.md, Sync → Fields by collection).
+"""Per-collection rules as data (docs/protocol.md, Sync → Fields by collection).
 
 ``sync.schemas`` declares each field's type; ``sync.merge`` applies these
 rules. A test keeps ``FIELD_NAMES`` and the schemas in step.

@@ -1,4 +1,4 @@
-"""Pull cursors: opaque to devices, readable by the server (PROTOCOL.md, Sync).
+"""Pull cursors: opaque to devices, readable by the server (docs/protocol.md, Sync).
 
 A cursor is unpadded base64url of compact JSON::
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Per-change rejection codes (PROTOCOL.md, Sync → Response).
+#: Per-change rejection codes (docs/protocol.md, Sync → Response).
 REJECTION_CODES = frozenset({
     "validation", "bad_signature", "forbidden", "unknown_record", "immutable",
     "locked", "stale", "clock_skew", "id_reused",

@@ -1,4 +1,4 @@
-"""Hybrid logical clock stamps (PROTOCOL.md, Sync → ``hlc``).
+"""Hybrid logical clock stamps (docs/protocol.md, Sync → ``hlc``).
 
 A stamp is ``"<wall ms, 15 digits>:<counter, 5 digits>:<device id>"``; the
 fixed widths make plain string order clock order, with the device id breaking
@@ -18,7 +18,7 @@ from .errors import ChangeRejected
 
 MAX_WALL_MS = 10**15 - 1
 MAX_COUNTER = 99_999
-#: How far ahead of server time a stamp may be (PROTOCOL: 5 minutes).
+#: How far ahead of server time a stamp may be (docs/protocol.md: 5 minutes).
 MAX_SKEW_MS = 300_000
 
 _DEVICE = r"[A-Za-z0-9_-]{1,64}"

@@ -1,4 +1,4 @@
-"""Merging one accepted change into a record's stored state (pure; PROTOCOL.md, Sync).
+"""Merging one accepted change into a record's stored state (pure; docs/protocol.md, Sync).
 
 A stored state is a plain dict::
 
@@ -16,7 +16,7 @@ result never depends on arrival order). The incoming change "sets"
 ``deleted`` every time: an edit to a tombstone with a newer stamp brings the
 record back.
 
-When is a conflict recorded? PROTOCOL.md calls a field *concurrent* when it
+When is a conflict recorded? docs/protocol.md calls a field *concurrent* when it
 was changed on the server after the change's ``base`` (``meta[f].version >
 base``; a null base counts as 0, so every field it sets is concurrent), and
 keeps both values of such a field. This module reads invariant 3 ("no value

@@ -9,7 +9,7 @@ visit change it runs about 8× faster than the marshmallow load, under 5 % of
 the cost of the Ed25519 check that follows it. Limits, patterns and messages
 shared by both live in ``sync.wire``.
 
-Rules beyond PROTOCOL.md, chosen here:
+Rules beyond docs/protocol.md, chosen here:
 - Integers are JSON integers only: not floats (``1.0`` too), not booleans,
   and |n| ≤ 2^53−1.
 - Strings are at most 500 characters (Unicode code points), ``notes`` at most
@@ -188,7 +188,7 @@ class ServiceLogFields(ma.Schema):
 
 
 class CaseFields(ma.Schema):
-    """A case's fields as a device may send them (PROTOCOL.md, Cases).
+    """A case's fields as a device may send them (docs/protocol.md, Cases).
 
     ``status``, ``assignee``, ``resolution`` and ``rating`` belong to status
     steps only (``sync.cases``); the server-set fields (``difficulty``,
@@ -220,7 +220,7 @@ FIELD_SCHEMAS: dict[str, ma.Schema] = {
 
 
 class ChangeSchema(ma.Schema):
-    """One pushed change (PROTOCOL.md, Sync → Change); ``fields`` by ``collection``."""
+    """One pushed change (docs/protocol.md, Sync → Change); ``fields`` by ``collection``."""
 
     op = mf.String(required=True, validate=DeviceUuid())
     collection = mf.String(required=True, validate=validate.OneOf(COLLECTIONS))

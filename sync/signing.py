@@ -1,4 +1,4 @@
-"""Change signatures and enrolment proofs (PROTOCOL.md, Sync → ``sig``; Devices).
+"""Change signatures and enrolment proofs (docs/protocol.md, Sync → ``sig``; Devices).
 
 A change's ``sig`` is Ed25519 over the canonical form of the change without
 ``sig``, exactly as the device sent it: verify the dict parsed from the

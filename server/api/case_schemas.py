@@ -1,4 +1,4 @@
-"""Wire schemas of the cases endpoints (PROTOCOL: Cases)."""
+"""Wire schemas of the cases endpoints (docs/protocol.md: Cases)."""
 
 from __future__ import annotations
 

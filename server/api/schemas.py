@@ -9,7 +9,7 @@ from ..fields import UUID_PATTERN, Id, Name, StrictBoolean, StrictInteger
 
 
 class Strict(Schema):
-    """Unknown keys are rejected (marshmallow's default RAISE; PROTOCOL asks for it)."""
+    """Unknown keys are rejected (marshmallow's default RAISE; docs/protocol.md asks for it)."""
 
 
 class GridIn(Strict):
@@ -233,7 +233,7 @@ class OpOut(Schema):
 
 
 class EntryOut(Schema):
-    """A signed ledger entry (PROTOCOL "Entry"); served exactly as stored."""
+    """A signed ledger entry (docs/protocol.md "Entry"); served exactly as stored."""
 
     seq = fields.Integer()
     id = fields.String()

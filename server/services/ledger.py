@@ -2,7 +2,7 @@
 
 Every write here is one ``BEGIN IMMEDIATE`` transaction that checks, moves
 stock, appends the signed entry and remembers the request, all or nothing:
-an error raised anywhere inside rolls everything back (PROTOCOL: an error
+an error raised anywhere inside rolls everything back (docs/protocol.md: an error
 changes nothing).
 
 Idempotent creates (redemptions, adjustments, reversals) are remembered in

@@ -2,7 +2,7 @@
 
 A person's public view (name, role, grids) is a sync record like any other,
 so a rename or a grid change reaches devices through the normal pull. Its
-stamps use ``server`` as the device part (PROTOCOL).
+stamps use ``server`` as the device part (docs/protocol.md).
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def test_scope_shrink_evicts_local_records(make_field, api):
     summary = client.sync()
     assert summary.evicted >= 3
     assert client.households() == [] and client.service_logs() == []
-    # Own visits stay in scope (a worker's own visits), per PROTOCOL.
+    # Own visits stay in scope (a worker's own visits), per docs/protocol.md.
     assert len(client.visits()) == 3
 
 

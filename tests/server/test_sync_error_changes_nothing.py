@@ -1,6 +1,6 @@
 """Regression: a /sync answered 410 or 400 for its cursor must not have applied its push.
 
-PROTOCOL.md, Conventions: "An error changes nothing." The cursor is now checked
+docs/protocol.md, Conventions: "An error changes nothing." The cursor is now checked
 (decoded, and compared with the purge mark) before any change is applied.
 """
 

@@ -16,7 +16,7 @@ from two phones, offline accept and done, a resident's rating racing a worker's
 confirmation).
 
 After the last step every device comes back online and syncs, then
-``check_invariants`` tests DESIGN.md invariants 1-6 against the server
+``check_invariants`` tests docs/design.md invariants 1-6 against the server
 database and every device. A failure raises ``SimFailure`` carrying the seed
 and the step list; ``shrink`` finds the shortest prefix of steps that still
 fails ("retry with the first k steps" bisection).

@@ -1,4 +1,4 @@
-"""Every merge rule of PROTOCOL.md's Sync section, one at a time."""
+"""Every merge rule of docs/protocol.md's Sync section, one at a time."""
 
 from __future__ import annotations
 
