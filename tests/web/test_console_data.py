@@ -298,3 +298,34 @@ def test_plain_http_from_another_machine_explains_what_to_do(app, data_dir):
     assert 'id="https-needed"' not in client.get("/login").get_data(as_text=True)  # localhost
     secure = client.get("/login", base_url="https://192.168.1.20").get_data(as_text=True)
     assert 'id="https-needed"' not in secure
+
+
+def test_imported_households_are_searchable_and_the_index_stays_whole(tmp_path):
+    """The import indexes its households for search in one statement per batch
+    (fielddata.households_in_bulk): new rows are found, changed ones found by their
+    new address only, the FTS index passes its integrity check, and the marker that
+    holds back the per-row trigger is gone."""
+    from server.bootstrap import initialise
+    from server.services import directory
+    from server.storage import open_storage
+
+    initialise(str(tmp_path / "data"))
+    store = open_storage(str(tmp_path / "data" / "gridsync.db"))
+    directory.create_grid(store, {"id": "c1", "name": "社区", "parent": None})
+    directory.create_grid(store, {"id": "g1", "name": "一网格", "parent": "c1"})
+    first = roster([[f"H{i}", "g1", f"幸福路{i}号", "张三", None, None, None, None]
+                    for i in range(5)])
+    roster_import.apply(store, roster_import.plan(store, first), "t")
+    assert store.fielddata.search_households("幸福路3号", None)[1] == 1
+    assert store.fielddata.search_households("幸福路", None)[1] == 5
+    moved = roster([["H3", "g1", "和平街9号", None, None, None, None, None],
+                    ["H9", "g1", "和平街10号", None, None, None, None, None]])
+    roster_import.apply(store, roster_import.plan(store, moved), "t")
+    assert store.fielddata.search_households("幸福路3号", None)[1] == 0
+    assert store.fielddata.search_households("和平街", None)[1] == 2
+    store.db.execute("INSERT INTO household_index_fts (household_index_fts, rank) "
+                     "VALUES ('integrity-check', 1)")
+    assert store.db.scalar("SELECT count(*) FROM settings WHERE key LIKE 'search_index%'") == 0
+    sql = store.db.scalar("SELECT sql FROM sqlite_master WHERE name = 'household_index_ai'")
+    assert "search_index_bulk" in sql
+    store.close()
