@@ -1,6 +1,8 @@
 """The field app's fixtures: one real `gridsync serve` (gunicorn, one worker, a free
-loopback port) over a small world, and one Debian chromium, both shared by every test
-of tests/field (each test makes its own phones and records, so they stay independent).
+loopback port) over a small world, shared by every test of tests/field (each test makes
+its own phones and records, so they stay independent), and one Debian chromium per
+module (Playwright's sync API allows one running instance at a time, so a browser kept
+for the session would break every other browser module that runs after it).
 
 Playwright and chromium are launched as tests/web does (its CHROMIUM and ARGS); the
 module skips, saying why, where either is missing.
@@ -76,7 +78,7 @@ def field_server(tmp_path_factory) -> Iterator[Field]:
             server.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")   # not wider: one Playwright at a time per process
 def browser() -> Iterator:
     skip_without_chromium()
     with sync_api.sync_playwright() as pw:
