@@ -3,7 +3,8 @@
 Three sheets: the summary with one row per month, the categories, and every
 case received in the range. ``labels`` carries the headers in the reader's
 language (the view translates them); values are written as numbers and
-dates, not text, so an office can sum and filter them.
+dates, not text, so an office can sum and filter them; text starting with "="
+stays text (``excel_export.text_cells``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from primitives import times
 
 from ..storage import Storage
 from .case_report import timezone_name, utc_bound
+from .excel_export import text_cells
 
 MAX_CASES = 200_000  # rows in the cases sheet; beyond that, export a shorter range
 
@@ -39,10 +41,7 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append(row)
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # a title typed as "=HYPERLINK(...)" stays text
+        ws.append(text_cells(ws, row))   # titles and resolutions are typed by residents
     for index, name in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(index)].width = max(10, min(40, 2 * len(name)))
     ws.freeze_panes = "A2"

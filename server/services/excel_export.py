@@ -35,9 +35,12 @@ def local_time(text: str | None, tz: str) -> dt.datetime | None:
     return when.astimezone(fieldview.zone(tz)).replace(tzinfo=None)
 
 
-def _text_cells(sheet: object, row: list) -> list:
+def text_cells(sheet: object, row: list) -> list:
     """Text that starts with "=" stays text: openpyxl would write it as a formula, so a
-    value typed on a phone (``=HYPERLINK(...)``) would run in the office's Excel."""
+    value typed on a phone (``=HYPERLINK(...)``) would run in the office's Excel.
+
+    The one guard for every workbook the server writes; the cells it returns go to
+    ``append`` of a write-only or an ordinary worksheet alike."""
     out = []
     for value in row:
         if isinstance(value, str) and value.startswith("="):
@@ -60,7 +63,7 @@ def _sheet(book: Workbook, title: str, headers: list[str], rows: Iterable[list])
     sheet.append(head)
     count = 0
     for row in rows:
-        sheet.append(_text_cells(sheet, row))
+        sheet.append(text_cells(sheet, row))
         count += 1
     return count
 
