@@ -1,9 +1,10 @@
 """Residents' side of cases (no account, no app): a grid's report code, reporting,
 following a case with its receipt, and rating it once done.
 
-Limits per client address, in one-hour windows: every report attempt counts
-(``PUBLIC_REPORTS_PER_HOUR``, default 20); receipt look-ups and ratings
-count on their own (``PUBLIC_LOOKUPS_PER_HOUR``, default 300). A code is
+Limits per client address (an IPv6 address by its /64), in one-hour windows:
+every report attempt counts (``PUBLIC_REPORTS_PER_HOUR``, default 20); receipt
+look-ups and ratings count on their own (``PUBLIC_LOOKUPS_PER_HOUR``, default
+300). A code is
 public (it is printed on notice boards): it only makes reports to a grid
 impossible to send without having stood in front of its poster. A receipt
 is a secret (100 random bits) stored hashed.
@@ -11,6 +12,7 @@ is a secret (100 random bits) stored hashed.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import uuid
 
@@ -46,12 +48,26 @@ def normalise(text: str) -> str:
 # --- limits -------------------------------------------------------------------
 
 
+def client_key(client: str) -> str:
+    """What a limit counts by: an IPv4 address, or an IPv6 address's /64 (one phone
+    or home holds a whole /64, so its single addresses cost nothing to change)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def check_rate(store: Storage, kind: str, client: str, per_hour: int) -> None:
     """Count this attempt; RateLimited when over ``per_hour`` in this hour."""
     now = clock.now_ms()
     window = now // 3_600_000
     with store.transaction():
-        count = store.access.hit(f"{kind}:{client}", window)
+        count = store.access.hit(f"{kind}:{client_key(client)}", window)
     if count > per_hour:
         raise RateLimited(3600 - (now // 1000) % 3600,
                           "too many requests from this address; try again later")

@@ -83,6 +83,21 @@ def test_a_flood_of_reports_from_one_address_is_limited(office, data_dir):
     assert office.client.get(f"/api/v1/public/reports/{receipt}").status_code == 200
 
 
+def test_one_ipv6_network_cannot_spread_a_flood_over_its_addresses(office):
+    """A phone on IPv6 holds a whole /64: each of its addresses must not get a
+    limit of its own, or the limit means nothing."""
+    code = report_code(office)
+    answers = [office.client.post("/api/v1/public/reports", environ_base={
+        "REMOTE_ADDR": f"2001:db8:1:2::{n:x}"}, json={"code": code, "category": "road",
+                                                     "title": "x"}).status_code
+               for n in range(1, 22)]
+    assert answers[:20] == [201] * 20 and answers[20] == 429
+    other = office.client.post("/api/v1/public/reports", environ_base={
+        "REMOTE_ADDR": "2001:db8:1:3::1"}, json={"code": code, "category": "road",
+                                                 "title": "x"})
+    assert other.status_code == 201  # another network is not affected
+
+
 def test_rating_before_done_is_invalid_state(office, data_dir):
     case_id, receipt = new_report(office, report_code(office))
     before = db_dump(data_dir)
