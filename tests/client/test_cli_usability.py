@@ -63,7 +63,8 @@ def test_households_by_prefix_or_address():
         find_household(rows, "zz")
 
 
-def test_short_ids_local_times_checks_logs_and_conflicts(run, live_server, api, world):
+def test_short_ids_local_times_checks_logs_and_conflicts(run, live_server, api, world,
+                                                         make_live_field):
     api.ok(api.put("/rules", {"activities": {
         "elderly_care": {"points_per_hour": 10, "name": "助老服务"},
         "cleanup": {"points_per_hour": 6, "name": "环境清洁"}},
@@ -97,6 +98,14 @@ def test_short_ids_local_times_checks_logs_and_conflicts(run, live_server, api, 
             "note: 陪老人去医院") in logs
     run("sync")
     assert "0 conflict(s)" in run("conflicts").stdout
+    other = make_live_field("w1b")                # another phone edits the same field first
+    other.sync()
+    other.edit_household(first, members=5)
+    run("household", "edit", "幸福路", "--members", "3")
+    other.sync()
+    assert "conflict 1" in run("sync").stdout
+    listed = run("conflicts").stdout
+    assert f"households {first}  members=3" in listed and "1 conflict(s)" in listed
 
 
 def test_offline_says_so_quickly_once_and_keeps_the_changes(run, live_server, api, world):
