@@ -11,8 +11,9 @@
   the request runs;
 - logs one line per request: ``time, level, logger, message, request_id,
   method, path, status, duration_ms, endpoint, person, role, device, remote``.
-  The path never has its query string; headers, bodies, tokens, card codes,
-  enrolment codes and keys are never logged, and ``scrub`` removes anything
+  The path never has its query string nor a resident's receipt; headers,
+  bodies, tokens, card codes, enrolment codes and keys are never logged, and
+  ``scrub`` removes anything
   shaped like one from every message as a second line of defence;
 - with ``GRIDSYNC_TRUSTED_PROXIES=N`` (behind nginx: 1) trusts N proxies'
   X-Forwarded-For/-Proto, so ``remote`` and the per-address enrolment rate
@@ -52,6 +53,8 @@ _SCRUBS: list[tuple[re.Pattern[str], str]] = [
                 r"""private_key|authorization)\b["']?\s*[:=]\s*)(["']?)[^\s"',&;}]+"""),
      r"\1\2[redacted]"),
     (re.compile(r"(/[^\s?\"']*)\?[^\s\"']*"), r"\1?[query redacted]"),
+    # a resident's receipt (it closes a case), in /r/receipt/<receipt> and the API's path
+    (re.compile(r"(/(?:r/receipt|public/reports)/)[^/\s?\"']+"), r"\1[receipt]"),
 ]
 
 
@@ -82,7 +85,7 @@ class JsonFormatter(logging.Formatter):
         for name in self.FIELDS:
             value = getattr(record, name, None)
             if value is not None:
-                out[name] = value
+                out[name] = scrub(value) if name == "path" else value
         if record.exc_info:
             out["exc"] = scrub(self.formatException(record.exc_info))
         if record.stack_info:

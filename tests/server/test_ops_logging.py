@@ -186,3 +186,16 @@ def test_scrub_removes_secret_shapes():
         assert secret not in out
     kept = "visit 0193a1b2-0000-7000-8000-000000000001 error code: validation"
     assert scrub(kept) == kept
+
+
+def test_a_residents_receipt_in_a_path_is_not_logged(logged_app, log_file):
+    """A receipt closes a case and pays its points: a secret, stored hashed, so the
+    request line must not keep it either (the report code, printed on posters, may)."""
+    client = logged_app.test_client()
+    receipt = "7TD5-DJX9-7CS2-2BB3-5TSK"
+    client.get(f"/api/v1/public/reports/{receipt}")
+    client.get(f"/r/receipt/{receipt.lower()}")
+    client.post(f"/r/receipt/{receipt}/rating", data={"rating": "5"})
+    text = log_file.read_text(encoding="utf-8")
+    assert "/r/receipt/" in text and "/api/v1/public/reports/" in text
+    assert "7TD5" not in text.upper() and "5TSK" not in text.upper()
