@@ -23,6 +23,7 @@ the end before passing it on, so a worker never waits on a mobile network.
 
 import os
 
+from server.config import load_settings
 from server.metrics import (
     MULTIPROC_ENV,
     default_multiprocess_dir,
@@ -31,12 +32,13 @@ from server.metrics import (
     worker_exited,
 )
 
-DATA_DIR = os.environ.get("GRIDSYNC_DATA_DIR", "./gridsync-data")
+SETTINGS, _ = load_settings()  # the app's own settings table (README, Settings)
+DATA_DIR = SETTINGS.data_dir
 # Decided before anything imports prometheus_client (on_starting empties it). In memory,
 # not in the data dir: a full data disk must not kill workers (server/metrics.py).
 os.environ.setdefault(MULTIPROC_ENV, str(default_multiprocess_dir(DATA_DIR)))
-LOG_LEVEL = os.environ.get("GRIDSYNC_LOG_LEVEL", "info").strip().lower() or "info"
-ACCESS_LOG = os.environ.get("GRIDSYNC_ACCESS_LOG", "").strip()
+LOG_LEVEL = SETTINGS.log_level.strip().lower() or "info"
+ACCESS_LOG = SETTINGS.access_log.strip()
 
 
 def _cores() -> int:
@@ -47,9 +49,9 @@ def _cores() -> int:
 
 
 wsgi_app = "server.wsgi:app"
-bind = os.environ.get("GRIDSYNC_BIND", "127.0.0.1:8000")
+bind = SETTINGS.bind
 worker_class = "sync"
-workers = int(os.environ.get("GRIDSYNC_WORKERS") or max(2, min(2 * _cores(), 8)))
+workers = SETTINGS.workers or max(2, min(2 * _cores(), 8))
 
 # A worker silent for this long is killed and replaced (nginx answers 502).
 # The longest legitimate request is a big sync push or pull page: well under

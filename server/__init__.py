@@ -10,9 +10,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import body, field, logging_setup, metrics, web
+from . import body, config, field, logging_setup, metrics, web
 from .api import register_api
-from .config import load_config
 from .errors import register_error_handlers
 from .keystore import Signer
 from .services import anchors
@@ -22,20 +21,20 @@ from .version import __version__
 __all__ = ["create_app", "__version__"]
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # answer UTF-8, not \uXXXX
-    load_config(app, config)
-    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    settings = config.init_app(app, overrides)  # read once; services get values, not the app
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     # Apply pending migrations once at start-up (safe with several workers:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
-    store = open_storage(app.config["DATABASE"])
+    store = open_storage(settings.database)
     try:
-        anchors.bring_up_to_date(store, app.config["DATA_DIR"])  # type: ignore[arg-type]
+        anchors.bring_up_to_date(store, settings.data_dir)  # type: ignore[arg-type]
     finally:
         store.close()
     # One signer per app: services get it as an argument (none reaches for the app).
-    app.extensions["gridsync.signer"] = Signer(app.config["DATA_DIR"])
+    app.extensions["gridsync.signer"] = Signer(settings.data_dir)
 
     logging_setup.init_app(app)  # JSON logs, request ids
     app.before_request(body.load_body)

@@ -14,10 +14,11 @@ import re
 import zlib
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
 from primitives import strict_json
 
+from .config import settings
 from .errors import MalformedJson, TooLarge, UnsupportedMediaType
 
 NO_BODY = object()  # g.body when the request has no body (unlike a JSON null)
@@ -63,7 +64,7 @@ def load_body() -> None:
     g.body = NO_BODY
     if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
         return
-    limit = int(current_app.config["MAX_BODY_BYTES"])
+    limit = settings().max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"request body over {limit} bytes")
     raw = request.get_data(cache=True)

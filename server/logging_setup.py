@@ -174,8 +174,9 @@ def _end_request(resp: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Logging, request ids and the request log; register before any other hook."""
-    configure_logging(app.config.get("LOG_LEVEL") or "INFO", app.config.get("LOG_FILE") or None)
-    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    cfg = app.extensions["gridsync.settings"]
+    configure_logging(cfg.log_level or "INFO", cfg.log_file or None)
+    proxies = cfg.trusted_proxies
     if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -10,6 +10,7 @@ import threading
 
 from flask import current_app
 
+from .config import settings
 from .keystore import Signer
 from .storage import Storage, open_storage
 
@@ -17,7 +18,7 @@ _local = threading.local()
 
 
 def storage() -> Storage:
-    path = current_app.config["DATABASE"]
+    path = settings().database
     cache: dict[str, Storage] = getattr(_local, "stores", None) or {}
     _local.stores = cache
     store = cache.get(path)

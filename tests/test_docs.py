@@ -127,3 +127,15 @@ def test_the_repository_stands_alone():
     assert not found, "\n".join(found)
     for doc in ("protocol.md", "design.md"):
         assert (ROOT / "docs" / doc).is_file()
+
+
+def test_every_setting_is_in_the_readme_table():
+    """The README's settings table lists every field of server.config.Settings."""
+    import dataclasses
+
+    from server.config import Settings
+
+    text = README.read_text(encoding="utf-8")
+    missing = [f.name for f in dataclasses.fields(Settings)
+               if f"| `GRIDSYNC_{f.name.upper()}` |" not in text]
+    assert not missing, missing

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 
 from ..auth import require
+from ..config import settings
 from ..errors import Forbidden, NotFound
 from ..fields import ID_PATTERN
 from ..services import directory
@@ -100,4 +101,4 @@ def get_rules():
 def create_enrollment(data):
     """A one-time device enrolment code for a worker, volunteer or shop person."""
     return directory.create_enrollment(
-        storage(), data["person"], int(current_app.config["ENROLLMENT_TTL_HOURS"]))
+        storage(), data["person"], settings().enrollment_ttl_hours)

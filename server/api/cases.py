@@ -4,9 +4,10 @@ residents' public endpoints (no token, rate-limited per client address)."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
 from ..auth import require
+from ..config import settings
 from ..services import case_public, case_report, cases
 from ..state import signer, storage
 from . import case_schemas as s
@@ -20,7 +21,7 @@ def client_address() -> str:
 
 
 def public_base() -> str:
-    return str(current_app.config.get("PUBLIC_URL") or request.host_url)
+    return (settings().public_url or request.host_url)
 
 
 @bp.route("/cases", methods=["GET"])
@@ -92,7 +93,7 @@ def _count_public_attempts() -> None:
     limit = _LIMITS.get(request.endpoint or "")
     if limit is not None:
         case_public.check_rate(storage(), limit[0], client_address(),
-                               int(current_app.config[limit[1]]))
+                               getattr(settings(), limit[1].lower()))
 
 
 @bp.route("/public/reports", methods=["POST"])

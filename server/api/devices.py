@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from ..auth import require
+from ..config import settings
 from ..services import access
 from ..state import storage
 from . import schemas as s
@@ -21,7 +22,7 @@ def enroll(data):
     """Trade a one-time code and a proof of key possession for a device token."""
     return access.enroll(
         storage(), data, client=request.remote_addr or "unknown",
-        per_minute=int(current_app.config["ENROLL_FAILURES_PER_MINUTE"]))
+        per_minute=settings().enroll_failures_per_minute)
 
 
 @bp.route("/devices", methods=["GET"])

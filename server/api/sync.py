@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import orjson
-from flask import Response, current_app, g
+from flask import Response, g
 
 from sync.schemas import SyncRequestSchema, SyncResponseSchema
 
 from ..auth import require
+from ..config import settings
 from ..services import sync as sync_service
 from ..state import signer, storage
 from .blueprint import Blueprint
@@ -24,8 +25,7 @@ def sync(data):
 
     Dumped with orjson rather than marshmallow: a page holds up to 5,000 records.
     """
-    config = current_app.config
+    cfg = settings()
     out = sync_service.sync(storage(), g.who, data, signer=signer(),
-                            max_skew_ms=int(config["MAX_CLOCK_SKEW_MS"]),
-                            pull_max_bytes=int(config["PULL_MAX_BYTES"]))
+                            max_skew_ms=cfg.max_clock_skew_ms, pull_max_bytes=cfg.pull_max_bytes)
     return Response(orjson.dumps(out), mimetype="application/json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..config import DEFAULTS
+from ..config import Settings
 from ..services.retention import purge_tombstones
 from ..storage import open_storage
 from .options import data_dir_option, database_url_option, existing_database
@@ -13,7 +13,7 @@ from .options import data_dir_option, database_url_option, existing_database
 @click.command("purge-tombstones")
 @data_dir_option
 @database_url_option
-@click.option("--days", type=click.IntRange(1), default=DEFAULTS["TOMBSTONE_RETENTION_DAYS"],
+@click.option("--days", type=click.IntRange(1), default=Settings.tombstone_retention_days,
               envvar="GRIDSYNC_TOMBSTONE_RETENTION_DAYS",
               show_default=True, help="Retention window; keep it longer than any offline period.")
 def purge(data_dir: str, database_url: str | None, days: int) -> None:

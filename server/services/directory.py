@@ -10,6 +10,7 @@ from ledger import LedgerError, local_date, rules_hash
 
 from .. import cards, clock, secrets_
 from ..auth import Principal
+from ..config import settings
 from ..errors import Forbidden, IdReused, NotFound, ValidationFailed
 from ..keystore import SecretMissing, load_secret
 from ..storage import Conflict, Storage
@@ -138,7 +139,7 @@ def card_seal_key() -> bytes | None:
     ext = current_app.extensions
     if "gridsync.card_key" not in ext:
         try:
-            ext["gridsync.card_key"] = cards.seal_key(load_secret(current_app.config["DATA_DIR"]))
+            ext["gridsync.card_key"] = cards.seal_key(load_secret(settings().data_dir))
         except SecretMissing:
             ext["gridsync.card_key"] = None
     return ext["gridsync.card_key"]

@@ -34,16 +34,6 @@ from . import (  # noqa: F401 (routes)
 from .blueprint import bp
 from .session import apply_cookies, current
 
-WEB_DEFAULTS = {
-    "WEB_COOKIE_SECURE": True,      # off only for plain-http tests on 127.0.0.1
-    "WEB_SESSION_HOURS": 12,
-    "WEB_LINK_DAYS": 7,             # personal sign-in links
-    "WEB_LOCKOUT_FAILURES": 5,      # wrong passwords/PINs in a row ...
-    "WEB_LOCKOUT_MINUTES": 15,      # ... lock the login this long
-    "WEB_FAILURES_PER_MINUTE": 30,  # failed sign-ins per client address
-    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-}
-
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
@@ -65,10 +55,8 @@ bp.after_request(_security_headers)
 
 def register_web(app: Flask) -> None:
 
-    for key, value in WEB_DEFAULTS.items():
-        app.config.setdefault(key, value)
     Babel(app, locale_selector=i18n.select_locale, default_locale=i18n.DEFAULT,
-          default_timezone=str(app.config["BABEL_DEFAULT_TIMEZONE"]))
+          default_timezone=app.extensions["gridsync.settings"].babel_default_timezone)
     app.jinja_env.filters.update(points=i18n.points, when=i18n.when, hours=i18n.hours,
                                value=i18n.value, day=i18n.day, activity=labels.activity,
                                outcome=labels.outcome)

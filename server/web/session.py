@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 
+from ..config import settings
 from ..services import web_auth
 from ..state import storage
 from .errors import CsrfFailed, PageForbidden, SessionExpired
@@ -107,10 +108,10 @@ def signed_in(*roles: str) -> Callable:
 
 def apply_cookies(resp: Any) -> Any:
     """after_request: write the cookies decided during the request."""
-    secure = bool(current_app.config["WEB_COOKIE_SECURE"])
+    secure = settings().web_cookie_secure
     common = {"httponly": True, "secure": secure, "samesite": "Lax", "path": "/"}
     if g.get("set_session"):
-        hours = float(current_app.config["WEB_SESSION_HOURS"])
+        hours = settings().web_session_hours
         resp.set_cookie(SESSION_COOKIE, g.set_session, max_age=int(hours * 3600), **common)
     elif g.get("clear_session"):
         resp.delete_cookie(SESSION_COOKIE, **common)

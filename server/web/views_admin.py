@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..config import settings
 from ..errors import IdReused, NotFound, ValidationFailed
 from ..services import access, conflict_view, directory, grid_tree, review, web_auth
 from ..state import storage
@@ -114,7 +115,7 @@ def _role(person_id: str) -> str | None:
 def admin_make_link(person_id: str) -> Any:
     try:
         secret, expires = web_auth.create_link(
-            storage(), person_id, days=float(current_app.config["WEB_LINK_DAYS"]))
+            storage(), person_id, days=settings().web_link_days)
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed:

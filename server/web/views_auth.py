@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..config import settings
 from ..services import web_auth
 from ..state import storage
 from . import i18n
@@ -25,7 +26,7 @@ from .session import (
 
 
 def _hours() -> float:
-    return float(current_app.config["WEB_SESSION_HOURS"])
+    return settings().web_session_hours
 
 
 def _client() -> str:
@@ -46,7 +47,7 @@ def cookies_cannot_stick() -> bool:
     default) but the page came over plain http from another machine. Browsers keep
     Secure cookies over http only for localhost, so signing in would fail with a
     silent "form expired"; the sign-in page says what to do instead."""
-    if not current_app.config["WEB_COOKIE_SECURE"] or request.is_secure:
+    if not settings().web_cookie_secure or request.is_secure:
         return False
     host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
     return host.lower() not in LOOPBACK
@@ -75,7 +76,7 @@ def login() -> Any:
 
 
 def _throttled() -> bool:
-    per_minute = int(current_app.config["WEB_FAILURES_PER_MINUTE"])
+    per_minute = settings().web_failures_per_minute
     return web_auth.too_many_failures(storage(), _client(), per_minute)
 
 
@@ -96,12 +97,11 @@ def login_post() -> Any:
     if _throttled():
         return _login_page(_throttled_message(), 429)
     login, secret = request.form.get("login", ""), request.form.get("secret", "")
-    cfg = current_app.config
+    cfg = settings()
     try:
         sid = web_auth.password_login(
             storage(), login[:200], secret[:200], hours=_hours(),
-            max_failures=int(cfg["WEB_LOCKOUT_FAILURES"]),
-            lock_minutes=int(cfg["WEB_LOCKOUT_MINUTES"]))
+            max_failures=cfg.web_lockout_failures, lock_minutes=cfg.web_lockout_minutes)
     except web_auth.LockedOut as exc:
         web_auth.count_failure(storage(), _client())
         return _login_page(_("Too many wrong attempts: this account is locked until %(time)s. "

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..config import settings
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..services import case_excel, case_pages, case_public, cases
 from ..state import storage
@@ -142,9 +143,8 @@ def admin_poster_new(grid: str) -> Any:
 
 
 def _origin() -> str:
-    from flask import current_app
 
-    return str(current_app.config.get("PUBLIC_URL") or request.host_url)
+    return (settings().public_url or request.host_url)
 
 
 # --- 办结率 -------------------------------------------------------------------------

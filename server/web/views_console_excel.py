@@ -9,6 +9,7 @@ from flask import Response, current_app, g, redirect, render_template, request, 
 from flask_babel import gettext as _
 
 from .. import clock
+from ..config import settings
 from ..errors import ValidationFailed
 from ..services import excel_export, fieldview, grid_tree, import_jobs, roster_import
 from ..state import storage
@@ -87,10 +88,10 @@ def admin_import_apply(job_id: str) -> Any:
     if job is None:
         raise PageNotFound()
     if import_jobs.claim(store, job["id"]):
-        if current_app.config.get("IMPORT_IN_REQUEST"):
+        if settings().import_in_request:
             import_jobs.run(store, job["id"], g.me.person)   # tests: no thread
         else:
-            import_jobs.start(current_app.config["DATABASE"], job["id"], g.me.person)
+            import_jobs.start(settings().database, job["id"], g.me.person)
     return redirect(url_for("web.admin_import_job", job_id=job["id"]), 303)
 
 

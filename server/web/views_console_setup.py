@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..api import schemas as s
+from ..config import settings
 from ..errors import IdReused, NotFound, ValidationFailed
 from ..services import directory, grid_tree, web_pages
 from ..state import storage
@@ -136,11 +137,11 @@ def admin_enrol(person_id: str) -> Any:
         raise PageNotFound()
     try:
         out = directory.create_enrollment(store, person_id,
-                                          int(current_app.config["ENROLLMENT_TTL_HOURS"]))
+                                          settings().enrollment_ttl_hours)
     except ValidationFailed as exc:
         return person_page(person_id, status=400,
                            error=forms.service_errors(exc).get("person") or _("Not allowed."))
-    server = str(current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+    server = (settings().public_url or request.host_url).rstrip("/")
     # The QR opens the field app with the code filled in (its scanner also reads the
     # code out of it); the code under it is for typing, or for `gridsync field enroll`.
     link = f"{server}/field/#enrol={out['code']}"

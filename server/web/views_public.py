@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..config import settings
 from ..errors import InvalidState, NotFound, RateLimited, ValidationFailed
 from ..services import case_public
 from ..state import signer, storage
@@ -26,7 +27,7 @@ def _client() -> str:
 
 
 def _count(kind: str, setting: str) -> None:
-    case_public.check_rate(storage(), kind, _client(), int(current_app.config[setting]))
+    case_public.check_rate(storage(), kind, _client(), getattr(settings(), setting.lower()))
 
 
 def _bad_code() -> Any:

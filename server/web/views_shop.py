@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from primitives import names
 
+from ..config import settings
 from ..errors import ApiError, CardInvalid, IdReused, InsufficientPoints, OutOfStock
 from ..fields import ID_PATTERN, UUID_PATTERN
 from ..keystore import load_secret
@@ -46,7 +47,7 @@ def _shop() -> dict:
 def _handle_key() -> bytes:
     ext = current_app.extensions
     if "gridsync.handle_key" not in ext:
-        ext["gridsync.handle_key"] = counter.handle_key(load_secret(current_app.config["DATA_DIR"]))
+        ext["gridsync.handle_key"] = counter.handle_key(load_secret(settings().data_dir))
     return ext["gridsync.handle_key"]
 
 
@@ -257,7 +258,7 @@ def _timezone() -> str:
     rules = directory.current_rules(storage())
     if rules and rules.get("timezone"):
         return str(rules["timezone"])
-    return str(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return settings().babel_default_timezone
 
 
 @bp.route("/shop/lookup", methods=["GET"])

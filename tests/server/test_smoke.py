@@ -1,3 +1,23 @@
 def test_world_builds(world, api):
     grids = api.ok(api.get("/grids"))["grids"]
     assert {g["id"] for g in grids} == {"c1", "g1", "g1a", "g2"}
+
+
+def test_settings_are_typed_and_read_once(tmp_path, monkeypatch):
+    """Environment values are cast once (a bad one is a clear error); the app's
+    settings object and the app.config mirror agree."""
+    import pytest
+
+    from server import create_app
+    from server.config import SettingsError, load_settings
+
+    monkeypatch.setenv("GRIDSYNC_WEB_COOKIE_SECURE", "false")
+    monkeypatch.setenv("GRIDSYNC_PULL_MAX_BYTES", "12345")
+    app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
+    cfg = app.extensions["gridsync.settings"]
+    assert cfg.web_cookie_secure is False and cfg.pull_max_bytes == 12345
+    assert app.config["PULL_MAX_BYTES"] == 12345 and app.config["TESTING"] is True
+    assert cfg.database == str(tmp_path / "gridsync.db")
+    monkeypatch.setenv("GRIDSYNC_PULL_MAX_BYTES", "lots")
+    with pytest.raises(SettingsError, match="PULL_MAX_BYTES"):
+        load_settings({"DATA_DIR": str(tmp_path)})

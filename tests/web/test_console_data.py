@@ -3,6 +3,7 @@ layouts, and the language and plain-http sign-in behaviour (Flask test client)."
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -141,7 +142,8 @@ def upload(office, data: bytes, name: str = "roster.xlsx"):
 
 @pytest.fixture
 def in_request(app):
-    app.config["IMPORT_IN_REQUEST"] = True
+    app.extensions["gridsync.settings"] = dataclasses.replace(
+        app.extensions["gridsync.settings"], import_in_request=True)
 
 
 def test_import_dry_run_lists_every_problem_then_writes_good_rows_once(office, in_request,

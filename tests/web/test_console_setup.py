@@ -4,6 +4,7 @@ enrolment codes; each refused form shows the problem in place and changes nothin
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -155,7 +156,8 @@ def test_enrolment_code_is_a_qr_with_the_code_under_it(office, app):
     assert office.last_html.count('class="qr"') == 1
     link = re.search(r'id="enrol-link">([^<]+)<', office.last_html).group(1)
     assert link == f"http://localhost/field/#enrol={code}"     # opens the field app
-    app.config["PUBLIC_URL"] = "https://xingfu.example.cn/"
+    app.extensions["gridsync.settings"] = dataclasses.replace(
+        app.extensions["gridsync.settings"], public_url="https://xingfu.example.cn/")
     office.post("/admin/people/w2/enrol", {}, page="/admin/people/w2")
     assert re.search(r'id="enrol-link">https://xingfu.example.cn/field/#enrol=ENR-',
                      office.last_html)
