@@ -268,9 +268,8 @@ def apply_households(store: Storage, items: list[dict], by: str,
                 if old_grid and old_grid != result.state["fields"]["grid"]:
                     moves.append((item["id"], old_grid, result.state["fields"]["grid"]))
             first = store.records.last_seq() + 1
-            with store.fielddata.households_in_bulk():
-                store.records.put_many([RecordWrite(s, seq, Placement(grid=s["fields"]["grid"]),
-                                                    now) for seq, s in enumerate(rows, first)])
+            store.records.put_many([RecordWrite(s, seq, Placement(grid=s["fields"]["grid"]), now)
+                                    for seq, s in enumerate(rows, first)])
             store.records.add_conflicts([("households", rec, f, w, lo, now)
                                          for f, w, lo, rec in conflicts])
             for record, old, new in moves:

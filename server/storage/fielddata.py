@@ -13,8 +13,6 @@ A PostgreSQL backend provides the same methods (pg_trgm for the search).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlite_utils
@@ -22,14 +20,6 @@ import sqlite_utils
 from .connection import Database
 
 SEARCH_COLUMNS = ("address", "head_name", "phone")
-#: The ``settings`` key that, while present, holds back the FTS insert trigger.
-_BULK = "search_index_bulk"
-#: sqlite-utils' insert trigger, skipped while ``_BULK`` is set.
-_INSERT_TRIGGER = f"""CREATE TRIGGER household_index_ai AFTER INSERT ON household_index
-    WHEN NOT EXISTS (SELECT 1 FROM settings WHERE key = '{_BULK}') BEGIN
-  INSERT INTO household_index_fts (rowid, address, head_name, phone)
-  VALUES (new.rowid, new.address, new.head_name, new.phone);
-END"""
 _F = "json_extract(r.state, '$.fields.{}')"
 
 
@@ -41,7 +31,6 @@ def ensure_search_index(db: Database) -> None:
     loser sees the table already there and carries on.
     """
     if db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'household_index_fts'"):
-        _bulk_aware_trigger(db)
         return
     utils = sqlite_utils.Database(db.conn)
     try:
@@ -50,24 +39,11 @@ def ensure_search_index(db: Database) -> None:
     except Exception:  # noqa: BLE001 - re-checked below; anything else is raised
         if not db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'household_index_fts'"):
             raise
-        _bulk_aware_trigger(db)
         return
-    _bulk_aware_trigger(db)
     # A household written by another process between the index's populate and its
     # triggers would be missing from it: rebuild once from household_index, now that
     # the triggers keep it current.
     db.execute("INSERT INTO household_index_fts (household_index_fts) VALUES ('rebuild')")
-
-
-def _bulk_aware_trigger(db: Database) -> None:
-    """Replace sqlite-utils' FTS insert trigger by one that ``households_in_bulk``
-    can hold back (idempotent; databases made before it get it on start)."""
-    with db.transaction():
-        sql = db.scalar("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-                        "AND name = 'household_index_ai'") or ""
-        if _BULK not in sql:
-            db.execute("DROP TRIGGER IF EXISTS household_index_ai")
-            db.execute(_INSERT_TRIGGER)
 
 
 def _in(values: Any) -> str:
@@ -284,27 +260,6 @@ class FieldDataStore:
                  "total": int(r[4]), "at": r[5], "hash": r[6], "seq": int(r[7])} for r in rows]
 
     # --- record states in bulk (imports) ---------------------------------------
-    @contextmanager
-    def households_in_bulk(self) -> Iterator[None]:
-        """Inside a transaction: households first indexed here enter the search index
-        in one statement when the block ends, not row by row.
-
-        New ``household_index`` rows take rowids above the largest before the block
-        (no AUTOINCREMENT: max + 1), so those are the ones added. The block must not
-        delete households (a freed top rowid would be taken again); updates of rows
-        indexed before it go through the ordinary triggers."""
-        assert self.db.conn.in_transaction, "households_in_bulk needs a transaction"
-        before = int(self.db.scalar("SELECT coalesce(max(rowid), 0) FROM household_index"))
-        self.db.execute("INSERT INTO settings (key, value) VALUES (?, '1')", (_BULK,))
-        try:
-            yield
-        finally:
-            self.db.execute("DELETE FROM settings WHERE key = ?", (_BULK,))
-        self.db.execute(
-            "INSERT INTO household_index_fts (rowid, address, head_name, phone) "
-            "SELECT rowid, address, head_name, phone FROM household_index WHERE rowid > ?",
-            (before,))
-
     def states(self, collection: str, ids: list[str]) -> dict[str, dict]:
         """id → stored state of each of these records that exists."""
         out: dict[str, dict] = {}

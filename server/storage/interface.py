@@ -543,11 +543,6 @@ class FieldDataPart(Protocol):
         """id → stored state of each of these records that exists."""
         ...
 
-    def households_in_bulk(self) -> AbstractContextManager[None]:
-        """Inside a transaction: households written in the block may be indexed for
-        search in one go at its end (a backend may do nothing special)."""
-        ...
-
 class ImportsPart(Protocol):
     """Roster import jobs (storage/imports.py)."""
 
