@@ -8,6 +8,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from primitives import times
+
 from .. import clock
 from ..services.case_report import timezone_name
 from ..storage import Storage
@@ -37,9 +39,14 @@ def due_at(text: str, store: Storage) -> str:
     from ledger.rules import zone
 
     day = dt.date.fromisoformat(text.strip()[:10])
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(),
-                              tzinfo=zone(timezone_name(store)))
-    return clock.iso(int(end.timestamp() * 1000) - 1000).replace(".000Z", "Z")
+    try:
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(),
+                                  tzinfo=zone(timezone_name(store)))
+        out = clock.iso(int(end.timestamp() * 1000) - 1000).replace(".000Z", "Z")
+    except (OverflowError, OSError):  # 9999-12-31 has no next day
+        raise ValueError(f"{day} is outside the dates a due time can have") from None
+    times.parse(out)  # ValueError for a time the wire cannot carry (year 1 → "1-01-01T...")
+    return out
 
 
 def excel_labels() -> dict[str, Any]:

@@ -157,3 +157,17 @@ def test_a_reported_formula_stays_text_in_the_case_export(office_web, api):
     cells = [c for row in cases.iter_rows(min_row=2) for c in row]
     assert {c.value for c in cells if c.data_type == "f"} == set()
     assert evil in {c.value for c in cells} and "=1+1" in {c.value for c in cells}
+
+
+def test_a_due_date_at_the_edge_of_the_calendar_gets_a_clear_page(office_web, api, data_dir):
+    """9999-12-31 has no next day and 0001-01-01 no UTC time before it: a clear 400,
+    nothing changed (before, an internal error)."""
+    code = report_code(api)
+    case_id, _ = new_report(api, code)
+    office_web.get(f"/admin/cases/{case_id}")
+    before = db_dump(data_dir, skip=("rate_limits",))
+    for due in ("9999-12-31", "0001-01-01"):
+        resp = office_web.post(f"/admin/cases/{case_id}/assign",
+                               {"assignee": "w1", "due": due}, page=f"/admin/cases/{case_id}")
+        assert resp.status_code == 400 and 'role="alert"' in office_web.last_html, due
+    assert db_dump(data_dir, skip=("rate_limits",)) == before
