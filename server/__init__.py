@@ -10,9 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import body, config, field, logging_setup, metrics, web
-from .api import register_api
-from .errors import register_error_handlers
+from . import api, body, config, errors, field, logging_setup, metrics, web
 from .keystore import Signer
 from .services import anchors
 from .storage import open_storage
@@ -39,9 +37,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging_setup.init_app(app)  # JSON logs, request ids
     app.before_request(body.load_body)
     app.after_request(body.compress_response)
-    register_api(app)
-    register_error_handlers(app)
-    metrics.register_metrics(app)  # GET /metrics
-    web.register_web(app)  # pages: /shop, /me, /admin
-    field.register_field(app)  # the field app for phones: /field/
+    api.init_app(app)
+    errors.init_app(app)
+    metrics.init_app(app)  # GET /metrics
+    web.init_app(app)  # pages: /shop, /me, /admin
+    field.init_app(app)  # the field app for phones: /field/
     return app

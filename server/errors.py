@@ -1,7 +1,7 @@
 """Every error the API can answer with, and the one place they become JSON.
 
 Each exception carries its HTTP status and its docs/protocol.md error code. Views and
-services raise these; ``register_error_handlers`` turns them (and Flask's own
+services raise these; ``init_app`` turns them (and Flask's own
 404/405/413/..., webargs validation failures and unexpected exceptions) into
 ``{"error": {"code", "message", "fields"?}}``. An HTML page or a stack trace
 never reaches a client of ``/api``.
@@ -198,7 +198,7 @@ def from_database_error(exc: BackendError) -> ApiError:
     return ApiError()
 
 
-def register_error_handlers(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
         return error_response(err)

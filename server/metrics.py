@@ -257,7 +257,7 @@ def metrics() -> Response:
                     headers={"Cache-Control": "no-store"})
 
 
-def register_metrics(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     """The /metrics endpoint and the per-request counters."""
     app.register_blueprint(bp)
     app.after_request(_observe)

@@ -17,7 +17,7 @@ class GridsyncApi(Api):
         return error_response(from_http_exception(error))
 
 
-def register_api(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     from . import admin, cases, devices, health, ledger, people, review, sync
 
     app.config.update(

@@ -12,8 +12,8 @@ import click
 
 from ..bootstrap import initialise, is_initialised
 from ..services.access import issue_token, revoke_token
-from ..storage import StorageError, open_storage
-from .options import data_dir_option, database_url_option, existing_database
+from ..storage import Storage, StorageError
+from .options import data_dir_option, database_url_option, existing_database, pass_store
 
 
 def storage_errors(command: Callable) -> Callable:
@@ -120,18 +120,15 @@ def token() -> None:
 
 
 @token.command("issue")
-@data_dir_option
-@database_url_option
+@pass_store
 @click.option("--person", required=True, help="An admin or auditor person id.")
-@storage_errors
-def token_issue(data_dir: str, database_url: str | None, person: str) -> None:
+def token_issue(store: Storage, data_dir: str, person: str) -> None:
     """Print a new API token for an admin or auditor (shown once).
 
     \b
     Example:
       gridsync token issue --person auditor1
     """
-    store = _open(data_dir, database_url)
     found = store.directory.person(person)
     if found is None:
         raise click.ClickException(f"no such person {person!r}")
@@ -144,21 +141,16 @@ def token_issue(data_dir: str, database_url: str | None, person: str) -> None:
 
 
 @token.command("revoke")
-@data_dir_option
-@database_url_option
+@pass_store
 @click.argument("token_id")
-@storage_errors
-def token_revoke(data_dir: str, database_url: str | None, token_id: str) -> None:
+def token_revoke(store: Storage, data_dir: str, token_id: str) -> None:
     """Revoke a token by its id (the part before the dot).
 
     \b
     Example:
       gridsync token revoke t3f9a0c1b2d4e
     """
-    if not revoke_token(_open(data_dir, database_url), token_id):
+    if not revoke_token(store, token_id):
         raise click.ClickException(f"no active token {token_id!r}")
     click.echo(f"revoked {token_id}")
 
-
-def _open(data_dir: str, database_url: str | None):
-    return open_storage(existing_database(data_dir, database_url))

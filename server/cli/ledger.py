@@ -18,9 +18,9 @@ from ..services.ledger_audit import (
     verify_server,
 )
 from ..services.witness import witness
-from ..storage import open_storage
+from ..storage import Storage
 from ..storage.postgres import is_postgres_url
-from .options import data_dir_option, database_url_option, existing_database
+from .options import data_dir_option, database_url_option, pass_store
 
 PROGRESS_FROM = 20_000
 """Below this many entries verification is quick and shows no progress bar."""
@@ -218,9 +218,8 @@ def witness_command(url: str, token: str, directory: str, peers: tuple[str, ...]
 
 
 @ledger.command("rotate-key")
-@data_dir_option
-@database_url_option
-def rotate_key(data_dir: str, database_url: str | None) -> None:
+@pass_store
+def rotate_key(store: Storage, data_dir: str) -> None:
     """Make a new signing key active; earlier keys are retired but stay published.
 
     Entries and checkpoints signed from now on carry the new key id; a
@@ -232,18 +231,14 @@ def rotate_key(data_dir: str, database_url: str | None) -> None:
     Example:
       gridsync ledger rotate-key --data-dir /var/lib/gridsync
     """
-    store = open_storage(existing_database(data_dir, database_url))
     try:
-        try:
-            load_secret(data_dir)
-        except SecretMissing as exc:
-            raise click.ClickException(str(exc)) from None
-        before = {k["key_id"] for k in store.ledger.keys() if k["retired_at"] is None}
-        try:
-            key_id = create_key(store, data_dir)  # type: ignore[arg-type]
-        except SealedKeyMismatch as exc:
-            raise click.ClickException(f"cannot endorse a new key: {exc}") from None
-    finally:
-        store.close()
+        load_secret(data_dir)
+    except SecretMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    before = {k["key_id"] for k in store.ledger.keys() if k["retired_at"] is None}
+    try:
+        key_id = create_key(store, data_dir)
+    except SealedKeyMismatch as exc:
+        raise click.ClickException(f"cannot endorse a new key: {exc}") from None
     retired = ", ".join(sorted(before - {key_id})) or "none"
     click.echo(f"ledger key {key_id} is now active; retired: {retired}")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..config import data_dir_default, database_target
+from ..storage import StorageError, open_storage
 from ..storage.postgres import is_postgres_url
 
 data_dir_option = click.option(
@@ -30,3 +34,27 @@ def existing_database(data_dir: str, database_url: str | None) -> str:
             raise click.BadParameter("must start with postgresql://", param_hint="--database-url")
         raise click.ClickException(f"{data_dir} is not initialised: run `gridsync init`")
     return target
+
+
+def pass_store(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The one place a command opens storage: adds ``--data-dir`` and
+    ``--database-url``, opens the database they name (a clear error when there is
+    none), hands it to the command as ``store`` (with ``data_dir``), and closes it
+    whatever happens. Storage errors become a message and exit 1."""
+
+    @data_dir_option
+    @database_url_option
+    @functools.wraps(command)
+    def wrapped(*args: Any, data_dir: str, database_url: str | None, **kwargs: Any) -> Any:
+        try:
+            store = open_storage(existing_database(data_dir, database_url))
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            return command(*args, store=store, data_dir=data_dir, **kwargs)
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            store.close()
+
+    return wrapped

@@ -6,17 +6,16 @@ import click
 
 from ..config import Settings
 from ..services.retention import purge_tombstones
-from ..storage import open_storage
-from .options import data_dir_option, database_url_option, existing_database
+from ..storage import Storage
+from .options import pass_store
 
 
 @click.command("purge-tombstones")
-@data_dir_option
-@database_url_option
+@pass_store
 @click.option("--days", type=click.IntRange(1), default=Settings.tombstone_retention_days,
               envvar="GRIDSYNC_TOMBSTONE_RETENTION_DAYS",
               show_default=True, help="Retention window; keep it longer than any offline period.")
-def purge(data_dir: str, database_url: str | None, days: int) -> None:
+def purge(store: Storage, data_dir: str, days: int) -> None:
     """Delete tombstones older than the retention window (run daily).
 
     Devices whose cursor predates a purged tombstone get 410 and re-sync.
@@ -25,9 +24,5 @@ def purge(data_dir: str, database_url: str | None, days: int) -> None:
     Example:
       gridsync purge-tombstones --data-dir /var/lib/gridsync --days 180
     """
-    store = open_storage(existing_database(data_dir, database_url))
-    try:
-        count = purge_tombstones(store, days)  # type: ignore[arg-type]
-    finally:
-        store.close()
+    count = purge_tombstones(store, days)
     click.echo(f"purged {count} tombstone(s) older than {days} days")

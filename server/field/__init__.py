@@ -94,5 +94,5 @@ def service_worker() -> Response:
     return resp
 
 
-def register_field(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     app.register_blueprint(bp)

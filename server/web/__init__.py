@@ -2,7 +2,7 @@
 (/me) and a minimal admin (/admin). Server-rendered Jinja templates, a little plain
 JavaScript, Chinese by default and English on request (Flask-Babel).
 
-``register_web(app)`` is the one call the app factory makes. Errors on these
+``init_app(app)`` is the one call the app factory makes. Errors on these
 pages are HTML pages (``server.web.errors``); /api keeps its JSON errors.
 """
 
@@ -53,7 +53,7 @@ bp.after_request(apply_cookies)
 bp.after_request(_security_headers)
 
 
-def register_web(app: Flask) -> None:
+def init_app(app: Flask) -> None:
 
     Babel(app, locale_selector=i18n.select_locale, default_locale=i18n.DEFAULT,
           default_timezone=app.extensions["gridsync.settings"].babel_default_timezone)
@@ -62,6 +62,6 @@ def register_web(app: Flask) -> None:
                                outcome=labels.outcome)
     app.jinja_env.globals.update(lang_links=i18n.lang_links, html_lang=i18n.html_lang,
                                  web_user=current)
-    case_labels.register(app)
-    views_me_cases.register(app)
+    case_labels.init_app(app)
+    views_me_cases.init_app(app)
     app.register_blueprint(bp)

@@ -66,6 +66,6 @@ def excel_labels() -> dict[str, Any]:
     }
 
 
-def register(app: Any) -> None:
+def init_app(app: Any) -> None:
     app.jinja_env.filters.update(case_status=status, case_kind=kind)
     app.jinja_env.globals.update(case_difficulty=lambda n: str(DIFFICULTY.get(n or 1, n)))

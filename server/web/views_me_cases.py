@@ -44,5 +44,5 @@ def me_claim(case_id: str) -> Any:
     return redirect(url_for("web.me") + "#my-cases", 303)
 
 
-def register(app: Any) -> None:
+def init_app(app: Any) -> None:
     app.jinja_env.globals.update(my_cases=my_cases)
