@@ -19,7 +19,6 @@ secret): a copy of the database alone does not reveal any card.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -28,6 +27,8 @@ import unicodedata
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from primitives.b64url import b64url_decode, b64url_encode
 
 from .secrets_ import CODE_ALPHABET, digest
 
@@ -96,7 +97,7 @@ def seal(code: str, key: bytes, person: str) -> str:
     """``v1.<nonce>.<ciphertext>`` (base64url); bound to the person it belongs to."""
     nonce = secrets.token_bytes(12)
     box = AESGCM(key).encrypt(nonce, code.encode(), person.encode())
-    return "v1." + _b64(nonce) + "." + _b64(box)
+    return "v1." + b64url_encode(nonce) + "." + b64url_encode(box)
 
 
 def unseal(sealed: str | None, key: bytes, person: str) -> str | None:
@@ -109,15 +110,8 @@ def unseal(sealed: str | None, key: bytes, person: str) -> str | None:
     if version != "v1" or not nonce_text or not box_text:
         return None
     try:
-        return AESGCM(key).decrypt(_unb64(nonce_text), _unb64(box_text),
+        return AESGCM(key).decrypt(b64url_decode(nonce_text), b64url_decode(box_text),
                                    person.encode()).decode()
     except (InvalidTag, ValueError):
         return None
 
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -13,13 +13,14 @@ the card hash again under the write lock.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pypinyin import lazy_pinyin
+
+from primitives.b64url import b64url_decode, b64url_encode
 
 from .. import clock
 from ..storage import Storage
@@ -34,13 +35,13 @@ def handle_key(server_secret: bytes) -> bytes:
 
 def _mac(key: bytes, volunteer: str, expires: int, session: str, card_hash: str) -> str:
     msg = "\0".join((volunteer, str(expires), session, card_hash)).encode()
-    return base64.urlsafe_b64encode(hmac.new(key, msg, hashlib.sha256).digest()[:18]).decode()
+    return b64url_encode(hmac.new(key, msg, hashlib.sha256).digest()[:18])
 
 
 def make_handle(key: bytes, volunteer: str, session: str, card_hash: str) -> str:
     """``<volunteer, base64url>.<expiry ms>.<mac>`` for this session and card."""
     expires = clock.now_ms() + HANDLE_TTL_S * 1000
-    who = base64.urlsafe_b64encode(volunteer.encode()).rstrip(b"=").decode()
+    who = b64url_encode(volunteer.encode())
     return f"{who}.{expires}.{_mac(key, volunteer, expires, session, card_hash)}"
 
 
@@ -52,7 +53,7 @@ def open_handle(store: Storage, key: bytes, handle: str, session: str) -> tuple[
     if len(parts) != 3 or len(handle) > 300 or not parts[1].isdigit():
         return None
     try:
-        volunteer = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)).decode()
+        volunteer = b64url_decode(parts[0]).decode()
     except (ValueError, UnicodeDecodeError):
         return None
     expires = int(parts[1])
