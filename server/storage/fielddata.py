@@ -20,6 +20,8 @@ import sqlite_utils
 from .connection import Database
 
 SEARCH_COLUMNS = ("address", "head_name", "phone")
+#: Matches a search sorts and counts in its first pass (see ``search_households``).
+SEARCH_CAP = 1000
 _F = "json_extract(r.state, '$.fields.{}')"
 
 
@@ -72,32 +74,45 @@ class FieldDataStore:
                           offset: int = 0) -> tuple[list[dict], int]:
         """(households matching ``q`` in ``grids`` (None: all), total found).
 
-        Each word of ``q`` must occur in the address, the head's name or the phone."""
+        Each word of ``q`` must occur in the address, the head's name or the phone.
+        The work is bounded: one pass takes at most ``SEARCH_CAP`` + 1 matches, sorts
+        and counts those; only a word matching more (a street name) pays for an exact
+        count and a sort of all its matches, each a single cheap statement. Words of
+        fewer than three characters scan with ``instr`` (about half the cost of
+        ``LIKE``), or ``LIKE`` when they have letters, whose case ``LIKE`` ignores."""
         words = q.split()
-        where = ["deleted = 0"]
-        args: dict[str, Any] = {"limit": limit, "offset": offset}
+        source = "household_index h"
+        where = ["h.deleted = 0"]
+        args: dict[str, Any] = {"limit": limit, "offset": offset, "cap": SEARCH_CAP + 1}
         if grids is not None:
-            where.append("grid IN (SELECT value FROM json_each(:grids))")
+            where.append("h.grid IN (SELECT value FROM json_each(:grids))")
             args["grids"] = _in(grids)
         if words and all(len(w) >= 3 for w in words):
-            where.append("rowid IN (SELECT rowid FROM household_index_fts "
-                         "WHERE household_index_fts MATCH :query)")
+            # Driven from the FTS index (a join, not "rowid IN (…)", which the planner
+            # answers by scanning every household).
+            source = "household_index_fts f JOIN household_index h ON h.rowid = f.rowid"
+            where.append("household_index_fts MATCH :query")
             args["query"] = self.utils.quote_fts(q)
         for i, word in enumerate(words if "query" not in args else []):
-            where.append(f"(address LIKE :w{i} ESCAPE '\\' OR head_name LIKE :w{i} "
-                         f"ESCAPE '\\' OR phone LIKE :w{i} ESCAPE '\\')")
+            if word.lower() == word.upper():
+                where.append(f"(instr(h.address, :w{i}) > 0 OR instr(h.head_name, :w{i}) > 0 "
+                             f"OR instr(h.phone, :w{i}) > 0)")
+                args[f"w{i}"] = word
+                continue
+            where.append(f"(h.address LIKE :w{i} ESCAPE '\\' OR h.head_name LIKE :w{i} "
+                         f"ESCAPE '\\' OR h.phone LIKE :w{i} ESCAPE '\\')")
             args[f"w{i}"] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace(
                 "_", "\\_") + "%"
-        sql = " AND ".join(where)
-        rows = self.db.query(     # one pass: the page and, beside each row, the total
-            "SELECT id, grid, address, head_name, phone, members, count(*) OVER () "
-            f"FROM household_index WHERE {sql} ORDER BY address, id "
+        found = (f"SELECT h.id, h.grid, h.address, h.head_name, h.phone, h.members "
+                 f"FROM {source} WHERE {' AND '.join(where)}")
+        rows = self.db.query(
+            f"SELECT *, count(*) OVER () FROM ({found} LIMIT :cap) ORDER BY address, id "
             "LIMIT :limit OFFSET :offset", args)
-        if rows:
-            total = int(rows[0][6])
-        else:
-            total = int(self.db.scalar(f"SELECT count(*) FROM household_index WHERE {sql}",
-                                       args)) if offset else 0
+        total = int(rows[0][6]) if rows else 0
+        if total > SEARCH_CAP or (offset and not rows):
+            rows = self.db.query(f"{found} ORDER BY h.address, h.id LIMIT :limit OFFSET :offset",
+                                 args)
+            total = int(self.db.scalar(f"SELECT count(*) FROM ({found})", args))
         cols = ("id", "grid", "address", "head_name", "phone", "members")
         return [dict(zip(cols, r[:6], strict=True)) for r in rows], total
 

@@ -59,6 +59,22 @@ def test_household_search_matches_chinese_substrings(office, field):
     assert found('"OR*') == []                          # FTS syntax is quoted, not run
 
 
+def test_household_search_past_its_first_pass_cap(office, field, monkeypatch):
+    """More matches than one bounded pass takes: the page and the total are exact."""
+    from server.storage import fielddata
+
+    monkeypatch.setattr(fielddata, "SEARCH_CAP", 1)
+    html = text(office.get("/admin/households?q="))
+    assert re.findall(r'<tr class="household"><td><a [^>]*>([^<]+)<', html) == [
+        "和平街7号", "幸福路12号3单元"]
+    assert re.search(r'id="household-count">2\D', html)
+    html = text(office.get("/admin/households?q=&page=2"))     # past the end: still counted
+    assert re.search(r'id="household-count">2\D', html)
+    monkeypatch.setattr(fielddata, "SEARCH_CAP", 0)              # the FTS path too
+    html = text(office.get("/admin/households?q=幸福路"))
+    assert re.search(r'id="household-count">1\D', html) and "幸福路12号3单元" in html
+
+
 def test_visits_with_filters_and_one_household(office, field):
     html = text(office.get("/admin/visits?grid=g1&hazard=燃气"))
     assert len(re.findall(r'<tr class="visit"', html)) == 1 and "燃气管老化" in html
