@@ -57,28 +57,28 @@ class LocalStore:
     def _create(self) -> None:
         db = self.db
         with self.transaction():
-            db["records"].create(  # type: ignore[union-attr]
+            db.table("records").create(
                 {"collection": str, "id": str, "version": int, "hlc": str, "fields": str,
                  "deleted": int, "pending": int, "base": str},
                 pk=("collection", "id"), not_null={"version", "hlc", "fields", "deleted",
                                                    "pending"},
                 defaults={"pending": 0}, if_not_exists=True)
-            db["outbox"].create(  # type: ignore[union-attr]
+            db.table("outbox").create(
                 {"seq": int, "op": str, "collection": str, "record": str, "change": str,
                  "size": int, "attempted": int, "restamps": int, "created_at": str},
                 pk="seq", not_null={"op", "collection", "record", "change"},
                 defaults={"attempted": 0, "restamps": 0}, if_not_exists=True)
-            db["outbox"].create_index(["op"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
-            db["outbox"].create_index(["collection", "record"], if_not_exists=True)  # type: ignore[union-attr]
-            db["rejected"].create(  # type: ignore[union-attr]
+            db.table("outbox").create_index(["op"], unique=True, if_not_exists=True)
+            db.table("outbox").create_index(["collection", "record"], if_not_exists=True)
+            db.table("rejected").create(
                 {"op": str, "collection": str, "record": str, "change": str, "code": str,
                  "message": str, "fields": str, "rejected_at": str},
                 pk="op", if_not_exists=True)
-            db["conflicts"].create(  # type: ignore[union-attr]
+            db.table("conflicts").create(
                 {"op": str, "collection": str, "record": str, "version": int, "fields": str,
                  "seen_at": str},
                 pk="op", if_not_exists=True)
-            db["settings"].create({"key": str, "value": str}, pk="key", if_not_exists=True)  # type: ignore[union-attr]
+            db.table("settings").create({"key": str, "value": str}, pk="key", if_not_exists=True)
             if self.get("schema") is None:
                 self.put("schema", SCHEMA_VERSION)
 

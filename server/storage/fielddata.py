@@ -36,7 +36,7 @@ def ensure_search_index(db: Database) -> None:
         return
     utils = sqlite_utils.Database(db.conn)
     try:
-        utils["household_index"].enable_fts(SEARCH_COLUMNS, tokenize="trigram",  # type: ignore[union-attr]
+        utils.table("household_index").enable_fts(SEARCH_COLUMNS, tokenize="trigram",
                                             create_triggers=True)
     except Exception:  # noqa: BLE001 - re-checked below; anything else is raised
         if not db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'household_index_fts'"):
