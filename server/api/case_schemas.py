@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, validate
+from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as mf
 
 from sync.collections import CASE_KINDS, CASE_STATUSES
@@ -11,6 +11,20 @@ from sync.wire import MAX_NOTES, MAX_PHONE, MAX_TITLE
 
 from ..fields import Id, StrictInteger
 from .schemas import Strict
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ValidationError("Must not contain a NUL character.")
+
+
+class PublicText(Text):
+    """A resident's text: also without NUL, which PostgreSQL's jsonb cannot hold (one
+    report holding it made every pull of its grid fail)."""
+
+    def __init__(self, *args: object, **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.validators.append(_no_nul)
 
 
 class AssignIn(Strict):
@@ -96,10 +110,10 @@ class ReportCodeOut(Schema):
 class PublicReportIn(Strict):
     code = mf.String(required=True, validate=validate.Length(min=1, max=64))
     category = Id(required=True)
-    title = Text(MAX_TITLE, min_length=1, required=True)
-    detail = Text(MAX_NOTES, allow_none=True)
-    name = Text(100, allow_none=True)
-    phone = Text(MAX_PHONE, allow_none=True)
+    title = PublicText(MAX_TITLE, min_length=1, required=True)
+    detail = PublicText(MAX_NOTES, allow_none=True)
+    name = PublicText(100, allow_none=True)
+    phone = PublicText(MAX_PHONE, allow_none=True)
 
 
 class PublicReportOut(Schema):
@@ -120,4 +134,4 @@ class PublicCase(Schema):
 
 class RatingIn(Strict):
     rating = StrictInteger(required=True, validate=validate.Range(1, 5))
-    note = Text(1000, allow_none=True)
+    note = PublicText(1000, allow_none=True)

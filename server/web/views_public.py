@@ -67,7 +67,7 @@ def public_submit(code: str) -> Any:
         grid = case_public.grid_of_code(storage(), code)
     except NotFound:
         return _bad_code()
-    too_long = [k for k, n in LIMITS.items() if len(form[k]) > n]
+    too_long = [k for k, n in LIMITS.items() if len(form[k]) > n or "\x00" in form[k]]
     if not form["title"] or too_long or form["category"] not in case_public.categories(
             storage()):
         return _form(code, grid, status=400, form=form,
