@@ -50,7 +50,9 @@ class _Postgresql(Dialect):
         return f"SELECT jsonb_array_elements_text(CAST({param} AS jsonb)) COLLATE \"C\""
 
     def json_text(self, column: str, *path: str) -> str:
-        return f"(CAST({column} AS jsonb) #>> '{{{','.join(path)}}}')"
+        # PostgreSQL's JSON functions refuse a \u0000 anywhere in the text (SQLite keeps
+        # it): it is dropped for the lookup, which only ever reads ids and names.
+        return f"(CAST(replace({column}, '\\u0000', '') AS json) #>> '{{{','.join(path)}}}')"
 
     def greatest(self, *exprs: str) -> str:
         return f"GREATEST({', '.join(exprs)})"

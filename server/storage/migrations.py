@@ -57,10 +57,13 @@ def for_postgresql(sql: str) -> str:
 
 
 def _pg_field(row: str, name: str, number: bool = False) -> str:
-    value = f"(CAST({row}.state AS jsonb) -> 'fields' -> '{name}')"
+    """A field of a record's state for household_index. json, not jsonb (which refuses a
+    \\u0000 SQLite keeps); a NUL cannot be in PostgreSQL text, so the index drops it."""
+    value = f"(CAST(replace({row}.state, '\\u0000', '') AS json) -> 'fields' -> '{name}')"
     if number:  # json_extract gives SQLite a number; anything else stays NULL here
-        return f"CASE WHEN jsonb_typeof({value}) = 'number' THEN CAST({value} AS numeric) END"
-    return f"(CAST({row}.state AS jsonb) -> 'fields' ->> '{name}')"
+        return (f"CASE WHEN json_typeof({value}) = 'number' "
+                f"THEN CAST(CAST({value} AS text) AS numeric) END")
+    return f"({value} #>> '{{}}')"
 
 
 _PG_HOUSEHOLD_COLUMNS = ("address", "head_name", "phone")

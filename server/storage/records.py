@@ -13,6 +13,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import orjson
+
+from sync.merge import record_view
+
 from .connection import Database
 from .dialect import Dialect
 
@@ -55,6 +59,9 @@ def _scope(sql: Dialect) -> str:
         AND {sql.json_text('state', 'fields', 'kind')} = 'wish'))"""
 
 
+REDACTED = ("reporter_name", "reporter_phone")
+"""A case's reporter details, left out for a volunteer the case is not assigned to."""
+
 # sync.merge.record_view as JSON text, in each database's own JSON functions; a case's
 # reporter details are left out for a volunteer the case is not assigned to.
 _VIEW = {
@@ -66,15 +73,9 @@ _VIEW = {
               THEN json_remove(state -> '$.fields', '$.reporter_name', '$.reporter_phone')
             ELSE state -> '$.fields' END,
         'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END))""",
-    "postgresql": """CAST(json_build_object(
-        'collection', collection, 'id', id, 'version', version,
-        'hlc', (SELECT max(m.value ->> 'hlc' COLLATE "C")
-                FROM jsonb_each(CAST(state AS jsonb) -> 'meta') m),
-        'fields', CASE WHEN deleted = 1 THEN CAST('{}' AS jsonb)
-            WHEN collection = 'cases' AND :redact = 1 AND coalesce(person, '') != :me
-              THEN (CAST(state AS jsonb) -> 'fields') - 'reporter_name' - 'reporter_phone'
-            ELSE CAST(state AS jsonb) -> 'fields' END,
-        'deleted', deleted = 1) AS text)""",
+    # PostgreSQL: the state itself (its JSON functions refuse a \u0000 inside a string,
+    # which devices may send and SQLite keeps); the view is made by _python_view.
+    "postgresql": "state, person",
 }
 
 
@@ -82,6 +83,15 @@ def _args(grids: list[str], people: list[str], author: str, me: str = "",
           wish_grids: list[str] | None = None, redact: int = 0) -> dict:
     return {"grids": json.dumps(grids), "people": json.dumps(people), "author": author,
             "me": me, "wish_grids": json.dumps(wish_grids or []), "redact": redact}
+
+
+def _python_view(state_text: str, person: str | None, me: str, redact: int) -> str:
+    """The pulled view of one stored state, as SQLite's _VIEW makes it."""
+    view = record_view(orjson.loads(state_text))
+    if view["collection"] == "cases" and redact and (person or "") != me:
+        for name in REDACTED:
+            view["fields"].pop(name, None)
+    return orjson.dumps(view).decode()
 
 
 def _dumps(obj: object) -> str:
@@ -152,10 +162,10 @@ class RecordStore:
         """(seq, collection, id, record view as JSON text) in scope with seq > after,
         oldest first.
 
-        The view is ``sync.merge.record_view`` built by the database itself, so a
-        page of thousands of records is never decoded and re-encoded in Python.
-        The page's seqs are chosen from the indexes first, then only their states
-        are read.
+        The view is ``sync.merge.record_view`` built by SQLite itself, so a page of
+        thousands of records is never decoded and re-encoded in Python (on
+        PostgreSQL it is made here). The page's seqs are chosen from the indexes
+        first, then only their states are read.
         """
         rows = self.db.query(
             f"""SELECT seq, collection, id, {_VIEW[self.db.sql.name]}
@@ -164,6 +174,9 @@ class RecordStore:
                 ORDER BY seq""",
             {"after": after, "limit": limit,
              **_args(grids, people, author, me, wish_grids, redact)})
+        if self.db.sql.name == "postgresql":
+            return [(int(r[0]), r[1], r[2], _python_view(r[3], r[4], me, redact))
+                    for r in rows]
         return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def in_scope_ids(self, *, grids: list[str], people: list[str], author: str,

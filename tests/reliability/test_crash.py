@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 
 from client_sdk import FieldClient, FieldClientError, HttpTransport, RetryPolicy
-from tests.helpers import gridsync_command
+from tests.conftest import BOTH_BACKENDS
+from tests.helpers import gridsync_command, raw_db
+
+pytestmark = BOTH_BACKENDS
 
 
 class Recording:
@@ -95,7 +97,7 @@ def test_sigkill_worker_and_master_during_syncs_and_redemptions(
     live_server.stop()
     assert kills["worker"] + kills["master"] >= 3, kills
 
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
+    conn = raw_db(data_dir)
     try:
         ops = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT op, status, version FROM ops")}
         records = {r[0] for r in conn.execute("SELECT id FROM records WHERE collection = "

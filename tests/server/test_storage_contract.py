@@ -9,6 +9,7 @@ behaviour, not a schema.
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -378,3 +379,18 @@ def test_driver_errors_are_classified_by_code_not_text(store, other, town):
         with pytest.raises(BackendError) as caught, other.transaction():
             other.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
     assert caught.value.kind == BUSY
+
+
+def test_a_nul_character_in_a_field_is_kept_and_pulled(store, town):
+    """Devices may send U+0000 inside a string (JSON allows it); PostgreSQL's jsonb and
+    text refuse it, so storage must keep it as JSON text and still pull it."""
+    from server.storage.records import Placement, RecordWrite
+
+    state = {"collection": "households", "id": "h-nul", "version": 1, "deleted": False,
+             "fields": {"grid": "g1", "address": "1\u0000号"},
+             "meta": {"address": {"hlc": "x", "version": 1, "op": "o", "device": "d"}}}
+    with store.transaction():
+        store.records.put_many([RecordWrite(state, 1, Placement(grid="g1"), AT)])
+    assert store.records.get("households", "h-nul").state == state
+    (row,) = store.records.pull(after=0, grids=["g1"], people=[], author="w", limit=10)
+    assert json.loads(row[3])["fields"]["address"] == "1\u0000号"

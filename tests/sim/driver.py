@@ -32,7 +32,6 @@ import argparse
 import json
 import logging
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -461,10 +460,11 @@ def finish(sim: Sim) -> None:
 
 # --- invariants -----------------------------------------------------------------------
 
-def _db(data_dir: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    conn.row_factory = sqlite3.Row
-    return conn
+def _db(data_dir: Path) -> Any:
+    """The server's database, SQLite or PostgreSQL (GRIDSYNC_DATABASE_URL)."""
+    from tests.helpers import raw_db
+
+    return raw_db(data_dir)
 
 
 def check_invariants(sim: Sim) -> dict[str, int]:
@@ -473,7 +473,10 @@ def check_invariants(sim: Sim) -> dict[str, int]:
     try:
         records = {(r["collection"], r["id"]): json.loads(r["state"])
                    for r in conn.execute("SELECT collection, id, state FROM records")}
-        ops = [dict(r) for r in conn.execute("SELECT rowid AS n, * FROM ops ORDER BY rowid")]
+        # Insertion order: SQLite's rowid; PostgreSQL's physical order (ops is append-only).
+        order = "ctid" if conn.postgres else "rowid"
+        ops = [dict(r) for r in conn.execute(
+            f"SELECT row_number() OVER (ORDER BY {order}) AS n, * FROM ops ORDER BY {order}")]
         by_op = {o["op"]: o for o in ops}
         conflicts = [dict(r) for r in conn.execute("SELECT * FROM conflicts")]
         entries = [dict(r) for r in conn.execute("SELECT * FROM entries ORDER BY seq")]

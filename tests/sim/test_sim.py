@@ -46,6 +46,13 @@ def test_bounded_seeds_keep_every_invariant(seed, tmp_path, fast_dir):
     assert stats["acked"] > 20 and stats["ops"] >= stats["acked"]
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_bounded_seed_on_postgresql(database_url, tmp_path, fast_dir):
+    """The same simulation with the server's data in PostgreSQL (GRIDSYNC_DATABASE_URL)."""
+    stats = _run(1, 150, 6, tmp_path, fast_dir)
+    assert stats["acked"] > 20 and stats["ops"] >= stats["acked"]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SLOW, reason="long simulation: set GRIDSYNC_SLOW=1")
 @pytest.mark.parametrize("seed", range(100, 120))
