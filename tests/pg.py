@@ -11,6 +11,7 @@ the suite skips saying so. bench/ uses the same helper.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import itertools
 import os
@@ -88,12 +89,15 @@ class Cluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
-        if self._template is not None:
-            self.drop_database(self.url_for(self._template))
+        """Drop the template, stop our own cluster (even when the drop fails)."""
+        try:
+            if self._template is not None and self._stop is None:
+                self.drop_database(self.url_for(self._template))  # a server we did not start
             self._template = None
-        if self._stop is not None:
-            self._stop()
-            self._stop = None
+        finally:
+            if self._stop is not None:
+                stop, self._stop = self._stop, None
+                stop()
 
 
 def server() -> Cluster:
@@ -152,6 +156,7 @@ def start_cluster(*, durable: bool = False) -> Cluster:
         shutil.rmtree(root, ignore_errors=True)
 
     cluster = Cluster(f"postgresql://gridsync@127.0.0.1:{port}/postgres", stop)
+    atexit.register(cluster.stop)  # also when the session ends without its teardown
     deadline = time.monotonic() + 30
     while True:
         try:
