@@ -43,7 +43,8 @@ from .syncer import Syncer, SyncSummary
 from .transport import Answer, HttpTransport, Transport
 from .views import apply_change, view_of
 
-#: Changes per push request (docs/protocol.md allows any number; 500 keeps requests small).
+#: Changes per push request: the server takes at most ``sync.wire.MAX_CHANGES`` (1,000)
+#: and answers 413 to more; 500 keeps requests small (a 413 halves the batch again).
 MAX_BATCH = 500
 
 

@@ -35,7 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["gridsync.signer"] = Signer(settings.data_dir)
 
     logging_setup.init_app(app)  # JSON logs, request ids
-    app.before_request(body.load_body)
+    app.before_request(body.check_length)
     app.after_request(body.compress_response)
     api.init_app(app)
     errors.init_app(app)

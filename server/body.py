@@ -1,9 +1,10 @@
 """Request bodies: gzip decoding with a bound, strict JSON parsing.
 
-Runs before every /api view so that views and schemas only ever see a parsed
-``g.body``. Floats are kept as floats (schemas reject them), NaN/Infinity and
-duplicate keys are malformed, and the size limit holds after decompression
-(a gzip bomb is a 413, not an out-of-memory).
+Views and schemas only ever see the parsed body (``request_json``), which is
+read on first use: after the token check on every authenticated endpoint.
+Floats are kept as floats (schemas reject them), NaN/Infinity and duplicate
+keys are malformed, and the size limit holds after decompression (a gzip
+bomb is a 413, not an out-of-memory).
 """
 
 from __future__ import annotations
@@ -57,16 +58,33 @@ def gunzip(raw: bytes, limit: int) -> bytes:
     return out
 
 
-def load_body() -> None:
-    """before_request hook: sets ``g.body`` to the parsed JSON, or NO_BODY when
-    there is none (API only: the web pages post ordinary forms). A JSON ``null``
-    body is a body, and fails validation like any other non-object."""
-    g.body = NO_BODY
+def check_length() -> None:
+    """before_request hook (API only): refuse a body whose declared length is over
+    the limit. Only the header is read: the body itself is read and parsed on
+    first use (``request_json``), which for every endpoint with a token happens
+    after the token was checked (``server.auth.require``), so an unauthenticated
+    caller never makes the server read or parse a body."""
     if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
         return
     limit = settings().max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"request body over {limit} bytes")
+
+
+def request_json() -> Any:
+    """The request's parsed JSON body, or NO_BODY when there is none (API only:
+    the web pages post ordinary forms). Parsed once per request, on first call.
+    A JSON ``null`` body is a body, and fails validation like any other non-object."""
+    if "json_body" not in g:
+        g.json_body = _read_json()
+    return g.json_body
+
+
+def _read_json() -> Any:
+    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
+        return NO_BODY
+    check_length()
+    limit = int(current_app.config["MAX_BODY_BYTES"])
     raw = request.get_data(cache=True)
     if request.content_length is None and len(raw) >= limit:
         # A streamed (chunked) body is cut at the limit by werkzeug, silently: a body
@@ -78,10 +96,10 @@ def load_body() -> None:
     elif encoding not in ("", "identity"):
         raise UnsupportedMediaType(f"unsupported Content-Encoding {encoding!r}: use gzip")
     if not raw.strip():
-        return
+        return NO_BODY
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    g.body = parse_json(raw)
+    return parse_json(raw)
 
 
 COMPRESS_MIN_BYTES = 1024

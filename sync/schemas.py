@@ -49,6 +49,7 @@ from .wire import (
     ID_PATTERN,
     LAT_E6,
     LON_E6,
+    MAX_CHANGES,
     MAX_LIMIT,
     MAX_LIST,
     MAX_NOTES,
@@ -244,24 +245,29 @@ class ChangeSchema(ma.Schema):
 # -- request and response --------------------------------------------------------------
 
 
-def _ops_readable(changes: list[dict[str, Any]]) -> None:
-    """A change without a string ``op`` cannot get a result: the request is malformed."""
-    if any(type(change.get("op")) is not str for change in changes):
-        raise ma.ValidationError("every change needs a string op")
-
-
 class SyncRequestSchema(ma.Schema):
     """``POST /api/v1/sync``. Changes stay raw: each is validated on its own
-    (``parse_change``) so one bad change never fails the request."""
+    (``parse_change``) so one bad change never fails the request. At most
+    ``MAX_CHANGES`` of them (the server answers 413 before this schema runs);
+    each must be an object with a UUID ``op`` (else 400 for the whole request)."""
 
     cursor = mf.String(load_default=None, allow_none=True)
     changes = mf.List(
         mf.Dict(),
         load_default=list,
-        validate=_ops_readable,
-        metadata={"description": "Change objects (see ChangeSchema), applied in order"},
+        metadata={"description": "Change objects (see ChangeSchema), applied in order; "
+                                 f"at most {MAX_CHANGES}"},
     )
     limit = StrictInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
+
+    @ma.validates_schema
+    def _ops_readable(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """A change whose ``op`` is not a UUID cannot get a result worth remembering:
+        the request is malformed as a whole, and nothing is stored."""
+        bad = {str(i): {"op": [BAD_UUID]} for i, change in enumerate(data.get("changes", []))
+               if type(change.get("op")) is not str or not UUID_PATTERN.match(change["op"])}
+        if bad:
+            raise ma.ValidationError(bad, "changes")
 
 
 class ErrorSchema(ma.Schema):

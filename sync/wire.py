@@ -19,6 +19,7 @@ MAX_TITLE = 200
 MAX_PHONE = 32
 MAX_LIST = 100
 MAX_LIMIT = 5000
+MAX_CHANGES = 1000  # changes in one sync request; more is 413 too_large (clients split)
 DEFAULT_LIMIT = 500
 LAT_E6 = 90_000_000
 LON_E6 = 180_000_000

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 from flask import Response, g
 
 from sync.schemas import SyncRequestSchema, SyncResponseSchema
+from sync.wire import MAX_CHANGES
 
 from ..auth import require
+from ..body import request_json
 from ..config import settings
+from ..errors import TooLarge
 from ..services import sync as sync_service
 from ..state import signer, storage
 from .blueprint import Blueprint
@@ -16,8 +23,24 @@ from .blueprint import Blueprint
 bp = Blueprint("sync", __name__, description="Offline sync: push changes, pull your scope")
 
 
+def _at_most_max_changes(view: Callable) -> Callable:
+    """413 before the schema looks at a single change: one request's cost is bounded
+    by ``MAX_CHANGES``, however small each junk change is."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        body = request_json()
+        changes = body.get("changes") if isinstance(body, dict) else None
+        if isinstance(changes, list) and len(changes) > MAX_CHANGES:
+            raise TooLarge(f"at most {MAX_CHANGES} changes per request; split the outbox")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 @bp.route("/sync", methods=["POST"])
 @require("worker", "volunteer")
+@_at_most_max_changes
 @bp.arguments(SyncRequestSchema)
 @bp.alt_response(200, schema=SyncResponseSchema, success=True)
 def sync(data):

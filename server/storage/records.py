@@ -267,6 +267,15 @@ class RecordStore:
             ":error_code, :error_message, :received_at)",
             [{**row, "change": _dumps(row["change"])} for row in rows])  # type: ignore[misc]
 
+    def purge_rejected_ops(self, before: str) -> int:
+        """Delete rejected ops received before ``before``, except any op a ledger entry
+        names as evidence (a rejected op should never be one: kept all the same)."""
+        cur = self.db.execute(
+            """DELETE FROM ops WHERE status = 'rejected' AND received_at < ?
+               AND op NOT IN (SELECT json_extract(body, '$.evidence') FROM entries
+                              WHERE json_extract(body, '$.evidence') IS NOT NULL)""", (before,))
+        return cur.rowcount
+
     def op_counts(self) -> dict[str, int]:
         return {f"{r[0]}:{r[1] or ''}": int(r[2]) for r in self.db.query(
             "SELECT status, error_code, count(*) FROM ops GROUP BY status, error_code")}

@@ -43,3 +43,10 @@ def test_a_week_offline_with_2000_pending_changes_syncs_in_one_call(app, api, wo
     assert len(client.households()) == 700 and len(client.visits()) == 700
     assert len(client.service_logs()) == 600
     assert all(h["version"] == 1 and h["pending"] == 0 for h in client.households())
+
+
+def test_client_batches_fit_the_servers_cap_on_changes_per_request():
+    from client_sdk.client import MAX_BATCH
+    from sync.wire import MAX_CHANGES
+
+    assert 1 <= MAX_BATCH <= MAX_CHANGES

@@ -161,3 +161,30 @@ def test_forged_and_foreign_redemptions_are_refused_and_change_nothing(
         err = json_error(resp, status or resp.status_code)
         assert 400 <= resp.status_code < 500, (i, err)
         assert db_dump(data_dir) == before, (i, err)
+
+
+@pytest.mark.parametrize("case", ["330,000 junk ops", "1,000 junk ops"])
+def test_one_big_junk_sync_request_stores_nothing_and_never_takes_the_write_lock(
+        api, devices, data_dir, case):
+    """The attack from the review: one enrolled phone sends a body of junk changes
+    (330,000 of them held a worker 58 s, answered 144 MB and grew the database by
+    147 MB). Now the request is refused whole, with a short answer, before any write:
+    it is answered even while another connection holds the database's write lock."""
+    import sqlite3
+
+    count = 330_000 if case.startswith("330") else 1_000
+    body = ('{"cursor":null,"changes":['
+            + ",".join(f'{{"op":"{i}"}}' for i in range(count)) + "]}").encode()
+    before = db_dump(data_dir)
+    size = data_dir.joinpath("gridsync.db").stat().st_size
+    lock = sqlite3.connect(data_dir / "gridsync.db", isolation_level=None, timeout=0)
+    lock.execute("BEGIN IMMEDIATE")  # every writer waits for this one
+    try:
+        resp = raw(api, "/sync", body, token=devices["w1"].token)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    json_error(resp, 413 if count > 1000 else 400)
+    assert len(resp.get_data()) < 64 * 1024  # at most one short message per change
+    assert db_dump(data_dir) == before
+    assert data_dir.joinpath("gridsync.db").stat().st_size == size

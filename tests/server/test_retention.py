@@ -34,3 +34,49 @@ def test_purge_expires_old_cursors_only(world, api, data_dir):
 def test_purge_on_uninitialised_dir_fails_clearly(tmp_path):
     result = CliRunner().invoke(main, ["purge-tombstones", "--data-dir", str(tmp_path / "x")])
     assert result.exit_code != 0 and "not initialised" in result.output
+
+
+def test_purge_forgets_old_rejected_ops_but_never_applied_ones_or_evidence(world, api, data_dir):
+    w1 = api.enroll("w1")
+    junk = [w1.change("households", {"grid": "g1", "members": -1}) for _ in range(3)]
+    good = w1.change("households", {"grid": "g1"})
+    fresh_junk = w1.change("households", {"grid": "g1", "members": -2})
+    out = w1.sync([*junk, good])
+    assert [r["status"] for r in out["results"]] == ["rejected"] * 3 + ["applied"]
+    conn = sqlite3.connect(data_dir / "gridsync.db")
+    conn.execute("UPDATE ops SET received_at = '2000-01-01T00:00:00.000Z'")
+    conn.commit()
+    conn.close()
+    assert w1.sync([fresh_junk])["results"][0]["status"] == "rejected"
+    result = CliRunner().invoke(main, ["purge-tombstones", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0 and "3 rejected op(s)" in result.output, result.output
+    conn = sqlite3.connect(data_dir / "gridsync.db")
+    left = {r[0]: r[1] for r in conn.execute("SELECT op, status FROM ops")}
+    conn.close()
+    assert left == {good["op"]: "applied", fresh_junk["op"]: "rejected"}
+    # A purged op id sent again is judged afresh (nobody resends after the window).
+    assert w1.sync([junk[0]])["results"][0]["status"] == "rejected"
+
+
+def test_purge_keeps_a_rejected_op_named_as_evidence(world, api, data_dir):
+    from server.services.retention import purge_rejected_ops
+    from server.storage import open_storage
+
+    w1 = api.enroll("w1")
+    junk = w1.change("households", {"grid": "g1", "members": -1})
+    assert w1.sync([junk])["results"][0]["status"] == "rejected"
+    api.ok(api.post("/ledger/adjustments", {"id": "0190f0c0-0000-4000-8000-0000000000a1",
+                                            "account": "volunteer:v1", "amount": 5,
+                                            "reason": "seed"}), 201)
+    conn = sqlite3.connect(data_dir / "gridsync.db")
+    conn.execute("UPDATE ops SET received_at = '2000-01-01T00:00:00.000Z'")
+    # Storage-level guard: name the rejected op as an entry's evidence (as if a bug or
+    # an older version had done so); the purge must keep it.
+    conn.execute("UPDATE entries SET body = json_set(body, '$.evidence', ?)", (junk["op"],))
+    conn.commit()
+    conn.close()
+    store = open_storage(str(data_dir / "gridsync.db"))
+    try:
+        assert purge_rejected_ops(store, 180) == 0
+    finally:
+        store.close()
