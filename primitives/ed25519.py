@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from .b64url import b64url_decode, b64url_encode
+from .weak_keys import weakness
 
 KEY_BYTES = 32
 SIG_BYTES = 64
@@ -104,11 +105,15 @@ def public_key(public_key_b64: str) -> Ed25519PublicKey:
     """The public key behind ``public_key_b64``; ``ValueError`` if it is none.
 
     Cached: the server checks thousands of changes per request from a few
-    device keys, and a chain is verified against a handful of keys.
+    device keys, and a chain is verified against a handful of keys. Weak keys
+    (small order, non-canonical: ``primitives.weak_keys``) are refused.
     """
     raw = b64url_decode(public_key_b64)
     if len(raw) != KEY_BYTES:
         raise ValueError("an Ed25519 public key is exactly 32 bytes")
+    reason = weakness(raw)
+    if reason is not None:  # the identity etc.: a fixed signature would verify anything
+        raise ValueError(f"weak public key: {reason}")
     return Ed25519PublicKey.from_public_bytes(raw)
 
 

@@ -6,11 +6,10 @@ one place an app object exists at import time (for gunicorn).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 
 from . import api, body, config, errors, field, logging_setup, metrics, web
+from .files import prepare_data_dir
 from .keystore import Signer
 from .services import anchors
 from .storage import open_storage
@@ -23,7 +22,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # answer UTF-8, not \uXXXX
     settings = config.init_app(app, overrides)  # read once; services get values, not the app
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    # 0700 dir, and a 0600 database file when it is the data dir's SQLite file (server.files)
+    prepare_data_dir(settings.data_dir, database=not settings.database_url)
     # Apply pending migrations once at start-up (safe with several workers:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
     store = open_storage(settings.database)

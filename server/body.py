@@ -84,7 +84,7 @@ def _read_json() -> Any:
     if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
         return NO_BODY
     check_length()
-    limit = int(current_app.config["MAX_BODY_BYTES"])
+    limit = settings().max_body_bytes
     raw = request.get_data(cache=True)
     if request.content_length is None and len(raw) >= limit:
         # A streamed (chunked) body is cut at the limit by werkzeug, silently: a body

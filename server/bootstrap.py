@@ -6,6 +6,7 @@ from pathlib import Path
 
 from . import clock
 from .config import database_target
+from .files import prepare_data_dir
 from .keystore import create_key, ensure_secret
 from .services.access import issue_token
 from .storage import open_storage
@@ -28,7 +29,8 @@ def is_initialised(data_dir: str, database_url: str | None = None) -> bool:
 def initialise(data_dir: str, database_url: str | None = None) -> dict:
     """Create everything a new data dir (and its database, the data dir's SQLite
     file or ``database_url``) needs; returns the admin token (shown once)."""
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    # 0700 dir, and a 0600 database file when it is the data dir's SQLite file
+    prepare_data_dir(data_dir, database=database_url is None)
     ensure_secret(data_dir)
     store = open_storage(database_target(data_dir, database_url))
     try:

@@ -3,7 +3,8 @@
 The private key is stored in the database as PKCS#8 PEM encrypted with a
 secret taken from ``GRIDSYNC_SECRET`` or, failing that, from
 ``<data dir>/secret.key`` (generated at init with mode 0600). The decrypted
-key lives only in memory and is never logged.
+key lives only in memory and is never logged. The same secret yields the
+pepper of web login hashes (``login_pepper``).
 
 Every key after the first is endorsed by the key before it (docs/protocol.md,
 Anchors): whoever can write the database but lacks the secret can neither
@@ -12,6 +13,8 @@ seal a key of their own (its private half would not open) nor endorse one.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -54,6 +57,17 @@ def load_secret(data_dir: str) -> bytes:
         raise SecretMissing(
             f"no GRIDSYNC_SECRET and no {path}: cannot decrypt the ledger key")
     return path.read_text().strip().encode()
+
+
+LOGIN_PEPPER_PURPOSE = b"gridsync web login pepper v1"
+
+
+def login_pepper(data_dir: str) -> bytes:
+    """The key web login secrets (PINs, passwords) are HMAC-ed with before scrypt:
+    HMAC-SHA256(secret, "gridsync web login pepper v1"), a key of its own derived
+    from the server secret, so a copy of the database alone cannot be brute-forced
+    (``server.services.web_auth``)."""
+    return hmac.new(load_secret(data_dir), LOGIN_PEPPER_PURPOSE, hashlib.sha256).digest()
 
 
 def next_key_id(store: Storage) -> str:

@@ -11,7 +11,7 @@ import threading
 from flask import current_app
 
 from .config import settings
-from .keystore import Signer
+from .keystore import Signer, login_pepper
 from .storage import Storage, open_storage
 
 _local = threading.local()
@@ -30,6 +30,16 @@ def storage() -> Storage:
 def signer() -> Signer:
     """The ledger signer ``create_app`` built for this app."""
     return current_app.extensions["gridsync.signer"]
+
+
+def pepper() -> bytes:
+    """This data dir's login pepper (``server.keystore.login_pepper``), cached."""
+    data_dir = settings().data_dir
+    cache: dict[str, bytes] = getattr(_local, "peppers", None) or {}
+    _local.peppers = cache
+    if data_dir not in cache:
+        cache[data_dir] = login_pepper(data_dir)
+    return cache[data_dir]
 
 
 def close_all() -> None:

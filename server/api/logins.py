@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from ..auth import require
 from ..services import web_auth
-from ..state import storage
+from ..state import pepper, storage
 from .blueprint import Blueprint
 from .schemas import Strict
 
@@ -33,4 +33,5 @@ def put_login(data, person):
     and admins a username and a password of 8+ characters. Replacing it ends the
     person's web sessions and clears a lock-out. The secret is stored as a scrypt hash
     and never returned. Example: ``{"login": "13800000001", "secret": "246810"}``."""
-    return web_auth.set_login(storage(), person, data["login"], data["secret"])
+    return web_auth.set_login(storage(), person, data["login"], data["secret"],
+                              pepper=pepper())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sync.crypto import check_public_key
 from sync.errors import ChangeRejected
 from sync.signing import verify_enrolment_proof
 
@@ -43,6 +44,11 @@ def enroll(store: Storage, data: dict, *, client: str, per_minute: int) -> dict:
     """Exchange a one-time code plus proof of key possession for a device token."""
     check_enroll_rate(store, client, per_minute)
     code = data["code"].strip().upper()
+    try:
+        check_public_key(data["public_key"])
+    except ValueError as exc:
+        _failed(store, client)
+        raise ValidationFailed(f"public_key: {exc}", fields={"public_key": [str(exc)]}) from None
     try:
         verify_enrolment_proof(data["code"], data["public_key"], data["proof"])
     except ChangeRejected:

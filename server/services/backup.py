@@ -2,8 +2,9 @@
 
 ``backup`` copies the live database (the server may keep taking writes) into
 a temporary file beside the target, checks it, fsyncs it and renames it into
-place: a backup file is either complete or absent. ``restore`` copies a
-backup into a data dir only after proving it is a gridsync database whose
+place: a backup file is either complete or absent, and 0600 (``server.files``).
+``restore`` copies a backup into a data dir only after proving it is a
+gridsync database whose
 ledger passes the audit of ``gridsync ledger verify`` (keys endorsed in a
 chain and, with the secret, each one's sealed private half matching it;
 hashes, links, signatures, debits and credits summing to zero, columns equal
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from ledger import LedgerError
 
+from ..files import private_dir, private_file, tighten_data_dir
 from ..keystore import SecretMissing, Signer, load_secret
 from ..storage import SqlStorage, open_storage
 from ..storage.errors import TreeAhead
@@ -94,6 +96,7 @@ def backup(data_dir: str, to: str, *, pages: int = 1024,
     started = time.monotonic()
     src = FileDatabase(str(source))
     try:
+        private_file(tmp)  # 0600 before SQLite writes a page into it
         backup_pages(src, str(tmp), pages=pages, progress=progress)
         summary = _describe(str(tmp))
         _fsync_file(tmp)
@@ -147,10 +150,12 @@ def restore(data_dir: str, source: str, *, force: bool = False,
             "(the old database is kept as gridsync.db.replaced-<time>).")
     if not Path(source).is_file():
         raise RestoreRefused(f"{source} does not exist or is not a file")
-    target_dir.mkdir(parents=True, exist_ok=True)
+    if not target_dir.exists():
+        private_dir(target_dir)
     tmp = _temp_beside(target, "restore")
     try:
         try:
+            private_file(tmp)
             copy_file_database(source, str(tmp))
         except NotGridsync as exc:
             raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
@@ -164,6 +169,7 @@ def restore(data_dir: str, source: str, *, force: bool = False,
     except BaseException:
         _remove(tmp)
         raise
+    tighten_data_dir(target_dir)
     return {"path": str(target), "source": source, "replaced": replaced,
             "secret": secret_status(data_dir), **checked}
 

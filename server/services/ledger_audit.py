@@ -13,7 +13,9 @@ points earned, every verified log with points earned, every case earn
 against its closed case and the assignee's op that set ``done`` (and every
 closed case with points against its earn), and every answer
 remembered for an idempotent request (adjustment, reversal, redemption)
-naming an entry the chain holds, byte for byte.
+naming an entry the chain holds, byte for byte; and that no device's public
+key is weak (``primitives.weak_keys``: with such a key any signature verifies, so
+the ops it "signed", an earn's evidence among them, prove nothing).
 
 From a server: the same chain checks over ``GET /ledger/entries`` pages with
 the keys of ``GET /ledger/keys``, and the signed checkpoint, fetched before
@@ -44,6 +46,7 @@ from ledger import (
     verify_extends,
 )
 from ledger.merkle import Frontier
+from sync.crypto import check_public_key
 
 from ..storage import open_storage
 from ..storage.ledger_audit import EntryReader
@@ -149,6 +152,7 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
     _check_stored_balances(store, summary.balances)
     _check_causes(store)
     anchor_audit.check_stored_tree(store, head_seq)
+    _check_device_keys(store)
     return summary
 
 
@@ -210,6 +214,18 @@ def _check_causes(store: Any) -> None:
         seq, kind, id, what = answered
         where = f"seq {seq}: " if seq is not None else ""
         raise AuditFailure(f"{where}{kind} {id}: {what}", seq)
+
+
+def _check_device_keys(store: Any) -> None:
+    weak = []
+    for device in store.access.devices():
+        try:
+            check_public_key(device["public_key"])
+        except ValueError as exc:
+            weak.append(f"{device['id']} of {device['person']} ({exc})")
+    if weak:
+        raise AuditFailure(f"{len(weak)} device(s) with a weak public key, whose signatures "
+                           f"prove nothing (revoke them and enrol again): {'; '.join(weak)}")
 
 
 def _first(problems: Iterable[tuple]) -> tuple | None:

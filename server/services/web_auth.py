@@ -1,8 +1,9 @@
 """Web sign-in: logins set by an admin, password/PIN checks with lock-out,
 sessions with a CSRF token, one-time personal links, admin sign-in by API token.
 
-Passwords and PINs are hashed with scrypt (a per-login random salt); session
-ids and link secrets are random and stored as SHA-256 hashes only. Session
+Passwords and PINs are HMAC-ed with a pepper derived from the server secret,
+then hashed with scrypt (a per-login random salt; the format is described at
+``hash_secret``); session ids and link secrets are random and stored as SHA-256 hashes only. Session
 and link secrets are returned once to the caller (the web layer puts the
 session id in a cookie) and never logged.
 """
@@ -67,31 +68,57 @@ class Session:
 
 
 # --- hashing -------------------------------------------------------------
-def hash_secret(secret: str) -> str:
+# Stored format (the current one):
+#   scrypt-hmac$<N>$<r>$<p>$<salt>$<key>
+# key = scrypt(HMAC-SHA256(pepper, secret as UTF-8), salt, N, r, p, 32 bytes), salt 16
+# random bytes, both unpadded base64url. The pepper comes from the server secret
+# (``server.keystore.login_pepper``), which is not in the database: a stolen database
+# alone gives nothing to brute-force a 6-digit PIN against. The older
+#   scrypt$<N>$<r>$<p>$<salt>$<key>        (scrypt of the secret itself)
+# is still accepted, and replaced by the current format at the next good sign-in.
+PEPPERED, UNPEPPERED = "scrypt-hmac", "scrypt"
+
+
+def hash_secret(secret: str, *, pepper: bytes) -> str:
     salt = secrets.token_bytes(16)
-    key = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                         dklen=32)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64url_encode(salt)}${b64url_encode(key)}"
+    key = _scrypt(_peppered(secret, pepper), salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, 32)
+    return (f"{PEPPERED}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}"
+            f"${b64url_encode(salt)}${b64url_encode(key)}")
 
 
-def check_secret(secret: str, stored: str) -> bool:
+def check_secret(secret: str, stored: str, *, pepper: bytes) -> bool:
     try:
         scheme, n, r, p, salt, key = stored.split("$")
-        if scheme != "scrypt":
+        if scheme not in (PEPPERED, UNPEPPERED):
             return False
-        actual = hashlib.scrypt(secret.encode(), salt=b64url_decode(salt), n=int(n), r=int(r),
-                                p=int(p), dklen=len(b64url_decode(key)))
+        raw = _peppered(secret, pepper) if scheme == PEPPERED else secret.encode()
+        expected = b64url_decode(key)
+        actual = _scrypt(raw, b64url_decode(salt), int(n), int(r), int(p), len(expected))
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(actual, b64url_decode(key))
+    return hmac.compare_digest(actual, expected)
 
 
-def _burn_time(secret: str) -> None:
+def needs_rehash(stored: str) -> bool:
+    """Whether a stored hash is in an older format (or with other costs) than ``hash_secret``
+    makes today."""
+    return not stored.startswith(f"{PEPPERED}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$")
+
+
+def _peppered(secret: str, pepper: bytes) -> bytes:
+    return hmac.new(pepper, secret.encode(), hashlib.sha256).digest()
+
+
+def _scrypt(raw: bytes, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    return hashlib.scrypt(raw, salt=salt, n=n, r=r, p=p, dklen=dklen)
+
+
+def _burn_time(secret: str, pepper: bytes) -> None:
     """Spend as long as a real check, so an unknown login is not told apart by timing."""
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_secret("not a real password")
-    check_secret(secret, _DUMMY_HASH)
+        _DUMMY_HASH = hash_secret("not a real password", pepper=pepper)
+    check_secret(secret, _DUMMY_HASH, pepper=pepper)
 
 
 # --- logins (admin) ------------------------------------------------------
@@ -104,7 +131,8 @@ def normalize_login(login: str) -> str:
     return text.lower()
 
 
-def set_login(store: Storage, person_id: str, login: str, secret: str) -> dict:
+def set_login(store: Storage, person_id: str, login: str, secret: str, *,
+              pepper: bytes) -> dict:
     """Set (or replace) a person's web login. Volunteers: phone + PIN of 6-12 digits;
     shop staff and admins: a username (or phone) + a password of 8+ characters.
     Ends the person's open web sessions and clears any lock-out."""
@@ -130,8 +158,8 @@ def set_login(store: Storage, person_id: str, login: str, secret: str) -> dict:
         if errors:
             raise ValidationFailed(fields=errors)
         try:
-            store.web.set_login(person=person_id, login=login, secret_hash=hash_secret(secret),
-                                at=clock.iso())
+            store.web.set_login(person=person_id, login=login,
+                                secret_hash=hash_secret(secret, pepper=pepper), at=clock.iso())
         except Conflict:
             raise IdReused("this login is already used by another person") from None
         store.web.delete_sessions_of(person_id)
@@ -150,23 +178,26 @@ def _new_session(store: Storage, person: str, hours: float, token: str | None = 
     return sid
 
 
-def password_login(store: Storage, login: str, secret: str, *, hours: float,
+def password_login(store: Storage, login: str, secret: str, *, hours: float, pepper: bytes,
                    max_failures: int = 5, lock_minutes: int = 15) -> str:
     """Check a login and its password/PIN; a new session id on success.
 
     Raises BadCredentials (and counts a failure: at ``max_failures`` in a row
     the login locks for ``lock_minutes``) or LockedOut. A locked login refuses
     even the right secret until the lock expires. The scrypt check runs
-    outside the write transaction; the counter is re-read inside it.
+    outside the write transaction; the counter is re-read inside it. A good
+    secret stored in an older format is stored again in the current one.
     """
     login = normalize_login(login)
     row = store.web.login(login) if login else None
     if row is None:
-        _burn_time(secret)
+        _burn_time(secret, pepper)
         raise BadCredentials()
     if row["locked_until"] and row["locked_until"] > clock.iso():
         raise LockedOut(row["locked_until"])
-    good = check_secret(secret, row["secret_hash"])
+    good = check_secret(secret, row["secret_hash"], pepper=pepper)
+    upgraded = hash_secret(secret, pepper=pepper) if good and needs_rehash(
+        row["secret_hash"]) else None
     with store.transaction():
         fresh = store.web.login(login)
         if fresh is None or fresh["secret_hash"] != row["secret_hash"]:
@@ -175,6 +206,8 @@ def password_login(store: Storage, login: str, secret: str, *, hours: float,
             raise LockedOut(fresh["locked_until"])
         if good and fresh["active"] and fresh["role"] in WEB_ROLES:
             store.web.clear_failures(fresh["person"])
+            if upgraded is not None:
+                store.web.replace_secret_hash(fresh["person"], upgraded)
             return _new_session(store, fresh["person"], hours)
         if good:
             raise BadCredentials("inactive person or role without web access")

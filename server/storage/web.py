@@ -2,7 +2,7 @@
 and the few read queries the web pages need (card lookup, a volunteer's logs).
 
 Secrets are never stored: sessions and personal links by SHA-256 of their
-random value, passwords and PINs by scrypt (see ``server.services.web_auth``).
+random value, passwords and PINs by a peppered scrypt (see ``server.services.web_auth``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class WebStore:
                ON CONFLICT (person) DO UPDATE SET login = excluded.login,
                  secret_hash = excluded.secret_hash, failed = 0, locked_until = NULL,
                  updated_at = excluded.updated_at""", (person, login, secret_hash, at))
+
+    def replace_secret_hash(self, person: str, secret_hash: str) -> None:
+        """Store a login's secret again in a newer hash format (same secret)."""
+        self.db.execute("UPDATE web_logins SET secret_hash = ? WHERE person = ?",
+                        (secret_hash, person))
 
     def login(self, login: str) -> dict | None:
         """The login row joined with its person, or None."""

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from ..config import settings
 from ..errors import IdReused, NotFound, ValidationFailed
 from ..services import access, conflict_view, directory, grid_tree, review, web_auth
-from ..state import storage
+from ..state import pepper, storage
 from . import labels
 from .blueprint import bp
 from .errors import PageNotFound
@@ -81,7 +81,8 @@ def admin_person(person_id: str) -> Any:
 def admin_set_login(person_id: str) -> Any:
     login = request.form.get("login", "")[:64]
     try:
-        web_auth.set_login(storage(), person_id, login, request.form.get("secret", "")[:200])
+        web_auth.set_login(storage(), person_id, login, request.form.get("secret", "")[:200],
+                           pepper=pepper())
     except NotFound:
         raise PageNotFound() from None
     except IdReused:

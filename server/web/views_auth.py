@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..config import settings
 from ..services import web_auth
-from ..state import storage
+from ..state import pepper, storage
 from . import i18n
 from .blueprint import bp
 from .errors import HttpsNeeded, PageNotFound
@@ -100,7 +100,7 @@ def login_post() -> Any:
     cfg = settings()
     try:
         sid = web_auth.password_login(
-            storage(), login[:200], secret[:200], hours=_hours(),
+            storage(), login[:200], secret[:200], hours=_hours(), pepper=pepper(),
             max_failures=cfg.web_lockout_failures, lock_minutes=cfg.web_lockout_minutes)
     except web_auth.LockedOut as exc:
         web_auth.count_failure(storage(), _client())

@@ -4,12 +4,15 @@ nothing (beyond counting the failure)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 
 import pytest
 
+from primitives.b64url import b64url_decode, b64url_encode
 from server import clock
+from server.keystore import login_pepper
 from server.services import web_auth
 from tests.helpers import api_error, api_validation, db_dump, issue_token
 from tests.web.webkit import (
@@ -47,7 +50,53 @@ def test_login_api_stores_a_scrypt_hash_never_the_secret(api, web_world, data_di
     out = api.ok(api.put("/people/v1/login", {"login": "138 0000 0001", "secret": "975310"}))
     assert out == {"person": "v1", "login": "13800000001"}
     (stored,) = rows(data_dir, "SELECT secret_hash FROM web_logins WHERE person = 'v1'")
-    assert stored[0].startswith("scrypt$16384$8$1$") and "975310" not in stored[0]
+    assert stored[0].startswith("scrypt-hmac$16384$8$1$") and "975310" not in stored[0]
+
+
+def _old_format(secret: str, n: int) -> str:
+    """A hash as gridsync stored them before the pepper: scrypt of the secret itself."""
+    salt = b"0123456789abcdef"
+    key = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
+    return f"scrypt${n}$8$1${b64url_encode(salt)}${b64url_encode(key)}"
+
+
+def test_a_copy_of_the_database_alone_cannot_check_a_pin(api, web_world, data_dir):
+    """The stored hash is peppered with a key derived from the server secret: what was
+    enough before (scrypt of each of the 10^6 PINs with the stored salt) finds nothing,
+    and without the secret no pepper can be tried (it is 256 random bits away)."""
+    api.ok(api.put("/people/v1/login", {"login": "13800000009", "secret": "975310"}))
+    (stored,) = rows(data_dir, "SELECT secret_hash FROM web_logins WHERE person = 'v1'")
+    scheme, n, r, p, salt, key = stored[0].split("$")
+    assert scheme == "scrypt-hmac"
+    unpeppered = hashlib.scrypt(b"975310", salt=b64url_decode(salt), n=int(n), r=int(r),
+                                p=int(p), dklen=32)
+    assert b64url_encode(unpeppered) != key
+    assert not web_auth.check_secret("975310", stored[0], pepper=b"")
+    assert not web_auth.check_secret("975310", stored[0], pepper=b"\0" * 32)
+    assert web_auth.check_secret("975310", stored[0], pepper=login_pepper(str(data_dir)))
+
+
+def test_pins_hashed_before_the_pepper_still_work_and_are_upgraded_at_sign_in(
+        app, api, web_world, data_dir):
+    api.ok(api.put("/people/v1/login", {"login": "13800000009", "secret": "975310"}))
+    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
+    conn.execute("UPDATE web_logins SET secret_hash = ? WHERE person = 'v1'",
+                 (_old_format("975310", web_auth.SCRYPT_N),))
+    conn.commit()
+    conn.close()
+    web = WebClient(app.test_client())
+    resp = web.post("/login", {"login": "13800000009", "secret": "111111"}, page="/login")
+    assert resp.status_code == 401
+    (stored,) = rows(data_dir, "SELECT secret_hash FROM web_logins WHERE person = 'v1'")
+    assert stored[0].startswith("scrypt$")  # a wrong PIN upgrades nothing
+    web.sign_in("13800000009", "975310")
+    (stored,) = rows(data_dir, "SELECT secret_hash FROM web_logins WHERE person = 'v1'")
+    assert stored[0].startswith("scrypt-hmac$")
+    again = WebClient(app.test_client())
+    again.sign_in("13800000009", "975310")  # the upgraded hash works
+    bad = WebClient(app.test_client()).post(
+        "/login", {"login": "13800000009", "secret": "975311"}, page="/login")
+    assert bad.status_code == 401
 
 
 @pytest.mark.parametrize(("person", "body", "fields"), [
