@@ -204,6 +204,9 @@ class RecordsPart(Protocol):
     def add_ops(self, rows: list[dict]) -> None:
         ...
 
+    def purge_rejected_ops(self, before: str) -> int:
+        ...
+
     def op_counts(self) -> dict[str, int]:
         ...
 
@@ -353,6 +356,9 @@ class WebPart(Protocol):
     """Web sign-in: logins (username or phone + scrypt hash), sessions, personal links,"""
 
     def set_login(self, *, person: str, login: str, secret_hash: str, at: str) -> None:
+        ...
+
+    def replace_secret_hash(self, person: str, secret_hash: str) -> None:
         ...
 
     def login(self, login: str) -> dict | None:
