@@ -2,14 +2,17 @@
 
 A cursor is unpadded base64url of compact JSON::
 
-    {"v": 1, "device": str, "seq": int, "scope": [grid ids], "epoch": str}
+    {"v": 1, "device": str, "seq": int, "scope": [grid ids], "epoch": str, "exits": int}
 
 ``seq`` is the server change sequence the device has pulled up to. ``scope``
 is the grid ids the cursor was issued under. ``epoch`` names the database's history: a server
 restored from a backup starts a new epoch, so a cursor from before the
 restore (whose seq may point past records written since) is refused rather
 than silently skipping them. It is optional so that cursors stay readable
-by servers that do not set it.
+by servers that do not set it. ``exits`` (optional) is set while a device
+is pulling its scope from scratch: it names the seq the first page started
+at, before which no record left the device's hands because the device held
+none (evictions older than it are not the device's business).
 
 Nothing here is secret or signed: the server must authenticate the text it
 hands out (gridsync's server appends an HMAC tag), because it trusts the
@@ -39,6 +42,7 @@ class Cursor:
     seq: int
     scope: tuple[str, ...]
     epoch: str | None = None
+    exits: int | None = None
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -50,6 +54,8 @@ def encode_cursor(cursor: Cursor) -> str:
     }
     if cursor.epoch is not None:
         body["epoch"] = cursor.epoch
+    if cursor.exits is not None:
+        body["exits"] = cursor.exits
     return b64url_encode(canonical(body))
 
 
@@ -73,7 +79,7 @@ def decode_cursor(text: Any, device_id: str) -> Cursor:
         body = json.loads(b64url_decode(text))
     except (ValueError, RecursionError):  # bad base64, UTF-8 or JSON
         raise BadCursor("cursor is not readable") from None
-    if type(body) is not dict or body.keys() - {"epoch"} != _KEYS:
+    if type(body) is not dict or body.keys() - {"epoch", "exits"} != _KEYS:
         raise BadCursor("cursor is not readable")
     if type(body["v"]) is not int or body["v"] != VERSION or type(body["device"]) is not str:
         raise BadCursor("cursor is not readable")
@@ -83,4 +89,5 @@ def decode_cursor(text: Any, device_id: str) -> Cursor:
     if "epoch" in body and type(epoch) is not str:
         raise BadCursor("cursor is not readable")
     scope = _grids(body["scope"])
-    return Cursor(body["device"], _seq(body["seq"]), scope, epoch)
+    exits = _seq(body["exits"]) if "exits" in body else None
+    return Cursor(body["device"], _seq(body["seq"]), scope, epoch, exits)

@@ -231,7 +231,7 @@ def test_sync_request_defaults():
 
 
 def test_sync_request_keeps_changes_raw():
-    bad = {"op": "not-a-uuid", "collection": "nope"}
+    bad = {"op": "0190f0c0-0000-4000-8000-000000000001", "collection": "nope"}
     loaded = SyncRequestSchema().load({"cursor": "abc", "changes": [VISIT, bad], "limit": 5000})
     assert loaded["changes"] == [VISIT, bad]
 
@@ -241,7 +241,7 @@ def test_sync_request_keeps_changes_raw():
     [
         {"limit": 0}, {"limit": 5001}, {"limit": 10.0}, {"limit": True}, {"limit": None},
         {"cursor": 5}, {"changes": {}}, {"changes": [1]}, {"changes": [{"collection": "x"}]},
-        {"changes": [{"op": 7}]}, {"extra": 1},
+        {"changes": [{"op": 7}]}, {"changes": [{"op": "not-a-uuid"}]}, {"extra": 1},
     ],
 )
 def test_sync_request_errors(body):

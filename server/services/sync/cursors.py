@@ -38,7 +38,7 @@ def _key(store: Storage) -> str:
 def issue(store: Storage, cursor: Cursor) -> str:
     key = _key(store)
     body = encode_cursor(Cursor(cursor.device, cursor.seq, cursor.scope,
-                                store.records.setting("epoch")))
+                                store.records.setting("epoch"), cursor.exits))
     return f"{body}.{_mac(key, body)}"
 
 

@@ -6,6 +6,16 @@ grew since, the pull starts again from seq 0 so the newly visible records
 come (devices dedupe by id and version); when they shrank, ``evict`` names
 what is no longer visible. Records that left a grid (a household moved, a
 volunteer moved) are evicted through ``scope_exits``.
+
+Evictions name only records the device may have held: an exit counts when
+it happened after the device's cursor (a device pulling from scratch holds
+nothing from before its first page: the cursor's ``exits`` mark carries
+that seq through the following pages), and only for what the device could
+see of that grid: a household or visit leaving a grid the device sees
+households of, a person or their logs leaving a grid whose people it sees,
+a case leaving a grid it sees cases of, or one assigned away from it. A
+household moved out of the community grid is none of a grid worker's
+business, though the community grid is above theirs.
 """
 
 from __future__ import annotations
@@ -36,15 +46,45 @@ def _scope_change(store: Storage, cursor: Cursor, scope: Scope) -> tuple[int, li
     return (0 if grew else cursor.seq), evict
 
 
+def _exit_marks(scope: Scope) -> dict[str, list[str]]:
+    """collection -> the ``scope_exits.grid`` values whose exits of that collection
+    the device may have held records for."""
+    record_grids = sorted(scope.grids | scope.wish_grids)
+    mine = [f"@{scope.person}"]
+    return {"households": record_grids, "visits": record_grids,
+            "cases": record_grids + mine, "people": sorted(scope.meeting),
+            "service_logs": sorted(scope.meeting)}
+
+
+def _evictions(store: Storage, scope: Scope, after: int, upto: int,
+               visible: set[tuple[str, str]]) -> list[dict]:
+    """Records that left the device's scope between ``after`` and ``upto`` and that it
+    does not see any more, each exit matched against what the device saw of its grid."""
+    if after >= upto:
+        return []
+    args = scope.query_args()
+    found: dict[tuple[str, str], None] = {}  # insertion-ordered set
+    for collection, grids in _exit_marks(scope).items():
+        for key in store.records.exits(after=after, upto=upto, grids=grids) if grids else []:
+            if (key[0] == collection and key not in visible and key not in found
+                    and not store.records.visible(*key, **args)):
+                found[key] = None
+    return [{"collection": c, "id": i} for c, i in found]
+
+
 def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, limit: int,
          max_bytes: int) -> dict:
     """One page. ``changes`` holds ``orjson.Fragment`` record views (JSON built by
     the storage layer), to be serialised with orjson."""
     with store.snapshot():
+        top = store.records.last_seq()
         after, evict = (0, []) if cursor is None else _scope_change(store, cursor, scope)
+        if cursor is None:
+            held_from = top  # a fresh device holds nothing: no exit before now concerns it
+        else:
+            held_from = cursor.seq if cursor.exits is None else max(cursor.exits, cursor.seq)
         args = scope.query_args()
         rows = store.records.pull(after=after, limit=limit + 1, **args)
-        top = store.records.last_seq()
         changes: list[orjson.Fragment] = []
         visible: set[tuple[str, str]] = set()
         size, last = 0, after
@@ -57,12 +97,9 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
             last = seq
         has_more = len(changes) < len(rows)
         upto = last if has_more else max(top, after)
-        if after < upto:
-            for collection, id in store.records.exits(after=after, upto=upto,
-                                                      grids=scope.exit_marks):
-                if (collection, id) not in visible and not store.records.visible(
-                        collection, id, **args):
-                    evict.append({"collection": collection, "id": id})
-    new_cursor = cursors.issue(store, Cursor(device=device, seq=upto, scope=scope.own_grids))
+        evict += _evictions(store, scope, max(after, held_from), upto, visible)
+    exits = held_from if held_from > upto else None
+    new_cursor = cursors.issue(store, Cursor(device=device, seq=upto, scope=scope.own_grids,
+                                             exits=exits))
     return {"changes": changes, "evict": evict, "cursor": new_cursor, "has_more": has_more}
 

@@ -30,11 +30,6 @@ class Scope:
     def author(self) -> str:
         return self.person if self.role == "worker" else ""
 
-    @property
-    def exit_marks(self) -> list[str]:
-        """What ``scope_exits.grid`` names for this scope: its grids and the person."""
-        return sorted(self.meeting | {f"@{self.person}"})
-
     def query_args(self) -> dict:
         return {"grids": sorted(self.grids), "people": sorted(self.people), "author": self.author,
                 "me": self.person, "wish_grids": sorted(self.wish_grids),
