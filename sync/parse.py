@@ -41,8 +41,10 @@ from .wire import (
     SURROGATE,
     SURROGATE_PATTERN,
     TOO_BIG,
+    TOO_DEEP,
     UNKNOWN,
     UUID_PATTERN,
+    deeper_than,
     is_timestamp,
 )
 
@@ -246,7 +248,9 @@ def parse_change(raw: Any) -> dict[str, Any]:
         for key in raw.keys() - _ENVELOPE_KEYS:
             errors[key] = [UNKNOWN]
     collection, values = raw.get("collection"), raw.get("fields")
-    if type(collection) is str and collection in _FIELD_CHECKS and type(values) is dict:
+    if type(values) is dict and deeper_than(values):
+        errors["fields"] = [TOO_DEEP]
+    elif type(collection) is str and collection in _FIELD_CHECKS and type(values) is dict:
         field_errors = _field_errors(collection, values)
         if field_errors:
             errors["fields"] = field_errors

@@ -25,6 +25,9 @@ Rules beyond docs/protocol.md, chosen here:
   ``visited_at``, ``outcome``; a log's ``volunteer``, ``activity``,
   ``started_at``, ``minutes``, and ``status``) may not be set to null;
   every other field may (null clears it).
+- ``fields`` may nest objects and lists at most 32 levels deep (the fields
+  object itself being the first): deeper is a ``validation`` error on
+  ``fields`` alone, checked without recursion.
 - ``sig`` is not examined here: a missing or malformed one is
   ``bad_signature`` (``sync.signing.verify_change``), not ``validation``.
 """
@@ -62,7 +65,9 @@ from .wire import (
     SURROGATE,
     SURROGATE_PATTERN,
     TOO_BIG,
+    TOO_DEEP,
     UUID_PATTERN,
+    deeper_than,
     is_timestamp,
 )
 
@@ -234,6 +239,8 @@ class ChangeSchema(ma.Schema):
 
     @ma.validates_schema(skip_on_field_errors=False)
     def _validate_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "fields" in data and deeper_than(data["fields"]):
+            raise ma.ValidationError([TOO_DEEP], field_name="fields")
         schema = FIELD_SCHEMAS.get(data.get("collection") or "")  # absent when invalid
         if schema is not None and "fields" in data:
             try:

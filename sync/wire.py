@@ -19,6 +19,7 @@ MAX_TITLE = 200
 MAX_PHONE = 32
 MAX_LIST = 100
 MAX_LIMIT = 5000
+MAX_DEPTH = 32  # objects and lists nested inside a change's fields, the fields included
 MAX_CHANGES = 1000  # changes in one sync request; more is 413 too_large (clients split)
 DEFAULT_LIMIT = 500
 LAT_E6 = 90_000_000
@@ -45,12 +46,27 @@ SURROGATE = "Not valid Unicode (lone surrogate)."
 BAD_ID = "Not a valid id ([A-Za-z0-9_-], 1-64 characters)."
 BAD_UUID = "Not a lowercase UUID."
 BAD_TIMESTAMP = "Not an RFC 3339 UTC time ending in Z."
+TOO_DEEP = f"Nested deeper than {MAX_DEPTH} levels."
 BAD_HLC = "Not an hlc stamp (<15-digit ms>:<5-digit counter>:<device>)."
 
 
 def is_timestamp(value: str) -> bool:
     """Whether ``value`` is a timestamp as ``sync.schemas`` documents them."""
     return times.is_time(value)
+
+
+def deeper_than(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and lists nest more than ``limit`` levels in ``value`` (the value
+    itself counting as the first). Iterative: a 10,000-deep value is no recursion risk."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if type(item) is dict or type(item) is list:
+            if depth > limit:
+                return True
+            children = item.values() if type(item) is dict else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def parse_timestamp(value: str) -> datetime:

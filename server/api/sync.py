@@ -51,4 +51,6 @@ def sync(data):
     cfg = settings()
     out = sync_service.sync(storage(), g.who, data, signer=signer(),
                             max_skew_ms=cfg.max_clock_skew_ms, pull_max_bytes=cfg.pull_max_bytes)
-    return Response(orjson.dumps(out), mimetype="application/json")
+    # OPT_NON_STR_KEYS: a list item's field errors are keyed by its index ("0"), not 0.
+    return Response(orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS),
+                    mimetype="application/json")

@@ -26,12 +26,14 @@ def replayed(seen: dict, device: str | None, digest: str) -> dict:
 
 
 def op_row(raw: dict, digest: str, *, device: str | None, status: str, version: int | None,
-           error: ChangeRejected | None, at: str) -> dict:
-    """The ``ops`` row that remembers a change's first result."""
+           error: ChangeRejected | None, at: str, stored: dict | None = None) -> dict:
+    """The ``ops`` row that remembers a change's first result; ``stored`` replaces the
+    change kept (for one too deep or too large to keep)."""
     collection = raw.get("collection") if isinstance(raw.get("collection"), str) else ""
     record = raw.get("id") if isinstance(raw.get("id"), str) else ""
     return {
         "op": raw["op"], "device": device, "collection": collection, "record": record,
-        "digest": digest, "change": raw, "status": status, "version": version,
+        "digest": digest, "change": raw if stored is None else stored, "status": status,
+        "version": version,
         "error_code": error.code if error else None,
         "error_message": error.message if error else None, "received_at": at}

@@ -8,8 +8,10 @@ inside the transaction: a replayed op returns its first result
 change merges into the stored state (``sync.merge``; a case through its
 step rules, ``cases``), the server sets its fields and prices verified logs
 (``server_fields``), and the effects are buffered (``writes``) until
-``flush``. Every change gets a result; a
-rejected change is remembered with its reason and never blocks the next.
+``flush``. Every change gets a result; a rejected change is remembered with
+its reason and never blocks the next. A change nested deeper than 32 levels
+or larger than 64 KiB is rejected before anything recursive touches it, and
+only its id and reason are remembered.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sync.hlc import check_stamp
 from sync.merge import merge
 from sync.schemas import parse_change
 from sync.signing import unsigned_form, verify_change
+from sync.wire import MAX_DEPTH, TOO_DEEP, deeper_than
 
 from ... import clock
 from ...auth import Principal
@@ -48,6 +51,7 @@ class Checked:
     digest: str
     change: dict | None = None
     error: ChangeRejected | None = None
+    oversize: bool = False  # too deep or too large: only its id and reason are kept
 
 
 class Push:
@@ -69,8 +73,15 @@ class Push:
         return self.case_sync
 
     def check(self, raw: dict) -> Checked:
-        """Schema, signature and stamp: what needs no database."""
+        """Bounds, schema, signature and stamp: what needs no database."""
+        too_deep = _too_deep(raw)
+        if too_deep is not None:
+            return too_deep
         signed = signed_bytes(raw)
+        if len(signed) > MAX_CHANGE_BYTES:
+            return Checked(raw, hashlib.sha256(signed).hexdigest(), error=ChangeRejected(
+                "validation", f"change is larger than {MAX_CHANGE_BYTES} bytes",
+                {"_schema": [TOO_LARGE]}), oversize=True)
         checked = Checked(raw, hashlib.sha256(signed).hexdigest())
         try:
             change = parse_change(raw)
@@ -123,9 +134,32 @@ class Push:
 
     def _remember(self, checked: Checked, status: str, version: int | None,
                   error: ChangeRejected | None) -> None:
+        stored = {"op": checked.raw["op"], "omitted": error.message} if (
+            checked.oversize and error is not None) else None
         self.writes.remember(idempotency.op_row(
             checked.raw, checked.digest, device=self.who.device, status=status,
-            version=version, error=error, at=self.now))
+            version=version, error=error, at=self.now, stored=stored))
 
 
-__all__ = ["Checked", "Push", "signed_bytes"]
+MAX_CHANGE_BYTES = 64 * 1024
+"""A change's canonical form may be at most this long: a rejected one is remembered, so
+this bounds what one junk change costs (a real visit or household is a few KB)."""
+TOO_LARGE = f"Larger than {MAX_CHANGE_BYTES} bytes."
+
+
+def _too_deep(raw: dict) -> Checked | None:
+    """A change nested deeper than its fields may be (32 levels, so 33 with the change
+    itself) is refused before anything recursive (canonical JSON, storage) sees it."""
+    if not deeper_than(raw, MAX_DEPTH + 1):
+        return None
+    try:
+        parse_change(raw)  # iterative: names the deep field when it is ``fields``
+        error = ChangeRejected("validation", "change nested too deep", {"_schema": [TOO_DEEP]})
+    except ChangeRejected as exc:
+        error = exc
+    # No canonical form to hash: the op id stands for the content (a resend is a duplicate).
+    return Checked(raw, hashlib.sha256(f"too deep:{raw['op']}".encode()).hexdigest(),
+                   error=error, oversize=True)
+
+
+__all__ = ["MAX_CHANGE_BYTES", "Checked", "Push", "signed_bytes"]
