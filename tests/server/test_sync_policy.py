@@ -30,6 +30,7 @@ class Lookups:
                                                  "w1": {"role": "worker"}})
     devices: dict = field(default_factory=lambda: {"d_w1": "w1", "d_w2": "w2", "d_v1": "v1"})
     activities: tuple = ("cleanup",)
+    kept_losers: dict = field(default_factory=dict)  # conflict id -> losing change's device
 
     def record(self, collection, id):
         return self.records.get((collection, id))
@@ -45,6 +46,9 @@ class Lookups:
 
     def activity_known(self, activity):
         return activity in self.activities
+
+    def kept_loser_device(self, conflict_id):
+        return self.kept_losers.get(conflict_id)
 
 
 def change(collection, fields, *, id="r1", base=None):
@@ -146,3 +150,28 @@ def test_the_volunteer_never_verifies_their_own_log():
     own = Scope("v1", "worker", ("g1",), frozenset({"g1"}), frozenset({"v1"}))
     assert "four eyes" in rejected("forbidden", change("service_logs", {"status": "verified"}),
                                    recorded(), own)
+
+
+def test_four_eyes_counts_the_writer_of_a_loser_kept_in_conflict_review():
+    """An admin kept w1's losing minutes: the field is stamped by the server, but w1 wrote
+    its value and may not verify it (issue 14 item 3); w1's own losing value, not kept,
+    would not count."""
+    verify = change("service_logs", {"status": "verified"})
+    kept = recorded()
+    kept["meta"]["minutes"] = {"device": "server:admin", "op": "resolve:7"}
+    lookups = Lookups(kept_losers={7: "d_w1"})
+    assert "four eyes" in rejected("forbidden", verify, kept, WORKER, lookups)
+    policy.authorize(verify, kept, WORKER, Lookups(kept_losers={7: "d_w2"}))
+
+
+def test_a_volunteer_touches_only_logs_they_recorded_while_recorded():
+    """Issue 14 item 4: not the minutes a worker recorded for them, not a deleted one
+    brought back, not a verified one."""
+    mine = state({**LOG, "status": "recorded", "recorded_by": "v1"}, default="d_v1")
+    policy.authorize(change("service_logs", {"minutes": 90}), mine, VOLUNTEER, Lookups())
+    for fields in ({"minutes": 720}, {}):
+        assert rejected("forbidden", change("service_logs", fields), recorded(),
+                        VOLUNTEER) == "a volunteer changes only logs they recorded"
+    done = state({**LOG, "status": "verified", "recorded_by": "v1"}, default="d_v1")
+    assert rejected("forbidden", change("service_logs", {"minutes": 720}), done,
+                    VOLUNTEER) == "a volunteer changes a log only while recorded"

@@ -55,6 +55,10 @@ class Lookups(Protocol):
     def activity_known(self, activity: str) -> bool:
         """Whether the current earning rules price ``activity``."""
 
+    def kept_loser_device(self, conflict_id: int) -> str | None:
+        """The device whose losing change an admin kept when resolving this conflict
+        (None if there is no such conflict)."""
+
 
 @dataclass(frozen=True)
 class Write:
@@ -156,21 +160,49 @@ def service_logs(w: Write) -> None:
                              {"fields": {"activity": ["Not in the current rules."]}})
     if volunteer not in w.scope.people:
         raise forbidden("volunteer is not in your grids")
+    if w.state is not None and w.scope.role == "volunteer":
+        volunteer_may_touch(w)
     if status_change(w.change) is not None and w.state is not None:
         four_eyes(w, volunteer)
 
 
+def volunteer_may_touch(w: Write) -> None:
+    """A volunteer changes, deletes or brings back only a log they recorded themselves,
+    and only while it is ``recorded``: never the minutes a worker recorded for them,
+    which another worker would then verify unawares."""
+    assert w.state is not None
+    if w.state["fields"].get("recorded_by") != w.person:
+        raise forbidden("a volunteer changes only logs they recorded")
+    if w.state["fields"].get("status", "recorded") != "recorded":
+        raise forbidden("a volunteer changes a log only while recorded")
+
+
 def four_eyes(w: Write, volunteer: str) -> None:
-    """The verifier is a worker who is neither the volunteer, nor the recorder,
-    nor anyone who set a field that prices the log."""
+    """The verifier is a worker who is neither the volunteer, nor the recorder, nor
+    anyone whose change set a priced field's current value, directly or as the
+    losing value an admin kept in conflict review."""
     assert w.state is not None
     if w.scope.role != "worker":
         raise forbidden("only a worker of the grid verifies a log")
     writers = {w.state["fields"].get("recorded_by")}
-    writers |= {w.lookups.device_person(w.state["meta"][f]["device"])
-                for f in PRICED if f in w.state["meta"]}
+    for field in PRICED:
+        if field in w.state["meta"]:
+            writers |= value_writers(w.state["meta"][field], w.lookups)
     if w.person == volunteer or w.person in writers:
         raise forbidden("four eyes: the verifier did not record or edit this log")
+
+
+def value_writers(meta: dict[str, Any], lookups: Lookups) -> set[str | None]:
+    """Who wrote a field's current value. A value kept through conflict review is
+    stamped by the server (op ``resolve:<conflict id>``, device ``server:<admin>``);
+    its writer is the device whose change lost and was kept, named in that conflict."""
+    writers = {lookups.device_person(meta["device"])}
+    kind, _, conflict_id = str(meta.get("op", "")).partition(":")
+    if kind == "resolve" and conflict_id.isdigit():
+        loser = lookups.kept_loser_device(int(conflict_id))
+        if loser is not None:
+            writers.add(lookups.device_person(loser))
+    return writers
 
 
 # --- cases ----------------------------------------------------------------------

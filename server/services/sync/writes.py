@@ -53,6 +53,10 @@ class WriteBuffer:
             self._device_people[device_id] = row["person"] if row else None
         return self._device_people[device_id]
 
+    def kept_loser_device(self, conflict_id: int) -> str | None:
+        conflict = self.store.records.conflict(conflict_id)
+        return conflict["loser"]["device"] if conflict is not None else None
+
     def activity_known(self, activity: str) -> bool:
         if self._rules is False:
             self._rules = self.store.directory.rules()
