@@ -270,10 +270,11 @@ class RecordStore:
     def purge_rejected_ops(self, before: str) -> int:
         """Delete rejected ops received before ``before``, except any op a ledger entry
         names as evidence (a rejected op should never be one: kept all the same)."""
+        evidence = self.db.sql.json_text("body", "evidence")
         cur = self.db.execute(
-            """DELETE FROM ops WHERE status = 'rejected' AND received_at < ?
-               AND op NOT IN (SELECT json_extract(body, '$.evidence') FROM entries
-                              WHERE json_extract(body, '$.evidence') IS NOT NULL)""", (before,))
+            f"""DELETE FROM ops WHERE status = 'rejected' AND received_at < ?
+                AND op NOT IN (SELECT {evidence} FROM entries WHERE {evidence} IS NOT NULL)""",
+            (before,))
         return cur.rowcount
 
     def op_counts(self) -> dict[str, int]:
