@@ -137,8 +137,10 @@ def test_four_eyes_a_worker_who_neither_is_nor_recorded_nor_priced_the_log():
     policy.authorize(verify, recorded(), WORKER, Lookups())
     policy.authorize(change("service_logs", {"status": "rejected"}), recorded(), WORKER,
                      Lookups())
-    assert rejected("forbidden", verify, recorded(), VOLUNTEER) == (
+    assert rejected("forbidden", verify, recorded(recorded_by="v1"), VOLUNTEER) == (
         "only a worker of the grid verifies a log")
+    assert rejected("forbidden", verify, recorded(), VOLUNTEER) == (
+        "a volunteer changes only logs they recorded")
     assert "four eyes" in rejected("forbidden", verify, recorded(), OTHER_WORKER)  # recorder
     edited = recorded({"minutes": "d_w1"})  # w1 set a field that prices the log
     assert "four eyes" in rejected("forbidden", verify, edited, WORKER)
