@@ -49,7 +49,7 @@ lock: $(VENV)/.dev
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update && apt-get install -y chromium fonts-wqy-microhei) || echo "chromium not installed: browser tests will be skipped"; }
 
-# PostgreSQL server binaries for the PostgreSQL half of the suite (tests/pg.py starts a
+# PostgreSQL server binaries for the PostgreSQL half of the suite (tests/pg_support.py starts a
 # throwaway cluster with them unless GRIDSYNC_TEST_DATABASE_URL is set); installed when
 # running as root, otherwise those tests skip and say why.
 postgres:

@@ -11,7 +11,7 @@ Prints (each against its bound measured in this run):
   transaction each) on PostgreSQL, against SQLite.
 
 The PostgreSQL server is GRIDSYNC_TEST_DATABASE_URL's, else a throwaway cluster
-(tests/pg.py) with fsync on, so commits cost what they cost in production.
+(tests/pg_support.py) with fsync on, so commits cost what they cost in production.
 
 Usage: python bench/postgres.py [--changes 4000] [--households 20000] [--appends 500]
 """
@@ -148,8 +148,8 @@ def append_rate(target: str, data_dir: Path, n: int) -> float:
 
 
 def run(changes: int, households: int, appends: int) -> list[dict]:
-    from tests import pg
-    from tests.pg import Cluster
+    from tests import pg_support as pg
+    from tests.pg_support import Cluster
 
     figures: list[dict] = []
     cluster: Cluster = pg.server() if os.environ.get(pg.ENV_URL) else pg.start_cluster(

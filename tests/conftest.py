@@ -127,12 +127,12 @@ def shared_world(tmp_path_factory):
         yield SimpleNamespace(api=api, app=app, data_dir=data_dir, tokens=tokens, world=world)
 
 
-# --- PostgreSQL (tests/pg.py) ----------------------------------------------------------------
+# --- PostgreSQL (tests/pg_support.py) ------------------------------------------------------
 @pytest.fixture(scope="session")
 def pg_cluster():
     """The PostgreSQL server of this test session (GRIDSYNC_TEST_DATABASE_URL or a throwaway
     cluster); tests using it skip, saying why, where there is none."""
-    from tests import pg
+    from tests import pg_support as pg
 
     try:
         cluster = pg.server()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from server.services.case_report import lower_median, summarise, utc_bound
-from tests.cases.support import case_rules, new_report, report_code
+from tests.cases.cases_support import case_rules, new_report, report_code
 from tests.helpers import api_validation
 
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
@@ -67,7 +67,7 @@ def test_the_endpoint_counts_received_cancelled_and_overdue(api, tokens):
 
 
 def test_the_tally_follows_every_change_and_a_new_time_zone(api, tokens):
-    from tests.cases.support import CASE_RULES
+    from tests.cases.cases_support import CASE_RULES
 
     case_rules(api)
     codes = {g: report_code(api, g) for g in ("g1", "g2")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cases.support import (
+from tests.cases.cases_support import (
     balance,
     case_rules,
     case_state,

@@ -4,10 +4,10 @@ error."""
 
 from __future__ import annotations
 
-from tests.cases.support import case_rules, public_report, report_code
+from tests.cases.cases_support import case_rules, public_report, report_code
 from tests.conftest import BOTH_BACKENDS
 from tests.helpers import api_validation
-from tests.web.webkit import WebClient
+from tests.web.web_support import WebClient
 
 pytestmark = BOTH_BACKENDS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cases.support import CASE_RULES, case_rules, new_report, public_report, report_code
+from tests.cases.cases_support import CASE_RULES, case_rules, new_report, public_report, report_code
 from tests.helpers import api_error, api_validation, db_dump
 
 

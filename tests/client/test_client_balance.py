@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from client_sdk import FlaskTransport, RequestFailed, VerificationError
-from tests.client.wrappers import Rewrite
+from tests.client.client_support import Rewrite
 
 
 @pytest.fixture

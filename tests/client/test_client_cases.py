@@ -7,7 +7,7 @@ import pytest
 
 from client_sdk import cases as desk
 from client_sdk.errors import InvalidInput, UnknownRecord
-from tests.cases.support import CASE_RULES
+from tests.cases.cases_support import CASE_RULES
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from client_sdk import FlaskTransport, ServerUnavailable, TransportError
+from tests.client.client_support import DropResponses, Wrapper
 from tests.client.conftest import local_records, server_db, server_records
-from tests.client.wrappers import DropResponses, Wrapper
 
 
 def record_day(client, households=20):

@@ -25,7 +25,7 @@ from client_sdk.ids import uuid7
 from sync.hlc import parse_hlc
 from sync.schemas import parse_change
 from sync.signing import verify_change
-from tests.client.wrappers import Wrapper
+from tests.client.client_support import Wrapper
 
 UUID7 = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
 

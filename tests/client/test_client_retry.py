@@ -14,7 +14,7 @@ from client_sdk import (
     Unauthorized,
 )
 from client_sdk.retry import retry_after_seconds
-from tests.client.wrappers import Inject, error
+from tests.client.client_support import Inject, error
 from tests.helpers import free_port
 
 

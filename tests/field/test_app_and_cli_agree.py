@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from server.cli import main
 from tests.field.conftest import device_of
-from tests.field.phone import add_household, enrol, log_hours, record_visit, sync
+from tests.field.phone_support import add_household, enrol, log_hours, record_visit, sync
 
 ADDRESS, HEAD, MEMBERS, TAG = "友谊路 6 号 2 单元 501", "周大妈", 2, "独居老人"
 NEEDS, HAZARDS, NOTE = ["助餐"], ["楼道堆物"], "楼道里堆了纸箱"

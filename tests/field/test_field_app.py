@@ -6,7 +6,7 @@ committed, the four-eyes check, and screenshots of every screen in both language
 from __future__ import annotations
 
 from tests.field.conftest import device_of
-from tests.field.phone import (
+from tests.field.phone_support import (
     add_household,
     enrol,
     go,

@@ -6,7 +6,7 @@ screens in both languages."""
 
 from __future__ import annotations
 
-from tests.field.phone import add_household, enrol, go, record_visit, shot, sync, to_english
+from tests.field.phone_support import add_household, enrol, go, record_visit, shot, sync, to_english
 from tests.helpers import RULES
 
 CATEGORIES = {"fire": "消防隐患", "repair": "设施维修"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from tests.field.phone import enrol, go, shot, sync
+from tests.field.phone_support import enrol, go, shot, sync
 
 KEPT = "() => import('/field/static/js/db.js').then((db) => db.getMeta('checkpoint'))"
 

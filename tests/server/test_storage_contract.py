@@ -2,7 +2,7 @@
 
 The ``store`` fixture is parametrized over both backends: SQLite (a file in
 tmp_path) and PostgreSQL (a fresh database on the session's server, see
-tests/pg.py). The tests use the ``Storage`` interface only (``directory``,
+tests/pg_support.py). The tests use the ``Storage`` interface only (``directory``,
 ``access``, ``ledger``, ``transaction()``), never SQL, so they describe
 behaviour, not a schema.
 """

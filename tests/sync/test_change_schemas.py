@@ -21,7 +21,7 @@ from sync.schemas import (
     parse_change,
 )
 from sync.wire import parse_timestamp
-from tests.sync.sync_testkit import load_vectors
+from tests.sync.sync_support import load_vectors
 
 V = load_vectors("protocol-v1.json")
 VISIT = {**V["change"]["unsigned"], "sig": V["change"]["sig"]}

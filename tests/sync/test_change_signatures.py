@@ -16,7 +16,7 @@ from sync.signing import (
     verify_change,
     verify_enrolment_proof,
 )
-from tests.sync.sync_testkit import load_vectors
+from tests.sync.sync_support import load_vectors
 
 V = load_vectors("protocol-v1.json")
 KEY = DeviceKey.from_seed(bytes.fromhex(V["device_key"]["private_seed_hex"]))

@@ -17,7 +17,7 @@ from sync.hlc import (
     parse_hlc,
     too_far_ahead,
 )
-from tests.sync.sync_testkit import load_vectors
+from tests.sync.sync_support import load_vectors
 
 ORDER = load_vectors("protocol-v1.json")["hlc_order"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from sync.errors import ChangeRejected
 from sync.merge import merge, record_view, status_change
-from tests.sync.sync_testkit import change, stamp
+from tests.sync.sync_support import change, stamp
 
 LOG_FIELDS = {"volunteer": "p_1", "activity": "care", "started_at": "2026-11-26T09:00:00Z",
               "minutes": 60}

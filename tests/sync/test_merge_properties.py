@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.merge import merge
-from tests.sync.sync_testkit import change, stamp
+from tests.sync.sync_support import change, stamp
 
 DEVICES = ("dev_1", "dev_2", "dev_3")
 VALUES: dict[str, st.SearchStrategy[Any]] = {

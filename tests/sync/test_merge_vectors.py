@@ -9,7 +9,7 @@ import pytest
 from sync.errors import ChangeRejected
 from sync.merge import merge, record_view
 from sync.schemas import parse_change
-from tests.sync.sync_testkit import load_vectors
+from tests.sync.sync_support import load_vectors
 
 CASES = load_vectors("merge-v1.json")["cases"]
 

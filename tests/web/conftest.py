@@ -17,7 +17,7 @@ from server import create_app, state
 from server.bootstrap import initialise
 from server.services import web_auth
 from tests.helpers import ApiClient
-from tests.web.webkit import (
+from tests.web.web_support import (
     SHOP_LOGIN,
     SHOP_PASSWORD,
     V1_PHONE,
@@ -62,7 +62,7 @@ def data_dir(tmp_path, monkeypatch, web_template):
 @pytest.fixture
 def web_world(api, web_template):
     """``{"card": v1's card code, "w1", "w1b": enrolled worker devices}`` bound to this
-    test's api client (see tests.web.webkit.make_web_world for the rest)."""
+    test's api client (see tests.web.web_support.make_web_world for the rest)."""
     world = web_template[1]
     out = {"card": world["card"]}
     for name in ("w1", "w1b"):

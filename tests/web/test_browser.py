@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import issue_token
-from tests.web.webkit import SHOP_LOGIN, SHOP_PASSWORD, V1_PHONE, V1_PIN, push
+from tests.web.web_support import SHOP_LOGIN, SHOP_PASSWORD, V1_PHONE, V1_PIN, push
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

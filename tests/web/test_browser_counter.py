@@ -20,7 +20,7 @@ from tests.web.test_browser import (  # noqa: F401 (fixtures)
     sign_in,
     site,
 )
-from tests.web.webkit import SHOP_LOGIN, SHOP_PASSWORD, V1_PHONE, V1_PIN
+from tests.web.web_support import SHOP_LOGIN, SHOP_PASSWORD, V1_PHONE, V1_PIN
 
 PHONE, DESKTOP = 390, 1280
 

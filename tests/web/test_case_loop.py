@@ -22,9 +22,9 @@ import requests
 from click.testing import CliRunner
 
 from client_sdk.cli import field
-from tests.cases.support import CASE_RULES
+from tests.cases.cases_support import CASE_RULES
 from tests.helpers import gridsync_command
-from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, V1_PHONE, V1_PIN
+from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, V1_PHONE, V1_PIN
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from tests.cases.support import case_rules, new_report, report_code
+from tests.cases.cases_support import case_rules, new_report, report_code
 from tests.helpers import db_dump
-from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
+from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from server.services import roster_import
 from tests.helpers import db_dump
-from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient, push
+from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient, push
 
 
 @pytest.fixture

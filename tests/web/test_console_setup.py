@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.helpers import db_dump
-from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
+from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
 
 ERROR_RE = re.compile(r'class="field-error"[^>]*>([^<]+)<')
 

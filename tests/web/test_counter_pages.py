@@ -14,7 +14,7 @@ from server import clock
 from server.secrets_ import digest
 from server.services import counter
 from tests.helpers import db_dump
-from tests.web.webkit import SHOP_LOGIN, SHOP_PASSWORD, WebClient
+from tests.web.web_support import SHOP_LOGIN, SHOP_PASSWORD, WebClient
 
 ID_IN_FORM = re.compile(r'name="id" value="([^"]+)"')
 HANDLE_IN_FORM = re.compile(r'name="handle" value="([^"]+)"')

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.webkit import log_hours, push, set_status
+from tests.web.web_support import log_hours, push, set_status
 
 RULES = {"activities": {"elderly_care": {"points_per_hour": 10, "name": "助老服务"},
                         "cleanup": {"points_per_hour": 6, "name": "环境清洁"}},

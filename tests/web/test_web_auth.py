@@ -15,7 +15,7 @@ from server import clock
 from server.keystore import login_pepper
 from server.services import web_auth
 from tests.helpers import api_error, api_validation, db_dump, issue_token
-from tests.web.webkit import (
+from tests.web.web_support import (
     ADMIN_LOGIN,
     ADMIN_PASSWORD,
     SHOP_LOGIN,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import db_dump
-from tests.web.webkit import ADMIN_LOGIN, ADMIN_PASSWORD, V2_PHONE, V2_PIN, WebClient
+from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, V2_PHONE, V2_PIN, WebClient
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "server/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
@@ -122,7 +122,7 @@ def test_admin_sets_logins_and_pins(admin_web, app, data_dir):
 def test_admin_resolves_conflicts_and_revokes_devices(admin_web, api, web_world, data_dir):
     w1, w1b = web_world["w1"], web_world["w1b"]
     hid = "0b9f1c2e-0000-4000-8000-000000000001"
-    from tests.web.webkit import push
+    from tests.web.web_support import push
 
     push(w1, w1.change("households", {"grid": "g1", "notes": "a"}, id=hid))
     push(w1, w1.change("households", {"notes": "门口有台阶"}, id=hid, base=1))
