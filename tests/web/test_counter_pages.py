@@ -14,33 +14,18 @@ from server import clock
 from server.secrets_ import digest
 from server.services import counter
 from tests.helpers import db_dump
-from tests.web.web_support import SHOP_LOGIN, SHOP_PASSWORD, WebClient
+from tests.web.web_support import (
+    SHOP_LOGIN,
+    SHOP_PASSWORD,
+    WebClient,
+    balance,
+    html_of,
+    scalar,
+    stock,
+)
 
 ID_IN_FORM = re.compile(r'name="id" value="([^"]+)"')
 HANDLE_IN_FORM = re.compile(r'name="handle" value="([^"]+)"')
-
-
-def scalar(data_dir, sql, *params):
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:
-        return conn.execute(sql, params).fetchone()[0]
-    finally:
-        conn.close()
-
-
-def balance(data_dir, person="v1") -> int:
-    return scalar(data_dir, "SELECT balance FROM balances WHERE account = ?",
-                  f"volunteer:{person}")
-
-
-def stock(data_dir, sku) -> int:
-    return scalar(data_dir, "SELECT stock FROM catalog WHERE shop = 's1' AND sku = ?", sku)
-
-
-def html_of(resp) -> str:
-    text = resp.get_data(as_text=True)
-    assert resp.mimetype == "text/html" and "Traceback" not in text
-    return text
 
 
 def look_up(shop_web, card) -> dict:

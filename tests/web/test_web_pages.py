@@ -11,34 +11,19 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import db_dump
-from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, V2_PHONE, V2_PIN, WebClient
+from tests.web.web_support import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    V2_PHONE,
+    V2_PIN,
+    WebClient,
+    html_of,
+    scalar,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "server/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 MO = PO.with_suffix(".mo")
-
-
-def scalar(data_dir, sql, *params):
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:
-        return conn.execute(sql, params).fetchone()[0]
-    finally:
-        conn.close()
-
-
-def balance(data_dir, person="v1") -> int:
-    return scalar(data_dir, "SELECT balance FROM balances WHERE account = ?",
-                  f"volunteer:{person}")
-
-
-def stock(data_dir, sku) -> int:
-    return scalar(data_dir, "SELECT stock FROM catalog WHERE shop = 's1' AND sku = ?", sku)
-
-
-def html_of(resp) -> str:
-    text = resp.get_data(as_text=True)
-    assert resp.mimetype == "text/html" and "Traceback" not in text
-    return text
 
 
 # --- volunteer ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 from tests.helpers import ApiClient, Device
@@ -93,3 +94,27 @@ class WebClient:
     def session_cookie(self) -> str | None:
         cookie = self.client.get_cookie("gs_session")
         return cookie.value if cookie else None
+
+
+# --- reading the data dir and pages back (page tests) -------------------------------
+def scalar(data_dir, sql, *params):
+    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
+    try:
+        return conn.execute(sql, params).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def balance(data_dir, person="v1") -> int:
+    return scalar(data_dir, "SELECT balance FROM balances WHERE account = ?",
+                  f"volunteer:{person}")
+
+
+def stock(data_dir, sku) -> int:
+    return scalar(data_dir, "SELECT stock FROM catalog WHERE shop = 's1' AND sku = ?", sku)
+
+
+def html_of(resp) -> str:
+    text = resp.get_data(as_text=True)
+    assert resp.mimetype == "text/html" and "Traceback" not in text
+    return text
