@@ -14,6 +14,8 @@ from server import create_app
 from server.bootstrap import initialise
 from tests.helpers import ApiClient, LiveServer, make_tokens
 
+pytest_plugins = ["tests.browser_support"]  # the ``browser`` fixture of every browser test
+
 BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 """Mark a module or test with this to run it on both databases (``backend`` fixture)."""
 

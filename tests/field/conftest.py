@@ -1,11 +1,8 @@
 """The field app's fixtures: one real `gridsync serve` (gunicorn, one worker, a free
 loopback port) over a small world, shared by every test of tests/field (each test makes
 its own phones and records, so they stay independent), and one Debian chromium per
-module (Playwright's sync API allows one running instance at a time, so a browser kept
-for the session would break every other browser module that runs after it).
-
-Playwright and chromium are launched as tests/web does (its CHROMIUM and ARGS); the
-module skips, saying why, where either is missing.
+module (the ``browser`` fixture of tests/browser_support.py, which skips, saying why,
+where Playwright or chromium is missing).
 """
 
 from __future__ import annotations
@@ -19,20 +16,12 @@ import requests
 
 from server import create_app, state
 from server.bootstrap import initialise
+from tests.browser_support import skip_unless_browser
 from tests.helpers import ApiClient, LiveServer
-from tests.web.test_browser import ARGS, CHROMIUM
-
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright is not installed (pip install -e '.[dev]')")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "field"
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "protocol-v1.json"
 PHONE = {"width": 360, "height": 740}
-
-
-def skip_without_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed: run `make browser` as root")
 
 
 class Field:
@@ -57,7 +46,7 @@ class Field:
 
 @pytest.fixture(scope="session")
 def field_server(tmp_path_factory) -> Iterator[Field]:
-    skip_without_chromium()
+    skip_unless_browser()
     path = tmp_path_factory.mktemp("field") / "data"
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("GRIDSYNC_SECRET", raising=False)
@@ -76,15 +65,6 @@ def field_server(tmp_path_factory) -> Iterator[Field]:
             server.stop()
         except RuntimeError:
             server.kill()
-
-
-@pytest.fixture(scope="module")   # not wider: one Playwright at a time per process
-def browser() -> Iterator:
-    skip_without_chromium()
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

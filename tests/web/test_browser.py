@@ -9,7 +9,6 @@ Skipped, with the reason, where chromium or Playwright is not installed
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,28 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_support import needs_chromium
 from tests.helpers import issue_token
 from tests.web.web_support import SHOP_LOGIN, SHOP_PASSWORD, V1_PHONE, V1_PIN, push
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
 WIDTH = 360
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright is not installed (pip install -e '.[dev]')")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="chromium is not installed: run `make browser` as root (apt-get install -y chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture

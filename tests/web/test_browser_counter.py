@@ -16,7 +16,6 @@ import pytest
 from tests.web.test_browser import (  # noqa: F401 (fixtures)
     ARTIFACTS,
     balance,
-    browser,
     sign_in,
     site,
 )

@@ -12,39 +12,22 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 from click.testing import CliRunner
 
 from client_sdk.cli import field
+from tests.browser_support import needs_chromium
 from tests.cases.cases_support import CASE_RULES
 from tests.helpers import gridsync_command
 from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, V1_PHONE, V1_PIN
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
 PHONE, DESKTOP = {"width": 360, "height": 760}, {"width": 1280, "height": 900}
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright is not installed (pip install -e '.[dev]')")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="chromium is not installed: run `make browser` as root (apt-get install -y chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 def page_for(browser, viewport: dict):

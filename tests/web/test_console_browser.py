@@ -14,29 +14,19 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from server.bootstrap import initialise
 from server.services import roster_import
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, sync_api
+from tests.browser_support import needs_chromium
+from tests.web.test_browser import ARTIFACTS
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="chromium is not installed: run `make browser` as root (apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 GRIDSYNC = str(Path(sys.executable).parent / "gridsync")
 DESKTOP, PHONE = 1280, 360
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
