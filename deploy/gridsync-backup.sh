@@ -6,7 +6,8 @@
 #   gridsync-backup.sh [BACKUP_DIR [KEEP_DAYS]]
 #
 # Environment: GRIDSYNC_DATA_DIR (/var/lib/gridsync), BACKUP_DIR (/var/backups/gridsync),
-# KEEP_DAYS (30), GRIDSYNC (/opt/gridsync/.venv/bin/gridsync).
+# KEEP_DAYS (30), GRIDSYNC (/opt/gridsync/.venv/bin/gridsync). With GRIDSYNC_DATABASE_URL
+# set (a district on PostgreSQL) the backup is a pg_dump of one snapshot, gridsync-<time>.dump.
 # Run by gridsync-backup.timer, or from cron as the gridsync user:
 #   30 2 * * * /opt/gridsync/deploy/gridsync-backup.sh
 #
@@ -18,5 +19,7 @@ KEEP_DAYS="${2:-${KEEP_DAYS:-30}}"
 GRIDSYNC="${GRIDSYNC:-/opt/gridsync/.venv/bin/gridsync}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-"$GRIDSYNC" backup --quiet --data-dir "$DATA_DIR" --to "$BACKUP_DIR/gridsync-$stamp.db"
-find "$BACKUP_DIR" -maxdepth 1 -name 'gridsync-*.db' -mtime +"$KEEP_DAYS" -delete
+ext=db
+[ -z "${GRIDSYNC_DATABASE_URL:-}" ] || ext=dump
+"$GRIDSYNC" backup --quiet --data-dir "$DATA_DIR" --to "$BACKUP_DIR/gridsync-$stamp.$ext"
+find "$BACKUP_DIR" -maxdepth 1 -name "gridsync-*.$ext" -mtime +"$KEEP_DAYS" -delete

@@ -7,9 +7,12 @@ import json
 import click
 
 from ..services import backup as ops
+from ..services import pg_backup
 from ..services.audit_errors import AuditFailure
+from ..storage import StorageError
+from ..storage.postgres import is_postgres_url
 from .ledger import load_anchor_files
-from .options import data_dir_option
+from .options import data_dir_option, database_url_option
 
 _TABLE_NAMES = {"records": "sync records", "ops": "ops", "entries": "ledger entries"}
 
@@ -20,25 +23,47 @@ def _print_counts(counts: dict[str, int]) -> None:
         click.echo(f"  {_TABLE_NAMES.get(table, table):<{width}}  {n:>10,}")
 
 
+pg_bin_option = click.option(
+    "--pg-bin", envvar="GRIDSYNC_PG_BIN", default=None, type=click.Path(file_okay=False),
+    help="On PostgreSQL: the directory of pg_dump and pg_restore, at least as new as the "
+         "server [env: GRIDSYNC_PG_BIN; default: PATH, then the newest "
+         "/usr/lib/postgresql/*/bin].")
+
+
+def _postgres(database_url: str | None) -> str | None:
+    """The PostgreSQL URL a command works on, None for the data dir's SQLite file."""
+    if database_url is None:
+        return None
+    if not is_postgres_url(database_url):
+        raise click.BadParameter("must start with postgresql://", param_hint="--database-url")
+    return database_url
+
+
 @click.command()
 @data_dir_option
+@database_url_option
+@pg_bin_option
 @click.option("--to", "to", required=True, type=click.Path(dir_okay=False),
               help="The backup file to write (replaced atomically if it exists).")
 @click.option("--pages", default=1024, show_default=True, type=click.IntRange(1, None),
               help="Database pages copied per step (progress is printed after each).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
-def backup(data_dir: str, to: str, pages: int, as_json: bool, quiet: bool) -> None:
+def backup(data_dir: str, database_url: str | None, pg_bin: str | None, to: str, pages: int,
+           as_json: bool, quiet: bool) -> None:
     """Back up the database while the server keeps running.
 
-    Uses SQLite's online backup API: the file is the database as it was at one
-    instant, written beside the target and renamed into place when complete.
+    Uses SQLite's online backup API (on PostgreSQL, pg_dump --format=custom from
+    one snapshot): the file is the database as it was at one instant, written
+    beside the target and renamed into place when complete, mode 0600.
     The secret that encrypts the ledger key is NOT in the backup: keep a copy
     of GRIDSYNC_SECRET or <data dir>/secret.key somewhere else.
 
     \b
-    Example:
+    Examples:
       gridsync backup --data-dir /var/lib/gridsync --to /var/backups/gridsync/$(date +%F).db
+      GRIDSYNC_DATABASE_URL=postgresql://gridsync@db1/gridsync \\
+          gridsync backup --to /var/backups/gridsync/$(date +%F).dump
     """
     last = [-1]
 
@@ -50,22 +75,34 @@ def backup(data_dir: str, to: str, pages: int, as_json: bool, quiet: bool) -> No
             last[0] = percent
             click.echo(f"backup: {copied}/{total} pages ({percent}%)", err=True)
 
+    url = _postgres(database_url)
     try:
-        result = ops.backup(data_dir, to, pages=pages, progress=progress)
-    except ops.BackupError as exc:
+        if url is None:
+            result = ops.backup(data_dir, to, pages=pages, progress=progress)
+        else:
+            if not quiet:
+                click.echo("backup: pg_dump of the database (one snapshot) ...", err=True)
+            result = pg_backup.backup(url, to, bindir=pg_bin)
+    except (ops.BackupError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result))
     else:
-        click.echo(f"Backed up {data_dir} to {result['path']} "
+        source = data_dir if url is None else "the PostgreSQL database"
+        click.echo(f"Backed up {source} to {result['path']} "
                    f"({result['bytes']:,} bytes in {result['seconds']} s; "
                    f"ledger head seq {result['ledger_head_seq']}):")
         _print_counts(result["counts"])
+        if "checkpoint" in result:
+            cp = result["checkpoint"]
+            click.echo(f"Checkpoint: seq {cp['seq']}, head {cp['head']}, root {cp['root']}.")
     click.echo("Reminder: " + ops.SECRET_REMINDER, err=True)
 
 
 @click.command()
 @data_dir_option
+@database_url_option
+@pg_bin_option
 @click.option("--from", "source", required=True, type=click.Path(dir_okay=False),
               help="A file written by `gridsync backup`.")
 @click.option("--force", is_flag=True,
@@ -77,9 +114,10 @@ def backup(data_dir: str, to: str, pages: int, as_json: bool, quiet: bool) -> No
 @click.option("--keys", "keys_file", type=click.Path(dir_okay=False, exists=True),
               help="A saved GET /ledger/keys answer whose first key is pinned.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def restore(data_dir: str, source: str, force: bool, checkpoint_file: str | None,
-            keys_file: str | None, as_json: bool) -> None:
-    """Restore a backup into a data dir, after verifying it.
+def restore(data_dir: str, database_url: str | None, pg_bin: str | None, source: str,
+            force: bool,
+            checkpoint_file: str | None, keys_file: str | None, as_json: bool) -> None:
+    """Restore a backup into a data dir (or an empty PostgreSQL database), verified.
 
     Refuses when the data dir already holds a database (unless --force), when
     the file is not a gridsync database, or when its ledger does not verify:
@@ -91,16 +129,29 @@ def restore(data_dir: str, source: str, force: bool, checkpoint_file: str | None
     secret.key) must be restored too, or the server cannot sign new entries:
     restore it first, so the keys are checked against it.
 
+    With --database-url (or GRIDSYNC_DATABASE_URL) the file is a pg_dump written
+    by `gridsync backup` and the target a database holding no tables (made with
+    createdb); the same checks follow, and a refused copy is dropped again.
+
     \b
     Example:
       gridsync restore --from /var/backups/gridsync/2026-11-25.db --data-dir /var/lib/gridsync \\
           --checkpoint /var/lib/gridsync-witness/checkpoint.json
     """
+    url = _postgres(database_url)
+    if url is not None and force:
+        raise click.UsageError("--force is for a data dir's SQLite file: on PostgreSQL, "
+                               "restore into a new, empty database instead")
     try:
         pinned, saved = load_anchor_files(checkpoint_file, keys_file)
-        result = ops.restore(data_dir, source, force=force, pinned=pinned, saved=saved,
-                             saved_where=checkpoint_file or "")
-    except ops.BackupError as exc:
+        if url is None:
+            result = ops.restore(data_dir, source, force=force, pinned=pinned, saved=saved,
+                                 saved_where=checkpoint_file or "")
+        else:
+            result = pg_backup.restore(url, source, data_dir=data_dir, pinned=pinned,
+                                       saved=saved, saved_where=checkpoint_file or "",
+                                       bindir=pg_bin)
+    except (ops.BackupError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
     except AuditFailure as exc:
         raise click.ClickException(f"refused: {exc}") from None
@@ -111,6 +162,9 @@ def restore(data_dir: str, source: str, force: bool, checkpoint_file: str | None
         click.echo(f"Restored {source} into {result['path']}: ledger verified "
                    f"({ledger['entries']:,} entries, head seq {ledger['head_seq']}, "
                    f"keys {', '.join(ledger['keys'])}).")
+        if "checkpoint" in result:
+            cp = result["checkpoint"]
+            click.echo(f"Checkpoint: seq {cp['seq']}, head {cp['head']}, root {cp['root']}.")
         if result["replaced"]:
             click.echo(f"The previous database was moved to {result['replaced']}.")
         _print_counts(result["counts"])

@@ -106,7 +106,7 @@ def check_saved_checkpoint(saved: Mapping[str, Any], keys: Mapping[str, Any], *,
         raise AuditFailure(f"the saved checkpoint ({where}) has no root: save a new one")
 
 
-def _root_at(store: Any, size: int) -> tuple[str, str | None, int]:
+def _root_at(store: Any, size: int | None) -> tuple[str, str | None, int]:
     """(root of the first ``size`` entries, hash of entry ``size``, entries
     seen), over the stored entries' hashes; size None: all of them."""
     frontier = Frontier()
@@ -121,6 +121,14 @@ def _root_at(store: Any, size: int) -> tuple[str, str | None, int]:
                                frontier.size + 1) from None
         last = digest
     return frontier.root().hex(), last, frontier.size
+
+
+def checkpoint_of(store: Any) -> dict:
+    """The ledger's checkpoint as stored: head seq, head hash and the Merkle root
+    over every entry's hash (what a backup, a restore or a copy must keep)."""
+    seq, head = store.ledger.head()
+    root, _, size = _root_at(store, None)
+    return {"seq": seq, "head": head, "root": root, "size": size}
 
 
 def check_extends_saved(store: Any, head_seq: int, saved: Mapping[str, Any],
@@ -151,7 +159,7 @@ def check_stored_tree(store: Any, head_seq: int) -> None:
                " (a data dir from before the tree existed: start the server once to build it)")
         raise AuditFailure(f"the stored Merkle tree has {stored} leaves but the chain "
                            f"{head_seq} entries{cut}", min(stored, head_seq) or None)
-    computed, _, _ = _root_at(store, None)  # type: ignore[arg-type]
+    computed, _, _ = _root_at(store, None)
     try:
         kept = root(head_seq, store.ledger.tree_node).hex()
     except StorageError as exc:

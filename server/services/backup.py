@@ -56,7 +56,7 @@ class RestoreRefused(BackupError):
     """The restore was refused: the target or the backup is not acceptable."""
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -64,7 +64,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -72,7 +72,7 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _temp_beside(target: Path, tag: str) -> Path:
+def temp_beside(target: Path, tag: str) -> Path:
     return target.with_name(f".{target.name}.{tag}-{os.getpid()}-{time.monotonic_ns()}")
 
 
@@ -81,27 +81,33 @@ def _remove(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def backup_target(to: str) -> Path:
+    """The file a backup is written to; BackupError when it cannot be."""
+    target = Path(to)
+    if target.is_dir():
+        raise BackupError(f"{target} is a directory: give a file name")
+    if not target.parent.is_dir():
+        raise BackupError(f"directory {target.parent} does not exist")
+    return target
+
+
 def backup(data_dir: str, to: str, *, pages: int = 1024,
            progress: Callable[[int, int], None] | None = None) -> dict:
     """Back up ``<data_dir>/gridsync.db`` to ``to``; returns what the file holds."""
     source = Path(data_dir) / DB_NAME
     if not source.is_file():
         raise BackupError(f"no database at {source}: wrong --data-dir?")
-    target = Path(to)
-    if target.is_dir():
-        raise BackupError(f"{target} is a directory: give a file name")
-    if not target.parent.is_dir():
-        raise BackupError(f"directory {target.parent} does not exist")
-    tmp = _temp_beside(target, "partial")
+    target = backup_target(to)
+    tmp = temp_beside(target, "partial")
     started = time.monotonic()
     src = FileDatabase(str(source))
     try:
         private_file(tmp)  # 0600 before SQLite writes a page into it
         backup_pages(src, str(tmp), pages=pages, progress=progress)
         summary = _describe(str(tmp))
-        _fsync_file(tmp)
+        fsync_file(tmp)
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except BaseException:
         _remove(tmp)
         raise
@@ -152,20 +158,20 @@ def restore(data_dir: str, source: str, *, force: bool = False,
         raise RestoreRefused(f"{source} does not exist or is not a file")
     if not target_dir.exists():
         private_dir(target_dir)
-    tmp = _temp_beside(target, "restore")
+    tmp = temp_beside(target, "restore")
     try:
         try:
             private_file(tmp)
             copy_file_database(source, str(tmp))
         except NotGridsync as exc:
             raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
-        checked = _check_restorable(str(tmp), source, secret=_secret_or_none(data_dir),
+        checked = _check_restorable(str(tmp), source, secret=secret_or_none(data_dir),
                                     pinned=pinned, saved=saved, saved_where=saved_where)
         _new_epoch(str(tmp))
-        _fsync_file(tmp)
+        fsync_file(tmp)
         replaced = _move_aside(target) if existing else None
         os.replace(tmp, target)
-        _fsync_dir(target_dir)
+        fsync_dir(target_dir)
     except BaseException:
         _remove(tmp)
         raise
@@ -185,14 +191,14 @@ def _new_epoch(path: str) -> None:
         db.close()
 
 
-def _secret_or_none(data_dir: str) -> bytes | None:
+def secret_or_none(data_dir: str) -> bytes | None:
     try:
         return load_secret(data_dir)
     except SecretMissing:
         return None
 
 
-def _bring_tree_up(path: str, source: str) -> None:
+def bring_tree_up(path: str, source: str) -> None:
     """Migrate the copy to this gridsync's schema and fill in its Merkle tree
     for entries stored before the tree existed; a tree holding more leaves
     than the chain (entries cut off) refuses the restore."""
@@ -227,7 +233,7 @@ def _check_restorable(path: str, source: str, *, secret: bytes | None,
         counts = m.counts()
     finally:
         db.close()
-    _bring_tree_up(path, source)
+    bring_tree_up(path, source)
     # The full audit of `gridsync ledger verify`: chain, signatures with the keys
     # stored in the backup, double entry, columns against bodies, paid once, balances.
     try:
@@ -255,15 +261,20 @@ def _move_aside(target: Path) -> str:
 
 def secret_status(data_dir: str) -> str:
     """"ok" when the secret available to ``data_dir`` decrypts the active ledger
-    key, "missing" when there is none, "wrong" when it does not decrypt it."""
-    db_path = Path(data_dir) / DB_NAME
-    db = FileDatabase(str(db_path))
+    key of its database, "missing" when there is none, "wrong" when it does not."""
+    db = FileDatabase(str(Path(data_dir) / DB_NAME))
     try:
-        Signer(data_dir).active(SqlStorage(db))  # type: ignore[arg-type]
+        return secret_status_for(data_dir, SqlStorage(db))
+    finally:
+        db.close()
+
+
+def secret_status_for(data_dir: str, store: SqlStorage) -> str:
+    """``secret_status`` of the secret available to ``data_dir`` against ``store``'s keys."""
+    try:
+        Signer(data_dir).active(store)  # type: ignore[arg-type]
     except SecretMissing:
         return "missing"
     except LedgerError:
         return "wrong"
-    finally:
-        db.close()
     return "ok"

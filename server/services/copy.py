@@ -17,7 +17,7 @@ from ..storage import open_storage
 from ..storage.connection import Database
 from ..storage.copy import CopyRefused, Progress, copy_database
 from ..storage.postgres import is_postgres_url
-from .anchor_audit import _root_at
+from .anchor_audit import checkpoint_of
 from .ledger_audit import AuditFailure, verify_database
 
 
@@ -39,8 +39,8 @@ def copy(data_dir: str, target_url: str, *, workers: int = 2,
         assert isinstance(source.db, Database)
         rows = copy_database(source.db, target.db, progress)  # type: ignore[arg-type]
         with source.snapshot():
-            before = _checkpoint(source)
-        after = _checkpoint(target)
+            before = checkpoint_of(source)
+        after = checkpoint_of(target)
     finally:
         source.close()
         target.close()
@@ -52,8 +52,3 @@ def copy(data_dir: str, target_url: str, *, workers: int = 2,
         raise CopyRefused(f"the copy's checkpoint {after} differs from the source's {before}")
     return {"rows": rows, "checkpoint": after, "entries": summary.count}
 
-
-def _checkpoint(store: object) -> dict:
-    seq, head = store.ledger.head()  # type: ignore[attr-defined]
-    root, _, size = _root_at(store, None)  # type: ignore[arg-type]
-    return {"seq": seq, "head": head, "root": root, "size": size}

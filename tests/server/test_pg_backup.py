@@ -1,0 +1,141 @@
+"""`gridsync backup` and `gridsync restore` when the database is PostgreSQL: a pg_dump of
+one snapshot, restored only into an empty database and verified there like a SQLite
+restore; a tampered ledger row or dump is refused with its reason and dropped again."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+
+import psycopg
+import pytest
+
+from server.storage import pg_dump
+from tests.helpers import RawDb
+from tests.server.ledger_support import entries, give
+from tests.server.ops_support import earn_and_redeem, run_cli
+
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+
+
+@pytest.fixture
+def ledger(world, api, data_dir):
+    """A world with a few entries of each kind: adjustments, earns, a redemption."""
+    shop = api.enroll("shop1").token
+    give(api, "volunteer:v1", 50)
+    worker, verifier = api.enroll("w1"), api.enroll("w1b")
+    earn_and_redeem(api, worker, verifier, shop_token=shop, card=world.cards["v1"], redeem=True)
+    earn_and_redeem(api, worker, verifier, shop_token=None, card=None, redeem=False)
+    return entries(data_dir)
+
+
+@pytest.fixture
+def empty_database(pg_cluster):
+    """A new database with nothing in it (createdb), dropped after the test."""
+    from server.storage.postgres import close_pools
+
+    url = pg_cluster.create_database("gridsync_restore")
+    yield url
+    close_pools()
+    pg_cluster.drop_database(url)
+
+
+def backup(data_dir, to, *extra):
+    return run_cli("backup", "--data-dir", str(data_dir), "--to", str(to), "--json", *extra)
+
+
+def restore(data_dir, source, url, *extra):
+    return run_cli("restore", "--data-dir", str(data_dir), "--from", str(source),
+                   "--database-url", url, "--json", *extra, timeout=120)
+
+
+def tables(url):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+
+
+def epoch(url):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT value FROM settings WHERE key = 'epoch'").fetchone()[0]
+
+
+def test_backup_then_restore_into_a_new_database_verifies_with_the_same_checkpoint(
+        ledger, data_dir, database_url, tmp_path, empty_database):
+    target = tmp_path / "backups" / "district.dump"
+    target.parent.mkdir()
+    out = backup(data_dir, target)
+    assert out.returncode == 0, out.stderr
+    made = json.loads(out.stdout)
+    assert pg_dump.is_dump_file(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert list(target.parent.iterdir()) == [target]  # no partial file left beside it
+    assert made["ledger_head_seq"] == len(ledger) == made["checkpoint"]["seq"]
+    assert made["counts"]["entries"] == len(ledger)
+    assert "secret" in out.stderr  # the reminder: the secret is not in the backup
+
+    out = restore(data_dir, target, empty_database)
+    assert out.returncode == 0, out.stderr
+    done = json.loads(out.stdout)
+    assert done["checkpoint"] == made["checkpoint"]  # seq, head hash and Merkle root
+    assert done["ledger"]["entries"] == len(ledger)
+    assert done["counts"] == made["counts"]
+    assert done["secret"] == "ok"
+    verified = run_cli("ledger", "verify", "--data-dir", str(data_dir),
+                       "--database-url", empty_database)
+    assert verified.returncode == 0 and "ledger sound" in verified.stdout, verified
+
+    # The restored database is a new history: cursors from the old one are refused.
+    assert epoch(empty_database) != epoch(database_url)
+
+    again = restore(data_dir, target, empty_database)
+    assert again.returncode == 1
+    assert "already holds tables" in again.stderr and "empty database" in again.stderr
+
+
+def test_a_tampered_ledger_row_is_refused_and_the_copy_dropped(
+        ledger, data_dir, tmp_path, empty_database):
+    raw = RawDb(data_dir)
+    try:
+        raw.execute("UPDATE entries SET amount = amount + 1 WHERE seq = 2")
+    finally:
+        raw.close()
+    target = tmp_path / "tampered.dump"
+    assert backup(data_dir, target).returncode == 0
+    out = restore(data_dir, target, empty_database)
+    assert out.returncode == 1
+    assert "does not verify" in out.stderr and "seq 2" in out.stderr, out.stderr
+    assert tables(empty_database) == []  # nothing left for a server to start on
+
+
+def test_a_tampered_dump_is_refused_with_its_reason(ledger, data_dir, database_url, tmp_path,
+                                                    empty_database):
+    # An uncompressed dump, so a hash in it can be changed in place (same length).
+    plain = tmp_path / "plain.dump"
+    subprocess.run([pg_dump.find_tool("pg_dump"), "--format=custom", "--compress=0",
+                    f"--file={plain}", f"--dbname={database_url}"], check=True)
+    data = plain.read_bytes()
+    victim = ledger[1]["hash"].encode()
+    forged = victim[:-1] + (b"0" if victim[-1:] != b"0" else b"1")
+    assert data.count(victim) >= 1
+    plain.write_bytes(data.replace(victim, forged))
+    out = restore(data_dir, plain, empty_database)
+    assert out.returncode == 1
+    assert "does not verify" in out.stderr, out.stderr
+    assert tables(empty_database) == []
+
+
+def test_clear_messages_for_what_cannot_be_done(ledger, data_dir, tmp_path, empty_database):
+    out = backup(data_dir, tmp_path / "x.dump", "--pg-bin", str(tmp_path))
+    assert out.returncode == 1
+    assert "pg_dump not found" in out.stderr and "Traceback" not in out.stderr
+    assert not list(tmp_path.glob("*x.dump*"))
+
+    sqlite_file = tmp_path / "old.db"
+    sqlite_file.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    out = restore(data_dir, sqlite_file, empty_database)
+    assert out.returncode == 1 and "not a pg_dump custom-format file" in out.stderr
+
+    out = restore(data_dir, tmp_path / "missing.dump", empty_database, "--force")
+    assert out.returncode == 2 and "--force" in out.stderr
