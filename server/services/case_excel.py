@@ -17,20 +17,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from primitives import times
-
 from ..storage import Storage
 from .case_report import timezone_name, utc_bound
-from .excel_export import text_cells
+from .excel_export import case_rows, text_cells
 
 MAX_CASES = 200_000  # rows in the cases sheet; beyond that, export a shorter range
-
-
-def _local(text: str | None, tz: dt.tzinfo) -> dt.datetime | None:
-    if not text:
-        return None
-    moment = times.parse(text)
-    return moment.astimezone(tz).replace(tzinfo=None)  # Excel has no time zones
 
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
@@ -48,10 +39,7 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
 
 
 def workbook(store: Storage, page: dict, labels: dict[str, Any]) -> bytes:
-    from ledger.rules import zone
-
     report, series = page["report"], page["series"]
-    tz = zone(timezone_name(store))
     wb = Workbook()
     rate = labels["columns"]
     rows = [[s["month"], s["received"], s["closed"], s["cancelled"], s["open"], s["overdue"],
@@ -71,26 +59,14 @@ def workbook(store: Storage, page: dict, labels: dict[str, Any]) -> bytes:
     grid = store.directory.grid(report["grid"])
     grids = None if grid is None or grid["parent"] is None else \
         sorted(store.directory.descendants([report["grid"]]))
-    start = utc_bound(dt.date.fromisoformat(report["from"]), timezone_name(store))
-    end = utc_bound(dt.date.fromisoformat(report["to"]), timezone_name(store))
-    people = {p["id"]: p["name"] for p in store.directory.people()}
-    grid_names = {g["id"]: g["name"] for g in store.directory.grids()}
-    rows = []
-    for case_id in store.cases.received(community=grid["community"] if grid else "",
-                                        grids=grids, start=start, end=end, limit=MAX_CASES):
-        found = store.records.get("cases", case_id)
-        f = found.state["fields"] if found else {}
-        rows.append([case_id, grid_names.get(f.get("grid"), f.get("grid")),
-                     labels["kinds"].get(f.get("kind"), f.get("kind")),
-                     names.get(f.get("category"), f.get("category")), f.get("title"),
-                     labels["statuses"].get(f.get("status"), f.get("status")),
-                     people.get(f.get("assignee") or "", f.get("assignee")),
-                     f.get("difficulty"), _local(f.get("created_at"), tz),
-                     _local(f.get("due_at"), tz), _local(f.get("done_at"), tz),
-                     _local(f.get("closed_at"), tz), f.get("rating"), f.get("points"),
-                     f.get("resolution")])
+    tz = timezone_name(store)
+    start = utc_bound(dt.date.fromisoformat(report["from"]), tz)
+    end = utc_bound(dt.date.fromisoformat(report["to"]), tz)
+    ids = store.cases.received(community=grid["community"] if grid else "", grids=grids,
+                               start=start, end=end, limit=MAX_CASES)
+    rows = list(case_rows(store, ids, labels, tz))
     _sheet(wb, labels["cases"], labels["case_columns"], rows)
-    for column in ("I", "J", "K", "L"):
+    for column in ("J", "K", "L", "M"):
         for cell in wb[labels["cases"][:31]][column][1:]:
             cell.number_format = "yyyy-mm-dd hh:mm"
     out = io.BytesIO()

@@ -1,9 +1,10 @@
 """Excel exports for the office (openpyxl, write-only workbooks): visits, needs and
-hazards, service hours, ledger entries and redemptions for a date range.
+hazards, service hours, ledger entries, redemptions and cases for a date range.
 
 Each export is a list of rows under translated headers; times are written in the
 rules' time zone as Excel dates, codes as the names people read (activity display
-names, outcome words, people's and grids' names).
+names, outcome words, case statuses, people's and grids' names). ``case_rows`` is
+also the cases sheet of the 办结率 workbook (``case_excel``).
 """
 
 from __future__ import annotations
@@ -11,18 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from sync.collections import CASE_STATUSES
+
 from .. import clock
+from ..errors import ValidationFailed
 from ..storage import Storage
 from . import fieldview, grid_tree
+from .case_public import categories
 from .fieldview import Filters
 
 MAX_ROWS = 200_000
-KINDS = ("visits", "needs", "hours", "ledger", "redemptions")
+KINDS = ("visits", "needs", "hours", "ledger", "redemptions", "cases")
 
 Label = Callable[[str], str]
 
@@ -52,6 +58,39 @@ def text_cells(sheet: object, row: list) -> list:
     return out
 
 
+def check(what: str, f: Filters) -> None:
+    """What only one export filters on: a case status for cases (any status for the others
+    is the service logs' own, checked by ``fieldview.hours``)."""
+    if what == "cases" and f.status and f.status not in CASE_STATUSES:
+        raise ValidationFailed(fields={"status": ["unknown case status"]})
+
+
+def case_rows(store: Storage, ids: Iterable[str], labels: dict[str, Any], tz: str
+              ) -> Iterable[list]:
+    """One row per case under ``labels["case_columns"]``: names, not codes (grid, kind,
+    category, status, difficulty, who opened it, the assignee), local times, the rating
+    and its note as the resident left them."""
+    people = {p["id"]: p["name"] for p in store.directory.people()}
+    grids = {g["id"]: g["name"] for g in store.directory.grids()}
+    names = categories(store)
+    for case_id in ids:
+        found = store.records.get("cases", case_id)
+        if found is None:
+            continue
+        f = found.state["fields"]
+        opener = f.get("created_by")
+        yield [case_id, grids.get(f.get("grid"), f.get("grid")),
+               labels["kinds"].get(f.get("kind"), f.get("kind")),
+               names.get(f.get("category"), f.get("category")), f.get("title"),
+               labels["statuses"].get(f.get("status"), f.get("status")),
+               people.get(opener, opener) if opener else labels["resident"],
+               people.get(f.get("assignee") or "", f.get("assignee")),
+               labels["difficulties"].get(f.get("difficulty"), f.get("difficulty")),
+               local_time(f.get("created_at"), tz), local_time(f.get("due_at"), tz),
+               local_time(f.get("done_at"), tz), local_time(f.get("closed_at"), tz),
+               f.get("rating"), f.get("rating_note"), f.get("points"), f.get("resolution")]
+
+
 def _sheet(book: Workbook, title: str, headers: list[str], rows: Iterable[list]) -> int:
     sheet = book.create_sheet(title[:31])
     bold = Font(bold=True)
@@ -78,9 +117,10 @@ class Exporter:
     """One export: the store, the filters, and how codes read (``label`` functions)."""
 
     def __init__(self, store: Storage, f: Filters, *, gettext: Label, outcome: Label,
-                 activity: Label):
+                 activity: Label, case_labels: dict[str, Any]):
         self.store, self.f = store, f
         self._, self.outcome, self.activity = gettext, outcome, activity
+        self.case_labels = case_labels
         self.tz = fieldview.time_zone(store)
         self.grids = grid_tree.names(store)
         self.people = {p["id"]: p["name"] for p in store.directory.people()}
@@ -179,3 +219,13 @@ class Exporter:
                  self.people.get(r["volunteer"], r["volunteer"]),
                  "、".join(f"{i.get('name', i.get('sku'))} ×{i.get('qty')}" for i in r["items"]),
                  r["total"], r["seq"], r["id"]] for r in rows))
+
+    def cases(self, book: Workbook) -> None:
+        """The cases received in the range (by the local day received, as 办结率 counts
+        them), of the grid and those under it, with the status asked for."""
+        start, end = self._range()
+        ids = self.store.cases.received(community=None, grids=self.f.grids, start=start,
+                                        end=end, limit=MAX_ROWS, status=self.f.status or None)
+        labels = self.case_labels
+        _sheet(book, labels["cases"], labels["case_columns"],
+               case_rows(self.store, ids, labels, self.tz))

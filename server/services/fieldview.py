@@ -17,6 +17,8 @@ from ..storage import Storage
 
 DEFAULT_ZONE = "Asia/Shanghai"
 OUTCOMES = ("met", "not_home", "refused")
+# Days a filter may name: each has a local midnight before and after it in UTC.
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
 
 
 def time_zone(store: Storage) -> str:
@@ -76,6 +78,11 @@ def filters(store: Storage, args: dict[str, str]) -> Filters:
         out.start, out.end = parse_day(args.get("from")), parse_day(args.get("to"))
     except ValidationFailed:
         raise ValidationFailed(fields={"from": ["Enter dates as YYYY-MM-DD."]}) from None
+    for day in (out.start, out.end):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise ValidationFailed(fields={"from": ["Enter dates from 1970 to 9998."]})
+    if out.start and out.end and out.start > out.end:
+        raise ValidationFailed(fields={"from": ["The start date is after the end date."]})
     if out.outcome and out.outcome not in OUTCOMES:
         raise ValidationFailed(fields={"outcome": ["unknown outcome"]})
     if out.grid:

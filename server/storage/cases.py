@@ -192,11 +192,15 @@ class CaseStore:
         return int(self.db.scalar(f"SELECT count(*) FROM cases WHERE {' AND '.join(where)}",
                                   params))
 
-    def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
-                 limit: int) -> list[str]:
-        """Ids of the cases received in [start, end), oldest first."""
-        where, params = ["community = ?", "created_at >= ?", "created_at < ?"], [
-            community, start, end]
+    def received(self, *, community: str | None, grids: list[str] | None, start: str,
+                 end: str, limit: int, status: str | None = None) -> list[str]:
+        """Ids of the cases received in [start, end), oldest first; ``community`` and
+        ``status`` None mean any."""
+        where, params = ["created_at >= ?", "created_at < ?"], [start, end]
+        for name, value in (("community", community), ("status", status)):
+            if value is not None:
+                where.append(f"{name} = ?")
+                params.append(value)
         if grids is not None:
             clause, values = _in("grid", grids)
             where.append(clause)

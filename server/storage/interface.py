@@ -413,9 +413,10 @@ class CasesPart(Protocol):
     def index(self, rows: Iterable[dict]) -> None:
         ...
 
-    def received(self, *, community: str, grids: list[str] | None, start: str, end: str,
-                 limit: int) -> list[str]:
-        """Ids of the cases received in [start, end), oldest first."""
+    def received(self, *, community: str | None, grids: list[str] | None, start: str,
+                 end: str, limit: int, status: str | None = None) -> list[str]:
+        """Ids of the cases received in [start, end), oldest first; ``community`` and
+        ``status`` None mean any."""
         ...
 
     def row(self, id: str) -> dict | None:

@@ -58,11 +58,14 @@ def excel_labels() -> dict[str, Any]:
                     _("Median hours to close")],
         "category_columns": [_("Category"), _("Received"), _("Closed")],
         "case_columns": [_("Case"), _("Grid"), _("Kind"), _("Category"), _("Title"),
-                         _("Status"), _("Assignee"), _("Difficulty"), _("Received"),
-                         _("Due"), _("Done"), _("Closed"), _("Rating"), _("Points"),
+                         _("Status"), _("Opened by"), _("Assignee"), _("Difficulty"),
+                         _("Received at"), _("Due by"), _("Done at"), _("Closed at"),
+                         _("Rating (1 to 5 stars)"), _("Rating note"), _("Points"),
                          _("Resolution")],
         "statuses": {k: str(v) for k, v in STATUS.items()},
         "kinds": {k: str(v) for k, v in KIND.items()},
+        "difficulties": {k: str(v) for k, v in DIFFICULTY.items()},
+        "resident": _("A resident"),
     }
 
 

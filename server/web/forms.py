@@ -44,6 +44,10 @@ _EXACT = {
     "admins and auditors do not enrol devices": _l(
         "Administrators and auditors do not enrol phones."),
     "Longer than maximum length 500.": _l("Too many."),
+    "Enter dates as YYYY-MM-DD.": _l("Enter dates as YYYY-MM-DD (for example 2026-12-01)."),
+    "Enter dates from 1970 to 9998.": _l("Enter dates from 1970 to 9998."),
+    "The start date is after the end date.": _l("The “from” date is after the “to” date."),
+    "unknown case status": _l("Choose a case status from the list."),
 }
 _PATTERNS = [
     (re.compile(r"^must match"), _l("Use 1 to 64 letters a-z, digits, - or _ (no spaces).")),
