@@ -1,9 +1,9 @@
 """Office console figures: a 50,000-row roster import through the versioned record
 path, and household search over 50,000 households.
 
-- ``roster_import_rows_per_s``: the whole import of a template-filled .xlsx (read
-  with openpyxl, every row checked, merged as a server change, stored with its seq
-  and indexed), rows per second; bound 5,000 rows/s.
+- ``roster_import_rows_per_s``: the whole import of a template-filled .xlsx (read by
+  server/services/xlsx_rows.py, every row checked, merged as a server change, stored
+  with its seq and indexed), rows per second; bound 5,000 rows/s.
 - ``roster_write_rows_per_s``: the write alone (``apply``), for comparison.
 - ``roster_write_vs_insert``: the same write rate against raw ``executemany`` inserts of
   the same record rows into a bare table, measured in this run (a ratio that holds on

@@ -35,10 +35,12 @@ from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
 from . import directory
 from .moves import household_moved
+from .xlsx_rows import NotXlsx, Workbook
 
 NAMESPACE = uuid.UUID("5b0f5a2e-6a43-4c38-9d0c-2f1d1c9e7a11")
 BATCH = 2000
 MAX_ROWS = 200_000  # per sheet: a larger roster is split into several files
+MAX_COLUMNS = 64    # a header is looked for in the first 64 columns
 
 #: (field, Chinese header, English header); the template's columns, in order.
 HOUSEHOLD_COLUMNS = [
@@ -94,35 +96,35 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def read_rows(book: Any, kind: str) -> Iterable[tuple[int, dict[str, str]]]:
-    """(row number, {field: text}) of the sheet for ``kind``; empty rows skipped."""
+def read_rows(book: Workbook, kind: str) -> Iterable[tuple[int, dict[str, str]]]:
+    """(row number, {field: text}) of the sheet for ``kind``; the first row with any
+    cell is the header, empty rows are skipped."""
     columns = HOUSEHOLD_COLUMNS if kind == "households" else PEOPLE_COLUMNS
     names = {h: f for f, zh, en in columns for h in (zh, en, en.lower(), f)}
-    sheet = next((book[t] for t in SHEETS[kind] if t in book.sheetnames), None)
+    sheet = next((t for t in SHEETS[kind] if t in book.sheetnames), None)
     if sheet is None:
         return
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None) or ()
-    index = {i: names[cell_text(h)] for i, h in enumerate(header) if cell_text(h) in names}
-    if not index:
-        raise RosterError(fields={"file": ["no known headers"]})
-    for number, values in enumerate(rows, start=2):
-        if number > MAX_ROWS + 1:
-            raise RosterError(fields={"file": ["too many rows"]})
-        row = {index[i]: cell_text(v) for i, v in enumerate(values) if i in index}
-        if any(row.values()):
-            yield number, row
-
-
-def open_workbook(data: bytes) -> Any:
-    import io
-    import zipfile
-
-    from openpyxl import load_workbook
-
+    rows = book.rows(sheet, MAX_COLUMNS)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        _number, header = next(rows, (1, []))
+        index = [(i, names[cell_text(h)]) for i, h in enumerate(header)
+                 if cell_text(h) in names]
+        if not index:
+            raise RosterError(fields={"file": ["no known headers"]})
+        for number, values in rows:
+            if number > MAX_ROWS + 1:
+                raise RosterError(fields={"file": ["too many rows"]})
+            row = {name: cell_text(values[i]) for i, name in index}
+            if any(row.values()):
+                yield number, row
+    except NotXlsx:
+        raise RosterError(fields={"file": ["not an xlsx file"]}) from None
+
+
+def open_workbook(data: bytes) -> Workbook:
+    try:
+        book = Workbook(data)
+    except NotXlsx:
         raise RosterError(fields={"file": ["not an xlsx file"]}) from None
     if not any(t in book.sheetnames for pair in SHEETS.values() for t in pair):
         raise RosterError(fields={"file": ["no roster sheet"]})

@@ -1,0 +1,130 @@
+"""The streaming .xlsx reader (server/services/xlsx_rows.py) against openpyxl's own reading
+of the same files, and on files built to hurt it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+from openpyxl import Workbook as OpenpyxlBook
+from openpyxl import load_workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+
+from server.services import roster_import
+from server.services.xlsx_rows import NotXlsx, Workbook
+
+
+def saved(book: OpenpyxlBook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def openpyxl_rows(data: bytes, sheet: str, columns: int) -> list[tuple[int, list]]:
+    ws = load_workbook(io.BytesIO(data), read_only=True, data_only=True)[sheet]
+    out = []
+    for number, row in enumerate(ws.iter_rows(max_col=columns, values_only=True), start=1):
+        values = list(row) + [None] * (columns - len(row))
+        if any(v is not None for v in values):
+            out.append((number, values[:columns]))
+    return out
+
+
+@pytest.mark.parametrize("write_only", [False, True])   # shared strings / inline strings
+def test_values_as_openpyxl_reads_them(write_only):
+    book = OpenpyxlBook(write_only=write_only)
+    ws = book.create_sheet("住户") if write_only else book.active
+    ws.title = "住户"
+    rows = [["户编号", "地址", "人数", "电话", "日期", "是", "公式"],
+            ["H1", "幸福路1号 & <2>", 3, 13800000000, dt.datetime(2026, 11, 20, 8, 30), True,
+             "=1+1"],
+            [None, None, None, None, None, None, None],
+            ["H2", "  spaced  ", 2.5, -7, dt.date(2026, 1, 2), False, "x"]]
+    for row in rows:
+        ws.append(row)
+    if not write_only:
+        ws["E4"].number_format = "yyyy-mm-dd"
+        ws["B6"] = "after a gap"
+    data = saved(book)
+    ours = list(Workbook(data).rows("住户", 7))
+    assert ours == openpyxl_rows(data, "住户", 7)
+    assert ours[1][1][:4] == ["H1", "幸福路1号 & <2>", 3, 13800000000]
+    assert isinstance(ours[1][1][4], dt.datetime)
+
+
+def test_rich_text_runs_are_joined_and_phonetic_guides_left_out():
+    book = OpenpyxlBook()
+    ws = book.active
+    ws.title = "住户"
+    ws["A1"] = CellRichText("幸福", TextBlock(InlineFont(b=True), "路"), "1号")
+    data = saved(book)
+    assert list(Workbook(data).rows("住户", 2)) == [(1, ["幸福路1号", None])]
+    # Excel itself writes shared strings, with readings (<rPh>) that are not text.
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    excel = rezip({
+        "xl/workbook.xml": b'<workbook ' + main + b' xmlns:r="' + rel + b'"><sheets>'
+                           b'<sheet name="\xe4\xbd\x8f\xe6\x88\xb7" sheetId="1" r:id="rId1"/>'
+                           b'</sheets></workbook>',
+        "xl/_rels/workbook.xml.rels":
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            b'<Relationship Id="rId1" Type="' + rel + b'/worksheet" Target="worksheets/s.xml"/>'
+            b'<Relationship Id="rId2" Type="' + rel + b'/sharedStrings" Target="strings.xml"/>'
+            b'</Relationships>',
+        "xl/strings.xml": b'<sst ' + main + b'><si><t>\xe7\x8e\x8b\xe8\x8a\xb3</t>'
+                          b'<rPh sb="0" eb="1"><t>wang</t></rPh></si>'
+                          b'<si><r><t>a</t></r><r><rPr><b/></rPr><t xml:space="preserve"> b</t>'
+                          b'</r></si></sst>',
+        # A namespace prefix, and rows and cells without r=.
+        "xl/worksheets/s.xml":
+            b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b'<x:sheetData><x:row><x:c t="s"><x:v>0</x:v></x:c><x:c><x:v>7</x:v></x:c></x:row>'
+            b'<x:row r="5"><x:c r="B5" t="s"><x:v>1</x:v></x:c></x:row>'
+            b'</x:sheetData></x:worksheet>'})
+    assert list(Workbook(excel).rows("住户", 2)) == [(1, ["王芳", 7]), (5, [None, "a b"])]
+
+
+def rezip(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in parts.items():
+            z.writestr(name, body)
+    return out.getvalue()
+
+
+def test_a_cell_at_the_far_corner_costs_nothing():
+    """python-calamine builds a dense grid and aborts the process on this 5 KB file."""
+    book = OpenpyxlBook()
+    ws = book.active
+    ws.title = "住户"
+    ws["A1"] = "户编号"
+    ws["XFD1048576"] = "far"
+    assert list(Workbook(saved(book)).rows("住户", 8)) == [(1, ["户编号"] + [None] * 7)]
+
+
+def test_broken_files_are_refused_not_crashed_on():
+    good = roster_import.template()
+    with zipfile.ZipFile(io.BytesIO(good)) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    for bad in (b"", b"PK\x03\x04 not really", rezip({"xl/workbook.xml": b"<workbook"})):
+        with pytest.raises(NotXlsx):
+            Workbook(bad)
+    sheet = Workbook(good).sheets["住户"]
+    broken = rezip({**parts, sheet: parts[sheet][:-40]})
+    with pytest.raises(roster_import.RosterError):
+        list(roster_import.read_rows(roster_import.open_workbook(broken), "households"))
+
+
+def test_parts_larger_than_their_bound_are_refused_before_parsing(monkeypatch):
+    from server.services import xlsx_rows
+
+    data = roster_import.template()
+    monkeypatch.setattr(xlsx_rows, "MAX_PART_BYTES", 100)      # the sheets (streamed)
+    with pytest.raises(roster_import.RosterError):
+        list(roster_import.read_rows(roster_import.open_workbook(data), "households"))
+    monkeypatch.setattr(xlsx_rows, "MAX_TREE_BYTES", 100)      # the workbook (parsed whole)
+    with pytest.raises(roster_import.RosterError):
+        roster_import.open_workbook(data)
