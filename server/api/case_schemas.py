@@ -10,21 +10,22 @@ from sync.schemas import Text, Timestamp
 from sync.wire import MAX_NOTES, MAX_PHONE, MAX_TITLE
 
 from ..fields import Id, StrictInteger
+from ..services.case_public import has_control_chars
 from .schemas import Strict
 
 
-def _no_nul(value: str) -> None:
-    if "\x00" in value:
-        raise ValidationError("Must not contain a NUL character.")
+def _no_control_chars(value: str) -> None:
+    if has_control_chars(value):
+        raise ValidationError("Must not contain control characters (such as NUL).")
 
 
 class PublicText(Text):
-    """A resident's text: also without NUL, which PostgreSQL's jsonb cannot hold (one
-    report holding it made every pull of its grid fail)."""
+    """A resident's text: also without NUL and the other control characters
+    (``case_public.CONTROL_CHARS``, the rule the residents' pages apply too)."""
 
     def __init__(self, *args: object, **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.validators.append(_no_nul)
+        self.validators.append(_no_control_chars)
 
 
 class AssignIn(Strict):

@@ -13,6 +13,7 @@ is a secret (100 random bits) stored hashed.
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 import uuid
 
@@ -28,6 +29,21 @@ from .cases import close, current, write_server_version
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 RECEIPT_CHARS = 20  # 100 bits
 CODE_CHARS = 12  # 60 bits
+#: What a resident's text may not hold (a report's fields, a rating's note), on the API and
+#: the pages alike: NUL, which PostgreSQL's text and jsonb cannot store (one report holding
+#: it made every pull of its grid fail), and the other C0 control characters and DEL, which
+#: no keyboard types. Tab, newline and carriage return are text.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_chars(text: str) -> bool:
+    return CONTROL_CHARS.search(text) is not None
+
+
+def without_control_chars(text: str) -> str:
+    """The text with the characters ``CONTROL_CHARS`` refuses taken out (to show a form
+    back to the resident, ready to send again)."""
+    return CONTROL_CHARS.sub("", text)
 
 
 def _random(n: int) -> str:

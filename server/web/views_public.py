@@ -67,7 +67,10 @@ def public_submit(code: str) -> Any:
         grid = case_public.grid_of_code(storage(), code)
     except NotFound:
         return _bad_code()
-    too_long = [k for k, n in LIMITS.items() if len(form[k]) > n or "\x00" in form[k]]
+    if any(case_public.has_control_chars(v) for v in form.values()):
+        return _form(code, grid, status=400, error=_control_chars_message(), form={
+            k: case_public.without_control_chars(v) for k, v in form.items()})
+    too_long = [k for k, n in LIMITS.items() if len(form[k]) > n]
     if not form["title"] or too_long or form["category"] not in case_public.categories(
             storage()):
         return _form(code, grid, status=400, form=form,
@@ -113,9 +116,12 @@ def public_rate(receipt: str) -> Any:
     check_pre_csrf()
     rating = request.form.get("rating", "")
     note = request.form.get("note", "").strip()[:1000]
-    error = None
+    error, status = None, 409
     if rating not in ("1", "2", "3", "4", "5"):
         error = _("Please choose from one to five stars.")
+    elif case_public.has_control_chars(note):
+        error, status = _control_chars_message(), 400
+        note = case_public.without_control_chars(note)
     else:
         try:
             case_public.rate(storage(), signer(), receipt,
@@ -131,5 +137,10 @@ def public_rate(receipt: str) -> Any:
     if case is None:
         return render_template("public/bad_receipt.html"), 404
     return render_template("public/case.html", case=case, receipt=receipt, csrf=pre_csrf(),
-                           new=False, error=error,
-                           categories=case_public.categories(storage())), 409
+                           new=False, error=error, note=note, chosen=rating,
+                           categories=case_public.categories(storage())), status
+
+
+def _control_chars_message() -> str:
+    return _("What you typed held invisible control characters, which cannot be kept. "
+             "They have been taken out: check the text and send it again.")
