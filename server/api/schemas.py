@@ -150,6 +150,9 @@ class DeviceOut(Schema):
     rejected = fields.Integer()
     revoked = fields.Boolean()
     revoked_at = fields.String(allow_none=True)
+    weak_key = fields.Boolean(metadata={"description": "the stored public key is weak (small "
+                                                       "order or not canonical): revoke it"})
+    weak_key_reason = fields.String(allow_none=True)
 
 
 class DeviceList(Schema):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sync.crypto import check_public_key
 from sync.errors import ChangeRejected
 from sync.signing import verify_enrolment_proof
@@ -78,8 +80,27 @@ def enroll(store: Storage, data: dict, *, client: str, per_minute: int) -> dict:
             "ledger_key": first_key(store)}
 
 
+@functools.lru_cache(maxsize=4096)
+def key_weakness(public_key: str) -> str | None:
+    """Why a stored device key is weak (``check_public_key``: small order or not
+    canonical), or None. Enrolment refuses such keys; a device enrolled before that
+    check existed may still hold one, and any signature "verifies" under it."""
+    try:
+        check_public_key(public_key)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _device(row: dict) -> dict:
+    weakness = key_weakness(row["public_key"])
+    return {**row, "revoked": row["revoked_at"] is not None, "weak_key": weakness is not None,
+            "weak_key_reason": weakness}
+
+
 def list_devices(store: Storage) -> list[dict]:
-    return [{**d, "revoked": d["revoked_at"] is not None} for d in store.access.devices()]
+    """Every device, with ``weak_key`` (and why) for those to revoke and enrol again."""
+    return [_device(d) for d in store.access.devices()]
 
 
 def revoke_device(store: Storage, device_id: str) -> dict:
@@ -88,4 +109,4 @@ def revoke_device(store: Storage, device_id: str) -> dict:
             raise NotFound("no such device")
         store.access.revoke_device(device_id, clock.iso())
         device = store.access.device(device_id)
-    return {**device, "revoked": True}  # type: ignore[dict-item]
+    return _device(device)  # type: ignore[arg-type]

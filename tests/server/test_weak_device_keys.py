@@ -51,3 +51,33 @@ def test_a_device_stored_with_a_weak_key_signs_nothing_and_verify_reports_it(
     out = CliRunner().invoke(main, ["ledger", "verify", "--data-dir", str(data_dir)])
     assert out.exit_code == 1
     assert "weak public key" in out.output and w1.id in out.output and "w1" in out.output
+
+
+def test_devices_with_a_weak_key_are_flagged_in_the_api_and_on_the_admin_page(
+        app, api, world, data_dir):
+    from tests.web.web_support import WebClient
+
+    w1, w1b = api.enroll("w1"), api.enroll("w1b", "w1b phone")
+    listed = {d["id"]: d for d in api.ok(api.get("/devices"))["devices"]}
+    assert not listed[w1.id]["weak_key"] and listed[w1.id]["weak_key_reason"] is None
+    conn = sqlite3.connect(data_dir / "gridsync.db")  # as an enrolment before the check did
+    conn.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, w1.id))
+    conn.commit()
+    conn.close()
+    listed = {d["id"]: d for d in api.ok(api.get("/devices"))["devices"]}
+    assert listed[w1.id]["weak_key"] is True
+    assert "small order" in listed[w1.id]["weak_key_reason"]
+    assert listed[w1b.id]["weak_key"] is False and listed[w1b.id]["weak_key_reason"] is None
+    office = WebClient(app.test_client())
+    office.post("/login/token", {"token": api.token}, page="/login")
+    page = office.get("/admin/devices")
+    assert page.status_code == 200
+    html = office.last_html
+    assert 'id="weak-keys"' in html and "1 台设备的密钥不安全" in html
+    mine = html.split(f'id="device-{w1.id}"')[1].split("</li>")[0]
+    theirs = html.split(f'id="device-{w1b.id}"')[1].split("</li>")[0]
+    assert "weak-key" in mine and "weak-key" not in theirs
+    revoked = api.ok(api.post(f"/devices/{w1.id}/revoke"))
+    assert revoked["revoked"] and revoked["weak_key"] is True
+    office.get("/admin/devices")                  # revoked: still marked, no longer urged
+    assert 'id="weak-keys"' not in office.last_html and "weak-key" in office.last_html
