@@ -24,6 +24,7 @@ the end before passing it on, so a worker never waits on a mobile network.
 import os
 
 from server.config import load_settings
+from server.gunicorn_app import ACCESS_LOG_FORMAT
 from server.metrics import (
     MULTIPROC_ENV,
     default_multiprocess_dir,
@@ -83,13 +84,12 @@ errorlog = "-"
 # The app already logs every request as JSON (server/logging_setup.py) with the
 # same request id and the person/device; gunicorn's own access log is off
 # unless GRIDSYNC_ACCESS_LOG asks for it. Its format never includes the query
-# string (%(U)s is the path alone; %(r)s and %(q)s would leak ?token=...).
+# string (%(U)s is the path alone; %(r)s and %(q)s would leak ?token=...), and
+# its logger redacts every value it writes (a resident's receipt in
+# /r/receipt/<receipt> becomes [receipt]) and escapes it for JSON.
 accesslog = ACCESS_LOG or None
-access_log_format = (
-    '{"time":"%(t)s","level":"INFO","logger":"gunicorn.access",'
-    '"request_id":"%({x-request-id}o)s","method":"%(m)s","path":"%(U)s",'
-    '"status":%(s)s,"duration_ms":%(M)s,"bytes":"%(B)s","remote":"%(h)s"}'
-)
+access_log_format = ACCESS_LOG_FORMAT
+logger_class = "server.gunicorn_app.RedactingLogger"
 
 
 def _access_handler() -> dict:
