@@ -11,21 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
 from server.bootstrap import initialise
+from tests.browser_support import needs_chromium
 from tests.cases.cases_support import case_rules, new_report, open_case, report_code, step
 from tests.helpers import ApiClient
-from tests.web.test_browser import CHROMIUM
-from tests.web.test_console_browser import DESKTOP, browser, shots  # noqa: F401 - fixture
+from tests.web.test_console_browser import DESKTOP, shots
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="chromium is not installed: run `make browser` as root (apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +59,7 @@ def site(tmp_path_factory) -> Iterator[dict]:
 
 
 @pytest.fixture
-def page(browser, site):  # noqa: F811 - the module's browser fixture
+def page(browser, site):
     context = browser.new_context(viewport={"width": DESKTOP, "height": 800}, locale="zh-CN",
                                   timezone_id="Asia/Shanghai", accept_downloads=True)
     context.set_default_timeout(30_000)
