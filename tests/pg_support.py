@@ -136,8 +136,11 @@ def start_cluster(*, durable: bool = False) -> Cluster:
                        **kw)  # type: ignore[call-overload]
 
     try:
+        # Bytewise sorting as SQLite's, but a UTF-8 character classification: pg_trgm
+        # takes trigrams only from letters and digits, and under LC_CTYPE=C no Chinese
+        # character is one (household search would scan; docs/operations.md).
         run(str(bindir / "initdb"), "-D", str(data), "-U", "gridsync", "--auth=trust",
-            "-E", "UTF8", "--locale=C", "--no-sync")
+            "-E", "UTF8", "--locale=C", "--lc-ctype=C.UTF-8", "--no-sync")
         options = (f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 "
                    "-c max_connections=300 -c shared_buffers=64MB")
         if not durable:

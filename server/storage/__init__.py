@@ -80,6 +80,6 @@ def open_storage(path: str, *, migrate_schema: bool = True) -> SqlStorage:
     db: Any = PgDatabase(path) if is_postgres_url(path) else Database(path)
     if migrate_schema:
         migrate(db)
-        if db.sql.name == "sqlite":  # its FTS5 index; PostgreSQL searches household_index
+        if db.sql.name == "sqlite":  # its FTS5 index (PostgreSQL: pg_trgm, migration 9)
             ensure_search_index(db)
     return SqlStorage(db)

@@ -19,6 +19,27 @@ class Dialect:
         """The value at ``path`` inside the JSON text in ``column``, as SQL text or number."""
         raise NotImplementedError
 
+    def json_number(self, column: str, *path: str) -> str:
+        """The number at ``path`` inside the JSON text in ``column`` (for sums)."""
+        raise NotImplementedError
+
+    def json_items(self, column: str, alias: str, *path: str) -> str:
+        """A FROM item ``alias`` with one row per element (as text, in ``alias.value``) of
+        the JSON array at ``path`` in ``column``; none when it is missing or not an array."""
+        raise NotImplementedError
+
+    def local_month(self, at: str, shift: str) -> str:
+        """"YYYY-MM" of the RFC 3339 time ``at`` moved by ``shift`` (a parameter bound to
+        text like "+480 minutes")."""
+        raise NotImplementedError
+
+    def contains(self, text: str, part: str) -> str:
+        """True where ``part`` occurs in ``text``, exactly (a scan, no pattern)."""
+        raise NotImplementedError
+
+    #: LIKE that ignores case (SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE any).
+    ilike: str = "LIKE"
+
     def greatest(self, *exprs: str) -> str:
         raise NotImplementedError
 
@@ -35,6 +56,21 @@ class _Sqlite(Dialect):
 
     def json_text(self, column: str, *path: str) -> str:
         return f"json_extract({column}, '$.{'.'.join(path)}')"
+
+    def json_number(self, column: str, *path: str) -> str:
+        return self.json_text(column, *path)
+
+    def json_items(self, column: str, alias: str, *path: str) -> str:
+        # json_each of a scalar (a null list) would give one row: only arrays are opened.
+        where = f"'$.{'.'.join(path)}'"
+        return (f"json_each(CASE WHEN json_type({column}, {where}) = 'array' "
+                f"THEN json_extract({column}, {where}) END) {alias}")
+
+    def local_month(self, at: str, shift: str) -> str:
+        return f"strftime('%Y-%m', {at}, {shift})"
+
+    def contains(self, text: str, part: str) -> str:
+        return f"instr({text}, {part}) > 0"
 
     def greatest(self, *exprs: str) -> str:
         return f"max({', '.join(exprs)})"
@@ -53,6 +89,22 @@ class _Postgresql(Dialect):
         # PostgreSQL's JSON functions refuse a \u0000 anywhere in the text (SQLite keeps
         # it): it is dropped for the lookup, which only ever reads ids and names.
         return f"(CAST(replace({column}, '\\u0000', '') AS json) #>> '{{{','.join(path)}}}')"
+
+    def json_number(self, column: str, *path: str) -> str:
+        return f"CAST({self.json_text(column, *path)} AS numeric)"
+
+    def json_items(self, column: str, alias: str, *path: str) -> str:
+        value = f"(CAST(replace({column}, '\\u0000', '') AS json) #> '{{{','.join(path)}}}')"
+        return (f"json_array_elements_text(CASE WHEN json_typeof({value}) = 'array' "
+                f"THEN {value} END) AS {alias}(value)")
+
+    def local_month(self, at: str, shift: str) -> str:
+        return f"to_char(CAST({at} AS timestamptz) + CAST({shift} AS interval), 'YYYY-MM')"
+
+    def contains(self, text: str, part: str) -> str:
+        return f"strpos({text}, {part}) > 0"
+
+    ilike = "ILIKE"
 
     def greatest(self, *exprs: str) -> str:
         return f"GREATEST({', '.join(exprs)})"

@@ -1,13 +1,15 @@
 """What the field recorded, read back for the office: households (with full-text
-search), visits, needs and hazards, service hours, and the dashboard's counts.
+search), visits, needs and hazards, service hours, and the dashboard's counts, on
+both backends (the few differing pieces of SQL from ``db.sql``, dialect.py).
 
 Households are searched through ``household_index``: one row per household,
-kept up to date by triggers on ``records`` (migration 4), with an FTS5 index over
-address, head's name and phone made by sqlite-utils' FTS support with the
-trigram tokenizer, so any three or more characters of a Chinese address or
-name match. Shorter queries fall back to ``LIKE`` (trigrams need three
-characters). Everything else reads the records' JSON state with ``json_extract``.
-A PostgreSQL backend provides the same methods (pg_trgm for the search).
+kept up to date by triggers on ``records`` (migration 5). On SQLite an FTS5 index
+over address, head's name and phone, made by sqlite-utils' FTS support with the
+trigram tokenizer, finds any three or more characters of a Chinese address or
+name; on PostgreSQL a GIN trigram index (pg_trgm, migration 9) serves ``ILIKE``
+over the same three columns. Words shorter than a trigram scan (``instr``/``strpos``,
+or a case-blind LIKE for words with letters) on both. Everything else reads the
+records' JSON state (``db.sql.json_text`` and friends).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import Any
 import sqlite_utils
 
 from .connection import Database
+from .migrations import HOUSEHOLD_SEARCH_TEXT
 
 SEARCH_COLUMNS = ("address", "head_name", "phone")
 #: Matches a search sorts and counts in its first pass (see ``search_households``).
 SEARCH_CAP = 1000
-_F = "json_extract(r.state, '$.fields.{}')"
 
 
 def ensure_search_index(db: Database) -> None:
@@ -78,45 +80,54 @@ class FieldDataStore:
         The work is bounded: one pass takes at most ``SEARCH_CAP`` + 1 matches, sorts
         and counts those; only a word matching more (a street name) pays for an exact
         count and a sort of all its matches, each a single cheap statement. Words of
-        fewer than three characters scan with ``instr`` (about half the cost of
-        ``LIKE``), or ``LIKE`` when they have letters, whose case ``LIKE`` ignores."""
+        three or more characters go through the trigram index (FTS5 on SQLite, pg_trgm
+        on PostgreSQL); shorter ones scan with ``instr``/``strpos`` (about half the cost
+        of ``LIKE``), or a case-blind ``LIKE`` when they have letters."""
+        sql = self.db.sql
         words = q.split()
         source = "household_index h"
         where = ["h.deleted = 0"]
         args: dict[str, Any] = {"limit": limit, "offset": offset, "cap": SEARCH_CAP + 1}
         if grids is not None:
-            where.append("h.grid IN (SELECT value FROM json_each(:grids))")
+            where.append(f"h.grid IN ({sql.json_values(':grids')})")
             args["grids"] = _in(grids)
-        if words and all(len(w) >= 3 for w in words):
+        if sql.name == "sqlite" and words and all(len(w) >= 3 for w in words):
             # Driven from the FTS index (a join, not "rowid IN (…)", which the planner
             # answers by scanning every household).
             source = "household_index_fts f JOIN household_index h ON h.rowid = f.rowid"
             where.append("household_index_fts MATCH :query")
             args["query"] = self.utils.quote_fts(q)
-        for i, word in enumerate(words if "query" not in args else []):
-            if word.lower() == word.upper():
-                where.append(f"(instr(h.address, :w{i}) > 0 OR instr(h.head_name, :w{i}) > 0 "
-                             f"OR instr(h.phone, :w{i}) > 0)")
-                args[f"w{i}"] = word
+            words = []
+        for i, word in enumerate(words):
+            args[f"w{i}"] = word
+            if len(word) >= 3 and sql.name == "postgresql":     # served by the GIN index
+                where.append(f"{HOUSEHOLD_SEARCH_TEXT} ILIKE :w{i} ESCAPE '\\'")
+            elif word.lower() == word.upper():
+                where.append("(" + " OR ".join(sql.contains(f"h.{c}", f":w{i}")
+                                               for c in SEARCH_COLUMNS) + ")")
                 continue
-            where.append(f"(h.address LIKE :w{i} ESCAPE '\\' OR h.head_name LIKE :w{i} "
-                         f"ESCAPE '\\' OR h.phone LIKE :w{i} ESCAPE '\\')")
+            else:
+                where.append("(" + " OR ".join(f"h.{c} {sql.ilike} :w{i} ESCAPE '\\'"
+                                               for c in SEARCH_COLUMNS) + ")")
             args[f"w{i}"] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace(
                 "_", "\\_") + "%"
         found = (f"SELECT h.id, h.grid, h.address, h.head_name, h.phone, h.members "
                  f"FROM {source} WHERE {' AND '.join(where)}")
         rows = self.db.query(
-            f"SELECT *, count(*) OVER () FROM ({found} LIMIT :cap) ORDER BY address, id "
-            "LIMIT :limit OFFSET :offset", args)
+            f"SELECT *, count(*) OVER () FROM ({found} LIMIT :cap) AS found "
+            "ORDER BY address, id LIMIT :limit OFFSET :offset", args)
         total = int(rows[0][6]) if rows else 0
         if total > SEARCH_CAP or (offset and not rows):
             rows = self.db.query(f"{found} ORDER BY h.address, h.id LIMIT :limit OFFSET :offset",
                                  args)
-            total = int(self.db.scalar(f"SELECT count(*) FROM ({found})", args))
+            total = int(self.db.scalar(f"SELECT count(*) FROM ({found}) AS found", args))
         cols = ("id", "grid", "address", "head_name", "phone", "members")
         return [dict(zip(cols, r[:6], strict=True)) for r in rows], total
 
     # --- visits ----------------------------------------------------------
+    def _field(self, name: str, row: str = "r") -> str:
+        return self.db.sql.json_text(f"{row}.state", "fields", name)
+
     def visits(self, *, grids: list[str] | None = None, household: str | None = None,
                start: str | None = None, end: str | None = None, worker: str | None = None,
                outcome: str | None = None, need: str | None = None, hazard: str | None = None,
@@ -125,79 +136,88 @@ class FieldDataStore:
 
         ``start``/``end`` bound ``visited_at`` (UTC, end exclusive); ``need``/``hazard``
         match a substring of any listed item, ``"*"`` any visit that lists one."""
+        sql, f = self.db.sql, self._field
         where = ["r.collection = 'visits'", "r.deleted = 0"]
         args: dict[str, Any] = {}
         if grids is not None:
-            where.append("r.grid IN (SELECT value FROM json_each(:grids))")
+            where.append(f"r.grid IN ({sql.json_values(':grids')})")
             args["grids"] = _in(grids)
-        for name, value, sql in (
-                ("household", household, _F.format("household") + " = :household"),
-                ("start", start, _F.format("visited_at") + " >= :start"),
-                ("end", end, _F.format("visited_at") + " < :end"),
+        for name, value, test in (
+                ("household", household, f("household") + " = :household"),
+                ("start", start, f("visited_at") + " >= :start"),
+                ("end", end, f("visited_at") + " < :end"),
                 ("worker", worker, "r.author = :worker"),
-                ("outcome", outcome, _F.format("outcome") + " = :outcome")):
+                ("outcome", outcome, f("outcome") + " = :outcome")):
             if value:
-                where.append(sql)
+                where.append(test)
                 args[name] = value
         for name, value in (("needs", need), ("hazards", hazard)):
+            if not value:
+                continue
+            items = sql.json_items("r.state", "j", "fields", name)
             if value == "*":
-                where.append(f"json_array_length(r.state, '$.fields.{name}') > 0")
-            elif value:
-                where.append(f"EXISTS (SELECT 1 FROM json_each(r.state, '$.fields.{name}') "
-                             f"WHERE value LIKE :{name} ESCAPE '\\')")
-                args[name] = "%" + value.replace("\\", "\\\\").replace("%", "\\%") + "%"
-        sql = " AND ".join(where)
-        total = int(self.db.scalar(f"SELECT count(*) FROM records r WHERE {sql}", args))
+                where.append(f"EXISTS (SELECT 1 FROM {items})")
+            else:
+                where.append(f"EXISTS (SELECT 1 FROM {items} "
+                             f"WHERE j.value {sql.ilike} :{name} ESCAPE '\\')")
+                args[name] = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace(
+                    "_", "\\_") + "%"
+        test = " AND ".join(where)
+        total = int(self.db.scalar(f"SELECT count(*) FROM records r WHERE {test}", args))
         rows = self.db.query(
-            f"""SELECT r.id, r.grid, r.author, r.state -> '$.fields' AS fields,
-                       h.address, h.head_name
-                FROM records r LEFT JOIN household_index h
-                  ON h.id = {_F.format("household")}
-                WHERE {sql} ORDER BY {_F.format("visited_at")} DESC, r.id
+            f"""SELECT r.id, r.grid, r.author, r.state, h.address, h.head_name
+                FROM records r LEFT JOIN household_index h ON h.id = {f("household")}
+                WHERE {test} ORDER BY {f("visited_at")} DESC, r.id
                 LIMIT :limit OFFSET :offset""", {**args, "limit": limit, "offset": offset})
         return [{"id": r["id"], "grid": r["grid"], "worker": r["author"],
                  "address": r["address"], "head_name": r["head_name"],
-                 **json.loads(r["fields"])} for r in rows], total
+                 **json.loads(r["state"])["fields"]} for r in rows], total
 
     def visit_counts(self, grids: list[str]) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in self.db.query(
             "SELECT grid, count(*) FROM records WHERE collection = 'visits' AND deleted = 0 "
-            "AND grid IN (SELECT value FROM json_each(?)) GROUP BY grid", (_in(grids),))}
+            f"AND grid IN ({self.db.sql.json_values('?')}) GROUP BY grid", (_in(grids),))}
 
     def items_found(self, kind: str, grids: list[str], *, start: str | None = None,
                     end: str | None = None, limit: int = 10) -> list[tuple[str, int]]:
         """The most often noted needs (``kind="needs"``) or hazards, with counts."""
         assert kind in ("needs", "hazards")
+        sql, f = self.db.sql, self._field
         rows = self.db.query(
-            f"""SELECT j.value, count(*) AS n FROM records r, json_each(r.state,
-                    '$.fields.{kind}') j
+            f"""SELECT j.value, count(*) AS n
+                FROM records r CROSS JOIN {sql.json_items("r.state", "j", "fields", kind)}
                 WHERE r.collection = 'visits' AND r.deleted = 0
-                  AND r.grid IN (SELECT value FROM json_each(:grids))
-                  AND {_F.format("visited_at")} >= :start AND {_F.format("visited_at")} < :end
+                  AND r.grid IN ({sql.json_values(':grids')})
+                  AND {f("visited_at")} >= :start AND {f("visited_at")} < :end
                 GROUP BY j.value ORDER BY n DESC, j.value LIMIT :limit""",
             {"grids": _in(grids), "start": start or "", "end": end or "9999",
              "limit": limit})
         return [(str(r[0]), int(r[1])) for r in rows]
 
     # --- service hours -----------------------------------------------------
+    def _log_status(self) -> str:
+        return f"coalesce({self._field('status', 'records')}, 'recorded')"
+
     def hours(self, *, volunteers: list[str] | None = None, start: str | None = None,
               end: str | None = None) -> list[dict]:
         """Per volunteer and status: logs, minutes and points (live logs only)."""
+        sql = self.db.sql
+        started = self._field("started_at", "records")
         where = ["collection = 'service_logs'", "deleted = 0"]
         args: dict[str, Any] = {}
         if volunteers is not None:
-            where.append("person IN (SELECT value FROM json_each(:people))")
+            where.append(f"person IN ({sql.json_values(':people')})")
             args["people"] = _in(volunteers)
         if start:
-            where.append("json_extract(state, '$.fields.started_at') >= :start")
+            where.append(f"{started} >= :start")
             args["start"] = start
         if end:
-            where.append("json_extract(state, '$.fields.started_at') < :end")
+            where.append(f"{started} < :end")
             args["end"] = end
         rows = self.db.query(
-            f"""SELECT person, coalesce(json_extract(state, '$.fields.status'), 'recorded') AS st,
-                       count(*), sum(json_extract(state, '$.fields.minutes')),
-                       sum(coalesce(json_extract(state, '$.fields.points'), 0))
+            f"""SELECT person, {self._log_status()} AS st, count(*),
+                       sum({sql.json_number("records.state", "fields", "minutes")}),
+                       sum(coalesce({sql.json_number("records.state", "fields", "points")}, 0))
                 FROM records WHERE {' AND '.join(where)} GROUP BY person, st
                 ORDER BY person, st""", args)
         return [{"volunteer": r[0], "status": r[1], "logs": int(r[2]), "minutes": int(r[3] or 0),
@@ -207,30 +227,32 @@ class FieldDataStore:
                      end: str | None = None, status: str | None = None,
                      limit: int = 5000) -> list[dict]:
         """Live service logs of these volunteers, newest first (for exports)."""
+        started = self._field("started_at", "records")
+        args = {"people": _in(volunteers), "start": start or "", "end": end or "9999",
+                "limit": limit}
+        where = ""
+        if status is not None:
+            where = f"AND {self._log_status()} = :status"
+            args["status"] = status
         rows = self.db.query(
-            """SELECT id, state -> '$.fields' FROM records
-               WHERE collection = 'service_logs' AND deleted = 0
-                 AND person IN (SELECT value FROM json_each(:people))
-                 AND json_extract(state, '$.fields.started_at') >= :start
-                 AND json_extract(state, '$.fields.started_at') < :end
-                 AND (:status IS NULL OR coalesce(json_extract(state, '$.fields.status'),
-                      'recorded') = :status)
-               ORDER BY json_extract(state, '$.fields.started_at') DESC LIMIT :limit""",
-            {"people": _in(volunteers), "start": start or "", "end": end or "9999",
-             "status": status, "limit": limit})
-        return [{"id": r[0], **json.loads(r[1])} for r in rows]
+            f"""SELECT id, state FROM records
+                WHERE collection = 'service_logs' AND deleted = 0
+                  AND person IN ({self.db.sql.json_values(':people')})
+                  AND {started} >= :start AND {started} < :end {where}
+                ORDER BY {started} DESC, id LIMIT :limit""", args)
+        return [{"id": r[0], **json.loads(r[1])["fields"]} for r in rows]
 
     def minutes_by_month(self, volunteers: list[str], offset_minutes: int, since: str
                          ) -> list[tuple[str, str, int]]:
         """(local month "YYYY-MM", status, minutes) of logs started since ``since``."""
+        sql = self.db.sql
+        started = self._field("started_at", "records")
         rows = self.db.query(
-            """SELECT strftime('%Y-%m', json_extract(state, '$.fields.started_at'), :shift) AS m,
-                      coalesce(json_extract(state, '$.fields.status'), 'recorded'),
-                      sum(json_extract(state, '$.fields.minutes'))
-               FROM records WHERE collection = 'service_logs' AND deleted = 0
-                 AND person IN (SELECT value FROM json_each(:people))
-                 AND json_extract(state, '$.fields.started_at') >= :since
-               GROUP BY m, 2 ORDER BY m""",
+            f"""SELECT {sql.local_month(started, ':shift')} AS m, {self._log_status()} AS st,
+                       sum({sql.json_number("records.state", "fields", "minutes")})
+                FROM records WHERE collection = 'service_logs' AND deleted = 0
+                  AND person IN ({sql.json_values(':people')}) AND {started} >= :since
+                GROUP BY m, st ORDER BY m, st""",
             {"people": _in(volunteers), "shift": f"{offset_minutes:+d} minutes",
              "since": since})
         return [(str(r[0]), str(r[1]), int(r[2] or 0)) for r in rows]
@@ -242,19 +264,20 @@ class FieldDataStore:
         scope = "grid" if collection == "visits" else "person"
         return int(self.db.scalar(
             f"SELECT count(DISTINCT {column}) FROM records WHERE collection = ? "
-            f"AND {scope} IN (SELECT value FROM json_each(?)) AND updated_at >= ?",
+            f"AND {scope} IN ({self.db.sql.json_values('?')}) AND updated_at >= ?",
             (collection, _in(grids_or_people), since)))
 
     def points_by_month(self, accounts: dict[str, list[str]], offset_minutes: int,
                         since: str) -> list[tuple[str, str, int]]:
         """(local month, kind, points) of ``earn`` entries debiting the issuance accounts
         and ``redeem`` entries crediting the shop accounts given, since ``since``."""
+        sql = self.db.sql
         rows = self.db.query(
-            """SELECT strftime('%Y-%m', at, :shift) AS m, kind, sum(amount) FROM entries
-               WHERE at >= :since AND (
-                 (kind = 'earn' AND debit IN (SELECT value FROM json_each(:issuers)))
-                 OR (kind = 'redeem' AND credit IN (SELECT value FROM json_each(:shops))))
-               GROUP BY m, kind ORDER BY m""",
+            f"""SELECT {sql.local_month('at', ':shift')} AS m, kind, sum(amount) FROM entries
+                WHERE at >= :since AND (
+                  (kind = 'earn' AND debit IN ({sql.json_values(':issuers')}))
+                  OR (kind = 'redeem' AND credit IN ({sql.json_values(':shops')})))
+                GROUP BY m, kind ORDER BY m, kind""",
             {"shift": f"{offset_minutes:+d} minutes", "since": since,
              "issuers": _in(accounts["issuance"]), "shops": _in(accounts["shops"])})
         return [(str(r[0]), str(r[1]), int(r[2] or 0)) for r in rows]
@@ -281,7 +304,7 @@ class FieldDataStore:
         for start in range(0, len(ids), 5000):
             for r in self.db.query(
                     "SELECT id, state FROM records WHERE collection = ? AND id IN "
-                    "(SELECT value FROM json_each(?))",
+                    f"({self.db.sql.json_values('?')})",
                     (collection, json.dumps(ids[start:start + 5000]))):
                 out[r[0]] = json.loads(r[1])
         return out

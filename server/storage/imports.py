@@ -46,8 +46,8 @@ class ImportStore:
 
     def finish(self, id: str, status: str, result: dict[str, Any], at: str) -> None:
         self.db.execute(
-            "UPDATE import_jobs SET status = ?, result = ?, updated_at = ?, file = x'' "
-            "WHERE id = ?", (status, json.dumps(result, ensure_ascii=False), at, id))
+            "UPDATE import_jobs SET status = ?, result = ?, updated_at = ?, file = ? "
+            "WHERE id = ?", (status, json.dumps(result, ensure_ascii=False), at, b"", id))
 
     def recent(self, limit: int = 10) -> list[dict]:
         return [dict(r) for r in self.db.query(

@@ -98,6 +98,13 @@ _PG_HOUSEHOLD_BACKFILL = f"""INSERT INTO household_index
     FROM records WHERE collection = 'households'"""
 
 
+HOUSEHOLD_SEARCH_TEXT = ("(coalesce(address, '') || chr(10) || coalesce(head_name, '') "
+                         "|| chr(10) || coalesce(phone, ''))")
+"""What household search matches on PostgreSQL (server/storage/fielddata.py), exactly as
+migration 9 indexes it: a search word never holds a line break, so it matches inside one
+of the three columns, as it does in SQLite's FTS5 index of them."""
+
+
 def _on_postgresql(sqlite: tuple[str, ...], postgresql: tuple[str, ...]) -> list[Both]:
     """Steps written for SQLite, each paired with its PostgreSQL form ("" skips it)."""
     return [Both(a, b) for a, b in zip(sqlite, postgresql, strict=True)]
@@ -321,6 +328,15 @@ MIGRATIONS: list[list[str | Both]] = [
             community TEXT NOT NULL, grid TEXT NOT NULL, day TEXT NOT NULL,
             counts TEXT NOT NULL, PRIMARY KEY (community, grid, day))""",
         "CREATE INDEX cases_open ON cases(community, status, due_at)",
+    ],
+    # 9: household search on PostgreSQL: a GIN trigram index (pg_trgm, a trusted extension
+    # that a database owner may create) over address, head's name and phone, serving
+    # ILIKE '%word%' for words of three or more characters. SQLite has its FTS5 trigram
+    # index (fielddata.ensure_search_index).
+    [
+        Both(sqlite="", postgresql="CREATE EXTENSION IF NOT EXISTS pg_trgm"),
+        Both(sqlite="", postgresql="CREATE INDEX household_index_search ON household_index "
+                                   f"USING gin (({HOUSEHOLD_SEARCH_TEXT}) gin_trgm_ops)"),
     ],
 ]
 

@@ -250,9 +250,10 @@ def test_conflicts_name_the_household_the_field_and_who(office, web_world):
 
 
 def test_a_case_conflict_reads_with_chinese_labels(office, data_dir):
+    from server.config import database_target
     from server.storage import open_storage
 
-    store = open_storage(str(data_dir / "gridsync.db"), migrate_schema=False)
+    store = open_storage(database_target(str(data_dir)), migrate_schema=False)
     side = {"hlc": "001764000000000:00000:server", "device": "server:adm2", "op": "x"}
     with store.transaction():
         store.records.add_conflicts([("cases", "c-1", "resolution", {**side, "value": "已修"},
@@ -315,29 +316,3 @@ def test_plain_http_from_another_machine_explains_what_to_do(app, data_dir):
     assert 'id="https-needed"' not in client.get("/login").get_data(as_text=True)  # localhost
     secure = client.get("/login", base_url="https://192.168.1.20").get_data(as_text=True)
     assert 'id="https-needed"' not in secure
-
-
-def test_imported_households_are_searchable_and_the_index_stays_whole(tmp_path):
-    """Imported households are found by search, changed ones by their new address
-    only, and the FTS index passes its integrity check."""
-    from server.bootstrap import initialise
-    from server.services import directory
-    from server.storage import open_storage
-
-    initialise(str(tmp_path / "data"))
-    store = open_storage(str(tmp_path / "data" / "gridsync.db"))
-    directory.create_grid(store, {"id": "c1", "name": "社区", "parent": None})
-    directory.create_grid(store, {"id": "g1", "name": "一网格", "parent": "c1"})
-    first = roster([[f"H{i}", "g1", f"幸福路{i}号", "张三", None, None, None, None]
-                    for i in range(5)])
-    roster_import.apply(store, roster_import.plan(store, first), "t")
-    assert store.fielddata.search_households("幸福路3号", None)[1] == 1
-    assert store.fielddata.search_households("幸福路", None)[1] == 5
-    moved = roster([["H3", "g1", "和平街9号", None, None, None, None, None],
-                    ["H9", "g1", "和平街10号", None, None, None, None, None]])
-    roster_import.apply(store, roster_import.plan(store, moved), "t")
-    assert store.fielddata.search_households("幸福路3号", None)[1] == 0
-    assert store.fielddata.search_households("和平街", None)[1] == 2
-    store.db.execute("INSERT INTO household_index_fts (household_index_fts, rank) "
-                     "VALUES ('integrity-check', 1)")
-    store.close()
