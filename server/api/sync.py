@@ -22,6 +22,10 @@ from .blueprint import Blueprint
 
 bp = Blueprint("sync", __name__, description="Offline sync: push changes, pull your scope")
 
+SYNC_REQUEST = SyncRequestSchema()
+"""One instance: given the class, webargs would build (and deep-copy the fields of) a
+new schema on every sync, about a fifth of a small sync's Flask time."""
+
 
 def _at_most_max_changes(view: Callable) -> Callable:
     """413 before the schema looks at a single change: one request's cost is bounded
@@ -41,7 +45,7 @@ def _at_most_max_changes(view: Callable) -> Callable:
 @bp.route("/sync", methods=["POST"])
 @require("worker", "volunteer")
 @_at_most_max_changes
-@bp.arguments(SyncRequestSchema)
+@bp.arguments(SYNC_REQUEST)
 @bp.alt_response(200, schema=SyncResponseSchema, success=True)
 def sync(data):
     """Push changes (results per change, in order), then pull records since the cursor.

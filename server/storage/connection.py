@@ -96,6 +96,13 @@ class Database:
         with driver_errors():
             return self.conn.execute(sql, params).fetchall()
 
+    def tuples(self, sql: str, params: Sequence[Any] | dict = ()) -> list[tuple]:
+        """``query`` as plain tuples (no ``sqlite3.Row`` per row: for big pages)."""
+        with driver_errors():
+            cursor = self.conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, params).fetchall()
+
     def one(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Row | None:
         with driver_errors():
             return self.conn.execute(sql, params).fetchone()

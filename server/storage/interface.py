@@ -161,8 +161,8 @@ class RecordsPart(Protocol):
 
     def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
              limit: int, me: str = "", wish_grids: list[str] | None = None, redact: int = 0
-             ) -> list[tuple[int, str, str, str]]:
-        """Views in scope after ``after``; ``me``/``wish_grids`` add a person's cases
+             ) -> list[tuple[int, str, str, bytes]]:
+        """Views (UTF-8 JSON) in scope after ``after``; ``me``/``wish_grids`` add a person's cases
         and their grids' wishes, ``redact`` drops reporter details of cases not
         assigned to ``me``."""
         ...
@@ -190,6 +190,9 @@ class RecordsPart(Protocol):
         ...
 
     def setting(self, key: str) -> str | None:
+        ...
+
+    def settings(self, *keys: str) -> dict[str, str]:
         ...
 
     def renew_epoch(self) -> None:

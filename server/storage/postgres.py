@@ -205,6 +205,10 @@ class PgDatabase:
     def query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[Row]:
         return self._statement(sql, params).rows
 
+    def tuples(self, sql: str, params: Sequence[Any] | dict = ()) -> list[Row]:
+        """``query``: its rows are tuples already."""
+        return self.query(sql, params)
+
     def one(self, sql: str, params: Sequence[Any] | dict = ()) -> Row | None:
         return self._statement(sql, params).fetchone()
 

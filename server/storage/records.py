@@ -59,20 +59,23 @@ def _scope(sql: Dialect) -> str:
         AND {sql.json_text('state', 'fields', 'kind')} = 'wish'))"""
 
 
+PULL_WINDOW = 4
+"""A pulled page is first looked for among the next ``PULL_WINDOW * limit`` seqs."""
+
 REDACTED = ("reporter_name", "reporter_phone")
 """A case's reporter details, left out for a volunteer the case is not assigned to."""
 
 # sync.merge.record_view as JSON text, in each database's own JSON functions; a case's
 # reporter details are left out for a volunteer the case is not assigned to.
 _VIEW = {
-    "sqlite": """json_object(
+    "sqlite": """CAST(json_object(
         'collection', collection, 'id', id, 'version', version,
         'hlc', (SELECT max(m.value ->> '$.hlc') FROM json_each(state, '$.meta') m),
         'fields', CASE WHEN deleted THEN json_object()
             WHEN collection = 'cases' AND :redact AND coalesce(person, '') != :me
               THEN json_remove(state -> '$.fields', '$.reporter_name', '$.reporter_phone')
             ELSE state -> '$.fields' END,
-        'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END))""",
+        'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END)) AS BLOB)""",
     # PostgreSQL: the state itself (its JSON functions refuse a \u0000 inside a string,
     # which devices may send and SQLite keeps); the view is made by _python_view.
     "postgresql": "state, person",
@@ -85,13 +88,13 @@ def _args(grids: list[str], people: list[str], author: str, me: str = "",
             "me": me, "wish_grids": json.dumps(wish_grids or []), "redact": redact}
 
 
-def _python_view(state_text: str, person: str | None, me: str, redact: int) -> str:
+def _python_view(state_text: str, person: str | None, me: str, redact: int) -> bytes:
     """The pulled view of one stored state, as SQLite's _VIEW makes it."""
     view = record_view(orjson.loads(state_text))
     if view["collection"] == "cases" and redact and (person or "") != me:
         for name in REDACTED:
             view["fields"].pop(name, None)
-    return orjson.dumps(view).decode()
+    return orjson.dumps(view)
 
 
 def _dumps(obj: object) -> str:
@@ -158,26 +161,46 @@ class RecordStore:
     # --- pull ------------------------------------------------------------
     def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
              limit: int, me: str = "", wish_grids: list[str] | None = None, redact: int = 0
-             ) -> list[tuple[int, str, str, str]]:
-        """(seq, collection, id, record view as JSON text) in scope with seq > after,
+             ) -> list[tuple[int, str, str, bytes]]:
+        """(seq, collection, id, record view as UTF-8 JSON) in scope with seq > after,
         oldest first.
 
         The view is ``sync.merge.record_view`` built by SQLite itself, so a page of
         thousands of records is never decoded and re-encoded in Python (on
-        PostgreSQL it is made here). The page's seqs are chosen from the indexes
-        first, then only their states are read.
+        PostgreSQL it is made here). Bytes, not text: a page's size is counted in
+        bytes and the views go into the answer as they are. The page's seqs are
+        chosen from the indexes first, then only their states are read.
+
+        The scope's branches are read through their indexes and OR-ed, which
+        gathers every match after ``after`` before the LIMIT: a full pull in pages
+        would read O(n²/limit) index entries. So the page is first looked for
+        among the next ``PULL_WINDOW * limit`` seqs (where a device that sees most
+        records finds it whole), and only the rest of a page not found there is
+        read without an upper bound.
         """
-        rows = self.db.query(
-            f"""SELECT seq, collection, id, {_VIEW[self.db.sql.name]}
-                FROM records WHERE seq IN (SELECT seq FROM records
-                    WHERE seq > :after AND {_scope(self.db.sql)} ORDER BY seq LIMIT :limit)
-                ORDER BY seq""",
-            {"after": after, "limit": limit,
-             **_args(grids, people, author, me, wish_grids, redact)})
+        args = {"limit": limit, **_args(grids, people, author, me, wish_grids, redact)}
+        window = after + PULL_WINDOW * limit
+        rows = self._page(after=after, upto=window, **args)
+        if len(rows) < limit and window < self._top():
+            rows += self._page(after=window, upto=None,
+                               **{**args, "limit": limit - len(rows)})
         if self.db.sql.name == "postgresql":
             return [(int(r[0]), r[1], r[2], _python_view(r[3], r[4], me, redact))
                     for r in rows]
-        return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
+        return rows
+
+    def _page(self, *, after: int, upto: int | None, **args: object) -> list:
+        bounded = "" if upto is None else "AND seq <= :upto"
+        return self.db.tuples(
+            f"""SELECT seq, collection, id, {_VIEW[self.db.sql.name]}
+                FROM records WHERE seq IN (SELECT seq FROM records
+                    WHERE seq > :after {bounded} AND {_scope(self.db.sql)}
+                    ORDER BY seq LIMIT :limit)
+                ORDER BY seq""",
+            {"after": after, "upto": upto, **args})
+
+    def _top(self) -> int:
+        return int(self.db.scalar("SELECT max(seq) FROM records") or 0)
 
     def in_scope_ids(self, *, grids: list[str], people: list[str], author: str,
                      me: str = "", wish_grids: list[str] | None = None, redact: int = 0
@@ -243,6 +266,12 @@ class RecordStore:
     def setting(self, key: str) -> str | None:
         value = self.db.scalar("SELECT value FROM settings WHERE key = ?", (key,))
         return None if value is None else str(value)
+
+    def settings(self, *keys: str) -> dict[str, str]:
+        """The values of those of ``keys`` that are set, in one query."""
+        return {str(r[0]): str(r[1]) for r in self.db.query(
+            f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(keys))})",
+            keys)}
 
     def renew_epoch(self) -> None:
         """Start a new history (after a restore): cursors of the old one get 410."""

@@ -394,3 +394,29 @@ def test_a_nul_character_in_a_field_is_kept_and_pulled(store, town):
     assert store.records.get("households", "h-nul").state == state
     (row,) = store.records.pull(after=0, grids=["g1"], people=[], author="w", limit=10)
     assert json.loads(row[3])["fields"]["address"] == "1\u0000号"
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 50])
+def test_pull_pages_hold_exactly_the_scope_in_seq_order(store, town, limit):
+    """Pages are looked for in a window of seqs first, then beyond it: a sparse scope
+    (every seventh record, the others another grid's) and a dense one page alike."""
+    from server.storage.records import Placement, RecordWrite
+
+    def state(i: int, grid: str) -> dict:
+        return {"collection": "households", "id": f"h{i}", "version": 1, "deleted": False,
+                "fields": {"grid": grid},
+                "meta": {"grid": {"hlc": f"{i:015d}:00000:d", "version": 1, "op": f"o{i}",
+                                  "device": "d"}}}
+
+    grids = {i: "g1" if i % 7 == 0 else "g2" for i in range(1, 121)}
+    with store.transaction():
+        store.records.put_many([RecordWrite(state(i, g), i, Placement(grid=g), AT)
+                                for i, g in grids.items()])
+    for grid in ("g1", "g2"):
+        got, after = [], 0
+        while page := store.records.pull(after=after, grids=[grid], people=[], author="w",
+                                         limit=limit):
+            assert len(page) <= limit
+            got += [seq for seq, *_ in page]
+            after = page[-1][0]
+        assert got == [i for i, g in grids.items() if g == grid]

@@ -28,18 +28,19 @@ def _mac(key: str, body: str) -> str:
     return b64url_encode(digest[:MAC_BYTES])
 
 
-def _key(store: Storage) -> str:
-    key = store.records.setting("cursor_key")
-    if not key:
+def _settings(store: Storage) -> dict[str, str]:
+    """The MAC key, the epoch and the purge mark, read in one query."""
+    found = store.records.settings("cursor_key", "epoch", "purged_seq")
+    if not found.get("cursor_key"):
         raise RuntimeError("no cursor key in the database: run the migrations")
-    return key
+    return found
 
 
 def issue(store: Storage, cursor: Cursor) -> str:
-    key = _key(store)
+    found = _settings(store)
     body = encode_cursor(Cursor(cursor.device, cursor.seq, cursor.scope,
-                                store.records.setting("epoch"), cursor.exits))
-    return f"{body}.{_mac(key, body)}"
+                                found.get("epoch"), cursor.exits))
+    return f"{body}.{_mac(found['cursor_key'], body)}"
 
 
 def check(store: Storage, text: str | None, device: str) -> Cursor | None:
@@ -48,18 +49,19 @@ def check(store: Storage, text: str | None, device: str) -> Cursor | None:
     if text is None:
         return None
     body, _, mac = text.rpartition(".")
-    key = _key(store)
+    found = _settings(store)
     try:
-        if not body or not hmac.compare_digest(b64url_decode(mac), b64url_decode(_mac(key, body))):
+        if not body or not hmac.compare_digest(b64url_decode(mac),
+                                               b64url_decode(_mac(found["cursor_key"], body))):
             raise BadCursor("cursor is not readable")
         cursor = decode_cursor(body, device)
     except (BadCursor, ValueError) as exc:
         message = str(exc) if isinstance(exc, BadCursor) else "cursor is not readable"
         raise ValidationFailed(message, fields={"cursor": [message]}) from None
-    if cursor.epoch != store.records.setting("epoch"):
+    if cursor.epoch != found.get("epoch"):
         raise CursorExpired("cursor is from before a restore: sync again from null")
     if cursor.seq > store.records.last_seq():
         raise CursorExpired("cursor is ahead of this server: sync again from null")
-    if cursor.seq and cursor.seq < store.records.purged_seq():
+    if cursor.seq and cursor.seq < int(found.get("purged_seq") or 0):
         raise CursorExpired()
     return cursor

@@ -57,19 +57,38 @@ def _exit_marks(scope: Scope) -> dict[str, list[str]]:
 
 
 def _evictions(store: Storage, scope: Scope, after: int, upto: int,
-               visible: set[tuple[str, str]]) -> list[dict]:
+               page: list[tuple[int, str, str, bytes]]) -> list[dict]:
     """Records that left the device's scope between ``after`` and ``upto`` and that it
-    does not see any more, each exit matched against what the device saw of its grid."""
+    does not see any more (nor gets in this ``page``), each exit matched against what
+    the device saw of its grid."""
     if after >= upto:
         return []
     args = scope.query_args()
+    visible: set[tuple[str, str]] | None = None  # made only when an exit needs it
     found: dict[tuple[str, str], None] = {}  # insertion-ordered set
     for collection, grids in _exit_marks(scope).items():
         for key in store.records.exits(after=after, upto=upto, grids=grids) if grids else []:
-            if (key[0] == collection and key not in visible and key not in found
-                    and not store.records.visible(*key, **args)):
+            if key[0] != collection or key in found:
+                continue
+            if visible is None:
+                visible = {(c, i) for _, c, i, _ in page}
+            if key not in visible and not store.records.visible(*key, **args):
                 found[key] = None
     return [{"collection": c, "id": i} for c, i in found]
+
+
+def _fitting(page: list[tuple[int, str, str, bytes]], max_bytes: int
+             ) -> list[tuple[int, str, str, bytes]]:
+    """The longest head of ``page`` whose views hold at most ``max_bytes`` bytes (as
+    PULL_MAX_BYTES means), and never less than one record."""
+    if sum(len(row[3]) for row in page) <= max_bytes:
+        return page
+    size = 0
+    for n, row in enumerate(page):
+        size += len(row[3])
+        if n and size > max_bytes:
+            return page[:n]
+    return page
 
 
 def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, limit: int,
@@ -85,19 +104,12 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
             held_from = cursor.seq if cursor.exits is None else max(cursor.exits, cursor.seq)
         args = scope.query_args()
         rows = store.records.pull(after=after, limit=limit + 1, **args)
-        changes: list[orjson.Fragment] = []
-        visible: set[tuple[str, str]] = set()
-        size, last = 0, after
-        for seq, collection, id, view in rows[:limit]:
-            size += len(view.encode())  # bytes, as PULL_MAX_BYTES means
-            if changes and size > max_bytes:
-                break
-            changes.append(orjson.Fragment(view))  # already JSON: sent as it is
-            visible.add((collection, id))
-            last = seq
-        has_more = len(changes) < len(rows)
+        page = _fitting(rows[:limit], max_bytes)
+        changes = [orjson.Fragment(row[3]) for row in page]  # already JSON: sent as it is
+        last = page[-1][0] if page else after
+        has_more = len(page) < len(rows)
         upto = last if has_more else max(top, after)
-        evict += _evictions(store, scope, max(after, held_from), upto, visible)
+        evict += _evictions(store, scope, max(after, held_from), upto, page)
     exits = held_from if held_from > upto else None
     new_cursor = cursors.issue(store, Cursor(device=device, seq=upto, scope=scope.own_grids,
                                              exits=exits))
