@@ -134,7 +134,8 @@ def normalize_login(login: str) -> str:
 def set_login(store: Storage, person_id: str, login: str, secret: str, *,
               pepper: bytes) -> dict:
     """Set (or replace) a person's web login. Volunteers: phone + PIN of 6-12 digits;
-    shop staff and admins: a username (or phone) + a password of 8+ characters.
+    shop staff and admins: a username (or phone) + a password of 8+ characters. The
+    login a person already has may be kept as it is (an issued one is their id).
     Ends the person's open web sessions and clears any lock-out."""
     with store.transaction():
         person = store.directory.person(person_id)
@@ -144,26 +145,78 @@ def set_login(store: Storage, person_id: str, login: str, secret: str, *,
         if role not in WEB_ROLES:
             raise ValidationFailed(fields={"person": [f"a {role} does not sign in on the web"]})
         login = normalize_login(login)
+        current = store.web.login_of(person_id)
+        kept = current is not None and current["login"] == login   # e.g. an issued id
         errors: dict[str, list[str]] = {}
         if role == "volunteer":
-            if not PHONE_RE.match(login):
+            if not (PHONE_RE.match(login) or kept):
                 errors["login"] = ["a volunteer signs in with a phone number (digits)"]
             if not PIN_RE.match(secret):
                 errors["secret"] = ["a PIN is 6 to 12 digits"]
         else:
-            if not (USERNAME_RE.match(login) or PHONE_RE.match(login)):
+            if not (USERNAME_RE.match(login) or PHONE_RE.match(login) or kept):
                 errors["login"] = ["a username: a letter, then 3-64 letters, digits, _ . -"]
             if not MIN_PASSWORD <= len(secret) <= MAX_SECRET:
                 errors["secret"] = [f"a password is {MIN_PASSWORD} to {MAX_SECRET} characters"]
         if errors:
             raise ValidationFailed(fields=errors)
-        try:
-            store.web.set_login(person=person_id, login=login,
-                                secret_hash=hash_secret(secret, pepper=pepper), at=clock.iso())
-        except Conflict:
-            raise IdReused("this login is already used by another person") from None
-        store.web.delete_sessions_of(person_id)
+        _store_login(store, person_id, login, hash_secret(secret, pepper=pepper))
         return {"person": person_id, "login": login}
+
+
+def _store_login(store: Storage, person_id: str, login: str, secret_hash: str) -> None:
+    """Write a login (in the caller's transaction), end the person's web sessions."""
+    try:
+        store.web.set_login(person=person_id, login=login, secret_hash=secret_hash,
+                            at=clock.iso())
+    except Conflict:
+        raise IdReused("this login is already used by another person") from None
+    store.web.delete_sessions_of(person_id)
+
+
+# --- sign-ins the office issues (people imported from a roster have none) ---
+# Readable on paper: no 0/o, 1/l/i.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+ISSUED_PIN_DIGITS = 8
+MAX_ISSUED = 100   # a batch: each is one scrypt hash (tens of milliseconds)
+
+
+def new_secret(role: str) -> str:
+    """A fresh PIN (volunteers: 8 digits) or password (three groups of four letters and
+    digits, the dashes included: about 59 bits), to be shown once."""
+    if role == "volunteer":
+        return "".join(secrets.choice("0123456789") for _ in range(ISSUED_PIN_DIGITS))
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4))
+                    for _ in range(3))
+
+
+def issue_login(store: Storage, person_id: str, *, pepper: bytes) -> dict:
+    """Give an active person of a web role a sign-in the office hands over on paper:
+    the login they have, else their id (the roster's 编号) as the login, and a new
+    PIN or password. ``{"person", "name", "role", "community", "login", "secret"}``: the
+    secret is returned this once and stored only hashed. Ends their web sessions.
+
+    NotFound; ValidationFailed (``person``: inactive, or a role without web sign-in);
+    IdReused when another person already signs in with this id."""
+    person = store.directory.person(person_id)
+    if person is None:
+        raise NotFound("no such person")
+    secret = new_secret(person["role"])
+    secret_hash = hash_secret(secret, pepper=pepper)   # slow: outside the transaction
+    with store.transaction():
+        person = store.directory.person(person_id)
+        if person is None:
+            raise NotFound("no such person")
+        if person["role"] not in WEB_ROLES:
+            raise ValidationFailed(fields={"person": [f"a {person['role']} does not sign in "
+                                                      "on the web"]})
+        if not person["active"]:
+            raise ValidationFailed(fields={"person": ["person is inactive"]})
+        current = store.web.login_of(person_id)
+        login = current["login"] if current else normalize_login(person_id)
+        _store_login(store, person_id, login, secret_hash)
+    return {"person": person_id, "name": person["name"], "role": person["role"],
+            "community": person["community"], "login": login, "secret": secret}
 
 
 # --- sessions ------------------------------------------------------------

@@ -367,6 +367,9 @@ class WebPart(Protocol):
     def login(self, login: str) -> dict | None:
         ...
 
+    def login_of(self, person: str) -> dict | None:
+        ...
+
     def logins(self) -> dict[str, dict]:
         ...
 

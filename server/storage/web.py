@@ -45,6 +45,12 @@ class WebStore:
             (login,))
         return dict(row) if row else None
 
+    def login_of(self, person: str) -> dict | None:
+        """{login, failed, locked_until} of one person's login, or None."""
+        row = self.db.one("SELECT login, failed, locked_until FROM web_logins WHERE person = ?",
+                          (person,))
+        return dict(row) if row else None
+
     def logins(self) -> dict[str, dict]:
         """person -> {login, failed, locked_until} for everyone who has a login."""
         return {r["person"]: dict(r) for r in self.db.query(

@@ -30,6 +30,7 @@ from . import (  # noqa: F401 (routes)
     views_me_cases,
     views_public,
     views_shop,
+    views_sign_ins,
 )
 from .blueprint import bp
 from .session import apply_cookies, current

@@ -10,7 +10,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from ..errors import NotFound, ValidationFailed
-from ..services import dashboard, directory, fieldview, grid_tree
+from ..services import dashboard, directory, fieldview, grid_tree, web_auth
 from ..state import storage
 from . import console_charts as charts
 from .blueprint import bp
@@ -73,9 +73,15 @@ def admin_print() -> Any:
     under = sorted(store.directory.descendants([f_grid])) if f_grid else None
     volunteers = [p for p in fieldview.volunteers_in(store, under) if p["active"]]
     posters = grids if _poster_endpoint() else []
+    # Who may get a sign-in slip: active people of a web role (of the grid, when one is
+    # chosen: shop staff and administrators hold no grid and are listed under all grids).
+    signers = [p for p in store.directory.people()
+               if p["active"] and p["role"] in web_auth.WEB_ROLES
+               and (under is None or set(under).intersection(p["grids"]))]
     return render_template("admin/print.html", grids=grids, grid=f_grid, volunteers=volunteers,
                            names={g["id"]: g["path"] for g in grids}, posters=posters,
-                           poster_endpoint=_poster_endpoint())
+                           poster_endpoint=_poster_endpoint(), signers=signers,
+                           logins=store.web.logins())
 
 
 def _poster_endpoint() -> str | None:

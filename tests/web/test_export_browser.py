@@ -1,6 +1,7 @@
-"""The office's Excel page in a real browser (Playwright + Debian's chromium): cases
-exported for a date range, a grid and a status, downloaded and read back with
-openpyxl; a backwards range answered on the page with nothing downloaded.
+"""Pages in a real browser (Playwright + Debian's chromium): cases exported for a date
+range, a grid and a status, downloaded and read back with openpyxl, and a backwards
+range answered on the page; sign-in slips for a batch and for one person, used to sign
+in; a control character in a resident's rating note; a weak device key marked.
 
 Pages are saved as tests/artifacts/web/console-<page>-<zh_CN|en>-<360|desktop>.png and
 checked to fit a 360 px wide screen (``shots``).
@@ -9,6 +10,7 @@ checked to fit a 360 px wide screen (``shots``).
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
@@ -20,6 +22,7 @@ from server.bootstrap import initialise
 from tests.browser_support import needs_chromium
 from tests.cases.cases_support import case_rules, new_report, open_case, report_code, step
 from tests.helpers import ApiClient
+from tests.web.test_browser import ARTIFACTS
 from tests.web.test_console_browser import DESKTOP, shots
 
 pytestmark = needs_chromium
@@ -106,3 +109,92 @@ def test_cases_for_a_date_range_downloaded_and_read_back(page, site, tmp_path):
     assert "晚于" in page.inner_text("#export-cases-card #export-error")
     assert page.input_value(f"{form} input[name=from]") == "2026-12-09"   # kept as typed
     shots(page, "excel-cases-error")
+
+
+def test_sign_in_slips_for_a_batch_and_one_person_then_used_to_sign_in(page, browser, site):
+    """Volunteers and a cashier made without a sign-in (as a roster import makes them)
+    get slips from the print page; one slip from a person's page; the printed name and
+    PIN sign in."""
+    api = site["api"]
+    api.person("v-201", "volunteer", ["g1"])
+    api.person("v-202", "volunteer", ["g1a"])
+    page.goto(site["url"] + "/admin/print")
+    assert page.is_checked("#sign-ins-form input[value=v-201]")
+    shots(page, "print-sign-ins")
+    page.goto(site["url"] + "/admin/print")
+    page.evaluate("document.querySelectorAll('#sign-ins-form input').forEach("
+                  "b => { b.checked = false; })")
+    page.check("#sign-ins-form input[value=v-201]")
+    page.check("#sign-ins-form input[value=shop1]")
+    with page.expect_navigation():
+        page.click("#issue-sign-ins")              # its confirm is accepted
+    assert page.locator("article.sign-in-slip").count() == 2
+    login = page.inner_text("#slip-v-201 .slip-login")
+    pin = page.inner_text("#slip-v-201 .slip-secret")
+    page.set_viewport_size({"width": DESKTOP, "height": 800})
+    page.screenshot(path=str(ARTIFACTS / "console-sign-in-slips-zh_CN-desktop.png"),
+                    full_page=True)
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.screenshot(path=str(ARTIFACTS / "console-sign-in-slips-zh_CN-360.png"),
+                    full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.emulate_media(media="print")
+    page.screenshot(path=str(ARTIFACTS / "console-sign-in-slips-print.png"), full_page=True)
+    page.emulate_media(media="screen")
+    page.set_viewport_size({"width": DESKTOP, "height": 800})
+
+    page.goto(site["url"] + "/admin/people/v-202")
+    shots(page, "person-issue-login")
+    with page.expect_navigation():
+        page.click("#issue-login")
+    assert page.inner_text("#slip-v-202 .slip-login") == "v-202"
+
+    volunteer = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
+    phone = volunteer.new_page()
+    phone.goto(site["url"] + "/login")
+    phone.fill("input[name=login]", login)
+    phone.fill("input[name=secret]", pin)
+    with phone.expect_navigation():
+        phone.click("form[action='/login'] button[type=submit]")
+    assert phone.url.endswith("/me")
+    volunteer.close()
+
+
+def test_a_rating_note_with_a_control_character_is_answered_on_the_page(browser, site):
+    """The resident's rating form: a NUL typed into the note (as a broken keyboard or a
+    pasted text can) is refused with a message, the note kept without it."""
+    api, case_id = site["api"], site["report"]
+    w1 = api.enroll("w1", "w1 second phone")
+    for base, status in ((2, "accepted"), (3, "done")):
+        extra = {"resolution": "已清理"} if status == "done" else {}
+        assert step(w1, case_id, base, status=status, **extra)["status"] == "applied"
+    context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
+    resident = context.new_page()
+    resident.goto(site["url"] + f"/r/receipt/{site['receipt']}")
+    resident.check("#rate-form input[name=rating][value='4']")
+    resident.evaluate("document.querySelector('#rate-form textarea').value = '很好\\u0000谢谢'")
+    with resident.expect_navigation():
+        resident.click("#rate-form button[type=submit]")
+    assert "控制字符" in resident.inner_text("[role=alert]")
+    assert resident.input_value("#rate-form textarea") == "很好谢谢"
+    assert resident.is_checked("#rate-form input[name=rating][value='4']")
+    resident.screenshot(path=str(ARTIFACTS / "public-rating-control-chars-zh_CN-360.png"),
+                        full_page=True)
+    with resident.expect_navigation():
+        resident.click("#rate-form button[type=submit]")
+    assert "★★★★" in resident.inner_text("#rating")
+    context.close()
+
+
+def test_a_device_with_a_weak_key_is_marked_on_the_devices_page(page, site):
+    from tests.server.test_weak_device_keys import IDENTITY
+
+    phone = site["api"].enroll("w1b", "旧手机")
+    conn = sqlite3.connect(site["data"] / "gridsync.db")   # enrolled before the key check
+    conn.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, phone.id))
+    conn.commit()
+    conn.close()
+    page.goto(site["url"] + "/admin/devices")
+    assert "1 台设备的密钥不安全" in page.inner_text("#weak-keys")
+    assert page.locator(f"#device-{phone.id} .weak-key").count() == 1
+    shots(page, "devices-weak-key")
