@@ -5,7 +5,7 @@ DATA_DIR ?= $(or $(GRIDSYNC_DATA_DIR),./gridsync-data)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint lock install dev sim bench clean browser postgres translations
+.PHONY: serve test test-pg lint lock install dev sim bench clean browser postgres translations
 
 # Installs come from the lock files (requirements/*.txt, made by `make lock` from
 # pyproject.toml): what is deployed and tested is exactly what was locked.
@@ -31,6 +31,11 @@ serve: $(BIN)/gridsync
 
 test: $(VENV)/.dev browser postgres
 	$(BIN)/python -m pytest -q
+
+# The whole suite again with PostgreSQL behind every test (a fresh database each, on
+# GRIDSYNC_TEST_DATABASE_URL's server or a throwaway cluster); SQLite-only tests skip.
+test-pg: $(VENV)/.dev browser postgres
+	GRIDSYNC_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q
 
 # ruff (style, imports, bugbear) and mypy (types; settings in pyproject.toml).
 lint: $(VENV)/.dev

@@ -58,9 +58,10 @@ def prepare_data_dir(data_dir: str | Path, *, database: bool = True) -> None:
 def tighten_data_dir(data_dir: str | Path) -> None:
     """Make an existing data dir and the gridsync files in it private (at every start,
     so a data dir made by an older version or by hand is tightened too). Only a
-    directory that holds a gridsync database is touched: never e.g. /var/lib itself."""
+    directory that holds a gridsync database or secret (all a data dir holds when the
+    database is PostgreSQL) is touched: never e.g. /var/lib itself."""
     path = Path(data_dir)
-    if not (path / "gridsync.db").is_file():
+    if not any((path / name).is_file() for name in ("gridsync.db", "secret.key")):
         return
     try:
         os.chmod(path, DIR_MODE)

@@ -2,10 +2,20 @@
 
 ``make_app(data_dir)`` lets a test build a second app on the same data dir
 (an app restart); ``api`` wraps the test client with the admin token.
+
+The database behind every fixture is SQLite (the data dir's file) unless
+``GRIDSYNC_TEST_BACKEND=postgresql`` (``make test-pg``): then every test that may
+touch storage gets a fresh PostgreSQL database, named in ``GRIDSYNC_DATABASE_URL``
+for the app, the CLI and `gridsync serve` subprocesses, and tests marked
+``sqlite_only`` (about the SQLite file itself) skip, saying why.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,14 +26,84 @@ from tests.helpers import ApiClient, LiveServer, make_tokens
 
 pytest_plugins = ["tests.browser_support"]  # the ``browser`` fixture of every browser test
 
-BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-"""Mark a module or test with this to run it on both databases (``backend`` fixture)."""
+BACKENDS = ("sqlite", "postgresql")
+TEST_BACKEND = os.environ.get("GRIDSYNC_TEST_BACKEND", "sqlite").strip().lower() or "sqlite"
+ON_POSTGRES = TEST_BACKEND == "postgresql"
+
+BOTH_BACKENDS = pytest.mark.parametrize(
+    "backend", ["postgresql"] if ON_POSTGRES else list(BACKENDS), indirect=True)
+"""Mark a module or test with this to run it on both databases (``backend`` fixture); the
+PostgreSQL run (``make test-pg``) runs only its PostgreSQL half."""
+
+PURE = ("tests/primitives/", "tests/sync/", "tests/ledger/", "tests/test_layering.py")
+"""Suites of the pure libraries: no storage, so no database on the PostgreSQL run."""
+
+WIDER_WORLDS = ("shared_world", "field_server")
+"""Fixtures that keep one database for a module or the session (a test using one gets
+no database of its own)."""
+
+
+def pytest_configure(config):
+    if TEST_BACKEND not in BACKENDS:
+        raise pytest.UsageError(f"GRIDSYNC_TEST_BACKEND={TEST_BACKEND!r}: "
+                                f"use one of {', '.join(BACKENDS)}")
+    config.addinivalue_line("markers", "sqlite_only(reason): about the SQLite file itself "
+                                       "(skipped on the PostgreSQL run, with the reason)")
+
+
+def pytest_report_header(config):
+    return f"gridsync test backend: {TEST_BACKEND} (GRIDSYNC_TEST_BACKEND)"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not ON_POSTGRES:
+        return
+    for item in items:
+        mark = item.get_closest_marker("sqlite_only")
+        if mark is not None:
+            reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(autouse=True)
+def _database_of_the_run(request):
+    """On the PostgreSQL run, every test that may touch storage has its own database
+    (``database_url``) before anything opens one, even a test that initialises a data
+    dir of its own or runs `gridsync init`."""
+    if not ON_POSTGRES or request.node.get_closest_marker("sqlite_only"):
+        return
+    where = Path(str(request.node.path)).as_posix()
+    if any(f"/{part}" in where for part in PURE):
+        return
+    if any(name in request.fixturenames for name in WIDER_WORLDS):
+        return
+    request.getfixturevalue("database_url")
 
 
 @pytest.fixture
 def backend(request):
-    """The database behind ``data_dir``: "sqlite" unless parametrized (BOTH_BACKENDS)."""
-    return getattr(request, "param", "sqlite")
+    """The database behind ``data_dir``: GRIDSYNC_TEST_BACKEND (default "sqlite") unless
+    parametrized (BOTH_BACKENDS)."""
+    return getattr(request, "param", TEST_BACKEND)
+
+
+@contextmanager
+def wider_database(request) -> Iterator[str | None]:
+    """For a fixture wider than one test: None on the SQLite run; on the PostgreSQL run
+    a fresh migrated database's URL, in GRIDSYNC_DATABASE_URL while the fixture sets
+    up, dropped when it ends."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    from server.storage.postgres import close_pools
+
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.create_database(migrated=True)
+    try:
+        yield url
+    finally:
+        close_pools(url)
+        cluster.drop_database(url)
 
 
 @pytest.fixture
@@ -31,11 +111,29 @@ def database_url(backend, request, monkeypatch):
     """None for SQLite (the data dir's file), else a fresh PostgreSQL database's URL,
     also put in GRIDSYNC_DATABASE_URL for the CLI and `gridsync serve` subprocesses."""
     monkeypatch.delenv("GRIDSYNC_DATABASE_URL", raising=False)
-    if backend == "sqlite":
+    if backend != "postgresql":
         return None
     url = request.getfixturevalue("pg_url")
     monkeypatch.setenv("GRIDSYNC_DATABASE_URL", url)
     return url
+
+
+@pytest.fixture
+def other_database(backend, request):
+    """For a test that makes a second data dir: the environment that gives it its own
+    database (``{}`` on SQLite, where it has its own file; else GRIDSYNC_DATABASE_URL of
+    a second, empty PostgreSQL database (no tables, as createdb makes it), dropped after
+    the test)."""
+    if backend != "postgresql":
+        yield {}
+        return
+    from server.storage.postgres import close_pools
+
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.create_database()
+    yield {"GRIDSYNC_DATABASE_URL": url}
+    close_pools(url)
+    cluster.drop_database(url)
 
 
 @pytest.fixture
@@ -112,17 +210,21 @@ def tokens(world, api, data_dir):
 
 
 @pytest.fixture(scope="module")
-def shared_world(tmp_path_factory):
+def shared_world(tmp_path_factory, request):
     """One data dir with make_world, add_second_community and ``tokens``, built once per
     test module, for tests that change nothing (and prove it with ``db_dump``): far
     cheaper than a new world per test. ``.api``, ``.app``, ``.data_dir``, ``.tokens``,
     ``.world``."""
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, wider_database(request) as url:
         mp.delenv("GRIDSYNC_SECRET", raising=False)
+        mp.delenv("GRIDSYNC_DATABASE_URL", raising=False)
+        if url:
+            mp.setenv("GRIDSYNC_DATABASE_URL", url)
         data_dir = tmp_path_factory.mktemp("shared") / "data"
-        token = initialise(str(data_dir))["token"]
+        token = initialise(str(data_dir), url)["token"]
         data_dir.joinpath("admin-token").write_text(token)
-        app = create_app({"DATA_DIR": str(data_dir), "TESTING": True})
+        app = create_app({"DATA_DIR": str(data_dir), "TESTING": True,
+                          **({"DATABASE_URL": url} if url else {})})
         api = ApiClient(app.test_client(), token)
         world = api.make_world()
         tokens = make_tokens(api, data_dir)
@@ -139,6 +241,8 @@ def pg_cluster():
     try:
         cluster = pg.server()
     except pg.Unavailable as exc:
+        if ON_POSTGRES:  # asked for the PostgreSQL run: not a skip of everything
+            pytest.exit(f"GRIDSYNC_TEST_BACKEND=postgresql: {exc}", returncode=3)
         pytest.skip(str(exc))
     yield cluster
     cluster.stop()
@@ -152,5 +256,5 @@ def pg_url(pg_cluster):
 
     url = pg_cluster.create_database(migrated=True)
     yield url
-    close_pools()
+    close_pools(url)
     pg_cluster.drop_database(url)

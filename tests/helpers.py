@@ -262,16 +262,20 @@ class LiveServer:
 def db_dump(data_dir: Any, *, skip: tuple[str, ...] = ("rate_limits",)) -> dict[str, list]:
     """Every row of every table (sorted), read with a separate connection: compare a
     dump taken before a failing request with one taken after to prove nothing changed."""
-    import sqlite3
-
-    conn = sqlite3.connect(str(Path(data_dir) / "gridsync.db"))
+    db = RawDb(data_dir)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        return {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"')))
+        if db.postgres:
+            listed = db.execute("SELECT table_name FROM information_schema.tables "
+                                "WHERE table_schema = current_schema() "
+                                "AND table_type = 'BASE TABLE'")
+        else:
+            listed = db.execute("SELECT name FROM sqlite_master "
+                                "WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        tables = [r[0] for r in listed]
+        return {t: sorted(repr(tuple(row)) for row in db.execute(f'SELECT * FROM "{t}"'))
                 for t in tables if t not in skip}
     finally:
-        conn.close()
+        db.close()
 
 
 def add_second_community(api: ApiClient) -> None:
@@ -321,11 +325,11 @@ class RawDb:
     """A direct connection to a test's database, whichever backend (``?`` placeholders,
     rows by position or column name), for tests that look behind the API or tamper."""
 
-    def __init__(self, data_dir: Any):
+    def __init__(self, data_dir: Any, env: dict[str, str] | None = None):
         from server.config import database_target
         from server.storage.postgres import is_postgres_url
 
-        self.target = database_target(str(data_dir))
+        self.target = database_target(str(data_dir), (env or {}).get("GRIDSYNC_DATABASE_URL"))
         self.postgres = is_postgres_url(self.target)
         if self.postgres:
             import psycopg
@@ -356,9 +360,27 @@ class RawDb:
             return None
         return self.conn.executemany(sql, rows)
 
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def set_schema_version(self, version: int) -> None:
+        """Stamp the database as migrated to ``version`` (a newer or older gridsync's)."""
+        if self.postgres:
+            self.execute("UPDATE schema_version SET version = ?", (version,))
+        else:
+            self.execute(f"PRAGMA user_version = {int(version)}")
+
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> RawDb:
+        return self
 
-def raw_db(data_dir: Any) -> RawDb:
-    return RawDb(data_dir)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def raw_db(data_dir: Any, env: dict[str, str] | None = None) -> RawDb:
+    """``data_dir``'s database (``env``: an ``other_database`` environment it was made in)."""
+    return RawDb(data_dir, env)

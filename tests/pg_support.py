@@ -59,12 +59,17 @@ class Cluster:
         base, _, _ = self.admin_url.rpartition("/")
         return f"{base}/{dbname}"
 
-    def create_database(self, prefix: str = "gridsync_test", *, migrated: bool = False) -> str:
+    def create_database(self, prefix: str = "gridsync_test", *, migrated: bool = False,
+                        copy_of: str | None = None) -> str:
         """A new database, empty or (``migrated``) with the whole schema already
-        applied (copied from a template migrated once per session: faster); its URL."""
+        applied (copied from a template migrated once per session: faster), or a copy of
+        the database at URL ``copy_of`` (nobody may be connected to it); its URL."""
         import psycopg
 
-        template = self._migrated_template() if migrated else "template0"
+        if copy_of is not None:
+            template = copy_of.rpartition("/")[2]
+        else:
+            template = self._migrated_template() if migrated else "template0"
         name = f"{prefix}_{os.getpid()}_{next(self._names)}_{uuid.uuid4().hex[:6]}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'')

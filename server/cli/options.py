@@ -46,8 +46,13 @@ def pass_store(command: Callable[..., Any]) -> Callable[..., Any]:
     @database_url_option
     @functools.wraps(command)
     def wrapped(*args: Any, data_dir: str, database_url: str | None, **kwargs: Any) -> Any:
+        target = existing_database(data_dir, database_url)
         try:
-            store = open_storage(existing_database(data_dir, database_url))
+            store = open_storage(target)
+            if is_postgres_url(target) and not store.ledger.keys():
+                store.close()   # an empty PostgreSQL database: as a data dir with no file
+                raise click.ClickException(
+                    "that PostgreSQL database is not initialised: run `gridsync init`")
         except StorageError as exc:
             raise click.ClickException(str(exc)) from None
         try:

@@ -86,9 +86,18 @@ class _Postgresql(Dialect):
         return f"SELECT jsonb_array_elements_text(CAST({param} AS jsonb)) COLLATE \"C\""
 
     def json_text(self, column: str, *path: str) -> str:
-        # PostgreSQL's JSON functions refuse a \u0000 anywhere in the text (SQLite keeps
-        # it): it is dropped for the lookup, which only ever reads ids and names.
-        return f"(CAST(replace({column}, '\\u0000', '') AS json) #>> '{{{','.join(path)}}}')"
+        return f"(CAST({self.nul_free(column)} AS json) #>> '{{{','.join(path)}}}')"
+
+    def nul_free(self, column: str) -> str:
+        """The JSON text in ``column`` with every escaped NUL (``\\u0000``) dropped.
+
+        PostgreSQL's JSON functions refuse a \\u0000 anywhere in the text (SQLite keeps
+        it); lookups only ever read ids and names, so it is dropped for them. Only a
+        real escape goes: a string holding a backslash and "u0000" is written
+        ``\\\\u0000`` and stays (a plain replace would break the JSON there).
+        """
+        return (f"CASE WHEN strpos({column}, '\\u0000') > 0 THEN regexp_replace({column}, "
+                f"'(?<!\\\\)((?:\\\\\\\\)*)\\\\u0000', '\\1', 'g') ELSE {column} END")
 
     def json_number(self, column: str, *path: str) -> str:
         return f"CAST({self.json_text(column, *path)} AS numeric)"

@@ -113,20 +113,14 @@ class FieldDataStore:
                 "_", "\\_") + "%"
         found = (f"SELECT h.id, h.grid, h.address, h.head_name, h.phone, h.members "
                  f"FROM {source} WHERE {' AND '.join(where)}")
-        with self.db.snapshot():
-            if sql.name == "postgresql":
-                # A prepared statement's generic plan cannot see that a word's trigrams
-                # are rare and scans every household (measured: 3 ms became 27 ms from
-                # the tenth search on): plan each search for its own words.
-                self.db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-            rows = self.db.query(
-                f"SELECT *, count(*) OVER () FROM ({found} LIMIT :cap) AS found "
-                "ORDER BY address, id LIMIT :limit OFFSET :offset", args)
-            total = int(rows[0][6]) if rows else 0
-            if total > SEARCH_CAP or (offset and not rows):
-                rows = self.db.query(
-                    f"{found} ORDER BY h.address, h.id LIMIT :limit OFFSET :offset", args)
-                total = int(self.db.scalar(f"SELECT count(*) FROM ({found}) AS found", args))
+        rows = self.db.query(
+            f"SELECT *, count(*) OVER () FROM ({found} LIMIT :cap) AS found "
+            "ORDER BY address, id LIMIT :limit OFFSET :offset", args)
+        total = int(rows[0][6]) if rows else 0
+        if total > SEARCH_CAP or (offset and not rows):
+            rows = self.db.query(f"{found} ORDER BY h.address, h.id LIMIT :limit OFFSET :offset",
+                                 args)
+            total = int(self.db.scalar(f"SELECT count(*) FROM ({found}) AS found", args))
         cols = ("id", "grid", "address", "head_name", "phone", "members")
         return [dict(zip(cols, r[:6], strict=True)) for r in rows], total
 

@@ -154,12 +154,14 @@ def pool_for(url: str) -> ConnectionPool:
     return pool
 
 
-def close_pools() -> None:
+def close_pools(url: str | None = None) -> None:
+    """Close this process's pools (only ``url``'s when given: others stay usable)."""
     with _pools_lock:
-        for (pid, _), pool in list(_pools.items()):
-            if pid == os.getpid():
-                pool.close()
-        _pools.clear()
+        for key, pool in list(_pools.items()):
+            if url is None or key[1] == url:
+                if key[0] == os.getpid():
+                    pool.close()
+                del _pools[key]
 
 
 class PgDatabase:

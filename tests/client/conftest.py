@@ -7,13 +7,13 @@ through ``sleeps`` (a list of the delays asked for), so retries cost no time.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from client_sdk import FieldClient, FlaskTransport, HttpTransport, RetryPolicy
+from tests.helpers import RawDb, raw_db
 
 
 class Sleeps(list):
@@ -70,10 +70,9 @@ def make_live_field(live_server, api, world, tmp_path, sleeps):
     return factory
 
 
-def server_db(data_dir: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(Path(data_dir) / "gridsync.db"), timeout=30)
-    conn.row_factory = sqlite3.Row
-    return conn
+def server_db(data_dir: Path) -> RawDb:
+    """The server's database (either backend), closed at the end of a ``with``."""
+    return raw_db(data_dir)
 
 
 def server_records(data_dir: Path, collection: str) -> dict[str, dict]:

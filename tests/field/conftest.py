@@ -17,6 +17,7 @@ import requests
 from server import create_app, state
 from server.bootstrap import initialise
 from tests.browser_support import skip_unless_browser
+from tests.conftest import wider_database
 from tests.helpers import ApiClient, LiveServer
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "field"
@@ -45,26 +46,29 @@ class Field:
 
 
 @pytest.fixture(scope="session")
-def field_server(tmp_path_factory) -> Iterator[Field]:
+def field_server(tmp_path_factory, request) -> Iterator[Field]:
     skip_unless_browser()
     path = tmp_path_factory.mktemp("field") / "data"
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, wider_database(request) as url:
         mp.delenv("GRIDSYNC_SECRET", raising=False)
-        info = initialise(str(path))
+        mp.delenv("GRIDSYNC_DATABASE_URL", raising=False)
+        info = initialise(str(path), url)
         path.joinpath("admin-token").write_text(info["token"])
-        app = create_app({"DATA_DIR": str(path), "TESTING": True})
+        app = create_app({"DATA_DIR": str(path), "TESTING": True,
+                          **({"DATABASE_URL": url} if url else {})})
         api = ApiClient(app.test_client(), info["token"])
         api.make_world()
         api.person("w9", "worker", ["g1"])     # a third phone of grid g1, for reading back
         state.close_all()
-        server = LiveServer(path, info["token"], workers=1).start()
-    try:
-        yield Field(server)
-    finally:
+        server = LiveServer(path, info["token"], workers=1,
+                            env={"GRIDSYNC_DATABASE_URL": url} if url else None).start()
         try:
-            server.stop()
-        except RuntimeError:
-            server.kill()
+            yield Field(server)
+        finally:
+            try:
+                server.stop()
+            except RuntimeError:
+                server.kill()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from click.testing import CliRunner
 
 from ledger import (
@@ -17,7 +15,7 @@ from ledger import (
 from ledger.anchors import entry_leaf
 from ledger.merkle import MemoryTree, consistency_path, inclusion_path
 from server.cli import main
-from tests.helpers import DeviceKey, enrolment_proof
+from tests.helpers import DeviceKey, enrolment_proof, raw_db
 from tests.server.ledger_support import entries, give, redemption_body
 
 
@@ -30,7 +28,8 @@ def pinned(api):
     return {"key_id": first["key_id"], "public_key": first["public_key"]}
 
 
-def test_enrolment_hands_out_the_first_key_and_init_prints_it(world, api, tmp_path):
+def test_enrolment_hands_out_the_first_key_and_init_prints_it(world, api, tmp_path,
+                                                               other_database):
     first = keys(api)[0]
     assert first["endorsement"] is None
     code = api.ok(api.post("/enrollments", {"person": "v2"}), 201)["code"]
@@ -40,12 +39,13 @@ def test_enrolment_hands_out_the_first_key_and_init_prints_it(world, api, tmp_pa
         "proof": enrolment_proof(code, key)}), 201)
     assert answer["ledger_key"] == {"key_id": "k1", "public_key": first["public_key"]}
 
-    done = CliRunner().invoke(main, ["init", "--data-dir", str(tmp_path / "fresh")])
+    done = CliRunner().invoke(main, ["init", "--data-dir", str(tmp_path / "fresh")],
+                              env=other_database)
     assert done.exit_code == 0, done.output
     assert "Ledger first key" in done.output
-    conn = sqlite3.connect(str(tmp_path / "fresh" / "gridsync.db"))
-    public = conn.execute("SELECT public_key FROM signing_keys").fetchone()[0]
-    conn.close()
+    db = raw_db(tmp_path / "fresh", other_database)
+    public = db.scalar("SELECT public_key FROM signing_keys")
+    db.close()
     assert f"k1 {public}" in done.output
 
 
@@ -66,10 +66,9 @@ def test_existing_keys_are_endorsed_at_start_up(data_dir, make_app, api):
     """A data dir from before endorsements: k2 made without one gets it from k1."""
     runner = CliRunner()
     assert runner.invoke(main, ["ledger", "rotate-key", "--data-dir", str(data_dir)]).exit_code == 0
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    conn.execute("UPDATE signing_keys SET endorsement = NULL")
-    conn.commit()
-    conn.close()
+    db = raw_db(data_dir)
+    db.execute("UPDATE signing_keys SET endorsement = NULL")
+    db.close()
     fresh = make_app(data_dir).test_client()
     listed = fresh.get("/api/v1/ledger/keys").get_json()["keys"]
     assert listed[1]["endorsement"]
@@ -105,10 +104,9 @@ def test_proofs_match_the_library_and_refuse_outside_the_tree(world, api, data_d
 def test_tree_is_filled_in_for_entries_stored_before_it(world, api, data_dir, make_app):
     for i in range(5):
         give(api, "volunteer:v1", 10 + i)
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    conn.execute("DELETE FROM merkle_nodes")
-    conn.commit()
-    conn.close()
+    db = raw_db(data_dir)
+    db.execute("DELETE FROM merkle_nodes")
+    db.close()
     fresh = make_app(data_dir).test_client()
     headers = {"Authorization": f"Bearer {api.token}"}
     cp = fresh.get("/api/v1/ledger/checkpoint", headers=headers).get_json()
@@ -138,10 +136,9 @@ def test_a_redemption_answer_is_a_receipt_checkable_offline(world, api):
 def test_a_server_whose_entries_were_cut_off_refuses_to_append(world, api, data_dir):
     for amount in (10, 20):
         give(api, "volunteer:v1", amount)
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    conn.execute("DELETE FROM entries WHERE seq = 2")
-    conn.commit()
-    conn.close()
+    db = raw_db(data_dir)
+    db.execute("DELETE FROM entries WHERE seq = 2")
+    db.close()
     cp = api.ok(api.get("/ledger/checkpoint"))  # still answers for the chain it has
     assert cp["seq"] == 1 and cp["root"] == tree_root(e["hash"] for e in entries(data_dir))
     resp = api.post("/ledger/adjustments", {"id": "a" * 32, "account": "volunteer:v1",

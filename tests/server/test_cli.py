@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import stat
 import subprocess
 
@@ -15,7 +14,7 @@ from ledger import KeyDecryptionError, SigningKey
 from server import create_app
 from server.cli import main
 from server.keystore import secret_path
-from tests.helpers import ApiClient, gridsync_command
+from tests.helpers import ApiClient, gridsync_command, raw_db
 
 
 def run(*args, env=None):
@@ -49,10 +48,10 @@ def test_init_prints_the_admin_token_once(fresh):
     quiet = run("init", "--data-dir", fresh, "--if-needed")
     assert (quiet.exit_code, quiet.output) == (0, "")
     # Still one key, one token: nothing changed.
-    conn = sqlite3.connect(str(fresh / "gridsync.db"))
-    assert conn.execute("SELECT count(*) FROM signing_keys").fetchone()[0] == 1
-    assert conn.execute("SELECT count(*) FROM tokens").fetchone()[0] == 1
-    conn.close()
+    db = raw_db(fresh)
+    assert db.scalar("SELECT count(*) FROM signing_keys") == 1
+    assert db.scalar("SELECT count(*) FROM tokens") == 1
+    db.close()
 
 
 def test_init_json(fresh):
@@ -70,19 +69,22 @@ def test_secret_file_is_private_and_the_ledger_key_encrypted(fresh):
     run("init", "--data-dir", fresh)
     mode = stat.S_IMODE(os.stat(secret_path(str(fresh))).st_mode)
     assert mode == 0o600
-    conn = sqlite3.connect(str(fresh / "gridsync.db"))
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    pem = bytes(conn.execute("SELECT encrypted_private FROM signing_keys").fetchone()[0])
-    public = conn.execute("SELECT public_key FROM signing_keys").fetchone()[0]
-    conn.close()
+    db = raw_db(fresh)
+    if not db.postgres:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pem = bytes(db.scalar("SELECT encrypted_private FROM signing_keys"))
+    public = db.scalar("SELECT public_key FROM signing_keys")
+    db.close()
     assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
     key = SigningKey.from_encrypted_pem(pem, secret_path(str(fresh)).read_text().strip().encode())
     assert key.public_key == public
     raw = key._key.private_bytes_raw()
     assert len(raw) == 32
-    stored = b"".join(p.read_bytes() for p in fresh.iterdir() if p.name.startswith("gridsync.db"))
-    assert raw not in stored
-    assert b"BEGIN PRIVATE KEY" not in stored
+    if not db.postgres:  # the SQLite file's bytes (PostgreSQL's: the column read above)
+        stored = b"".join(p.read_bytes() for p in fresh.iterdir()
+                          if p.name.startswith("gridsync.db"))
+        assert raw not in stored
+        assert b"BEGIN PRIVATE KEY" not in stored
     with pytest.raises(KeyDecryptionError):
         SigningKey.from_encrypted_pem(pem, b"wrong secret")
 
@@ -91,9 +93,9 @@ def test_init_with_gridsync_secret_writes_no_secret_file(fresh):
     out = run("init", "--data-dir", fresh, env={"GRIDSYNC_SECRET": "from-the-environment"})
     assert out.exit_code == 0
     assert not secret_path(str(fresh)).exists()
-    conn = sqlite3.connect(str(fresh / "gridsync.db"))
-    pem = bytes(conn.execute("SELECT encrypted_private FROM signing_keys").fetchone()[0])
-    conn.close()
+    db = raw_db(fresh)
+    pem = bytes(db.scalar("SELECT encrypted_private FROM signing_keys"))
+    db.close()
     SigningKey.from_encrypted_pem(pem, b"from-the-environment")
 
 
@@ -115,10 +117,9 @@ def test_token_issue_refuses_others_with_a_message(data_dir, world, person, mess
     out = run("token", "issue", "--data-dir", data_dir, "--person", person)
     assert out.exit_code != 0
     assert message in out.output and "Traceback" not in out.output
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    assert conn.execute("SELECT count(*) FROM tokens WHERE person = ?", (person,)).fetchone()[0] \
-        == 0
-    conn.close()
+    db = raw_db(data_dir)
+    assert db.scalar("SELECT count(*) FROM tokens WHERE person = ?", (person,)) == 0
+    db.close()
 
 
 def test_token_revoke(data_dir, api):
@@ -143,13 +144,16 @@ def test_token_commands_need_an_initialised_data_dir(tmp_path):
 def test_data_dir_from_the_environment(fresh):
     out = run("init", "--json", env={"GRIDSYNC_DATA_DIR": str(fresh)})
     assert out.exit_code == 0, out.output
-    assert (fresh / "gridsync.db").exists()
+    assert fresh.joinpath("secret.key").exists()      # the data dir named there
+    db = raw_db(fresh)
+    assert db.scalar("SELECT count(*) FROM signing_keys") == 1
+    db.close()
 
 
 def test_a_newer_schema_is_a_message_not_a_traceback(data_dir):
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    conn.execute("PRAGMA user_version = 999")
-    conn.close()
+    db = raw_db(data_dir)
+    db.set_schema_version(999)
+    db.close()
     for args in (["init"], ["token", "issue", "--person", "admin"], ["serve"]):
         out = CliRunner().invoke(main, [*args, "--data-dir", str(data_dir)])
         assert out.exit_code != 0, args

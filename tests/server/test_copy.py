@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from click.testing import CliRunner
 
 from server import create_app
 from server.cli import main
 from tests.helpers import ApiClient
 from tests.server.ledger_support import record_and_verify, redemption_body
+
+# What is copied is always a SQLite data dir, whichever backend the run is on.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def test_copy_into_postgresql_then_serve_on_with_the_same_history(

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from ledger import SigningKey, canonical, keyring, verify_chain, verify_checkpoint
 from server.cli import main
+from server.config import database_target
 from server.keystore import Signer
 from server.services.ledger_append import append
 from server.storage import open_storage
@@ -67,6 +68,13 @@ def test_empty_ledger_is_sound(data_dir):
 def set_body(conn, seq: int, entry: dict) -> None:
     conn.execute("UPDATE entries SET body = ?, amount = ?, hash = ? WHERE seq = ?",
                  (json.dumps(entry), entry["amount"], entry["hash"], seq))
+
+
+def set_amount(conn, seq: int, amount: int) -> None:
+    """The signed body's amount changed (its hash and signature, and the column, not)."""
+    body = json.loads(conn.scalar("SELECT body FROM entries WHERE seq = ?", (seq,)))
+    conn.execute("UPDATE entries SET body = ? WHERE seq = ?",
+                 (json.dumps({**body, "amount": amount}), seq))
 
 
 def resign(entry: dict, key: SigningKey, key_id: str) -> dict:
@@ -246,22 +254,28 @@ def test_edited_redemption_items(ledger, items, what):
     assert result.stderr.strip() == f"ledger broken: seq 4: redemption {rid}: {what}"
 
 
+def _with_fields(**changes):  # type: ignore[no-untyped-def]
+    return lambda text: json.dumps({**(state := json.loads(text)),
+                                    "fields": {**state["fields"], **changes}})
+
+
 @pytest.mark.parametrize("edit, what", [
-    ("json_set(state, '$.fields.status', 'rejected')", "its status is 'rejected', not 'verified'"),
-    ("json_set(state, '$.fields.points', 15)", "it has 15 points, the earn pays 10"),
-    ("json_set(state, '$.deleted', json('true'))", "it is deleted"),
-    # json_extract reads the first "fields", Python the last: refused, not read.
-    ("'{\"fields\":{\"status\":\"rejected\"},' || substr(state, 2)",
+    (_with_fields(status="rejected"), "its status is 'rejected', not 'verified'"),
+    (_with_fields(points=15), "it has 15 points, the earn pays 10"),
+    (lambda text: json.dumps({**json.loads(text), "deleted": True}), "it is deleted"),
+    # SQLite's json_extract reads the first "fields", Python the last: refused, not read.
+    (lambda text: '{"fields":{"status":"rejected"},' + text[1:],
      "its stored state names the key 'fields' twice"),
-])
+], ids=["status", "points", "deleted", "fields twice"])
 def test_earned_log_no_longer_verified(ledger, edit, what):
     """A log earned on (seq 2, 10 points) must stay verified with those points;
     seq 3's log was reversed, and stays verified too (the sound ledger passes)."""
     conn = db(ledger)
     log = conn.execute("SELECT ref FROM entries WHERE seq = 2").fetchone()[0]
     log = log.removeprefix("service_log:")
-    conn.execute(f"UPDATE records SET state = {edit} WHERE collection = 'service_logs' "
-                 "AND id = ?", (log,))
+    where = "WHERE collection = 'service_logs' AND id = ?"
+    text = conn.execute(f"SELECT state FROM records {where}", (log,)).fetchone()[0]
+    conn.execute(f"UPDATE records SET state = ? {where}", (edit(text), log))
     conn.close()
     result = run_verify(ledger)
     assert result.exit_code == 1, result.output
@@ -275,8 +289,9 @@ def test_duplicate_key_in_an_entry_body(ledger):
     conn = db(ledger)
     conn.execute("UPDATE entries SET debit = 'volunteer:v2', "
                  "body = '{\"debit\":\"volunteer:v2\",' || substr(body, 2) WHERE seq = 3")
-    assert conn.execute("SELECT json_extract(body, '$.debit') IS debit FROM entries "
-                        "WHERE seq = 3").fetchone()[0] == 1
+    if not conn.postgres:
+        assert conn.execute("SELECT json_extract(body, '$.debit') IS debit FROM entries "
+                            "WHERE seq = 3").fetchone()[0] == 1
     conn.close()
     result = run_verify(ledger)
     assert result.exit_code == 1, result.output
@@ -285,8 +300,7 @@ def test_duplicate_key_in_an_entry_body(ledger):
 
 def test_earn_without_its_evidence(ledger):
     conn = db(ledger)
-    op = conn.execute("SELECT json_extract(body, '$.evidence') FROM entries WHERE seq = 3"
-                      ).fetchone()[0]
+    op = json.loads(conn.scalar("SELECT body FROM entries WHERE seq = 3"))["evidence"]
     conn.execute("DELETE FROM ops WHERE op = ?", (op,))
     conn.close()
     result = run_verify(ledger)
@@ -301,7 +315,7 @@ def test_second_earn_for_one_log(ledger, app):
     conn.execute("DROP INDEX entries_once")
     ref = conn.execute("SELECT ref FROM entries WHERE seq = 2").fetchone()[0]
     conn.close()
-    store = open_storage(str(ledger / "gridsync.db"))
+    store = open_storage(database_target(str(ledger)))
     with store.transaction():
         append(store, Signer(str(ledger)), kind="earn", debit="issuance:c1",
                credit="volunteer:v1", amount=10, ref=ref)
@@ -319,7 +333,8 @@ def test_unreadable_stored_key(ledger):
     assert result.exit_code == 1 and "stored keys are unusable" in result.stderr
 
 
-def test_missing_data_dir(tmp_path):
+def test_missing_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRIDSYNC_DATABASE_URL", raising=False)  # the data dir's own file
     result = verify_cli("--data-dir", str(tmp_path / "nowhere"))
     assert result.exit_code == 1 and "no ledger database" in result.stderr
 
@@ -327,7 +342,7 @@ def test_missing_data_dir(tmp_path):
 @pytest.fixture
 def long_ledger(data_dir, app):
     """1,500 entries appended through the server's append(), for the forked path."""
-    store = open_storage(str(data_dir / "gridsync.db"))
+    store = open_storage(database_target(str(data_dir)))
     signer = Signer(str(data_dir))
     with app.app_context():
         for block in range(15):
@@ -345,8 +360,9 @@ def test_parallel_verify_reports_the_first_break(long_ledger, seq):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("ledger sound: 1500 entries")
     conn = db(long_ledger)
-    conn.execute("UPDATE entries SET body = json_set(body, '$.amount', 999), amount = 999 "
-                 "WHERE seq IN (?, 1499)", (seq,))
+    for changed in {seq, 1499}:
+        set_amount(conn, changed, 999)
+        conn.execute("UPDATE entries SET amount = 999 WHERE seq = ?", (changed,))
     conn.close()
     result = run_verify(long_ledger, workers=2)
     assert result.exit_code == 1
@@ -463,7 +479,7 @@ def test_verify_a_running_server(ledger, api, make_live_server):
 
     # The server now serves a tampered entry: caught with public keys only.
     conn = db(ledger)
-    conn.execute("UPDATE entries SET body = json_set(body, '$.amount', 1) WHERE seq = 4")
+    set_amount(conn, 4, 1)
     conn.close()
     result = verify_cli("--url", server.url, "--token", auditor)
     assert result.exit_code == 1

@@ -11,6 +11,7 @@ import pytest
 from server.storage import LATEST, open_storage
 from server.storage.connection import Database
 from server.storage.migrations import MIGRATIONS, current_version, migrate
+from tests.helpers import raw_db
 
 
 def schema(path):
@@ -107,9 +108,8 @@ def test_a_newer_schema_stops_the_app_factory(tmp_path):
 
     data = tmp_path / "data"
     data.mkdir()
-    conn = sqlite3.connect(str(data / "gridsync.db"))
-    conn.execute(f"PRAGMA user_version = {LATEST + 5}")
-    conn.close()
+    with raw_db(data) as db:  # the data dir's file, or the run's PostgreSQL database
+        db.set_schema_version(LATEST + 5)
     with pytest.raises(RuntimeError, match="newer than this gridsync"):
         create_app({"DATA_DIR": str(data), "TESTING": True})
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
+import json
 
 from click.testing import CliRunner
 
 from server.cli import main
+from server.config import database_target
+from tests.helpers import raw_db
 
 
 def test_purge_expires_old_cursors_only(world, api, data_dir):
@@ -16,10 +18,9 @@ def test_purge_expires_old_cursors_only(world, api, data_dir):
     w1b.pull_all()
     stale_cursor = w1b.cursor
     w1.sync([w1.change("households", {}, id=doomed["id"], base=1, deleted=True)])
-    conn = sqlite3.connect(data_dir / "gridsync.db")
-    conn.execute("UPDATE records SET updated_at = '2000-01-01T00:00:00.000Z' WHERE deleted = 1")
-    conn.commit()
-    conn.close()
+    with raw_db(data_dir) as db:
+        db.execute("UPDATE records SET updated_at = '2000-01-01T00:00:00.000Z' "
+                   "WHERE deleted = 1")
     result = CliRunner().invoke(main, ["purge-tombstones", "--data-dir", str(data_dir)])
     assert result.exit_code == 0 and "purged 1" in result.output
     fresh = w1.sync()  # w1's cursor is past the purged delete: still fine
@@ -43,16 +44,13 @@ def test_purge_forgets_old_rejected_ops_but_never_applied_ones_or_evidence(world
     fresh_junk = w1.change("households", {"grid": "g1", "members": -2})
     out = w1.sync([*junk, good])
     assert [r["status"] for r in out["results"]] == ["rejected"] * 3 + ["applied"]
-    conn = sqlite3.connect(data_dir / "gridsync.db")
-    conn.execute("UPDATE ops SET received_at = '2000-01-01T00:00:00.000Z'")
-    conn.commit()
-    conn.close()
+    with raw_db(data_dir) as db:
+        db.execute("UPDATE ops SET received_at = '2000-01-01T00:00:00.000Z'")
     assert w1.sync([fresh_junk])["results"][0]["status"] == "rejected"
     result = CliRunner().invoke(main, ["purge-tombstones", "--data-dir", str(data_dir)])
     assert result.exit_code == 0 and "3 rejected op(s)" in result.output, result.output
-    conn = sqlite3.connect(data_dir / "gridsync.db")
-    left = {r[0]: r[1] for r in conn.execute("SELECT op, status FROM ops")}
-    conn.close()
+    with raw_db(data_dir) as db:
+        left = {r[0]: r[1] for r in db.execute("SELECT op, status FROM ops")}
     assert left == {good["op"]: "applied", fresh_junk["op"]: "rejected"}
     # A purged op id sent again is judged afresh (nobody resends after the window).
     assert w1.sync([junk[0]])["results"][0]["status"] == "rejected"
@@ -68,14 +66,14 @@ def test_purge_keeps_a_rejected_op_named_as_evidence(world, api, data_dir):
     api.ok(api.post("/ledger/adjustments", {"id": "0190f0c0-0000-4000-8000-0000000000a1",
                                             "account": "volunteer:v1", "amount": 5,
                                             "reason": "seed"}), 201)
-    conn = sqlite3.connect(data_dir / "gridsync.db")
-    conn.execute("UPDATE ops SET received_at = '2000-01-01T00:00:00.000Z'")
-    # Storage-level guard: name the rejected op as an entry's evidence (as if a bug or
-    # an older version had done so); the purge must keep it.
-    conn.execute("UPDATE entries SET body = json_set(body, '$.evidence', ?)", (junk["op"],))
-    conn.commit()
-    conn.close()
-    store = open_storage(str(data_dir / "gridsync.db"))
+    with raw_db(data_dir) as db:
+        db.execute("UPDATE ops SET received_at = '2000-01-01T00:00:00.000Z'")
+        # Storage-level guard: name the rejected op as an entry's evidence (as if a bug or
+        # an older version had done so); the purge must keep it.
+        for seq, body in db.execute("SELECT seq, body FROM entries").fetchall():
+            body = json.dumps({**json.loads(body), "evidence": junk["op"]})
+            db.execute("UPDATE entries SET body = ? WHERE seq = ?", (body, seq))
+    store = open_storage(database_target(str(data_dir)))
     try:
         assert purge_rejected_ops(store, 180) == 0
     finally:

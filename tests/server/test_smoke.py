@@ -11,6 +11,7 @@ def test_settings_are_typed_and_read_once(tmp_path, monkeypatch):
     from server import create_app
     from server.config import SettingsError, load_settings
 
+    monkeypatch.delenv("GRIDSYNC_DATABASE_URL", raising=False)  # the default: the data dir's file
     monkeypatch.setenv("GRIDSYNC_WEB_COOKIE_SECURE", "false")
     monkeypatch.setenv("GRIDSYNC_PULL_MAX_BYTES", "12345")
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})

@@ -177,6 +177,17 @@ def test_rules_latest_wins(town):
         "points_per_hour": 1}
 
 
+def test_rules_by_hash_finds_the_newest_body_put_with_it(town):
+    d = town.directory
+    assert d.rules_by_hash("h1") is None
+    d.put_rules({"activities": {}, "daily_cap": None, "timezone": "UTC"}, "h1", AT)
+    d.put_rules({"activities": {}, "daily_cap": 2, "timezone": "UTC"}, "h2", AT)
+    d.put_rules({"activities": {}, "daily_cap": 1, "timezone": "UTC"}, "h1", LATER)
+    assert d.rules_by_hash("h1")["daily_cap"] == 1
+    assert d.rules_by_hash("h2")["daily_cap"] == 2
+    assert d.rules_by_hash("nope") is None
+
+
 # --- access --------------------------------------------------------------------------------
 
 def test_tokens(town):
@@ -311,6 +322,68 @@ def test_ledger_idempotent_requests_and_daily_points(store):
     lg.add_points_on("v1", "2026-11-26", 5)
     lg.add_points_on("v1", "2026-11-26", 7)
     assert lg.points_on("v1", "2026-11-26") == 12 and lg.points_on("v1", "2026-11-27") == 0
+
+
+def test_redemptions_between_a_shop_or_a_volunteer_newest_first(store, town):
+    lg = store.ledger
+    chain = entries(4, {2: "redeem", 3: "redeem", 4: "reverse"})
+    chain[3] = make_entry(seq=4, id="e4", kind="reverse", debit="shop:s1",
+                          credit="volunteer:v1", amount=20, ref="entry:2", evidence=None,
+                          rules=None, at=LATER, prev_hash=chain[2]["hash"], key=KEY,
+                          key_id="k1")
+    with store.transaction():
+        for e in chain:
+            lg.append(e)
+        lg.add_redemption({"id": "r1", "shop": "s1", "volunteer": "v1",
+                           "items": [{"sku": "米", "qty": 1}], "total": 20, "at": AT}, 2)
+        lg.add_redemption({"id": "r2", "shop": "s1", "volunteer": "v1", "items": [],
+                           "total": 30, "at": LATER}, 3)
+    both = lg.redemptions_between(shop="s1")
+    assert [(r["id"], r["entry_seq"], r["reversed_by"]) for r in both] == [
+        ("r2", 3, None), ("r1", 2, 4)]
+    assert both[1]["items"] == [{"sku": "米", "qty": 1}] and both[1]["total"] == 20
+    assert [r["id"] for r in lg.redemptions_between(volunteer="v1", since=LATER)] == ["r2"]
+    assert [r["id"] for r in lg.redemptions_between(shop="s1", until=LATER)] == ["r1"]
+    assert [r["id"] for r in lg.redemptions_between(shop="s1", limit=1)] == ["r2"]
+    assert lg.redemptions_between(volunteer="w1") == []
+    redemption, entry = lg.redemption("r1")
+    assert redemption["total"] == 20 and entry == chain[1]
+
+
+def test_purge_rejected_ops_keeps_recent_applied_and_evidence_ops(store):
+    def op(name, status, at):
+        return {"op": name, "device": "d1", "collection": "service_logs", "record": "l1",
+                "digest": "x", "change": {"op": name, "fields": {"note": "\u0000"}},
+                "status": status, "version": 1 if status == "applied" else None,
+                "error_code": None if status == "applied" else "validation",
+                "error_message": None, "received_at": at}
+
+    evidence = make_entry(seq=1, id="e1", kind="earn", debit="issuance:c1",
+                          credit="volunteer:v1", amount=10, ref="service_log:l1",
+                          evidence="op-evidence", rules=None, at=AT, prev_hash=ZERO_HASH,
+                          key=KEY, key_id="k1")
+    with store.transaction():
+        store.ledger.append(evidence)
+        store.records.add_ops([op("op-old", "rejected", AT), op("op-new", "rejected", LATER),
+                               op("op-applied", "applied", AT),
+                               op("op-evidence", "rejected", AT)])
+    assert store.records.purge_rejected_ops(LATER) == 1
+    assert store.records.op("op-old") is None
+    for kept in ("op-new", "op-applied", "op-evidence"):
+        assert store.records.op(kept)["op"] == kept
+    assert store.records.purge_rejected_ops(LATER) == 0
+    assert json.loads(store.records.op("op-new")["change"])["fields"]["note"] == "\u0000"
+
+
+def test_replace_secret_hash_keeps_the_login_and_its_failures(town):
+    w = town.web
+    w.set_login(person="w1", login="wang", secret_hash="old", at=AT)
+    w.record_failure("w1", failed=2, locked_until=None)
+    w.replace_secret_hash("w1", "new")
+    row = w.login("wang")
+    assert (row["secret_hash"], row["failed"]) == ("new", 2)
+    w.replace_secret_hash("v1", "nobody")            # no login: nothing made
+    assert w.login("nobody") is None and set(w.logins()) == {"w1"}
 
 
 # --- transactions --------------------------------------------------------------------------

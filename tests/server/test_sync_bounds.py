@@ -7,12 +7,12 @@ the recursion limit when the op was stored: a 500, and the device's queue stuck.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from server.services.sync.push import MAX_CHANGE_BYTES
 from sync.wire import MAX_DEPTH, deeper_than
+from tests.helpers import raw_db
 
 
 def nested(levels: int) -> object:
@@ -28,12 +28,9 @@ def w1(api, world):
 
 
 def stored_change(data_dir, op):
-    conn = sqlite3.connect(data_dir / "gridsync.db")
-    try:
-        row = conn.execute("SELECT change, status, error_code FROM ops WHERE op = ?",
-                           (op,)).fetchone()
-    finally:
-        conn.close()
+    with raw_db(data_dir) as db:
+        row = db.execute("SELECT change, status, error_code FROM ops WHERE op = ?",
+                         (op,)).fetchone()
     return json.loads(row[0]), row[1], row[2]
 
 

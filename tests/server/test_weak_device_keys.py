@@ -5,14 +5,12 @@ reports it."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from click.testing import CliRunner
 
 from server.cli import main
 from sync.crypto import b64url_encode
-from tests.helpers import api_validation, db_dump
+from tests.helpers import api_validation, db_dump, raw_db
 from tests.sync.test_weak_keys import NON_CANONICAL, SMALL_ORDER
 
 WEAK = {**SMALL_ORDER, **NON_CANONICAL}
@@ -41,10 +39,8 @@ def test_a_device_stored_with_a_weak_key_signs_nothing_and_verify_reports_it(
     w1 = api.enroll("w1")
     ok = CliRunner().invoke(main, ["ledger", "verify", "--data-dir", str(data_dir)])
     assert ok.exit_code == 0, ok.output
-    conn = sqlite3.connect(data_dir / "gridsync.db")  # as an enrolment before the check did
-    conn.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, w1.id))
-    conn.commit()
-    conn.close()
+    with raw_db(data_dir) as db:  # as an enrolment before the check did
+        db.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, w1.id))
     forged = {**w1.change("households", {"grid": "g1"}), "sig": ANY_MESSAGE_SIG}
     result = w1.sync([forged])["results"][0]
     assert result["status"] == "rejected" and result["error"]["code"] == "bad_signature"
@@ -60,10 +56,8 @@ def test_devices_with_a_weak_key_are_flagged_in_the_api_and_on_the_admin_page(
     w1, w1b = api.enroll("w1"), api.enroll("w1b", "w1b phone")
     listed = {d["id"]: d for d in api.ok(api.get("/devices"))["devices"]}
     assert not listed[w1.id]["weak_key"] and listed[w1.id]["weak_key_reason"] is None
-    conn = sqlite3.connect(data_dir / "gridsync.db")  # as an enrolment before the check did
-    conn.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, w1.id))
-    conn.commit()
-    conn.close()
+    with raw_db(data_dir) as db:  # as an enrolment before the check did
+        db.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, w1.id))
     listed = {d["id"]: d for d in api.ok(api.get("/devices"))["devices"]}
     assert listed[w1.id]["weak_key"] is True
     assert "small order" in listed[w1.id]["weak_key_reason"]

@@ -16,6 +16,8 @@ import pytest
 from server import create_app, state
 from server.bootstrap import initialise
 from server.services import web_auth
+from server.storage.postgres import close_pools
+from tests.conftest import wider_database
 from tests.helpers import ApiClient
 from tests.web.web_support import (
     SHOP_LOGIN,
@@ -37,21 +39,43 @@ def cheap_scrypt(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def web_template(tmp_path_factory):
+def web_template(tmp_path_factory, request):
+    """(data dir, world, database URL or None): the template each test copies."""
     path = tmp_path_factory.mktemp("web-template") / "data"
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, wider_database(request) as url:
         mp.delenv("GRIDSYNC_SECRET", raising=False)
+        mp.delenv("GRIDSYNC_DATABASE_URL", raising=False)
         mp.setattr(web_auth, "SCRYPT_N", CHEAP_SCRYPT_N)
-        info = initialise(str(path))
+        info = initialise(str(path), url)
         path.joinpath("admin-token").write_text(info["token"])
-        app = create_app({"DATA_DIR": str(path), "TESTING": True})
+        app = create_app({"DATA_DIR": str(path), "TESTING": True,
+                          **({"DATABASE_URL": url} if url else {})})
         world = make_web_world(ApiClient(app.test_client(), info["token"]))
         state.close_all()      # last connection closed: the WAL is checkpointed into the file
-    return path, world
+        if url:
+            close_pools(url)   # nobody connected: PostgreSQL copies it per test
+        yield path, world, url
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch, web_template):
+def database_url(request, monkeypatch, web_template):
+    """On the PostgreSQL run, a copy of the template's database (overrides the root
+    conftest's), in GRIDSYNC_DATABASE_URL; None on SQLite (the copied file)."""
+    monkeypatch.delenv("GRIDSYNC_DATABASE_URL", raising=False)
+    template_url = web_template[2]
+    if template_url is None:
+        yield None
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.create_database(copy_of=template_url)
+    monkeypatch.setenv("GRIDSYNC_DATABASE_URL", url)
+    yield url
+    close_pools(url)
+    cluster.drop_database(url)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, web_template, database_url):
     """A private copy of the template data dir (overrides the root conftest's)."""
     monkeypatch.delenv("GRIDSYNC_SECRET", raising=False)
     path = tmp_path / "data"
