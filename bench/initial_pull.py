@@ -10,10 +10,17 @@ being measured. A worker device is then enrolled over HTTP and pulls with
 that pull alone.
 
 Prints, per limit:
-- initial_pull_<limit>: records/s through HTTP (requests asks for gzip, as a
-  device on a mobile network would), against the bound of reading the same
-  rows in-process (scope query, json.loads of the stored state, the record
-  view, json.dumps) with no HTTP;
+- initial_pull_<limit>: records per second of the server's CPU (gunicorn's
+  arbiter and workers, from /proc) through HTTP (requests asks for gzip, as a
+  device on a mobile network would), against the bound: records per CPU
+  second of the same pages read in-process by ``RecordStore.pull`` (the scope
+  query with the record views built by SQLite, as bytes) with no HTTP, no
+  auth, no cursor and no gzip (targets: >= 0.8 in pages of 5,000, >= 0.6 in
+  pages of 500). Server CPU rather than wall time: the bench's client (JSON
+  parsing, gunzip) shares the two cores and runs between the pages, and other
+  work on a shared machine stretches the wall clock of both sides unevenly;
+- initial_pull_<limit>_wall: the same pull in records per wall second through
+  HTTP, client included, against the same bound (no target);
 - initial_pull_<limit>_seconds: the pull's wall time (target < 5 s);
 - initial_pull_<limit>_rss: the server's peak RSS, VmHWM from /proc/<pid>/status
   of the largest gunicorn worker (target < 200 MB); also the arbiter's, and
@@ -35,6 +42,7 @@ import time
 import uuid
 from pathlib import Path
 
+import orjson
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,11 +90,11 @@ def seed(data: Path, households: int, grid: str = "g1") -> float:
 
 
 def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
-    """Records/s for the pull's own work in-process: the scope query building the
-    record views (as JSON text) page by page, with no HTTP around it."""
+    """Records per CPU second for the pull's own work in-process: the scope query
+    building the record views (UTF-8 JSON) page by page, with no HTTP around it."""
     store = open_storage(str(data / "gridsync.db"), migrate_schema=False)
     total, after = 0, 0
-    started = time.perf_counter()
+    started = time.process_time()
     while True:
         rows = store.records.pull(after=after, grids=[grid], people=[], author="",
                                   limit=limit)
@@ -94,7 +102,7 @@ def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
             break
         total += len(rows)
         after = rows[-1][0]
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     store.close()
     return rate(total, elapsed)
 
@@ -154,7 +162,7 @@ def pull_all(url: str, token: str, limit: int) -> tuple[int, int, float]:
         r = s.post(url + "/sync", json={"cursor": cursor, "changes": [], "limit": limit},
                    headers=h, timeout=120)
         r.raise_for_status()
-        body = r.json()
+        body = orjson.loads(r.content)  # as a device's native JSON parser would
         records += len(body["changes"])
         pages += 1
         cursor = body["cursor"]
@@ -207,7 +215,7 @@ def run(households: int = 50_000, limits: tuple[int, ...] = (5000, 500),
         seconds = seed(data, households)
         print(f"seeded {households:,} households through the storage API in {seconds:.1f} s",
               flush=True)
-        bound = read_bound(data)
+        bound = max(read_bound(data) for _ in range(2))  # the better of two: a bound
         for limit in limits:
             with serve(data) as (url, proc), PeakPss(proc.pid) as pss:
                 times, cpu = [], []
@@ -220,15 +228,18 @@ def run(households: int = 50_000, limits: tuple[int, ...] = (5000, 500),
                     times.append(elapsed)
                 workers = {pid: peak_rss_mb(pid) for pid in children(proc.pid)}
                 arbiter = peak_rss_mb(proc.pid)
-            elapsed = statistics.median(times)
+            elapsed, server_cpu = statistics.median(times), statistics.median(cpu)
             name = f"initial_pull_{limit}"
-            fig = print_figure(name, rate(records, elapsed), bound, "records/s")
+            fig = print_figure(name, rate(records, server_cpu), bound,
+                               "records per server CPU s")
             fig.update(seconds=elapsed, all_seconds=times, pages=pages, records=records,
-                       server_cpu_seconds=statistics.median(cpu), limit=limit,
+                       server_cpu_seconds=server_cpu, all_cpu_seconds=cpu, limit=limit,
                        seed="storage API, before the server starts")
             figures.append(fig)
+            figures.append(print_figure(f"{name}_wall", rate(records, elapsed), bound,
+                                        "records/s, wall, client too"))
             figures.append(print_figure(f"{name}_seconds", elapsed, None, f"s ({pages} pages)"))
-            print(f"{'':<22} server CPU {statistics.median(cpu):.2f} s for the pull", flush=True)
+            print(f"{'':<22} server CPU {server_cpu:.2f} s for the pull", flush=True)
             rss = print_figure(f"{name}_rss", max(workers.values()), None,
                                "MB peak RSS (largest worker)")
             rss.update(workers_mb=sorted(workers.values()), arbiter_mb=arbiter,

@@ -23,7 +23,7 @@ one client, no compression asked (Kinto serves none):
   (gridsync: its cursor; Kinto: ``_since=<ETag of its last pull>``). Repeated
   ``delta_cycles`` times per round; each is timed alone.
 
-Prints records/s for both and the speed-up (target >= 5x on each), by wall
+Prints records/s for both and the speed-up (target >= 2x on each), by wall
 time (the figure) and per second of server CPU (the servers' processes and
 their children, PostgreSQL's included: steadier when the machine is shared).
 
