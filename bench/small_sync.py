@@ -112,6 +112,7 @@ def install(meter: Meter) -> None:
     import server.services.sync.cursors as cursors
     import server.services.sync.push as push
     import server.services.sync.service as service
+    import server.services.sync.writes as writes
     from server.storage.connection import Database
 
     meter.wrap(auth, "authenticate", "auth")
@@ -123,6 +124,7 @@ def install(meter: Meter) -> None:
     meter.wrap(push.Push, "check", "push: checks")
     meter.wrap(push, "verify_change", "push: Ed25519 verify")
     meter.wrap(push.Push, "apply", "push: apply")
+    meter.wrap(writes.WriteBuffer, "prefetch", "push: apply")
     meter.wrap(push.Push, "flush", "push: writes")
     meter.wrap(service, "pull", "pull")
     meter.wrap(orjson, "dumps", "encoding: JSON")

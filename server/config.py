@@ -16,6 +16,7 @@ gridsync's own code reads the typed object.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import runpy
 from collections.abc import Mapping
@@ -75,9 +76,10 @@ class Settings:
     access_log: str = _setting("", "gunicorn's own access log: empty = off, '-' = stdout, "
                                    "or a file.")
 
-    @property
+    @functools.cached_property
     def database(self) -> str:
-        """What storage opens: ``database_url``, else ``<data dir>/gridsync.db``."""
+        """What storage opens: ``database_url``, else ``<data dir>/gridsync.db`` (worked
+        out once: every request asks)."""
         return self.database_url or str(database_path(self.data_dir))
 
     def as_config(self) -> dict[str, Any]:

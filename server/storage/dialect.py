@@ -47,9 +47,17 @@ class Dialect:
         """An expression giving ``2 * nbytes`` random lowercase hex digits."""
         raise NotImplementedError
 
+    def unindexed(self, column: str) -> str:
+        """``column``, kept from steering the planner to an index on it (where the
+        planner needs telling: see RecordStore's pull predicate)."""
+        return column
+
 
 class _Sqlite(Dialect):
     name = "sqlite"
+
+    def unindexed(self, column: str) -> str:
+        return f"+{column}"  # SQLite's documented way to disqualify a term for an index
 
     def json_values(self, param: str) -> str:
         return f"SELECT value FROM json_each({param})"

@@ -150,6 +150,9 @@ class RecordsPart(Protocol):
     def get(self, collection: str, id: str) -> StoredRecord | None:
         ...
 
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
+        ...
+
     def put_many(self, rows: Iterable[RecordWrite]) -> None:
         ...
 
@@ -202,6 +205,9 @@ class RecordsPart(Protocol):
         ...
 
     def op(self, op: str) -> dict | None:
+        ...
+
+    def ops(self, ops: list[str]) -> dict[str, dict]:
         ...
 
     def add_ops(self, rows: list[dict]) -> None:

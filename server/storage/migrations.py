@@ -338,6 +338,11 @@ MIGRATIONS: list[list[str | Both]] = [
         Both(sqlite="", postgresql="CREATE INDEX household_index_search ON household_index "
                                    f"USING gin (({HOUSEHOLD_SEARCH_TEXT}) gin_trgm_ops)"),
     ],
+    # 10: a worker's own visits found for pull by an index, as grids and people are
+    # (without it every pull read every visit of the database: records.py, _scope).
+    [
+        "CREATE INDEX records_author ON records(author, seq)",
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -49,13 +49,20 @@ class RecordWrite:
 
 def _scope(sql: Dialect) -> str:
     """The pull predicate: the device's grids, its people, its own visits, its cases and
-    the open wishes of its wish grids."""
+    the open wishes of its wish grids.
+
+    Each branch reads an index on (grid | person | author, seq): with the collection
+    left to the index of the primary key (``unindexed`` stops that on SQLite, whose
+    planner chose it), every pull read every visit, case and service log of the
+    database, whoever's, to find the few in scope (22 ms a pull with 20,000 visits
+    of other workers, 0.03 ms with the author index)."""
+    collection = sql.unindexed("collection")
     return f"""(grid IN ({sql.json_values(':grids')})
-    OR (collection IN ('service_logs', 'people')
-        AND person IN ({sql.json_values(':people')}))
-    OR (collection = 'visits' AND author = :author)
-    OR (collection = 'cases' AND person = :me)
-    OR (collection = 'cases' AND grid IN ({sql.json_values(':wish_grids')})
+    OR (person IN ({sql.json_values(':people')})
+        AND {collection} IN ('service_logs', 'people'))
+    OR (author = :author AND {collection} = 'visits')
+    OR (person = :me AND {collection} = 'cases')
+    OR (grid IN ({sql.json_values(':wish_grids')}) AND {collection} = 'cases'
         AND {sql.json_text('state', 'fields', 'kind')} = 'wish'))"""
 
 
@@ -80,6 +87,16 @@ _VIEW = {
     # which devices may send and SQLite keeps); the view is made by _python_view.
     "postgresql": "state, person",
 }
+
+
+def page_query(sql: Dialect, *, bounded: bool) -> str:
+    """One pulled page: the seqs in scope after ``:after`` (up to ``:upto`` when
+    ``bounded``) chosen from the indexes, then the views of only those."""
+    upto = "AND seq <= :upto" if bounded else ""
+    return f"""SELECT seq, collection, id, {_VIEW[sql.name]}
+        FROM records WHERE seq IN (SELECT seq FROM records
+            WHERE seq > :after {upto} AND {_scope(sql)} ORDER BY seq LIMIT :limit)
+        ORDER BY seq"""
 
 
 def _args(grids: list[str], people: list[str], author: str, me: str = "",
@@ -121,8 +138,25 @@ class RecordStore:
             (collection, id))
         if row is None:
             return None
-        return StoredRecord(json.loads(row["state"]),
+        return StoredRecord(orjson.loads(row["state"]),
                             Placement(row["grid"], row["person"], row["author"]))
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
+        """The stored records among ``keys`` ((collection, id) pairs), one query per
+        collection; keys with no record are left out."""
+        ids: dict[str, list[str]] = {}
+        for collection, id in keys:
+            ids.setdefault(collection, []).append(id)
+        found = {}
+        for collection, wanted in ids.items():
+            for row in self.db.query(
+                    "SELECT id, state, grid, person, author FROM records WHERE collection = ? "
+                    f"AND id IN ({self.db.sql.json_values('?')})",
+                    (collection, json.dumps(wanted))):
+                found[(collection, row["id"])] = StoredRecord(
+                    orjson.loads(row["state"]), Placement(row["grid"], row["person"],
+                                                          row["author"]))
+        return found
 
     def put_many(self, rows: Iterable[RecordWrite]) -> None:
         """Upsert new record versions."""
@@ -190,14 +224,8 @@ class RecordStore:
         return rows
 
     def _page(self, *, after: int, upto: int | None, **args: object) -> list:
-        bounded = "" if upto is None else "AND seq <= :upto"
-        return self.db.tuples(
-            f"""SELECT seq, collection, id, {_VIEW[self.db.sql.name]}
-                FROM records WHERE seq IN (SELECT seq FROM records
-                    WHERE seq > :after {bounded} AND {_scope(self.db.sql)}
-                    ORDER BY seq LIMIT :limit)
-                ORDER BY seq""",
-            {"after": after, "upto": upto, **args})
+        return self.db.tuples(page_query(self.db.sql, bounded=upto is not None),
+                              {"after": after, "upto": upto, **args})
 
     def _top(self) -> int:
         return int(self.db.scalar("SELECT max(seq) FROM records") or 0)
@@ -286,6 +314,12 @@ class RecordStore:
     def op(self, op: str) -> dict | None:
         row = self.db.one("SELECT * FROM ops WHERE op = ?", (op,))
         return dict(row) if row else None
+
+    def ops(self, ops: list[str]) -> dict[str, dict]:
+        """The stored ops among ``ops``, by op id, in one query."""
+        return {row["op"]: dict(row) for row in self.db.query(
+            f"SELECT * FROM ops WHERE op IN ({self.db.sql.json_values('?')})",
+            (json.dumps(ops),))}
 
     def add_ops(self, rows: list[dict]) -> None:
         """Op rows; ``change`` is the change exactly as the device sent it (a dict)."""

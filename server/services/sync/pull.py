@@ -63,10 +63,13 @@ def _evictions(store: Storage, scope: Scope, after: int, upto: int,
     the device saw of its grid."""
     if after >= upto:
         return []
+    marks = _exit_marks(scope)
+    if not store.records.exits(after=after, upto=upto, grids=sorted(set().union(*marks.values()))):
+        return []  # the usual case, in one query rather than one a collection
     args = scope.query_args()
     visible: set[tuple[str, str]] | None = None  # made only when an exit needs it
     found: dict[tuple[str, str], None] = {}  # insertion-ordered set
-    for collection, grids in _exit_marks(scope).items():
+    for collection, grids in marks.items():
         for key in store.records.exits(after=after, upto=upto, grids=grids) if grids else []:
             if key[0] != collection or key in found:
                 continue

@@ -24,6 +24,8 @@ def sync(store: Storage, who: Principal, request: dict, *, signer: Signer, max_s
         push = Push(store, who, scope, signer=signer, max_skew_ms=max_skew_ms)
         checked = [push.check(raw) for raw in request["changes"]]
         with store.transaction():
+            push.writes.prefetch([c.raw["op"] for c in checked],
+                                 [c.change for c in checked if c.change is not None])
             results = [push.apply(c) for c in checked]
             push.flush()
     page = pull(store, device=who.device, scope=scope, cursor=cursor,

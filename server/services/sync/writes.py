@@ -29,6 +29,26 @@ class WriteBuffer:
         self.applied = self.rejected = 0
         self._rules: tuple[dict, str] | None | bool = False
         self._device_people: dict[str, str | None] = {}
+        self._stored_ops: dict[str, dict] = {}  # what prefetch found of the ops it looked up
+        self._looked_up: set[str] = set()
+
+    def prefetch(self, ops: list[str], changes: list[dict]) -> None:
+        """Read, in a few queries, what applying a push will look up one by one: its
+        ``ops``, the records its valid ``changes`` write and the households their
+        visits name. Inside the transaction that applies them, so nothing changes
+        in between."""
+        self._stored_ops.update(self.store.records.ops(ops))
+        self._looked_up.update(ops)
+        keys = {(c["collection"], c["id"]) for c in changes}
+        keys |= {("households", c["fields"]["household"]) for c in changes
+                 if c["collection"] == "visits" and type(c["fields"].get("household")) is str}
+        keys -= self.states.keys()
+        found = self.store.records.get_many(keys)
+        for key in keys:
+            stored = found.get(key)
+            self.states[key] = stored.state if stored else None
+            if stored is not None:
+                self.places[key] = stored.place
 
     # --- policy.Lookups ----------------------------------------------------
     def record(self, collection: str, id: str) -> dict | None:
@@ -66,7 +86,11 @@ class WriteBuffer:
     # --- buffering ---------------------------------------------------------
     def op(self, op: str) -> dict | None:
         """The op stored or buffered under this id, if any."""
-        return self.ops.get(op) or self.store.records.op(op)
+        if op in self.ops:
+            return self.ops[op]
+        if op in self._looked_up:
+            return self._stored_ops.get(op)
+        return self.store.records.op(op)
 
     def remember(self, row: dict) -> None:
         self.ops[row["op"]] = row
