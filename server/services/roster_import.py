@@ -198,7 +198,8 @@ def plan_households(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], 
                                        str(seen[record])))
         if not problems:
             try:
-                parse_change(_change(record, fields, "000000000000000:00000:server", None))
+                parse_change(_change(record, fields, "000000000000000:00000:server", None,
+                                     op=str(NAMESPACE)))  # only checked, never stored
             except ChangeRejected as exc:
                 for name in (exc.fields or {}).get("fields", {}) or ["fields"]:
                     problems.append(RowProblem("households", number, name, "invalid",
@@ -229,8 +230,9 @@ def _changed(state: dict | None, fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if current.get(k) != v}
 
 
-def _change(record: str, fields: dict, hlc: str, base: int | None) -> dict:
-    return {"op": str(uuid.uuid4()), "collection": "households", "id": record, "hlc": hlc,
+def _change(record: str, fields: dict, hlc: str, base: int | None, op: str | None = None
+            ) -> dict:
+    return {"op": op or str(uuid.uuid4()), "collection": "households", "id": record, "hlc": hlc,
             "base": base, "fields": fields, "deleted": False}
 
 

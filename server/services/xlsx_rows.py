@@ -37,7 +37,6 @@ CHUNK = 1 << 16
 MAX_PART_BYTES = 256 << 20   # unzipped sheet or shared strings (a 200,000-row roster: ~60 MB)
 MAX_TREE_BYTES = 8 << 20     # unzipped workbook, relationships, styles (parsed whole)
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_CELL_REF = re.compile(r"([A-Z]+)")
 _INTEGER = re.compile(r"-?\d{1,15}")
 
 
@@ -49,13 +48,22 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+_COLUMNS: dict[str, int] = {}
+
+
 def _column(ref: str) -> int:
-    """0-based column of a cell reference ("C12" → 2)."""
-    letters = _CELL_REF.match(ref)
-    n = 0
-    for ch in letters.group(1) if letters else "":
-        n = n * 26 + ord(ch) - 64
-    return n - 1
+    """0-based column of a cell reference ("C12" → 2); -1 for one without letters."""
+    letters = ref.rstrip("0123456789")
+    column = _COLUMNS.get(letters)
+    if column is None:
+        column = -1
+        for ch in letters.upper():
+            if not "A" <= ch <= "Z":
+                return -1
+            column = (column + 1) * 26 + ord(ch) - 65
+        if len(_COLUMNS) < 20_000:
+            _COLUMNS[letters] = column
+    return column
 
 
 class Workbook:

@@ -111,7 +111,7 @@ class _Postgresql(Dialect):
         return f"CAST({self.json_text(column, *path)} AS numeric)"
 
     def json_items(self, column: str, alias: str, *path: str) -> str:
-        value = f"(CAST(replace({column}, '\\u0000', '') AS json) #> '{{{','.join(path)}}}')"
+        value = f"(CAST({self.nul_free(column)} AS json) #> '{{{','.join(path)}}}')"
         return (f"json_array_elements_text(CASE WHEN json_typeof({value}) = 'array' "
                 f"THEN {value} END) AS {alias}(value)")
 
