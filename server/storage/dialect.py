@@ -40,6 +40,10 @@ class Dialect:
     #: LIKE that ignores case (SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE any).
     ilike: str = "LIKE"
 
+    def nul_free(self, column: str) -> str:
+        """The JSON text in ``column``, readable by this database's JSON functions."""
+        raise NotImplementedError
+
     def greatest(self, *exprs: str) -> str:
         raise NotImplementedError
 
@@ -64,6 +68,9 @@ class _Sqlite(Dialect):
 
     def json_text(self, column: str, *path: str) -> str:
         return f"json_extract({column}, '$.{'.'.join(path)}')"
+
+    def nul_free(self, column: str) -> str:
+        return column  # SQLite's JSON functions read a \u0000 inside a string
 
     def json_number(self, column: str, *path: str) -> str:
         return self.json_text(column, *path)

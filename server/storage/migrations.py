@@ -56,10 +56,14 @@ def for_postgresql(sql: str) -> str:
     return sql
 
 
-def _pg_field(row: str, name: str, number: bool = False) -> str:
+def _pg_field(row: str, name: str, number: bool = False, *, released: bool = True) -> str:
     """A field of a record's state for household_index. json, not jsonb (which refuses a
-    \\u0000 SQLite keeps); a NUL cannot be in PostgreSQL text, so the index drops it."""
-    value = f"(CAST(replace({row}.state, '\\u0000', '') AS json) -> 'fields' -> '{name}')"
+    \\u0000 SQLite keeps); a NUL cannot be in PostgreSQL text, so the index drops it.
+    ``released``: migration 5's text, whose plain replace broke the JSON of a string
+    holding a backslash and "u0000" (migration 11 replaces the function)."""
+    state = (f"replace({row}.state, '\\u0000', '')" if released
+             else POSTGRESQL.nul_free(f"{row}.state"))
+    value = f"(CAST({state} AS json) -> 'fields' -> '{name}')"
     if number:  # json_extract gives SQLite a number; anything else stays NULL here
         return (f"CASE WHEN json_typeof({value}) = 'number' "
                 f"THEN CAST(CAST({value} AS text) AS numeric) END")
@@ -67,8 +71,14 @@ def _pg_field(row: str, name: str, number: bool = False) -> str:
 
 
 _PG_HOUSEHOLD_COLUMNS = ("address", "head_name", "phone")
-_PG_HOUSEHOLD_INDEX = (
-    f"""CREATE FUNCTION gridsync_household_index() RETURNS trigger LANGUAGE plpgsql AS $fn$
+
+
+def _pg_household_function(*, released: bool = True) -> str:
+    def field(name: str, number: bool = False) -> str:
+        return _pg_field("NEW", name, number, released=released)
+
+    return f"""CREATE {"" if released else "OR REPLACE "}FUNCTION gridsync_household_index()
+    RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       IF TG_OP = 'DELETE' THEN
         IF OLD.collection = 'households' THEN
@@ -79,14 +89,18 @@ _PG_HOUSEHOLD_INDEX = (
       IF NEW.collection = 'households' THEN
         INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
         VALUES (NEW.id, NEW.grid,
-                {", ".join(_pg_field("NEW", c) for c in _PG_HOUSEHOLD_COLUMNS)},
-                {_pg_field("NEW", "members", number=True)}, NEW.deleted)
+                {", ".join(field(c) for c in _PG_HOUSEHOLD_COLUMNS)},
+                {field("members", number=True)}, NEW.deleted)
         ON CONFLICT (id) DO UPDATE SET grid = excluded.grid, address = excluded.address,
           head_name = excluded.head_name, phone = excluded.phone,
           members = excluded.members, deleted = excluded.deleted;
       END IF;
       RETURN NEW;
-    END $fn$""",
+    END $fn$"""
+
+
+_PG_HOUSEHOLD_INDEX = (
+    _pg_household_function(),
     """CREATE TRIGGER records_households AFTER INSERT OR UPDATE OR DELETE ON records
        FOR EACH ROW EXECUTE FUNCTION gridsync_household_index()""",
     "",  # (SQLite's third trigger: the function above covers deletes)
@@ -342,6 +356,11 @@ MIGRATIONS: list[list[str | Both]] = [
     # (without it every pull read every visit of the database: records.py, _scope).
     [
         "CREATE INDEX records_author ON records(author, seq)",
+    ],
+    # 11: PostgreSQL's household index reads a state holding the text backslash-u0000
+    # (migration 5's function turned it into broken JSON: the whole push failed).
+    [
+        Both(sqlite="", postgresql=_pg_household_function(released=False)),
     ],
 ]
 

@@ -493,3 +493,21 @@ def test_pull_pages_hold_exactly_the_scope_in_seq_order(store, town, limit):
             got += [seq for seq, *_ in page]
             after = page[-1][0]
         assert got == [i for i, g in grids.items() if g == grid]
+
+
+@pytest.mark.parametrize("title", ["a\u0000b", "C:\\u0000 and \\\u0000", "\\"],
+                         ids=["nul", "backslash-u0000 text", "backslash"])
+def test_lookups_in_a_state_read_past_nuls_and_backslashes(store, town, title):
+    """The scope's lookups read a wish's kind from its stored JSON; a NUL elsewhere in it
+    (which PostgreSQL's JSON functions refuse), or the text \\u0000 that only looks like
+    one, must neither hide the record nor fail the pull."""
+    from server.storage.records import Placement, RecordWrite
+
+    state = {"collection": "cases", "id": "c-wish", "version": 1, "deleted": False,
+             "fields": {"grid": "g2", "kind": "wish", "title": title},
+             "meta": {"title": {"hlc": "x", "version": 1, "op": "o", "device": "d"}}}
+    with store.transaction():
+        store.records.put_many([RecordWrite(state, 1, Placement(grid="g2"), AT)])
+    (row,) = store.records.pull(after=0, grids=["g1"], people=[], author="w", limit=10,
+                                wish_grids=["g2"])
+    assert json.loads(row[3])["fields"]["title"] == title

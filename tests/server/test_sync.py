@@ -519,3 +519,34 @@ def test_pulled_views_built_by_sqlite_equal_record_view(world, api, app):
         for _, collection, id, view in rows:
             state = store.records.get(collection, id).state
             assert _json.loads(view) == record_view(state)
+
+
+@pytest.mark.parametrize("text", ["1\x00号", "C:\\u0000", "\\\x00\\"],
+                         ids=["nul", "backslash-u0000 text", "backslashes and a nul"])
+def test_a_nul_or_what_looks_like_its_escape_is_stored_and_pulled(world, api, text):
+    """JSON allows U+0000 in a string and a device may send it (or the text \\u0000);
+    PostgreSQL's text and JSON functions refuse a NUL, so storage must keep it (as
+    SQLite does) in every collection, its indexes and its pulls, never answer 500."""
+    from tests.cases.cases_support import CASE_RULES
+
+    api.ok(api.put("/rules", CASE_RULES))
+    w1, reader = api.enroll("w1"), api.enroll("w1b")
+    house = w1.change("households", {"grid": "g1", "address": text, "head_name": text,
+                                     "phone": text, "notes": text})
+    visit = w1.change("visits", {"household": house["id"], "visited_at": "2026-11-26T12:00:00Z",
+                                 "outcome": "met", "notes": text})
+    log = w1.change("service_logs", {"volunteer": "v1", "activity": "cleanup",
+                                     "started_at": "2026-11-26T08:00:00Z", "minutes": 30,
+                                     "notes": text})
+    case = w1.change("cases", {"grid": "g1", "kind": "wish", "category": "road",
+                               "title": text, "detail": text})
+    changes = [house, visit, log, case]
+    results = w1.sync(changes)["results"]
+    assert [r["status"] for r in results] == ["applied"] * 4, results
+    seen = reader.pull_all(fresh=True)
+    for change in changes:
+        fields = seen[(change["collection"], change["id"])]["fields"]
+        assert text in fields.values(), (change["collection"], fields)
+    edit = w1.change("households", {"address": text + text}, id=house["id"], base=1)
+    assert w1.sync([edit])["results"][0]["status"] == "applied"
+    assert api.ok(api.get(f"/cases/{case['id']}"))["fields"]["title"] == text
