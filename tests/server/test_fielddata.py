@@ -214,3 +214,15 @@ def test_an_import_job_writes_once_and_keeps_no_file(store, homes):
     again = roster_import.plan(store, changed)
     assert again.households == [] and again.counts["unchanged"] == 2
     assert [j["id"] for j in store.imports.recent()] == [job]
+
+
+def test_addresses_with_escapes_and_nuls_are_indexed(api, store, world):
+    """A backslash before "u0000" is text, not an escaped NUL: the index keeps it (a plain
+    replace of \\u0000 in the JSON broke the JSON on PostgreSQL, and with it the write: an
+    internal error); a real NUL, which PostgreSQL text cannot hold, is left out there."""
+    w1 = api.enroll("w1")
+    for address in ("C:\\u0000x 路", "零\x00号"):
+        push(w1, w1.change("households", {"grid": "g1", "address": address, "members": 2}))
+    assert found(store, "u0000x") == ["C:\\u0000x 路"]
+    assert found(store, "零")[0].startswith("零")        # (SQLite's index keeps text to the NUL)
+    assert [r["members"] for r in store.fielddata.search_households("x 路", None)[0]] == [2]
