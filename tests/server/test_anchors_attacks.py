@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,34 @@ from ledger import SigningKey, canonical, endorse, entry_hash, hashed_form
 from ledger.anchors import entry_leaf
 from ledger.merkle import append_nodes
 from server.cli import main
-from tests.helpers import LiveServer
+from tests.helpers import LiveServer, RawDb, raw_db
 from tests.server.ledger_support import give, redemption_body
 
 
-def cli(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+def cli(*args: str, env: dict | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args), catch_exceptions=False, env=env)
+
+
+@pytest.fixture
+def new_database(backend, request):  # type: ignore[no-untyped-def]
+    """``new_database()``: the environment of one more database for a data dir ({} on
+    SQLite, where the data dir has its own file; else an empty PostgreSQL database)."""
+    made: list[str] = []
+
+    def factory() -> dict:
+        if backend != "postgresql":
+            return {}
+        made.append(request.getfixturevalue("pg_cluster").create_database("gridsync_copy"))
+        return {"GRIDSYNC_DATABASE_URL": made[-1]}
+
+    yield factory
+    if made:
+        from server.storage.postgres import close_pools
+
+        cluster = request.getfixturevalue("pg_cluster")
+        for url in made:
+            close_pools(url)
+            cluster.drop_database(url)
 
 
 @pytest.fixture
@@ -48,30 +69,37 @@ def original(world, api, data_dir, tmp_path):
     return kept
 
 
-def copy_data_dir(data_dir: Path, to: Path) -> Path:
-    """What the attacker works on: a consistent copy (gridsync backup) and the
-    secret beside it (which the attacker never reads)."""
+def copy_data_dir(data_dir: Path, to: Path, env: dict) -> Path:
+    """What the attacker works on: a consistent copy (gridsync backup, restored into the
+    database of ``env`` on PostgreSQL) and the secret beside it (which the attacker never
+    reads)."""
     to.mkdir()
-    done = cli("backup", "--data-dir", str(data_dir), "--to", str(to / "gridsync.db"), "--quiet")
+    if env:
+        dump = to.parent / "copy.dump"
+        done = cli("backup", "--data-dir", str(data_dir), "--to", str(dump), "--quiet")
+        assert done.exit_code == 0, done.output
+        shutil.copy(data_dir / "secret.key", to / "secret.key")
+        done = cli("restore", "--data-dir", str(to), "--from", str(dump), env=env)
+    else:
+        done = cli("backup", "--data-dir", str(data_dir), "--to", str(to / "gridsync.db"),
+                   "--quiet")
+        shutil.copy(data_dir / "secret.key", to / "secret.key")
     assert done.exit_code == 0, done.output
-    shutil.copy(data_dir / "secret.key", to / "secret.key")
     (to / "admin-token").write_text((data_dir / "admin-token").read_text())
     return to
 
 
-def connect(data: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(data / "gridsync.db"), isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    return conn
+def connect(data: Path, env: dict | None = None) -> RawDb:
+    return raw_db(data, env)
 
 
-def store_entry(conn: sqlite3.Connection, entry: dict) -> None:
+def store_entry(conn: RawDb, entry: dict) -> None:
     conn.execute("UPDATE entries SET amount = ?, hash = ?, body = ? WHERE seq = ?",
                  (entry["amount"], entry["hash"],
                   json.dumps(entry, ensure_ascii=False, separators=(",", ":")), entry["seq"]))
 
 
-def fix_balances(conn: sqlite3.Connection) -> None:
+def fix_balances(conn: RawDb) -> None:
     """What the attacker does to make the balances table agree with the entries."""
     balances: dict[str, list[int]] = {}
     for row in conn.execute("SELECT seq, debit, credit, amount FROM entries ORDER BY seq"):
@@ -84,7 +112,7 @@ def fix_balances(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO balances VALUES (?, ?, ?)", (account, balance, as_of))
 
 
-def rebuild_tree(conn: sqlite3.Connection) -> None:
+def rebuild_tree(conn: RawDb) -> None:
     """The stored Merkle tree is only hashes: the attacker can rebuild it too."""
     conn.execute("DELETE FROM merkle_nodes")
     nodes: dict[tuple[int, int], bytes] = {}
@@ -96,12 +124,12 @@ def rebuild_tree(conn: sqlite3.Connection) -> None:
                      [(lv, ix, h) for (lv, ix), h in nodes.items()])
 
 
-def rogue_key_attack(data: Path) -> None:
+def rogue_key_attack(data: Path, env: dict | None = None) -> None:
     """Item 1: k0 listed first (created long ago, retired), endorsing k1; the
     +50 adjustment made +100000 and every entry from it re-signed with k0;
     balances, remembered answers and the tree made to agree."""
     rogue = SigningKey.generate()
-    conn = connect(data)
+    conn = connect(data, env)
     k1 = dict(conn.execute("SELECT * FROM signing_keys WHERE key_id = 'k1'").fetchone())
     conn.execute("INSERT INTO signing_keys (key_id, public_key, encrypted_private, created_at, "
                  "retired_at, endorsement) VALUES ('k0', ?, ?, '2020-01-01T00:00:00Z', "
@@ -137,10 +165,10 @@ def rogue_key_attack(data: Path) -> None:
     conn.close()
 
 
-def rollback_attack(data: Path, *, careful: bool) -> None:
+def rollback_attack(data: Path, *, careful: bool, env: dict | None = None) -> None:
     """Item 2: the newest entry deleted with its requests row, balances fixed;
     a careful attacker also drops its leaf and the tree nodes it closed."""
-    conn = connect(data)
+    conn = connect(data, env)
     head = conn.execute("SELECT max(seq) FROM entries").fetchone()[0]
     ref = conn.execute("SELECT ref FROM entries WHERE seq = ?", (head,)).fetchone()[0]
     assert ref.startswith("adjustment:")
@@ -153,26 +181,28 @@ def rollback_attack(data: Path, *, careful: bool) -> None:
     conn.close()
 
 
-def attack_then_check(original: Path, data_dir: Path, tmp_path: Path, attack, expect: dict):  # type: ignore[no-untyped-def]
-    copy = copy_data_dir(data_dir, tmp_path / "copy")
-    attack(copy)
+def attack_then_check(original: Path, data_dir: Path, tmp_path: Path, attack, expect: dict,  # type: ignore[no-untyped-def]
+                      new_database):
+    env = new_database()
+    copy = copy_data_dir(data_dir, tmp_path / "copy", env)
+    attack(copy, env)
     kept = {"--checkpoint": str(original / "checkpoint.json"),
             "--keys": str(original / "keys.json")}
 
     # 1. ledger verify --data-dir (with and without the witness's files).
-    plain = cli("ledger", "verify", "--data-dir", str(copy))
+    plain = cli("ledger", "verify", "--data-dir", str(copy), env=env)
     if expect["data_dir"] is None:  # sound on its own: the limit docs/reliability.md states
         assert plain.exit_code == 0, plain.stderr
     else:
         assert plain.exit_code == 1
         assert expect["data_dir"] in plain.stderr, plain.stderr
     anchored = cli("ledger", "verify", "--data-dir", str(copy), "--checkpoint",
-                   kept["--checkpoint"], "--keys", kept["--keys"])
+                   kept["--checkpoint"], "--keys", kept["--keys"], env=env)
     assert anchored.exit_code == 1
     assert expect["data_dir_anchored"] in anchored.stderr, anchored.stderr
 
     # 2. ledger verify --url against the tampered copy, served for real.
-    server = LiveServer(copy, (copy / "admin-token").read_text(), workers=1).start()
+    server = LiveServer(copy, (copy / "admin-token").read_text(), workers=1, env=env).start()
     try:
         before = Path(kept["--checkpoint"]).read_text()
         served = cli("ledger", "verify", "--url", server.url, "--token", server.token,
@@ -189,19 +219,26 @@ def attack_then_check(original: Path, data_dir: Path, tmp_path: Path, attack, ex
 
     # 3. gridsync restore of a backup of the tampered copy.
     backup = tmp_path / "tampered-backup.db"
-    assert cli("backup", "--data-dir", str(copy), "--to", str(backup), "--quiet").exit_code == 0
-    target = tmp_path / "restored"
+    assert cli("backup", "--data-dir", str(copy), "--to", str(backup), "--quiet",
+               env=env).exit_code == 0
+    target, target_env = tmp_path / "restored", new_database()
     target.mkdir()
     shutil.copy(data_dir / "secret.key", target / "secret.key")  # secret restored first
     restored = CliRunner().invoke(main, ["restore", "--from", str(backup), "--data-dir",
-                                         str(target), *expect.get("restore_args", [])])
+                                         str(target), *expect.get("restore_args", [])],
+                                  env=target_env)
     assert restored.exit_code == 1
     assert expect["restore"] in restored.output, restored.output
     assert not (target / "gridsync.db").exists()
+    if target_env:  # the refused copy was dropped again: the database is empty
+        with raw_db(target, target_env) as db:
+            assert db.scalar("SELECT count(*) FROM information_schema.tables "
+                             "WHERE table_schema = current_schema()") == 0
 
 
-def test_rogue_old_key_is_refused_everywhere(original, data_dir, tmp_path):
-    attack_then_check(original, data_dir, tmp_path, rogue_key_attack, {
+def test_rogue_old_key_is_refused_everywhere(original, data_dir, tmp_path, new_database):
+    attack_then_check(original, data_dir, tmp_path, rogue_key_attack, new_database=new_database,
+                      expect={
         "data_dir": "key k0: its sealed private half does not open with this data dir's secret",
         "data_dir_anchored": "the first key is not the pinned key",
         "url": "the first key is not the pinned key",
@@ -210,9 +247,10 @@ def test_rogue_old_key_is_refused_everywhere(original, data_dir, tmp_path):
     })
 
 
-def test_rollback_is_refused_everywhere(original, data_dir, tmp_path):
+def test_rollback_is_refused_everywhere(original, data_dir, tmp_path, new_database):
     attack_then_check(original, data_dir, tmp_path,
-                      lambda d: rollback_attack(d, careful=False), {
+                      lambda d, env: rollback_attack(d, careful=False, env=env),
+                      new_database=new_database, expect={
         "data_dir": "entries after seq 3 were removed",
         "data_dir_anchored": "the ledger was rolled back: it ends at seq 3, but the saved "
                              "checkpoint",
@@ -222,11 +260,13 @@ def test_rollback_is_refused_everywhere(original, data_dir, tmp_path):
     })
 
 
-def test_careful_rollback_is_refused_with_a_kept_checkpoint(original, data_dir, tmp_path):
+def test_careful_rollback_is_refused_with_a_kept_checkpoint(original, data_dir, tmp_path,
+                                                            new_database):
     """An attacker who also fixes the stored tree leaves a database that is
     sound on its own: only a checkpoint kept outside it can tell."""
     attack_then_check(original, data_dir, tmp_path,
-                      lambda d: rollback_attack(d, careful=True), {
+                      lambda d, env: rollback_attack(d, careful=True, env=env),
+                      new_database=new_database, expect={
         "data_dir": None,
         "data_dir_anchored": "the ledger was rolled back",
         "url": "rolled back",

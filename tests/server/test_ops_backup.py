@@ -18,6 +18,11 @@ from tests.helpers import ApiClient
 from tests.server.ops_support import HttpClient, earn_and_redeem, invoke, run_cli
 
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="the SQLite file's online backup, file restore and --force; PostgreSQL's "
+           "pg_dump backup and verified restore: tests/server/test_pg_backup.py")
+
+
 def counts(db_path: Path) -> dict[str, int]:
     db = FileDatabase(str(db_path))
     try:
