@@ -17,7 +17,6 @@ from server.storage.maintenance import FileDatabase, Maintenance
 from tests.helpers import ApiClient
 from tests.server.ops_support import HttpClient, earn_and_redeem, invoke, run_cli
 
-
 pytestmark = pytest.mark.sqlite_only(
     reason="the SQLite file's online backup, file restore and --force; PostgreSQL's "
            "pg_dump backup and verified restore: tests/server/test_pg_backup.py")
