@@ -1,10 +1,16 @@
-"""PostgreSQL beside SQLite, and one app host against two, in the same run.
+"""PostgreSQL beside SQLite, one app host against two, and the write lock, in the same run.
 
 Prints (each against its bound measured in this run):
 - pg_sync_push: signed changes/s pushed through one `gridsync serve` (gunicorn, 2
   workers) on PostgreSQL, against the same push on SQLite (ratio = PG / SQLite).
 - pg_two_hosts_sync_push: the same push split over two `gridsync serve` hosts on one
-  PostgreSQL, against one host (target: two hosts >= 1.6x one).
+  PostgreSQL, against one host (target: two hosts >= 1.6x one), then the CPU seconds
+  per 1,000 changes spent by the app workers, PostgreSQL and the client in each run, how
+  busy that kept the machine's cores, and the share of a push's server time spent
+  holding the write lock (the part no second host can overlap): what bounds the ratio.
+- pg_lock_row_appends / pg_lock_row_push: ledger appends/s and changes/s with 4 writer
+  processes at once when the write lock is a row lock (SELECT ... FOR UPDATE on a
+  one-row table), against the advisory lock that ships (bench/pg_contention.py).
 - pg_initial_pull: seconds for a new device's first full pull of N households on
   PostgreSQL, against SQLite.
 - pg_ledger_append: durable ledger appends/s (services.ledger_append.append, one
@@ -35,7 +41,8 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from _common import GRIDSYNC, print_figure, rate, serve  # noqa: E402
+import pg_contention  # noqa: E402
+from _common import GRIDSYNC, children, print_figure, rate, serve  # noqa: E402
 from sync_push import household_changes, push, setup  # noqa: E402
 
 CLIENTS = 4
@@ -51,8 +58,11 @@ def init(data: Path, url: str | None) -> str:
     return str(json.loads(out.stdout)["token"])
 
 
-def push_rate(url_for_database: str | None, hosts: int, changes: int, root: Path) -> float:
-    """changes/s for ``changes`` pushed by CLIENTS devices spread over ``hosts`` hosts."""
+def push_rate(url_for_database: str | None, hosts: int, changes: int, root: Path,
+              admin_url: str | None = None) -> dict:
+    """changes/s for ``changes`` pushed by CLIENTS devices spread over ``hosts`` hosts, and
+    the CPU seconds the app workers, PostgreSQL (``admin_url``'s cluster) and this client
+    spent meanwhile."""
     data = root / f"data-{hosts}-{'pg' if url_for_database else 'sqlite'}"
     token = init(data, url_for_database)
     saved = os.environ.get("GRIDSYNC_DATABASE_URL")
@@ -62,27 +72,132 @@ def push_rate(url_for_database: str | None, hosts: int, changes: int, root: Path
         os.environ.pop("GRIDSYNC_DATABASE_URL", None)
     try:
         with ExitStack() as stack:
-            urls = []
+            urls, masters = [], []
             for i in range(hosts):
                 host_dir = data if i == 0 else root / f"{data.name}-host{i}"
                 if i:
                     host_dir.mkdir()
                     shutil.copy2(data / "secret.key", host_dir / "secret.key")
-                url, _ = stack.enter_context(serve(host_dir, workers=2))
+                url, proc = stack.enter_context(serve(host_dir, workers=2))
                 urls.append(url)
+                masters.append(proc.pid)
             devices = setup(urls[0], token, CLIENTS)
+            warm_up(urls, devices)
             per = changes // CLIENTS
             batches = [household_changes(d, per) for d in devices]
+            app = [p for m in masters for p in (m, *children(m))]
+            before = (pg_contention.cpu_seconds(app), time.process_time(),
+                      pg_contention.postgres_cpu(admin_url) if admin_url else None)
             started = time.perf_counter()
             with ThreadPoolExecutor(CLIENTS) as pool:
                 list(pool.map(lambda i: push(urls[i % hosts], devices[i], batches[i]),
                               range(CLIENTS)))
-            return rate(per * CLIENTS, time.perf_counter() - started)
+            wall = time.perf_counter() - started
+            pg_after = pg_contention.postgres_cpu(admin_url) if admin_url else None
+            cpu = {"app": pg_contention.cpu_seconds(app) - before[0],
+                   "client": time.process_time() - before[1],
+                   "postgres": None if pg_after is None or before[2] is None
+                   else pg_after - before[2]}
+            return {"rate": rate(per * CLIENTS, wall), "wall": wall, "cpu": cpu,
+                    "changes": per * CLIENTS}
     finally:
         if saved is None:
             os.environ.pop("GRIDSYNC_DATABASE_URL", None)
         else:
             os.environ["GRIDSYNC_DATABASE_URL"] = saved
+
+
+def warm_up(urls: list[str], devices: list[dict]) -> None:
+    """A few small pushes to every host at once, twice, so each gunicorn worker has loaded
+    the sync path and opened its pool before the clock starts (a worker's first sync costs
+    far more than a later one: without this, two hosts pay it twice as often)."""
+    for _ in range(2):
+        for url in urls:
+            with ThreadPoolExecutor(len(devices)) as pool:
+                list(pool.map(lambda d, u=url: push(u, d, household_changes(d, 5)), devices))
+
+
+def explain_hosts(one: dict, two: dict, uncontended: dict) -> None:
+    """What bounds two hosts against one here: CPU per 1,000 changes on each side, how
+    busy the cores were, and the share of a push's server time under the write lock."""
+    cores = os.cpu_count() or 1
+    for name, run_ in (("1 host", one), ("2 hosts", two)):
+        k = run_["changes"] / 1000
+        parts = {side: seconds for side, seconds in run_["cpu"].items() if seconds is not None}
+        text = ", ".join(f"{side} {seconds / k:.2f} s" for side, seconds in parts.items())
+        busy = sum(parts.values()) / run_["wall"] / cores
+        print(f"  {name}: CPU per 1,000 changes: {text}; {cores} cores {busy:.0%} busy "
+              f"({run_['wall']:.1f} s wall)", flush=True)
+    share = uncontended["held"] / uncontended["busy"] if uncontended["busy"] else 0.0
+    # With w workers per host, each on a core of its own, h hosts push at most
+    # min(h * w, 1 / share) pushes per push-time: the lock lets one push through at a time.
+    w = 2
+    one, two = min(w, 1 / share if share else w), min(2 * w, 1 / share if share else 2 * w)
+    load = os.getloadavg()[0]
+    print(f"  write lock held {share:.0%} of a lone push's server time: with {w} workers per "
+          f"host on cores of their own, one host pushes at most {one:.2f} and two "
+          f"{two:.2f} pushes at a time, {two / one:.2f}x (1.6x needs the lock under "
+          f"{1 / (1.6 * w):.0%} of a push); here every process shares {cores} cores (load "
+          f"average {load:.1f}): a second host adds no CPU, only more processes slowing "
+          f"the one holding the lock", flush=True)
+
+
+def lock_figures(cluster: object, changes: int, appends: int, root: Path) -> tuple[list, dict]:
+    """Advisory lock vs row lock: appends/s and changes/s with 4 writers each, and the lock
+    share of a lone writer's push (the advisory lock's)."""
+    from server.bootstrap import initialise
+    from server.storage.postgres import close_pools
+
+    def fresh(tag: str) -> tuple[str, str, list[dict]]:
+        url = cluster.create_database("bench")  # type: ignore[attr-defined]
+        data = root / f"locks-{tag}"
+        token = initialise(str(data), url)["token"]
+        devices = devices_for(data, url, token, pg_contention.WRITERS)
+        return url, str(data), devices
+
+    results: dict[str, dict] = {}
+    for lock in ("advisory", "row", "advisory", "row"):  # twice each, alternated
+        url, data, devices = fresh(lock)
+        per = max(changes // pg_contention.WRITERS, pg_contention.PUSH_BATCH)
+        batches = [chunks(household_changes(d, per)) for d in devices]
+        appended = pg_contention.append_rate(url, data, lock, appends)
+        pushed = pg_contention.push_rate(url, data, lock, devices, batches)
+        close_pools()
+        best = results.setdefault(lock, {"appends": 0.0, "push": 0.0})
+        best["appends"] = max(best["appends"], appended)
+        best["push"] = max(best["push"], pushed["rate"])
+    url, data, devices = fresh("lone")
+    lone = pg_contention.push_rate(url, data, "advisory", devices[:1],
+                                   [chunks(household_changes(devices[0], 4 * 250))])
+    close_pools()
+    figures = [
+        print_figure("pg_lock_row_appends", results["row"]["appends"],
+                     results["advisory"]["appends"], "appends/s (row lock vs advisory)"),
+        print_figure("pg_lock_row_push", results["row"]["push"], results["advisory"]["push"],
+                     "changes/s (row lock vs advisory)")]
+    return figures, lone
+
+
+def chunks(changes: list[dict]) -> list[list[dict]]:
+    step = pg_contention.PUSH_BATCH
+    return [changes[i:i + step] for i in range(0, len(changes), step)]
+
+
+def devices_for(data: Path, url: str, token: str, n: int) -> list[dict]:
+    """A grid and ``n`` enrolled worker devices, through an in-process app."""
+    from server import create_app
+    from tests.helpers import ApiClient
+
+    api = ApiClient(create_app({"DATA_DIR": str(data), "DATABASE_URL": url}).test_client(),
+                    token)
+    api.post("/grids", {"id": "c1", "name": "c", "parent": None})
+    api.post("/grids", {"id": "g1", "name": "g", "parent": "c1"})
+    out = []
+    for i in range(n):
+        api.person(f"w{i}", "worker", ["g1"])
+        device = api.enroll(f"w{i}")
+        out.append({"key": device.key, "clock": device.clock, "token": device.token})
+    return out
 
 
 def pull_seconds(target: str, households: int) -> float:
@@ -156,12 +271,17 @@ def run(changes: int, households: int, appends: int) -> list[dict]:
         durable=True)
     root = Path(tempfile.mkdtemp(prefix="gridsync-bench-pg-"))
     try:
-        sqlite_push = push_rate(None, 1, changes, root)
-        one = push_rate(cluster.create_database("bench"), 1, changes, root)
-        two = push_rate(cluster.create_database("bench"), 2, changes, root)
-        figures.append(print_figure("pg_sync_push", one, sqlite_push, "changes/s (1 host)"))
-        figures.append(print_figure("pg_two_hosts_sync_push", two, one,
+        admin = cluster.admin_url
+        sqlite_push = push_rate(None, 1, changes, root)["rate"]
+        one = push_rate(cluster.create_database("bench"), 1, changes, root, admin)
+        two = push_rate(cluster.create_database("bench"), 2, changes, root, admin)
+        figures.append(print_figure("pg_sync_push", one["rate"], sqlite_push,
+                                    "changes/s (1 host)"))
+        figures.append(print_figure("pg_two_hosts_sync_push", two["rate"], one["rate"],
                                     "changes/s (2 hosts vs 1)"))
+        lock_figs, lone = lock_figures(cluster, changes, appends, root)
+        explain_hosts(one, two, lone)
+        figures += lock_figs
         sqlite_pull = pull_seconds(str(root / "pull.db"), households)
         pg_pull = pull_seconds(cluster.create_database("bench"), households)
         figures.append(print_figure(f"pg_initial_pull_{households}", pg_pull, sqlite_pull,

@@ -14,6 +14,12 @@ Isolation, the same guarantees as the SQLite path (docs/operations.md):
   commit made before it, so the ledger head, balances and stock read inside
   are current; change seqs are handed out in commit order (a pull never
   skips a record committed late), and the chain cannot fork.
+- An advisory lock, not a row lock: measured against ``SELECT ... FOR UPDATE`` on
+  a one-row table (bench/pg_contention.py) the two are equal within noise, and
+  the advisory lock needs no table before the first migration and writes no
+  row version per lock. The ledger's head row cannot be the lock: at READ
+  COMMITTED a writer that waited on it gets the old head back, and change seqs
+  need the same order as ledger seqs (docs/operations.md, Isolation).
 - ``snapshot()`` is ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY``: a
   pull page and the audit read one consistent state without blocking writers.
 - Statements outside both run in autocommit on a pooled connection.
@@ -168,6 +174,9 @@ class PgDatabase:
     """Statements on pooled connections; a transaction pins one connection."""
 
     sql = POSTGRESQL
+    write_lock: tuple[str, tuple] = ("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+    """The statement every write transaction begins with (bench/pg_contention.py swaps in
+    a row lock to measure the two against each other)."""
 
     def __init__(self, url: str):
         self.path = url
@@ -243,7 +252,7 @@ class PgDatabase:
                         if write:
                             if self._relaxed:
                                 conn.execute("SET LOCAL synchronous_commit = off")
-                            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                            conn.execute(*self.write_lock)
                     yield self
                 except BaseException:
                     self._conn, self._depth = None, 0

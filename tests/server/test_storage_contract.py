@@ -511,3 +511,30 @@ def test_lookups_in_a_state_read_past_nuls_and_backslashes(store, town, title):
     (row,) = store.records.pull(after=0, grids=["g1"], people=[], author="w", limit=10,
                                 wish_grids=["g2"])
     assert json.loads(row[3])["fields"]["title"] == title
+
+
+def test_records_and_ops_read_many_at_once_as_one_at_a_time(store, town):
+    """A push reads its records and ops in one statement each (get_many, ops):
+    the same answers as get and op, nothing for ids not stored or of another collection."""
+    from server.storage.records import Placement, RecordWrite
+
+    def state(id, grid):
+        return {"collection": "households", "id": id, "version": 1, "deleted": False,
+                "fields": {"grid": grid}, "meta": {}}
+
+    op_row = {"device": "d1", "collection": "households", "record": "h1", "digest": "d",
+              "change": {"k": "v"}, "status": "applied", "version": 1, "error_code": None,
+              "error_message": None, "received_at": AT}
+    with store.transaction():
+        town.access.add_device(id="d1", person="w1", name="phone", public_key="pk", at=AT)
+        store.records.put_many([RecordWrite(state("h1", "g1"), 1, Placement(grid="g1"), AT),
+                                RecordWrite(state("h2", "g2"), 2, Placement(grid="g2"), AT)])
+        store.records.add_ops([{**op_row, "op": "op-1"}, {**op_row, "op": "op-2"}])
+    many = store.records.get_many({("households", "h1"), ("households", "h2"),
+                                   ("households", "h3"), ("visits", "h1")})
+    assert set(many) == {("households", "h1"), ("households", "h2")}
+    assert many[("households", "h2")] == store.records.get("households", "h2")
+    assert store.records.get_many(set()) == {}
+    ops = store.records.ops(["op-2", "op-3", "op-1"])
+    assert ops == {"op-1": store.records.op("op-1"), "op-2": store.records.op("op-2")}
+    assert store.records.ops([]) == {}
