@@ -179,6 +179,7 @@ def _store_login(store: Storage, person_id: str, login: str, secret_hash: str) -
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 ISSUED_PIN_DIGITS = 8
 MAX_ISSUED = 100   # a batch: each is one scrypt hash (tens of milliseconds)
+INACTIVE = "person is inactive"
 
 
 def new_secret(role: str) -> str:
@@ -211,7 +212,7 @@ def issue_login(store: Storage, person_id: str, *, pepper: bytes) -> dict:
             raise ValidationFailed(fields={"person": [f"a {person['role']} does not sign in "
                                                       "on the web"]})
         if not person["active"]:
-            raise ValidationFailed(fields={"person": ["person is inactive"]})
+            raise ValidationFailed(fields={"person": [INACTIVE]})
         current = store.web.login_of(person_id)
         login = current["login"] if current else normalize_login(person_id)
         _store_login(store, person_id, login, secret_hash)

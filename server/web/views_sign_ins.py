@@ -38,7 +38,8 @@ def _why(exc: Exception) -> str:
     if isinstance(exc, IdReused):
         return _("another person already signs in with this id: set a sign-in name by hand "
                  "on their page")
-    if isinstance(exc, ValidationFailed) and "inactive" in str((exc.fields or {}).get("person")):
+    if isinstance(exc, ValidationFailed) and (exc.fields or {}).get("person") == [
+            web_auth.INACTIVE]:
         return _("deactivated")
     return _("workers and auditors do not sign in on the web")
 

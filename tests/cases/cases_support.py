@@ -48,3 +48,16 @@ def case_state(api: ApiClient, case_id: str) -> dict:
 
 def balance(api: ApiClient, person: str) -> int:
     return int(api.ok(api.get(f"/accounts/volunteer:{person}"))["balance"])
+
+
+def closed_by_volunteer(api: ApiClient, title: str, difficulty: int, resolution: str) -> str:
+    """A patrol case opened on w1's phone, assigned to volunteer v1 who accepts and
+    finishes it, confirmed with five stars on w1b's phone (the world's people; each gets
+    a new device); its id."""
+    w1, w1b, v1 = api.enroll("w1"), api.enroll("w1b"), api.enroll("v1")
+    case_id, _ = open_case(w1, title=title)
+    api.ok(api.post(f"/cases/{case_id}/assign", {"assignee": "v1", "difficulty": difficulty}))
+    assert step(v1, case_id, 2, status="accepted")["status"] == "applied"
+    assert step(v1, case_id, 3, status="done", resolution=resolution)["status"] == "applied"
+    assert step(w1b, case_id, 4, status="closed", rating=5)["status"] == "applied"
+    return case_id

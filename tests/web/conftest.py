@@ -17,9 +17,12 @@ from server import create_app, state
 from server.bootstrap import initialise
 from server.services import web_auth
 from server.storage.postgres import close_pools
+from tests.cases.cases_support import case_rules
 from tests.conftest import wider_database
 from tests.helpers import ApiClient
 from tests.web.web_support import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
     SHOP_LOGIN,
     SHOP_PASSWORD,
     V1_PHONE,
@@ -112,4 +115,13 @@ def shop_web(app, web_world):
 def v1_web(app, web_world):
     client = WebClient(app.test_client())
     client.sign_in(V1_PHONE, V1_PIN)
+    return client
+
+
+@pytest.fixture
+def office_web(app, api, web_world):
+    """The office signed in (adm2's password), with the cases' rules (categories, points)."""
+    case_rules(api)
+    client = WebClient(app.test_client())
+    client.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
     return client

@@ -13,9 +13,14 @@ import pytest
 from openpyxl import load_workbook
 
 from primitives import times
-from tests.cases.cases_support import case_state, new_report, open_case, report_code, step
+from tests.cases.cases_support import (
+    case_state,
+    closed_by_volunteer,
+    new_report,
+    report_code,
+    step,
+)
 from tests.helpers import db_dump
-from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
 
 HEADERS = ("案件", "网格", "来源", "类别", "标题", "状态", "登记人", "承办人", "难度", "上报时间",
            "办理期限", "完成时间", "办结时间", "评价（1至5星）", "评价留言", "积分", "办理结果")
@@ -23,25 +28,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def office(app, api, web_world):
-    from tests.cases.cases_support import case_rules
-
-    case_rules(api)
-    client = WebClient(app.test_client())
-    client.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
-    return client
-
-
-@pytest.fixture
-def three_cases(api, office):
+def three_cases(api, office_web):
     """A worker's patrol case a volunteer closed (rated 5 by another worker), a resident's
     report rated 4 with a note, and a cancelled report in the other grid."""
-    w1, w1b, v1 = api.enroll("w1"), api.enroll("w1b"), api.enroll("v1")
-    patrol, _ = open_case(w1, title="井盖松动")
-    api.ok(api.post(f"/cases/{patrol}/assign", {"assignee": "v1", "difficulty": 3}))
-    assert step(v1, patrol, 2, status="accepted")["status"] == "applied"
-    assert step(v1, patrol, 3, status="done", resolution="已更换井盖")["status"] == "applied"
-    assert step(w1b, patrol, 4, status="closed", rating=5)["status"] == "applied"
+    patrol = closed_by_volunteer(api, "井盖松动", 3, "已更换井盖")
+    w1 = api.enroll("w1", "w1's second phone")
     report, receipt = new_report(api, report_code(api), title="=1+1", category="noise")
     api.ok(api.post(f"/cases/{report}/assign", {"assignee": "w1"}))
     assert step(w1, report, 2, status="accepted")["status"] == "applied"
@@ -69,8 +60,8 @@ def today() -> str:
     return dt.datetime.now(SHANGHAI).date().isoformat()
 
 
-def test_cases_for_a_date_range_read_as_people_say_them(office, api, three_cases):
-    got = rows(office.client.get(f"/admin/export/cases?from={today()}&to={today()}"))
+def test_cases_for_a_date_range_read_as_people_say_them(office_web, api, three_cases):
+    got = rows(office_web.client.get(f"/admin/export/cases?from={today()}&to={today()}"))
     assert got[0] == HEADERS
     by_id = {r[0]: r for r in got[1:]}
     assert set(by_id) == set(three_cases.values())
@@ -87,8 +78,8 @@ def test_cases_for_a_date_range_read_as_people_say_them(office, api, three_cases
     assert by_id[three_cases["cancelled"]][5] == "已撤销"
 
 
-def test_grid_status_and_dates_narrow_the_export(office, three_cases):
-    export = office.client.get
+def test_grid_status_and_dates_narrow_the_export(office_web, three_cases):
+    export = office_web.client.get
     assert [r[0] for r in rows(export("/admin/export/cases?grid=g2"))[1:]] == [
         three_cases["cancelled"]]
     closed = rows(export("/admin/export/cases?status=closed&grid=c1"))[1:]
@@ -99,8 +90,8 @@ def test_grid_status_and_dates_narrow_the_export(office, three_cases):
     assert form.status_code == 303
 
 
-def test_a_title_typed_as_a_formula_stays_text(office, three_cases):
-    book = load_workbook(io.BytesIO(office.client.get("/admin/export/cases").data))
+def test_a_title_typed_as_a_formula_stays_text(office_web, three_cases):
+    book = load_workbook(io.BytesIO(office_web.client.get("/admin/export/cases").data))
     cells = [c for row in book.worksheets[0].iter_rows(min_row=2) for c in row]
     assert "=1+1" in {c.value for c in cells}
     assert {c.data_type for c in cells if str(c.value).startswith("=")} == {"s"}
@@ -114,17 +105,17 @@ def test_a_title_typed_as_a_formula_stays_text(office, three_cases):
     ("status=lost", "案件状态"),
     ("grid=nowhere", "没有这个网格"),
 ])
-def test_bad_filters_get_the_page_again_and_change_nothing(office, three_cases, data_dir,
+def test_bad_filters_get_the_page_again_and_change_nothing(office_web, three_cases, data_dir,
                                                             query, says):
     before = db_dump(data_dir, skip=("rate_limits", "web_sessions"))
-    resp = office.get(f"/admin/export/cases?{query}")
+    resp = office_web.get(f"/admin/export/cases?{query}")
     assert resp.status_code == 400 and resp.mimetype == "text/html"
-    assert 'id="export-error"' in office.last_html and says in office.last_html
-    assert 'id="cases-export-form"' in office.last_html
+    assert 'id="export-error"' in office_web.last_html and says in office_web.last_html
+    assert 'id="cases-export-form"' in office_web.last_html
     assert db_dump(data_dir, skip=("rate_limits", "web_sessions")) == before
 
 
-def test_the_other_exports_refuse_a_backwards_range_too(office):
-    resp = office.get("/admin/export/ledger?from=2026-12-09&to=2026-12-01")
-    assert resp.status_code == 400 and 'id="export-error"' in office.last_html
-    assert office.get("/admin/visits?from=2026-12-09&to=2026-12-01").status_code == 400
+def test_the_other_exports_refuse_a_backwards_range_too(office_web):
+    resp = office_web.get("/admin/export/ledger?from=2026-12-09&to=2026-12-01")
+    assert resp.status_code == 400 and 'id="export-error"' in office_web.last_html
+    assert office_web.get("/admin/visits?from=2026-12-09&to=2026-12-01").status_code == 400

@@ -6,19 +6,8 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
-
 from tests.cases.cases_support import case_rules, new_report, report_code
 from tests.helpers import db_dump
-from tests.web.web_support import ADMIN_LOGIN, ADMIN_PASSWORD, WebClient
-
-
-@pytest.fixture
-def office_web(app, api, web_world):
-    case_rules(api)
-    client = WebClient(app.test_client())
-    client.sign_in(ADMIN_LOGIN, ADMIN_PASSWORD)
-    return client
 
 
 def receipt_of(resp) -> str:

@@ -20,7 +20,13 @@ from openpyxl import load_workbook
 
 from server.bootstrap import initialise
 from tests.browser_support import needs_chromium
-from tests.cases.cases_support import case_rules, new_report, open_case, report_code, step
+from tests.cases.cases_support import (
+    case_rules,
+    closed_by_volunteer,
+    new_report,
+    report_code,
+    step,
+)
 from tests.helpers import ApiClient
 from tests.web.test_browser import ARTIFACTS
 from tests.web.test_console_browser import DESKTOP, shots
@@ -42,12 +48,7 @@ def site(tmp_path_factory) -> Iterator[dict]:
     api = ApiClient(app.test_client(), token)
     api.make_world()
     case_rules(api)
-    w1, w1b, v1 = api.enroll("w1"), api.enroll("w1b"), api.enroll("v1")
-    patrol, _ = open_case(w1, title="井盖松动")
-    api.ok(api.post(f"/cases/{patrol}/assign", {"assignee": "v1", "difficulty": 2}))
-    assert step(v1, patrol, 2, status="accepted")["status"] == "applied"
-    assert step(v1, patrol, 3, status="done", resolution="已更换")["status"] == "applied"
-    assert step(w1b, patrol, 4, status="closed", rating=5)["status"] == "applied"
+    patrol = closed_by_volunteer(api, "井盖松动", 2, "已更换")
     report, receipt = new_report(api, report_code(api), title="楼道堆物")
     api.ok(api.post(f"/cases/{report}/assign", {"assignee": "w1"}))
     new_report(api, report_code(api, "g2"), title="噪音")
@@ -75,6 +76,16 @@ def page(browser, site):
     page.wait_for_url(site["url"] + "/admin/dashboard")
     yield page
     context.close()
+
+
+def widths(page, name: str) -> None:
+    """The page as it is (a form's answer cannot be loaded again), on a desktop and a
+    360 px phone, which it must fit."""
+    for width, label in ((DESKTOP, "desktop"), (360, "360")):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+    page.set_viewport_size({"width": DESKTOP, "height": 800})
 
 
 def today() -> str:
@@ -131,23 +142,20 @@ def test_sign_in_slips_for_a_batch_and_one_person_then_used_to_sign_in(page, bro
     assert page.locator("article.sign-in-slip").count() == 2
     login = page.inner_text("#slip-v-201 .slip-login")
     pin = page.inner_text("#slip-v-201 .slip-secret")
-    page.set_viewport_size({"width": DESKTOP, "height": 800})
-    page.screenshot(path=str(ARTIFACTS / "console-sign-in-slips-zh_CN-desktop.png"),
-                    full_page=True)
-    page.set_viewport_size({"width": 360, "height": 800})
-    page.screenshot(path=str(ARTIFACTS / "console-sign-in-slips-zh_CN-360.png"),
-                    full_page=True)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    widths(page, "console-sign-in-slips-zh_CN")
     page.emulate_media(media="print")
     page.screenshot(path=str(ARTIFACTS / "console-sign-in-slips-print.png"), full_page=True)
     page.emulate_media(media="screen")
-    page.set_viewport_size({"width": DESKTOP, "height": 800})
 
     page.goto(site["url"] + "/admin/people/v-202")
     shots(page, "person-issue-login")
+    page.goto(site["url"] + "/admin/people/v-202?lang=en")
     with page.expect_navigation():
         page.click("#issue-login")
     assert page.inner_text("#slip-v-202 .slip-login") == "v-202"
+    assert "Keep this slip to yourself" in page.inner_text("#slip-v-202")
+    widths(page, "console-sign-in-slip-en")
+    page.goto(site["url"] + "/admin/print?lang=zh_CN")
 
     volunteer = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
     phone = volunteer.new_page()
@@ -170,16 +178,17 @@ def test_a_rating_note_with_a_control_character_is_answered_on_the_page(browser,
         assert step(w1, case_id, base, status=status, **extra)["status"] == "applied"
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
     resident = context.new_page()
-    resident.goto(site["url"] + f"/r/receipt/{site['receipt']}")
-    resident.check("#rate-form input[name=rating][value='4']")
-    resident.evaluate("document.querySelector('#rate-form textarea').value = '很好\\u0000谢谢'")
-    with resident.expect_navigation():
-        resident.click("#rate-form button[type=submit]")
-    assert "控制字符" in resident.inner_text("[role=alert]")
-    assert resident.input_value("#rate-form textarea") == "很好谢谢"
-    assert resident.is_checked("#rate-form input[name=rating][value='4']")
-    resident.screenshot(path=str(ARTIFACTS / "public-rating-control-chars-zh_CN-360.png"),
-                        full_page=True)
+    for lang, says in (("en", "control characters"), ("zh_CN", "控制字符")):
+        resident.goto(site["url"] + f"/r/receipt/{site['receipt']}?lang={lang}")
+        resident.check("#rate-form input[name=rating][value='4']")
+        resident.evaluate(
+            "document.querySelector('#rate-form textarea').value = '很好\\u0000谢谢'")
+        with resident.expect_navigation():
+            resident.click("#rate-form button[type=submit]")
+        assert says in resident.inner_text("[role=alert]")
+        assert resident.input_value("#rate-form textarea") == "很好谢谢"
+        assert resident.is_checked("#rate-form input[name=rating][value='4']")
+        widths(resident, f"public-rating-control-chars-{lang}")
     with resident.expect_navigation():
         resident.click("#rate-form button[type=submit]")
     assert "★★★★" in resident.inner_text("#rating")
