@@ -10,7 +10,6 @@ checked to fit a 360 px wide screen (``shots``).
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
@@ -27,7 +26,7 @@ from tests.cases.cases_support import (
     report_code,
     step,
 )
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, raw_db
 from tests.web.test_browser import ARTIFACTS
 from tests.web.test_console_browser import DESKTOP, shots
 
@@ -199,10 +198,8 @@ def test_a_device_with_a_weak_key_is_marked_on_the_devices_page(page, site):
     from tests.server.test_weak_device_keys import IDENTITY
 
     phone = site["api"].enroll("w1b", "旧手机")
-    conn = sqlite3.connect(site["data"] / "gridsync.db")   # enrolled before the key check
-    conn.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, phone.id))
-    conn.commit()
-    conn.close()
+    with raw_db(site["data"]) as db:                         # enrolled before the key check
+        db.execute("UPDATE devices SET public_key = ? WHERE id = ?", (IDENTITY, phone.id))
     page.goto(site["url"] + "/admin/devices")
     assert "1 台设备的密钥不安全" in page.inner_text("#weak-keys")
     assert page.locator(f"#device-{phone.id} .weak-key").count() == 1

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from server.services import web_auth
-from tests.helpers import db_dump
+from tests.helpers import db_dump, raw_db
 from tests.web.test_console_data import in_request, roster, upload  # noqa: F401 - fixture
 from tests.web.web_support import (
     ADMIN_LOGIN,
@@ -18,7 +18,6 @@ from tests.web.web_support import (
     V1_PHONE,
     V1_PIN,
     WebClient,
-    scalar,
 )
 
 SLIP = re.compile(r'id="slip-([^"]+)".*?class="slip-login">([^<]+)<.*?class="slip-secret">'
@@ -69,7 +68,8 @@ def test_imported_people_get_slips_from_the_print_page_and_sign_in_with_them(
     assert signs_in(app, "V-101", got["V-101"][1]) == "/me"    # the id, as printed
     assert signs_in(app, "cashier2", got["cashier2"][1]) == "/shop"
     assert signs_in(app, "v102", got["V-101"][1]) is None
-    stored = scalar(data_dir, "SELECT secret_hash FROM web_logins WHERE person = 'v102'")
+    with raw_db(data_dir) as db:
+        stored = db.scalar("SELECT secret_hash FROM web_logins WHERE person = 'v102'")
     assert stored.startswith("scrypt-hmac$")
     dump = repr(db_dump(data_dir))
     out, err = capfd.readouterr()
