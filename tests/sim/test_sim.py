@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import raw_db
 from tests.sim.driver import SimFailure, build, check_invariants, finish, run, step
 
 SLOW = os.environ.get("GRIDSYNC_SLOW") == "1"
@@ -72,14 +72,13 @@ def test_the_checker_catches_a_lost_acknowledged_change_and_a_double_earn(tmp_pa
         finish(sim)
         stats = check_invariants(sim)
         assert stats["acked"] > 0 and stats["earns"] > 0
-        db = sqlite3.connect(str(sim.data_dir / "gridsync.db"))
+        db = raw_db(sim.data_dir)
         acked = next(op for d in sim.devices for op, r in d.net.acked.items()
                      if r["status"] == "applied")
         db.execute("DELETE FROM ops WHERE op = ?", (acked,))
         db.execute("DROP INDEX entries_once")
         db.execute("INSERT INTO entries SELECT seq + 100000, id || 'x', kind, debit, credit, "
                    "amount, ref, at, hash, body FROM entries WHERE kind = 'earn' LIMIT 1")
-        db.commit()
         db.close()
         with pytest.raises(AssertionError) as caught:
             check_invariants(sim)

@@ -4,8 +4,8 @@ not vacuous (a step out of order and a lost history step are caught)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
+from tests.helpers import raw_db
 from tests.sim import cases as sim_cases
 from tests.sim.driver import build, check_invariants, finish, step
 
@@ -22,22 +22,20 @@ def test_cases_close_and_pay_under_faults_and_the_checker_catches_tampering(tmp_
         finish(sim)
         stats = check_invariants(sim)
         assert stats["cases"] > 5 and stats["cases_closed"] >= 1, (stats, sim.steps)
-        conn = sqlite3.connect(str(tmp_path / "data" / "gridsync.db"))
-        conn.row_factory = sqlite3.Row
+        conn = raw_db(tmp_path / "data")
         records = {(r["collection"], r["id"]): json.loads(r["state"])
                    for r in conn.execute("SELECT collection, id, state FROM records")}
         entries = [dict(r) for r in conn.execute("SELECT * FROM entries ORDER BY seq")]
-        ops = [dict(r) for r in conn.execute("SELECT rowid AS n, * FROM ops")]
+        order = "ctid" if conn.postgres else "rowid"   # insertion order, as the driver reads it
+        ops = [dict(r) for r in conn.execute(
+            f"SELECT row_number() OVER (ORDER BY {order}) AS n, * FROM ops ORDER BY {order}")]
         closed = next(id for (c, id), s in records.items()
                       if c == "cases" and s["fields"]["status"] == "closed")
-        with conn:
-            conn.execute("UPDATE case_steps SET status = 'done' WHERE case_id = ? AND n = 2",
-                         (closed,))
+        conn.execute("UPDATE case_steps SET status = 'done' WHERE case_id = ? AND n = 2",
+                     (closed,))
         problems = sim_cases.check(conn, records, entries, ops)
         assert any("out of order" in p and closed in p for p in problems), problems
-        with conn:
-            conn.execute("DELETE FROM case_steps WHERE case_id = ? AND op IS NOT NULL",
-                         (closed,))
+        conn.execute("DELETE FROM case_steps WHERE case_id = ? AND op IS NOT NULL", (closed,))
         problems = sim_cases.check(conn, records, entries, ops)
         assert any("missing from the history" in p for p in problems) or any(
             closed in p for p in problems), problems

@@ -9,7 +9,6 @@ Skipped, with the reason, where chromium or Playwright is not installed
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_support import needs_chromium
-from tests.helpers import issue_token
+from tests.helpers import issue_token, raw_db
 from tests.web.web_support import SHOP_LOGIN, SHOP_PASSWORD, V1_PHONE, V1_PIN, push
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
@@ -79,12 +78,9 @@ def both(page, name: str) -> None:
 
 
 def balance(data_dir, person: str = "v1") -> int:
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:
-        return conn.execute("SELECT balance FROM balances WHERE account = ?",
-                            (f"volunteer:{person}",)).fetchone()[0]
-    finally:
-        conn.close()
+    with raw_db(data_dir) as db:
+        return db.scalar("SELECT balance FROM balances WHERE account = ?",
+                         (f"volunteer:{person}",))
 
 
 def sign_in(page, site: str, path: str, login: str, secret: str) -> None:

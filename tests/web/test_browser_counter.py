@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 
 import pytest
 
+from tests.helpers import raw_db
 from tests.web.test_browser import (  # noqa: F401 (fixtures)
     ARTIFACTS,
     balance,
@@ -60,11 +60,8 @@ def shots(page, name: str) -> None:
 
 
 def scalar(data_dir, sql):
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:
-        return conn.execute(sql).fetchone()[0]
-    finally:
-        conn.close()
+    with raw_db(data_dir) as db:
+        return db.scalar(sql)
 
 
 def test_counter_lowercase_card_stock_out_receipt_print_back_and_refund(

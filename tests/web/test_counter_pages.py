@@ -5,7 +5,6 @@ receipts, refunds, the day's list and the catalog."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from server import clock
 from server.secrets_ import digest
 from server.services import counter
-from tests.helpers import db_dump
+from tests.helpers import db_dump, raw_db
 from tests.web.web_support import (
     SHOP_LOGIN,
     SHOP_PASSWORD,
@@ -103,11 +102,9 @@ def test_a_wrong_card_keeps_what_was_typed(shop_web):
 
 def test_cards_issued_before_the_new_format_still_work_exactly(shop_web, v1_web, data_dir):
     old = "CAbCdEfGhIjKlMnOpQrStUv"   # the old format: C + 22 base64url characters
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    with conn:
-        conn.execute("UPDATE people SET card_hash = ?, card_sealed = NULL WHERE id = 'v1'",
-                     (digest(old),))
-    conn.close()
+    with raw_db(data_dir) as db:
+        db.execute("UPDATE people SET card_hash = ?, card_sealed = NULL WHERE id = 'v1'",
+                   (digest(old),))
     assert "name of v1" in look_up(shop_web, old)["html"]
     assert shop_web.post("/shop/lookup", {"card": old.lower()}, page="/shop").status_code == 404
     page = html_of(v1_web.get("/me/card"))

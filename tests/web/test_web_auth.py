@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 
 import pytest
 
@@ -14,7 +13,7 @@ from primitives.b64url import b64url_decode, b64url_encode
 from server import clock
 from server.keystore import login_pepper
 from server.services import web_auth
-from tests.helpers import api_error, api_validation, db_dump, issue_token
+from tests.helpers import api_error, api_validation, db_dump, issue_token, raw_db
 from tests.web.web_support import (
     ADMIN_LOGIN,
     ADMIN_PASSWORD,
@@ -30,11 +29,8 @@ COUNTERS = ("rate_limits", "web_logins")
 
 
 def rows(data_dir, sql, *params):
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    with raw_db(data_dir) as db:
+        return [tuple(row) for row in db.execute(sql, params).fetchall()]
 
 
 def page_text(resp) -> str:
@@ -79,11 +75,9 @@ def test_a_copy_of_the_database_alone_cannot_check_a_pin(api, web_world, data_di
 def test_pins_hashed_before_the_pepper_still_work_and_are_upgraded_at_sign_in(
         app, api, web_world, data_dir):
     api.ok(api.put("/people/v1/login", {"login": "13800000009", "secret": "975310"}))
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    conn.execute("UPDATE web_logins SET secret_hash = ? WHERE person = 'v1'",
-                 (_old_format("975310", web_auth.SCRYPT_N),))
-    conn.commit()
-    conn.close()
+    with raw_db(data_dir) as db:
+        db.execute("UPDATE web_logins SET secret_hash = ? WHERE person = 'v1'",
+                   (_old_format("975310", web_auth.SCRYPT_N),))
     web = WebClient(app.test_client())
     resp = web.post("/login", {"login": "13800000009", "secret": "111111"}, page="/login")
     assert resp.status_code == 401
@@ -284,10 +278,11 @@ def test_admin_signs_in_with_a_token_until_it_is_revoked(app, api, web_world, da
     resp = web.post("/login/token", {"token": token}, page="/login")
     assert resp.status_code == 303 and resp.headers["Location"] == "/admin/dashboard"
     assert web.get("/admin/people").status_code == 200
+    from server.config import database_target
     from server.services.access import revoke_token
     from server.storage import open_storage
 
-    store = open_storage(str(data_dir / "gridsync.db"))
+    store = open_storage(database_target(str(data_dir)))
     try:
         revoke_token(store, token.split(".")[0])
     finally:

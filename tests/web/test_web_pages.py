@@ -4,13 +4,14 @@ admin pages, language switch, error pages, headers, translations."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import db_dump
+from tests.helpers import db_dump, raw_db
 from tests.web.web_support import (
     ADMIN_LOGIN,
     ADMIN_PASSWORD,
@@ -50,12 +51,10 @@ def test_hour_totals_count_every_log_not_just_the_listed_ones(v1_web, web_world)
 def test_verify_says_plainly_whether_an_entry_is_genuine(v1_web, data_dir):
     html = html_of(v1_web.get("/me/entries/1"))
     assert 'data-ok="1"' in html and "校验通过" in html
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:   # tamper with the stored entry behind the server's back
-        conn.execute("UPDATE entries SET body = json_set(body, '$.amount', 400) WHERE seq = 1")
-        conn.commit()
-    finally:
-        conn.close()
+    with raw_db(data_dir) as db:   # tamper with the stored entry behind the server's back
+        body = json.loads(db.scalar("SELECT body FROM entries WHERE seq = 1"))
+        db.execute("UPDATE entries SET body = ? WHERE seq = 1",
+                   (json.dumps({**body, "amount": 400}),))
     html = html_of(v1_web.get("/me/entries/1"))
     assert 'data-ok="0"' in html and "校验失败" in html and "签名后被改动过" in html
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
-from tests.helpers import ApiClient, Device
+from tests.helpers import ApiClient, Device, raw_db
 
 SHOP_LOGIN, SHOP_PASSWORD = "shop1", "counter-pass-1"
 V1_PHONE, V1_PIN = "13800000001", "246810"
@@ -98,11 +97,8 @@ class WebClient:
 
 # --- reading the data dir and pages back (page tests) -------------------------------
 def scalar(data_dir, sql, *params):
-    conn = sqlite3.connect(str(data_dir / "gridsync.db"))
-    try:
-        return conn.execute(sql, params).fetchone()[0]
-    finally:
-        conn.close()
+    with raw_db(data_dir) as db:
+        return db.scalar(sql, params)
 
 
 def balance(data_dir, person="v1") -> int:
