@@ -204,3 +204,24 @@ def test_a_device_with_a_weak_key_is_marked_on_the_devices_page(page, site):
     assert "1 台设备的密钥不安全" in page.inner_text("#weak-keys")
     assert page.locator(f"#device-{phone.id} .weak-key").count() == 1
     shots(page, "devices-weak-key")
+
+
+def test_a_report_with_a_control_character_is_answered_on_the_page(browser, site):
+    """The resident's report form: an escape character pasted into the title is refused
+    with the same message, the title shown again without it, and nothing is stored."""
+    code = report_code(site["api"], "g2")
+    before = site["api"].ok(site["api"].get("/cases?grid=g2"))["cases"]
+    context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
+    resident = context.new_page()
+    for lang, says in (("en", "control characters"), ("zh_CN", "控制字符")):
+        resident.goto(site["url"] + f"/r/{code}?lang={lang}")
+        resident.check("#report-form input[name=category][value=road]")
+        resident.evaluate("document.querySelector('#report-form input[name=title]').value = "
+                          "'路灯\\u001b[31m坏了'")
+        with resident.expect_navigation():
+            resident.click("#report-form button[type=submit]")
+        assert says in resident.inner_text("[role=alert]")
+        assert resident.input_value("#report-form input[name=title]") == "路灯[31m坏了"
+        widths(resident, f"public-report-control-chars-{lang}")
+    assert site["api"].ok(site["api"].get("/cases?grid=g2"))["cases"] == before
+    context.close()
