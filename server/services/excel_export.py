@@ -88,7 +88,7 @@ def case_rows(store: Storage, ids: Iterable[str], labels: dict[str, Any], tz: st
 
 
 def _case_fields(store: Storage, ids: Iterable[str], batch: int = 1000
-                 ) -> Iterable[tuple[str, dict]]:
+                 ) -> Iterable[tuple[str, Any]]:
     """(id, current fields) of the cases in the order of ``ids``, read a thousand at a
     time (one query each, not one a case)."""
     ids = list(ids)
