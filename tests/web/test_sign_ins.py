@@ -51,6 +51,9 @@ def test_imported_people_get_slips_from_the_print_page_and_sign_in_with_them(
     job = resp.headers["Location"]
     office.get(job)
     office.post(job + "/apply", {}, page=job)
+    office.get(job)
+    assert 'id="import-sign-ins"' in office.last_html and "/admin/print#sign-ins" in (
+        office.last_html)
     page = office.get("/admin/print")
     assert page.status_code == 200
     section = office.last_html.split('id="sign-ins"')[1].split("</section>")[0]
