@@ -125,7 +125,7 @@ def restore(url: str, source: str, *, data_dir: str, pinned: dict | None = None,
         secret = secret_status_for(data_dir, store)
     finally:
         store.close()
-    return {"path": url.rpartition("@")[2], "source": source, "replaced": None,
+    return {"path": pg.describe(url), "source": source, "replaced": None,
             "secret": secret, **checked}
 
 

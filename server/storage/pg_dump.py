@@ -78,6 +78,13 @@ def is_dump_file(path: str | Path) -> bool:
         return False
 
 
+def describe(url: str) -> str:
+    """``dbname on host:port`` for messages: never the user or a password."""
+    params = conninfo_to_dict(url)
+    where = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+    return f"database {params.get('dbname') or '?'} on {where}"
+
+
 def _connection_args(url: str) -> tuple[str, dict[str, str]]:
     """(conninfo without the password, environment with PGPASSWORD when there was one)."""
     params = conninfo_to_dict(url)

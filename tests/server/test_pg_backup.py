@@ -82,6 +82,8 @@ def test_backup_then_restore_into_a_new_database_verifies_with_the_same_checkpoi
     assert done["ledger"]["entries"] == len(ledger)
     assert done["counts"] == made["counts"]
     assert done["secret"] == "ok"
+    assert done["path"] == f"database {empty_database.rpartition('/')[2]} on 127.0.0.1:" \
+        f"{empty_database.rpartition(':')[2].partition('/')[0]}"
     verified = run_cli("ledger", "verify", "--data-dir", str(data_dir),
                        "--database-url", empty_database)
     assert verified.returncode == 0 and "ledger sound" in verified.stdout, verified
