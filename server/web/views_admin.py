@@ -15,7 +15,7 @@ from ..state import pepper, storage
 from . import labels
 from .blueprint import bp
 from .errors import PageNotFound
-from .qr import qr_svg
+from .qr import public_origin, qr_svg
 from .session import signed_in
 
 ROLES = ("worker", "volunteer", "shop", "admin", "auditor")
@@ -122,7 +122,7 @@ def admin_make_link(person_id: str) -> Any:
     except ValidationFailed:
         return person_page(person_id, status=400,
                             error=_("Personal links are for volunteers only."))
-    link = url_for("web.login_link", _external=True) + "#" + secret
+    link = public_origin() + url_for("web.login_link") + "#" + secret
     return person_page(person_id, link=link, link_expires=expires,
                         link_qr=qr_svg(link, title=_("Personal sign-in link")))
 

@@ -10,14 +10,13 @@ from typing import Any
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..config import settings
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..services import case_excel, case_pages, case_public, cases
 from ..state import storage
 from . import case_labels, charts
 from .blueprint import bp
 from .errors import PageNotFound
-from .qr import qr_svg
+from .qr import public_origin, qr_svg
 from .session import signed_in
 
 REPORT_MONTHS = 12
@@ -143,8 +142,7 @@ def admin_poster_new(grid: str) -> Any:
 
 
 def _origin() -> str:
-
-    return (settings().public_url or request.host_url)
+    return public_origin() + "/"
 
 
 # --- 办结率 -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ..state import storage
 from . import forms
 from .blueprint import bp
 from .errors import PageNotFound
-from .qr import qr_svg
+from .qr import public_origin, qr_svg
 from .session import signed_in
 from .views_admin import person_page
 
@@ -141,7 +141,7 @@ def admin_enrol(person_id: str) -> Any:
     except ValidationFailed as exc:
         return person_page(person_id, status=400,
                            error=forms.service_errors(exc).get("person") or _("Not allowed."))
-    server = (settings().public_url or request.host_url).rstrip("/")
+    server = public_origin()
     # The QR opens the field app with the code filled in (its scanner also reads the
     # code out of it); the code under it is for typing, or for `gridsync field enroll`.
     link = f"{server}/field/#enrol={out['code']}"

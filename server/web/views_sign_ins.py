@@ -18,7 +18,7 @@ from ..services import grid_tree, web_auth
 from ..state import pepper, storage
 from .blueprint import bp
 from .errors import PageError, PageNotFound
-from .qr import qr_svg
+from .qr import public_origin, qr_svg
 from .session import signed_in
 from .views_admin import person_page
 
@@ -26,7 +26,7 @@ from .views_admin import person_page
 def _slips(issued: list[dict], skipped: list[dict], *, back: str) -> Any:
     store = storage()
     communities = {g["id"]: g["name"] for g in grid_tree.communities(store)}
-    url = url_for("web.login", _external=True)
+    url = public_origin() + url_for("web.login")
     qr = qr_svg(url, title=_("Sign-in page"))
     for slip in issued:
         slip["community_name"] = communities.get(slip["community"] or "", "")

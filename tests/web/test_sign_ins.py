@@ -5,6 +5,7 @@ scrypt hash, never logged; it works on the sign-in page and ends older sessions.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -83,12 +84,15 @@ def test_imported_people_get_slips_from_the_print_page_and_sign_in_with_them(
 
 
 def test_a_person_page_issues_one_slip_and_the_old_pin_stops_working(app, office, v1_web):
+    app.extensions["gridsync.settings"] = dataclasses.replace(
+        app.extensions["gridsync.settings"], public_url="https://grid.example.org")
     office.get("/admin/people/v1")
     assert 'id="issue-login"' in office.last_html
     resp = office.post("/admin/people/v1/issue-login", {})
     assert resp.status_code == 200
     (login, pin), = slips(office.last_html).values()
     assert login == V1_PHONE and pin != V1_PIN               # keeps the phone as the login
+    assert "https://grid.example.org/login" in office.last_html    # the printed address
     assert signs_in(app, V1_PHONE, V1_PIN) is None
     assert signs_in(app, V1_PHONE, pin) == "/me"
     assert v1_web.get("/me").status_code != 200               # their old session ended
