@@ -54,8 +54,8 @@ class Settings:
     public_reports_per_hour: int = _setting(20, "Residents' report attempts per client address.")
     public_lookups_per_hour: int = _setting(
         300, "Receipt look-ups and ratings per client address.")
-    public_url: str = _setting("", "Origin printed on posters and enrolment codes "
-                                   "(default: the request's).")
+    public_url: str = _setting("", "Origin printed on posters, enrolment codes, sign-in "
+                                   "slips and personal links (default: the request's).")
     web_cookie_secure: bool = _setting(True, "Session cookies only over https (off only for "
                                              "plain-http tests on 127.0.0.1).")
     web_session_hours: float = _setting(12.0, "How long a web sign-in lasts.")
