@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from tests.helpers import ApiClient, Device, LiveServer
+from tests.helpers import ApiClient, Device, LiveServer, RawDb
 from tests.server.ledger_support import entries, give, state, verify_cli
 from tests.server.ops_support import HttpClient
 
@@ -114,3 +114,54 @@ def test_races_through_two_hosts_have_one_winner_each(world, api, data_dir, two_
     result = verify_cli("--data-dir", str(data_dir), "--workers", "2")
     assert result.exit_code == 0, result.output
     assert "ledger sound" in result.output
+
+
+def test_racing_pushes_through_two_hosts_get_seqs_in_commit_order(world, api, data_dir,
+                                                                   two_hosts):
+    """Devices push new households through both hosts at once while another device keeps
+    pulling with its cursor: every record takes its own change seq, and the puller, never
+    starting over, sees every record. A seq handed out before another transaction's
+    commit (a lock that did not cover the records' seqs) would let its cursor pass a
+    record committed late, which it would then never pull."""
+    via = [ApiClient(HttpClient(host.url), api.token) for host in two_hosts]
+    pushers = []
+    for i in range(4):
+        api.person(f"wp{i}", "worker", ["g1"])
+        pushers.append(over_http(api.enroll(f"wp{i}"), via[i % 2]))
+    reader = over_http(api.enroll("w1"), via[0])
+    pushed: list[str] = []
+    done = threading.Event()
+
+    def push_all(device):
+        for _ in range(8):
+            batch = [device.change("households", {"grid": "g1", "address": f"幸福路 {n} 号",
+                                                  "head_name": "张三", "members": 2})
+                     for n in range(15)]
+            results = device.sync(batch)["results"]
+            assert [r["status"] for r in results] == ["applied"] * len(batch), results
+            pushed.extend(c["id"] for c in batch)
+
+    seen: set[str] = set()
+
+    def pull_meanwhile():
+        while True:
+            finished = done.is_set()
+            out = reader.sync(limit=7)
+            seen.update(r["id"] for r in out["changes"] if r["collection"] == "households")
+            if finished and not out["has_more"]:
+                return
+
+    puller = threading.Thread(target=pull_meanwhile)
+    puller.start()
+    at_once(*[lambda d=d: push_all(d) for d in pushers])
+    done.set()
+    puller.join(120)
+    assert len(pushed) == 4 * 8 * 15
+    assert set(pushed) <= seen
+    raw = RawDb(data_dir)
+    try:
+        total, distinct = raw.execute(
+            "SELECT count(*), count(DISTINCT seq) FROM records").fetchone()
+    finally:
+        raw.close()
+    assert total == distinct
