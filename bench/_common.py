@@ -48,10 +48,36 @@ def children(pid: int) -> list[int]:
         return out
 
 
+def cpu_ticks(pids: list[int]) -> int:
+    """User + system CPU of these processes, in clock ticks (those still alive)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def settle(pid: int, quiet: float = 0.3, deadline: float = 30.0) -> None:
+    """Wait until a server and its workers use no CPU for ``quiet`` seconds: gunicorn's
+    workers import the app after the fork (about 1.5 s of CPU each), and a worker still
+    booting when a measurement starts would bill its start-up to it."""
+    end = time.monotonic() + deadline
+    before = cpu_ticks([pid, *children(pid)])
+    while time.monotonic() < end:
+        time.sleep(quiet)
+        now = cpu_ticks([pid, *children(pid)])
+        if now == before:
+            return
+        before = now
+
+
 @contextmanager
 def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]]:
     """``gridsync serve`` (gunicorn) on a free loopback port, once healthy with all its
-    workers forked; yields (api url, process)."""
+    workers forked and done starting (``settle``); yields (api url, process)."""
     port = free_port()
     proc = subprocess.Popen(
         [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
@@ -70,6 +96,7 @@ def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
+        settle(proc.pid)
         yield url, proc
     finally:
         proc.terminate()

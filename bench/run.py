@@ -59,7 +59,7 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
 # per mode: sizes passed to each figure
 SIZES = {
     "quick": {"sync_push": {"total": 4_000, "clients": 4},
-              "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 1},
+              "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 3},
               "small_sync": {"households": 5_000, "syncs": 40},
               "ledger_verify": [("--n", "50000")],
               "ledger_append": [("--n", "1000"), ("--rounds", "3")],
