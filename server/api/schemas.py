@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..auth import ROLES
 from ..fields import UUID_PATTERN, Id, Name, StrictBoolean, StrictInteger
 
 
 class Strict(Schema):
-    """Unknown keys are rejected (marshmallow's default RAISE; docs/protocol.md asks for it)."""
+    """Unknown keys are rejected (marshmallow's default RAISE; docs/protocol.md asks for it),
+    and so is a NUL character anywhere in a value: PostgreSQL's text cannot hold one
+    (SQLite's can), so both backends refuse it alike, before anything is written.
+    (A device's synced fields may hold one: sync keeps it, on both.)"""
+
+    @pre_load
+    def _no_nul(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict):
+            bad = sorted(str(k) for k, v in data.items() if _holds_nul(v))
+            if bad:
+                raise ValidationError({k: ["Must not contain a NUL character."] for k in bad})
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL is in ``value`` or anything inside it (a loop: a body nested as deep
+    as the parser allows must not overflow the stack)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class GridIn(Strict):
