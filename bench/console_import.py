@@ -27,6 +27,7 @@ import argparse
 import io
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -73,7 +74,8 @@ def raw_insert_rate(store: object) -> float:
 
     rows = store.db.query("SELECT collection, id, seq, state FROM records "  # type: ignore[attr-defined]
                           "WHERE collection = 'households'")
-    conn = sqlite3.connect(tempfile.mktemp(suffix=".db", prefix="bench-raw-"))
+    folder = tempfile.mkdtemp(prefix="bench-raw-")
+    conn = sqlite3.connect(f"{folder}/raw.db")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")      # as the server's own connections
     conn.execute("CREATE TABLE t (collection TEXT, id TEXT, seq INTEGER, state TEXT)")
@@ -83,6 +85,7 @@ def raw_insert_rate(store: object) -> float:
         conn.commit()
     rate = len(rows) / (time.perf_counter() - started)
     conn.close()
+    shutil.rmtree(folder, ignore_errors=True)
     return rate
 
 
@@ -139,9 +142,11 @@ def on_postgresql(file: bytes, rows: int, searches: list[str]) -> None:
     except pg.Unavailable as exc:
         print(f"PostgreSQL skipped: {exc}")
         return
+    folder = tempfile.mkdtemp(prefix="bench-console-pg-")
+    url = ""
     try:
         url = cluster.create_database("bench_console")
-        initialise(tempfile.mkdtemp(prefix="bench-console-pg-") + "/data", url)
+        initialise(folder + "/data", url)
         store = open_storage(url)
         setup(store)
         started = time.perf_counter()
@@ -156,7 +161,10 @@ def on_postgresql(file: bytes, rows: int, searches: list[str]) -> None:
         from server.storage.postgres import close_pools
 
         close_pools()
+        if url and os.environ.get(pg.ENV_URL):
+            cluster.drop_database(url)             # a server we did not start
         cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
@@ -170,7 +178,8 @@ def main() -> None:
     from server.services import roster_import
     from server.storage import open_storage
 
-    data = Path(tempfile.mkdtemp(prefix="bench-console-")) / "data"
+    folder = tempfile.mkdtemp(prefix="bench-console-")
+    data = Path(folder) / "data"
     initialise(str(data))
     store = open_storage(str(data / "gridsync.db"))
     grids = setup(store)
@@ -202,6 +211,7 @@ def main() -> None:
     searches = queries(args.queries, args.rows)
     print_figure("household_search_p95_ms", search_p95(store, searches), 50, "ms")
     store.close()
+    shutil.rmtree(folder, ignore_errors=True)
     if not args.no_postgres:
         on_postgresql(file, args.rows, searches)
 
