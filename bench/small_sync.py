@@ -2,7 +2,8 @@
 
 What a phone on patrol does many times a day. A worker's device holds a grid
 of ``--households`` households (seeded through the storage API, as
-bench/initial_pull.py does) and its cursor; between two of its syncs a
+bench/initial_pull.py does, beside 20,000 visits other workers recorded in
+another grid) and its cursor; between two of its syncs a
 colleague changes 90 households; the device then syncs once, pushing 10
 signed visits and pulling the 100 records changed since its cursor (the 90
 and its own 10). That one request is timed with ``time.process_time`` around
@@ -49,11 +50,16 @@ from _common import init_data_dir, print_figure  # noqa: E402
 from initial_pull import seed  # noqa: E402
 
 from server import create_app  # noqa: E402
+from server.storage import open_storage  # noqa: E402
+from server.storage.records import Placement, RecordWrite  # noqa: E402
 from sync.crypto import DeviceKey  # noqa: E402
-from sync.hlc import HybridClock  # noqa: E402
+from sync.hlc import HybridClock, format_hlc  # noqa: E402
+from sync.merge import merge  # noqa: E402
 from sync.signing import enrolment_proof, sign_change  # noqa: E402
 
 PUSHED, CHANGED = 10, 90
+OTHER_VISITS = 20_000
+"""Visits other workers recorded in another grid: the rest of the community's data."""
 TARGET_MS = 2.0
 """Printed as the figure's bound (bench/run.py judges the target)."""
 
@@ -183,6 +189,29 @@ def household(i: int) -> dict:
             "tags": [], "phone": "13800000000", "notes": "入户走访"}
 
 
+def seed_other_visits(data: Path, visits: int) -> None:
+    """``visits`` visits by 20 other workers in another grid of the community: records a
+    device never pulls, which a pull must not read either."""
+    store = open_storage(str(data / "gridsync.db"))
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    wall = int(time.time() * 1000) - 3_600_000
+    with store.transaction():
+        store.directory.add_grid(id="g2", name="grid 2", parent="c1", at=now)
+    seq = store.records.last_seq()
+    rows = []
+    for i in range(visits):
+        seq += 1
+        change = {"op": str(uuid.uuid4()), "collection": "visits", "id": str(uuid.uuid4()),
+                  "hlc": format_hlc(wall + i, 0, "seed"), "base": None, "deleted": False,
+                  "fields": {"household": str(uuid.uuid4()), "visited_at": now,
+                             "outcome": "met", "notes": "入户走访"}}
+        rows.append(RecordWrite(merge(None, change, device_id="seed").state, seq,
+                                Placement(grid="g2", author=f"other{i % 20}"), now))
+    with store.transaction():
+        store.records.put_many(rows)
+    store.close()
+
+
 def make_world(households: int, meter: Meter
                ) -> tuple[Any, Callable[[], tuple[float, dict]]]:
     """The app, a colleague and the phone; returns (the app, one timed sync: ``meter``
@@ -191,6 +220,7 @@ def make_world(households: int, meter: Meter
     data = Path(tmp) / "data"
     admin = init_data_dir(data)
     seed(data, households)
+    seed_other_visits(data, OTHER_VISITS)
     # The request log stays on, as in production (one JSON line a request), into the void.
     app = create_app({"DATA_DIR": str(data), "LOG_FILE": os.devnull})
     colleague, phone = Phone(app, admin, "w1", "g1"), Phone(app, admin, "w2", "g1")
