@@ -81,7 +81,7 @@ def admin_print() -> Any:
     return render_template("admin/print.html", grids=grids, grid=f_grid, volunteers=volunteers,
                            names={g["id"]: g["path"] for g in grids}, posters=posters,
                            poster_endpoint=_poster_endpoint(), signers=signers,
-                           logins=store.web.logins())
+                           logins=store.web.logins(), max_issued=web_auth.MAX_ISSUED)
 
 
 def _poster_endpoint() -> str | None:

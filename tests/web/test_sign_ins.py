@@ -140,3 +140,13 @@ def test_an_issued_id_login_can_be_kept_when_the_pin_is_set_by_hand(app, api, of
     resp = office.post("/admin/people/V-7/login", {"login": "v-8", "secret": "97531864"},
                        page="/admin/people/V-7")
     assert resp.status_code == 400                    # a new login must be a phone
+
+
+def test_the_print_page_ticks_at_most_one_batch(app, api, office, monkeypatch):
+    monkeypatch.setattr(web_auth, "MAX_ISSUED", 2)
+    for n in range(3):
+        api.person(f"new-{n}", "volunteer", ["g1"])
+    office.get("/admin/print")
+    section = office.last_html.split('id="sign-ins"')[1].split("</section>")[0]
+    assert len(re.findall(r'name="person" value="[^"]+" checked', section)) == 2
+    assert 'id="sign-ins-limit"' in section
