@@ -39,8 +39,9 @@ from initial_pull import enroll_worker, pull_all  # noqa: E402
 from initial_pull import seed as seed_households  # noqa: E402
 
 from server import clock  # noqa: E402
-from server.services.case_report import case_report, local_day  # noqa: E402
+from server.services.case_report import case_report  # noqa: E402
 from server.services.cases import index_row  # noqa: E402
+from server.services.community_time import local_day  # noqa: E402
 from server.storage import open_storage  # noqa: E402
 from server.storage.records import Placement, RecordWrite  # noqa: E402
 from sync.cases import new_case  # noqa: E402
@@ -108,7 +109,7 @@ def scan_bound(store, start: str, end: str) -> float:  # type: ignore[no-untyped
 
 
 def report_figure(n: int, repeats: int = 3) -> dict:
-    from server.services.case_report import utc_bound
+    from server.services.community_time import utc_bound
 
     with tempfile.TemporaryDirectory(prefix="gridsync-bench-cases-") as tmp:
         data = Path(tmp) / "data"

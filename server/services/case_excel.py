@@ -18,7 +18,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from ..storage import Storage
-from .case_report import timezone_name, utc_bound
+from .community_time import community_zone, utc_bound
 from .excel_export import case_rows, text_cells
 
 MAX_CASES = 200_000  # rows in the cases sheet; beyond that, export a shorter range
@@ -59,7 +59,7 @@ def workbook(store: Storage, page: dict, labels: dict[str, Any]) -> bytes:
     grid = store.directory.grid(report["grid"])
     grids = None if grid is None or grid["parent"] is None else \
         sorted(store.directory.descendants([report["grid"]]))
-    tz = timezone_name(store)
+    tz = community_zone(store)
     start = utc_bound(dt.date.fromisoformat(report["from"]), tz)
     end = utc_bound(dt.date.fromisoformat(report["to"]), tz)
     ids = store.cases.received(community=grid["community"] if grid else "", grids=grids,

@@ -16,8 +16,9 @@ from .. import clock
 from ..errors import InvalidState, NotFound
 from ..storage import Storage
 from .case_public import categories
-from .case_report import case_report, timezone_name
+from .case_report import case_report
 from .cases import current, detail_of, write_server_version
+from .community_time import community_zone
 
 BOARD_LIMIT = 500
 
@@ -90,7 +91,7 @@ def next_month(day: dt.date) -> dt.date:
 def local_today(store: Storage) -> dt.date:
     from ledger.rules import zone
 
-    return dt.datetime.now(zone(timezone_name(store))).date()
+    return dt.datetime.now(zone(community_zone(store))).date()
 
 
 def report_page(store: Storage, grid: str, months: int) -> dict[str, Any]:

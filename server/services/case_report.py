@@ -17,31 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from ledger.rules import local_date, zone
-
 from .. import clock
 from ..errors import ValidationFailed
 from ..storage import Storage
+from .community_time import community_zone, local_day
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 FINAL = ("closed", "cancelled")
-
-
-def timezone_name(store: Storage) -> str:
-    found = store.directory.rules()
-    return found[0]["timezone"] if found else DEFAULT_TIMEZONE
-
-
-def local_day(created_at: str, tz: str) -> str:
-    """The local date (YYYY-MM-DD) of a server time in ``tz``: the tally's day."""
-    return local_date(created_at, tz).isoformat()
-
-
-def utc_bound(day: dt.date, tz: str) -> str:
-    """Local midnight starting ``day`` as a server time string (same format as
-    ``created_at``, so strings compare as times)."""
-    local = dt.datetime.combine(day, dt.time(), tzinfo=zone(tz))
-    return clock.iso(int(local.timestamp() * 1000))
 
 
 def lower_median(histogram: Counter[int]) -> int | None:
@@ -59,7 +40,7 @@ def lower_median(histogram: Counter[int]) -> int | None:
 
 def ensure_tally(store: Storage) -> None:
     """Build the tally on first use, and again when the rules' time zone changed."""
-    tz = timezone_name(store)
+    tz = community_zone(store)
     if store.cases.tally_zone() != tz:
         with store.transaction():
             if store.cases.tally_zone() != tz:

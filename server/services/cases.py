@@ -20,7 +20,7 @@ from ..errors import InvalidState, NotFound, ValidationFailed
 from ..keystore import Signer
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
-from .case_report import local_day, timezone_name
+from .community_time import community_zone, local_day
 from .ledger_append import append
 from .publish import server_hlc
 
@@ -85,7 +85,7 @@ def store_versions(store: Storage, versions: list[tuple[dict, str | None, str | 
     """Write case versions: (state, step status or None, by, op). Each takes the next
     seq; the index and the history follow in the same transaction."""
     seq = store.records.last_seq()
-    zone = timezone_name(store)
+    zone = community_zone(store)
     communities: dict[str, str] = {}
     rows, index, steps = [], [], []
     for n, (state, step, by, op) in enumerate(versions, 1):

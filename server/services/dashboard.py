@@ -11,6 +11,7 @@ from primitives import names
 from .. import clock
 from ..storage import Storage
 from . import fieldview, grid_tree
+from .community_time import community_zone, utc_bound
 
 MONTHS = 12
 ACTIVE_DAYS = 30
@@ -29,11 +30,11 @@ def _months(today: dt.date, count: int) -> list[str]:
 
 def figures(store: Storage, community: str | None) -> dict:
     """Everything on the dashboard for one community (every grid when None)."""
-    tz = fieldview.time_zone(store)
+    tz = community_zone(store)
     offset = fieldview.utc_offset_minutes(tz)
     today = dt.datetime.now(fieldview.zone(tz)).date()
     months = _months(today, MONTHS)
-    since = fieldview.utc_bound(dt.date.fromisoformat(months[0] + "-01"), tz)
+    since = utc_bound(dt.date.fromisoformat(months[0] + "-01"), tz)
     rows = grid_tree.grid_rows(store)
     if community:
         grids = sorted(store.directory.descendants([community]))

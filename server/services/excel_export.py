@@ -25,6 +25,7 @@ from ..errors import ValidationFailed
 from ..storage import Storage
 from . import fieldview, grid_tree
 from .case_public import categories
+from .community_time import community_zone
 from .fieldview import Filters
 
 MAX_ROWS = 200_000
@@ -131,7 +132,7 @@ class Exporter:
         self.store, self.f = store, f
         self._, self.outcome, self.activity = gettext, outcome, activity
         self.case_labels = case_labels
-        self.tz = fieldview.time_zone(store)
+        self.tz = community_zone(store)
         self.grids = grid_tree.names(store)
         self.people = {p["id"]: p["name"] for p in store.directory.people()}
 

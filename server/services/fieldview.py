@@ -14,16 +14,11 @@ from ledger.rules import zone
 
 from ..errors import ValidationFailed
 from ..storage import Storage
+from .community_time import community_zone, utc_bound
 
-DEFAULT_ZONE = "Asia/Shanghai"
 OUTCOMES = ("met", "not_home", "refused")
 # Days a filter may name: each has a local midnight before and after it in UTC.
 FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
-
-
-def time_zone(store: Storage) -> str:
-    rules = store.directory.rules()
-    return rules[0]["timezone"] if rules else DEFAULT_ZONE
 
 
 def parse_day(text: str | None) -> dt.date | None:
@@ -33,12 +28,6 @@ def parse_day(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text.strip()[:10])
     except ValueError:
         raise ValidationFailed(fields={"date": ["not a date"]}) from None
-
-
-def utc_bound(day: dt.date, tz: str) -> str:
-    """Local midnight of ``day`` as an RFC 3339 UTC string (how records store times)."""
-    local = dt.datetime.combine(day, dt.time(), tzinfo=zone(tz))
-    return local.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def utc_offset_minutes(tz: str) -> int:
@@ -94,7 +83,7 @@ def filters(store: Storage, args: dict[str, str]) -> Filters:
 
 def visits(store: Storage, f: Filters, *, limit: int = 100, offset: int = 0
            ) -> tuple[list[dict], int]:
-    start, end = f.bounds(time_zone(store))
+    start, end = f.bounds(community_zone(store))
     return store.fielddata.visits(grids=f.grids, start=start, end=end, worker=f.worker or None,
                                   outcome=f.outcome or None, need=f.need or None,
                                   hazard=f.hazard or None, limit=limit, offset=offset)
@@ -113,7 +102,7 @@ def hours(store: Storage, f: Filters) -> list[dict]:
     """One row per volunteer: minutes, logs and points by status (recorded, verified,
     rejected), volunteers without logs included, most verified hours first."""
     people = volunteers_in(store, f.grids)
-    start, end = f.bounds(time_zone(store))
+    start, end = f.bounds(community_zone(store))
     rows = {p["id"]: {"person": p, "recorded": 0, "verified": 0, "rejected": 0, "logs": 0,
                       "points": 0} for p in people}
     for r in store.fielddata.hours(volunteers=list(rows), start=start, end=end):

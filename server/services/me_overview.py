@@ -18,10 +18,10 @@ from primitives import names
 from .. import clock
 from ..storage import Storage
 from . import ledger as points
+from .community_time import zone_of
 
 STATUSES = ("recorded", "verified", "rejected")
 MONTHS = 12
-DEFAULT_TZ = "Asia/Shanghai"
 
 
 def overview(store: Storage, volunteer: str) -> dict:
@@ -45,7 +45,7 @@ def overview(store: Storage, volunteer: str) -> dict:
     for r in bought.values():
         r["shop_name"] = shops[r["shop"]]
     rules = current[0] if current else {}
-    timezone = str(rules.get("timezone") or DEFAULT_TZ)
+    timezone = zone_of(rules)
     hours = {s: totals.get(s, {"count": 0, "minutes": 0}) for s in STATUSES}
     earned_by_log = {e["ref"].removeprefix("service_log:"): e for e in entries
                      if e["kind"] == "earn"}

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from primitives import times
 
 from .. import clock
-from ..services.case_report import timezone_name
+from ..services.community_time import community_zone
 from ..storage import Storage
 
 STATUS = {"open": _l("Waiting for dispatch"), "assigned": _l("Assigned"),
@@ -41,7 +41,7 @@ def due_at(text: str, store: Storage) -> str:
     day = dt.date.fromisoformat(text.strip()[:10])
     try:
         end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(),
-                                  tzinfo=zone(timezone_name(store)))
+                                  tzinfo=zone(community_zone(store)))
         out = clock.iso(int(end.timestamp() * 1000) - 1000).replace(".000Z", "Z")
     except (OverflowError, OSError):  # 9999-12-31 has no next day
         raise ValueError(f"{day} is outside the dates a due time can have") from None

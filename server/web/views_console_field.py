@@ -9,6 +9,7 @@ from flask import render_template, request
 
 from ..errors import ValidationFailed
 from ..services import fieldview, grid_tree
+from ..services.community_time import community_zone
 from ..state import storage
 from . import forms
 from .blueprint import bp
@@ -97,7 +98,7 @@ def admin_needs() -> Any:
     page = _page_number()
     found, total = ([], 0) if errors else fieldview.visits(
         store, f, limit=PAGE, offset=(page - 1) * PAGE)
-    start, end = f.bounds(fieldview.time_zone(store))
+    start, end = f.bounds(community_zone(store))
     all_grids = f.grids if f.grids is not None else [g["id"] for g in store.directory.grids()]
     top = store.fielddata.items_found(kind, all_grids, start=start, end=end, limit=12)
     return _page("admin/needs.html", store, errors, f=f, kind=kind, visits=found, total=total,

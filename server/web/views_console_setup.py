@@ -17,6 +17,7 @@ from ..api import schemas as s
 from ..config import settings
 from ..errors import IdReused, NotFound, ValidationFailed
 from ..services import directory, grid_tree, web_pages
+from ..services.community_time import zone_of
 from ..state import storage
 from . import forms
 from .blueprint import bp
@@ -264,7 +265,7 @@ def _rules_page(*, status: int = 200, errors: dict | None = None, rows: list | N
     if head is None:
         head = {"daily_cap": "" if not current or current["daily_cap"] is None
                 else current["daily_cap"],
-                "timezone": (current or {}).get("timezone", "Asia/Shanghai")}
+                "timezone": zone_of(current)}
     rows = list(rows) + [{"key": "", "name": "", "points_per_hour": ""}] * BLANK_ROWS
     return render_template("admin/rules.html", rows=rows, head=head, errors=errors or {},
                            current=current, message=message), status

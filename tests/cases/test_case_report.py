@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from server.services.case_report import lower_median, summarise, utc_bound
+from server.services.case_report import lower_median, summarise
+from server.services.community_time import utc_bound
 from tests.cases.cases_support import case_rules, new_report, report_code
 from tests.helpers import api_validation
 

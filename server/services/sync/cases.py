@@ -18,8 +18,8 @@ from sync.merge import MergeResult
 from ...keystore import Signer
 from ...storage import Storage
 from ...storage.records import Placement
-from ..case_report import timezone_name
 from ..cases import community_of, earn_on_close, index_row
+from ..community_time import community_zone
 
 
 class CaseSync:
@@ -84,7 +84,7 @@ class CaseSync:
         """Index rows and history of the cases this push changed (inside its
         transaction, after the records are written)."""
         communities: dict[str, str] = {}
-        zone = timezone_name(self.store)
+        zone = community_zone(self.store)
         rows = []
         for state, grid in self.pending.values():
             if grid not in communities:
