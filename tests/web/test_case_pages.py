@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from tests.cases.cases_support import case_rules, new_report, report_code
+from tests.cases.cases_support import case_rules, new_report, report_code, step
 from tests.helpers import db_dump
 
 
@@ -160,3 +160,16 @@ def test_a_due_date_at_the_edge_of_the_calendar_gets_a_clear_page(office_web, ap
                                {"assignee": "w1", "due": due}, page=f"/admin/cases/{case_id}")
         assert resp.status_code == 400 and 'role="alert"' in office_web.last_html, due
     assert db_dump(data_dir, skip=("rate_limits",)) == before
+
+
+def test_a_finished_case_is_not_called_closed_before_the_resident_rates_it(office_web, api, web):
+    """办结 is the closing (after the rating or a worker's confirmation); a case the
+    assignee has finished is 处理完毕, with its own time, until then."""
+    case_id, receipt = new_report(api, report_code(api), category="road", title="路灯不亮")
+    v1 = api.enroll("v1")
+    api.ok(api.post(f"/cases/{case_id}/assign", {"assignee": "v1", "difficulty": 1}))
+    assert step(v1, case_id, 2, status="accepted")["status"] == "applied"
+    assert step(v1, case_id, 3, status="done", resolution="已更换灯泡")["status"] == "applied"
+    assert web.get(f"/r/receipt/{receipt}").status_code == 200
+    assert "处理完成时间" in web.last_html and "已完成，待评价" in web.last_html
+    assert "办结" not in web.last_html
