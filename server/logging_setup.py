@@ -164,8 +164,9 @@ def _end_request(resp: Response) -> Response:
     if request.endpoint in _QUIET_ENDPOINTS and status < 400:
         level = logging.DEBUG
     if log.isEnabledFor(level):
-        log.log(level, "%s %s %s", request.method, request.path, status, extra={
-            "request_id": request_id, "method": request.method, "path": request.path,
+        path = scrub(request.path)  # in the record itself, for every handler and formatter
+        log.log(level, "%s %s %s", request.method, path, status, extra={
+            "request_id": request_id, "method": request.method, "path": path,
             "status": status, "duration_ms": duration_ms, "endpoint": request.endpoint,
             "person": getattr(who, "person", None), "role": getattr(who, "role", None),
             "device": getattr(who, "device", None), "remote": request.remote_addr})

@@ -199,3 +199,14 @@ def test_a_residents_receipt_in_a_path_is_not_logged(logged_app, log_file):
     text = log_file.read_text(encoding="utf-8")
     assert "/r/receipt/" in text and "/api/v1/public/reports/" in text
     assert "7TD5" not in text.upper() and "5TSK" not in text.upper()
+
+
+def test_the_request_record_itself_holds_no_receipt(logged_app, caplog):
+    """Any handler an operator adds (syslog, a file with its own format) gets the
+    record's message and ``path`` as they are, not through gridsync's JSON formatter."""
+    receipt = "7TD5-DJX9-7CS2-2BB3-5TSK"
+    with caplog.at_level(logging.INFO, logger="server.requests"):
+        logged_app.test_client().get(f"/r/receipt/{receipt}")
+    lines = [(r.getMessage(), getattr(r, "path", "")) for r in caplog.records
+             if r.name == "server.requests"]
+    assert lines and all("7TD5" not in m + p for m, p in lines), lines
