@@ -141,3 +141,31 @@ def test_clear_messages_for_what_cannot_be_done(ledger, data_dir, tmp_path, empt
 
     out = restore(data_dir, tmp_path / "missing.dump", empty_database, "--force")
     assert out.returncode == 2 and "--force" in out.stderr
+
+
+def test_restore_checks_a_witness_checkpoint_and_pinned_keys(ledger, api, data_dir, tmp_path,
+                                                             pg_cluster):
+    """--checkpoint and --keys hold on PostgreSQL as on SQLite: a dump that extends what a
+    witness kept restores; an older one (entries cut off since) is refused as rolled back."""
+    (tmp_path / "keys.json").write_text(json.dumps(api.ok(api.get("/ledger/keys"))))
+    old = tmp_path / "old.dump"
+    assert backup(data_dir, old).returncode == 0
+    give(api, "volunteer:v1", 5)
+    (tmp_path / "checkpoint.json").write_text(json.dumps(api.ok(api.get("/ledger/checkpoint"))))
+    anchors = ["--checkpoint", str(tmp_path / "checkpoint.json"),
+               "--keys", str(tmp_path / "keys.json")]
+    new = tmp_path / "new.dump"
+    assert backup(data_dir, new).returncode == 0
+    first, second = (pg_cluster.create_database("gridsync_restore") for _ in range(2))
+    try:
+        out = restore(data_dir, new, first, *anchors)
+        assert out.returncode == 0, out.stderr
+        out = restore(data_dir, old, second, *anchors)
+        assert out.returncode == 1 and "rolled back" in out.stderr, out.stderr
+        assert tables(second) == []
+    finally:
+        from server.storage.postgres import close_pools
+
+        close_pools()
+        for url in (first, second):
+            pg_cluster.drop_database(url)
