@@ -23,6 +23,14 @@ def _print_counts(counts: dict[str, int]) -> None:
         click.echo(f"  {_TABLE_NAMES.get(table, table):<{width}}  {n:>10,}")
 
 
+def _print_checkpoint(result: dict) -> None:
+    """The checkpoint a PostgreSQL backup or restore reports (the two must match)."""
+    if "checkpoint" in result:
+        cp = result["checkpoint"]
+        click.echo(f"Checkpoint: seq {cp['seq']}, head {cp['head'] or '(empty ledger)'}, "
+                   f"root {cp['root']}.")
+
+
 pg_bin_option = click.option(
     "--pg-bin", envvar="GRIDSYNC_PG_BIN", default=None, type=click.Path(file_okay=False),
     help="On PostgreSQL: the directory of pg_dump and pg_restore, at least as new as the "
@@ -93,9 +101,7 @@ def backup(data_dir: str, database_url: str | None, pg_bin: str | None, to: str,
                    f"({result['bytes']:,} bytes in {result['seconds']} s; "
                    f"ledger head seq {result['ledger_head_seq']}):")
         _print_counts(result["counts"])
-        if "checkpoint" in result:
-            cp = result["checkpoint"]
-            click.echo(f"Checkpoint: seq {cp['seq']}, head {cp['head']}, root {cp['root']}.")
+        _print_checkpoint(result)
     click.echo("Reminder: " + ops.SECRET_REMINDER, err=True)
 
 
@@ -162,9 +168,7 @@ def restore(data_dir: str, database_url: str | None, pg_bin: str | None, source:
         click.echo(f"Restored {source} into {result['path']}: ledger verified "
                    f"({ledger['entries']:,} entries, head seq {ledger['head_seq']}, "
                    f"keys {', '.join(ledger['keys'])}).")
-        if "checkpoint" in result:
-            cp = result["checkpoint"]
-            click.echo(f"Checkpoint: seq {cp['seq']}, head {cp['head']}, root {cp['root']}.")
+        _print_checkpoint(result)
         if result["replaced"]:
             click.echo(f"The previous database was moved to {result['replaced']}.")
         _print_counts(result["counts"])

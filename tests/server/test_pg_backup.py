@@ -129,6 +129,10 @@ def test_a_tampered_dump_is_refused_with_its_reason(ledger, data_dir, database_u
 
 
 def test_clear_messages_for_what_cannot_be_done(ledger, data_dir, tmp_path, empty_database):
+    out = run_cli("backup", "--data-dir", str(data_dir), "--to", str(tmp_path / "h.dump"))
+    assert out.returncode == 0, out.stderr
+    assert f"Checkpoint: seq {len(ledger)}, head {ledger[-1]['hash']}, root " in out.stdout
+
     out = backup(data_dir, tmp_path / "x.dump", "--pg-bin", str(tmp_path))
     assert out.returncode == 1
     assert "pg_dump not found" in out.stderr and "Traceback" not in out.stderr
