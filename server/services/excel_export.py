@@ -16,6 +16,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from sync.collections import CASE_STATUSES
@@ -44,12 +45,16 @@ def local_time(text: str | None, tz: str) -> dt.datetime | None:
 
 def text_cells(sheet: object, row: list) -> list:
     """Text that starts with "=" stays text: openpyxl would write it as a formula, so a
-    value typed on a phone (``=HYPERLINK(...)``) would run in the office's Excel.
+    value typed on a phone (``=HYPERLINK(...)``) would run in the office's Excel. Control
+    characters a worksheet cannot hold (NUL, BEL…: openpyxl refuses them, and a device's
+    fields keep them) are taken out, so one such value does not fail the whole export.
 
     The one guard for every workbook the server writes; the cells it returns go to
     ``append`` of a write-only or an ordinary worksheet alike."""
     out = []
     for value in row:
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
         if isinstance(value, str) and value.startswith("="):
             cell = WriteOnlyCell(sheet, value=value)
             cell.data_type = "s"

@@ -17,6 +17,7 @@ from tests.cases.cases_support import (
     case_state,
     closed_by_volunteer,
     new_report,
+    open_case,
     report_code,
     step,
 )
@@ -119,3 +120,13 @@ def test_the_other_exports_refuse_a_backwards_range_too(office_web):
     resp = office_web.get("/admin/export/ledger?from=2026-12-09&to=2026-12-01")
     assert resp.status_code == 400 and 'id="export-error"' in office_web.last_html
     assert office_web.get("/admin/visits?from=2026-12-09&to=2026-12-01").status_code == 400
+
+
+def test_a_control_character_from_a_device_does_not_fail_the_export(office_web, api):
+    """A device's fields keep control characters (sync stores what it was sent), which a
+    worksheet cannot hold: the export takes them out instead of failing (500) for all."""
+    w1 = api.enroll("w1")
+    case_id, result = open_case(w1, title="井盖\x07松动\x1b")
+    assert result["status"] == "applied"
+    got = rows(office_web.client.get(f"/admin/export/cases?from={today()}&to={today()}"))
+    assert [r[4] for r in got[1:] if r[0] == case_id] == ["井盖松动"]
