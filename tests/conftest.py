@@ -40,7 +40,8 @@ PURE = ("tests/primitives/", "tests/sync/", "tests/ledger/", "tests/test_layerin
 
 WIDER_WORLDS = ("shared_world", "field_server")
 """Fixtures that keep one database for a module or the session (a test using one gets
-no database of its own)."""
+no database of its own); a test module adds its own in ``WIDER_WORLDS`` (each built with
+``wider_database``, its URL in GRIDSYNC_DATABASE_URL while it lives)."""
 
 
 def pytest_configure(config):
@@ -75,7 +76,8 @@ def _database_of_the_run(request):
     where = Path(str(request.node.path)).as_posix()
     if any(f"/{part}" in where for part in PURE):
         return
-    if any(name in request.fixturenames for name in WIDER_WORLDS):
+    wider = (*WIDER_WORLDS, *getattr(request.module, "WIDER_WORLDS", ()))
+    if any(name in request.fixturenames for name in wider):
         return
     request.getfixturevalue("database_url")
 

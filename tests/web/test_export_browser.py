@@ -26,39 +26,46 @@ from tests.cases.cases_support import (
     report_code,
     step,
 )
+from tests.conftest import wider_database
 from tests.helpers import ApiClient, raw_db
 from tests.web.test_browser import ARTIFACTS
 from tests.web.test_console_browser import DESKTOP, shots
 
 pytestmark = needs_chromium
+WIDER_WORLDS = ("site",)  # the module's one data dir and database (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[dict]:
+def site(tmp_path_factory, request) -> Iterator[dict]:
     """A community with three cases (one closed by a volunteer, one rated by a resident,
-    one cancelled), served over plain http on a free port."""
+    one cancelled), served over plain http on a free port (its own database on the
+    PostgreSQL run: ``WIDER_WORLDS``)."""
     from werkzeug.serving import make_server
 
     from server import create_app
 
-    data = tmp_path_factory.mktemp("export-browser") / "data"
-    token = initialise(str(data))["token"]
-    app = create_app({"DATA_DIR": str(data), "TESTING": True, "WEB_COOKIE_SECURE": False})
-    api = ApiClient(app.test_client(), token)
-    api.make_world()
-    case_rules(api)
-    patrol = closed_by_volunteer(api, "井盖松动", 2, "已更换")
-    report, receipt = new_report(api, report_code(api), title="楼道堆物")
-    api.ok(api.post(f"/cases/{report}/assign", {"assignee": "w1"}))
-    new_report(api, report_code(api, "g2"), title="噪音")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "token": token, "data": data,
-           "api": api, "patrol": patrol, "report": report, "receipt": receipt}
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
+    with pytest.MonkeyPatch.context() as mp, wider_database(request) as url:
+        if url:
+            mp.setenv("GRIDSYNC_DATABASE_URL", url)
+        data = tmp_path_factory.mktemp("export-browser") / "data"
+        token = initialise(str(data), url)["token"]
+        app = create_app({"DATA_DIR": str(data), "TESTING": True, "WEB_COOKIE_SECURE": False,
+                          **({"DATABASE_URL": url} if url else {})})
+        api = ApiClient(app.test_client(), token)
+        api.make_world()
+        case_rules(api)
+        patrol = closed_by_volunteer(api, "井盖松动", 2, "已更换")
+        report, receipt = new_report(api, report_code(api), title="楼道堆物")
+        api.ok(api.post(f"/cases/{report}/assign", {"assignee": "w1"}))
+        new_report(api, report_code(api, "g2"), title="噪音")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield {"url": f"http://127.0.0.1:{server.server_port}", "token": token, "data": data,
+               "api": api, "patrol": patrol, "report": report, "receipt": receipt}
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
 
 
 @pytest.fixture
