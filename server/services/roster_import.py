@@ -35,7 +35,7 @@ from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
 from . import directory
 from .moves import household_moved
-from .xlsx_rows import NotXlsx, Workbook
+from .xlsx_rows import NotXlsx, TooLarge, Workbook
 
 NAMESPACE = uuid.UUID("5b0f5a2e-6a43-4c38-9d0c-2f1d1c9e7a11")
 BATCH = 2000
@@ -111,12 +111,15 @@ def read_rows(book: Workbook, kind: str) -> Iterable[tuple[int, dict[str, str]]]
                  if cell_text(h) in names]
         if not index:
             raise RosterError(fields={"file": ["no known headers"]})
-        for number, values in rows:
-            if number > MAX_ROWS + 1:
+        for count, (number, values) in enumerate(rows, start=1):
+            # Counted too: row numbers are the file's word (r="2" on every row).
+            if number > MAX_ROWS + 1 or count > MAX_ROWS:
                 raise RosterError(fields={"file": ["too many rows"]})
             row = {name: cell_text(values[i]) for i, name in index}
             if any(row.values()):
                 yield number, row
+    except TooLarge:
+        raise RosterError(fields={"file": ["too large"]}) from None
     except NotXlsx:
         raise RosterError(fields={"file": ["not an xlsx file"]}) from None
 
@@ -124,6 +127,8 @@ def read_rows(book: Workbook, kind: str) -> Iterable[tuple[int, dict[str, str]]]
 def open_workbook(data: bytes) -> Workbook:
     try:
         book = Workbook(data)
+    except TooLarge:
+        raise RosterError(fields={"file": ["too large"]}) from None
     except NotXlsx:
         raise RosterError(fields={"file": ["not an xlsx file"]}) from None
     if not any(t in book.sheetnames for pair in SHEETS.values() for t in pair):

@@ -16,7 +16,9 @@ formula, numbers as ``int`` or ``float``, ``True``/``False``, error codes as tex
 and inline strings without their phonetic guides. Cells are keyed by column index
 (0-based) and only the columns asked for are kept, so a cell far to the right costs
 nothing. Files are bounded before anything is parsed: each part's unzipped size is
-checked (zip bombs), and the caller bounds the rows.
+checked (zip bombs); a cell's text is at most Excel's own 32,767 characters and the
+shared strings table at most ``MAX_STRINGS`` entries (a 300 KB upload of empty or short
+strings unzips to millions of them: ~1 GB of Python objects); the caller bounds the rows.
 """
 
 from __future__ import annotations
@@ -36,12 +38,18 @@ from openpyxl.utils.datetime import from_excel
 CHUNK = 1 << 16
 MAX_PART_BYTES = 256 << 20   # unzipped sheet or shared strings (a 200,000-row roster: ~60 MB)
 MAX_TREE_BYTES = 8 << 20     # unzipped workbook, relationships, styles (parsed whole)
+MAX_CELL_CHARS = 32_767      # Excel's limit for the text of one cell
+MAX_STRINGS = 2_000_000      # shared strings: a 200,000-row roster has ten distinct a row
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _INTEGER = re.compile(r"-?\d{1,15}")
 
 
 class NotXlsx(ValueError):
     """Not an .xlsx workbook we can read (not a zip, parts missing, broken XML)."""
+
+
+class TooLarge(NotXlsx):
+    """A workbook past one of the reader's bounds (a part, a cell's text, the strings)."""
 
 
 def _local(tag: str) -> str:
@@ -96,7 +104,7 @@ class Workbook:
 
     def _open(self, name: str, whole: bool = False) -> IO[bytes]:
         if self.zip.getinfo(name).file_size > (MAX_TREE_BYTES if whole else MAX_PART_BYTES):
-            raise NotXlsx(f"{name} is too large")
+            raise TooLarge(f"{name} is too large")
         return self.zip.open(name)
 
     def _xml(self, name: str) -> ET.Element:
@@ -145,8 +153,9 @@ class Workbook:
                     yield from reader.take()
                 reader.feed(b"", final=True)
                 yield from reader.take()
-        except (expat.ExpatError, KeyError, ValueError, IndexError, zipfile.BadZipFile,
-                EOFError, OSError) as exc:
+        except (expat.ExpatError, ET.ParseError, KeyError, ValueError, IndexError,
+                OverflowError, zipfile.BadZipFile, EOFError, OSError) as exc:
+            # ET.ParseError: a broken styles.xml; OverflowError: a date past year 9999
             if isinstance(exc, NotXlsx):
                 raise
             raise NotXlsx(f"{sheet}: {exc}") from None
@@ -167,6 +176,7 @@ class _Expat:
         self.collect = False
         self.phonetic = 0
         self.buf: list[str] = []
+        self.size = 0   # characters in buf
 
     def _root(self, name: str, attrs: dict[str, str]) -> None:
         prefix = name.rpartition(":")[0]
@@ -182,7 +192,14 @@ class _Expat:
 
     def chars(self, data: str) -> None:
         if self.collect:
+            self.size += len(data)
+            if self.size > MAX_CELL_CHARS:
+                raise TooLarge(f"a cell holds more than {MAX_CELL_CHARS} characters")
             self.buf.append(data)
+
+    def clear(self) -> None:
+        self.buf.clear()
+        self.size = 0
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         raise NotImplementedError
@@ -205,7 +222,9 @@ class _Strings(_Expat):
         if name == self.T:
             self.collect = not self.phonetic
         elif name == self.SI:
-            self.buf.clear()
+            if len(self.out) >= MAX_STRINGS:
+                raise TooLarge(f"more than {MAX_STRINGS} shared strings")
+            self.clear()
         elif name == self.RPH:
             self.phonetic += 1
 
@@ -241,7 +260,7 @@ class _Sheet(_Expat):
             self.column = _column(ref) if ref else self.column + 1
             self.kind = attrs.get("t", "n")
             self.style = int(attrs.get("s") or 0) if self.dates else 0
-            self.buf.clear()
+            self.clear()
         elif name == self.V or name == self.T:
             self.collect = not self.phonetic
         elif name == self.ROW:

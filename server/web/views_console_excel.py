@@ -65,7 +65,10 @@ def admin_import_upload() -> Any:
                    "no roster sheet": _("The file has no “住户” or “人员” sheet. Start from "
                                         "the template."),
                    "too many rows": _("A sheet has more than %(n)s rows. Split the roster "
-                                      "into several files.", n=roster_import.MAX_ROWS)}.get(
+                                      "into several files.", n=roster_import.MAX_ROWS),
+                   "too large": _("The file holds more than a roster can (a cell of more "
+                                  "than 32,767 characters, or millions of texts). Save the "
+                                  "roster again from the template, or split it.")}.get(
             problem, _("This is not an .xlsx file. Save it from Excel or WPS as .xlsx."))
         return _excel_page(status=400, error=message)
     return redirect(url_for("web.admin_import_job", job_id=job), 303)

@@ -128,3 +128,89 @@ def test_parts_larger_than_their_bound_are_refused_before_parsing(monkeypatch):
     monkeypatch.setattr(xlsx_rows, "MAX_TREE_BYTES", 100)      # the workbook (parsed whole)
     with pytest.raises(roster_import.RosterError):
         roster_import.open_workbook(data)
+
+
+MAIN = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+HEADER = (b'<row r="1"><c r="A1" t="inlineStr"><is><t>\xe6\x88\xb7\xe7\xbc\x96\xe5\x8f\xb7</t>'
+          b'</is></c><c r="B1" t="inlineStr"><is><t>\xe7\xbd\x91\xe6\xa0\xbc</t></is></c></row>')
+
+
+def hostile(rows: bytes = b"", strings: bytes | None = None, styles: bytes | None = None
+            ) -> bytes:
+    """A 住户 sheet (户编号, 网格 headers, then ``rows``), shared strings and styles."""
+    parts = {
+        "xl/workbook.xml": b'<workbook ' + MAIN + b' xmlns:r="' + REL + b'"><sheets>'
+                           b'<sheet name="\xe4\xbd\x8f\xe6\x88\xb7" sheetId="1" r:id="rId1"/>'
+                           b'</sheets></workbook>',
+        "xl/_rels/workbook.xml.rels":
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            b'<Relationship Id="rId1" Type="' + REL + b'/worksheet" Target="worksheets/s.xml"/>'
+            b'<Relationship Id="rId2" Type="' + REL + b'/sharedStrings" Target="strings.xml"/>'
+            b'<Relationship Id="rId3" Type="' + REL + b'/styles" Target="styles.xml"/>'
+            b'</Relationships>',
+        "xl/worksheets/s.xml": b'<worksheet ' + MAIN + b'><sheetData>' + HEADER + rows
+                               + b'</sheetData></worksheet>'}
+    if strings is not None:
+        parts["xl/strings.xml"] = b'<sst ' + MAIN + b'>' + strings + b'</sst>'
+    if styles is not None:
+        parts["xl/styles.xml"] = styles
+    return rezip(parts)
+
+
+def refusal(data: bytes) -> str:
+    """The problem code the roster import gives ``data`` (a RosterError is required)."""
+    with pytest.raises(roster_import.RosterError) as refused:
+        list(roster_import.read_rows(roster_import.open_workbook(data), "households"))
+    return refused.value.fields["file"][0]
+
+
+def test_files_built_to_exhaust_memory_are_refused_early(monkeypatch):
+    from server.services import xlsx_rows
+
+    # Millions of short shared strings unzip from a few hundred KB (~1 GB of objects).
+    monkeypatch.setattr(xlsx_rows, "MAX_STRINGS", 1000)
+    assert refusal(hostile(strings=b"<si><t>ab</t></si>" * 1001)) == "too large"
+    assert list(Workbook(hostile(strings=b"<si><t>ab</t></si>" * 1000)).rows("住户", 2))
+    # One cell's text past Excel's own limit, inline or shared.
+    big = b"a" * (xlsx_rows.MAX_CELL_CHARS + 1)
+    assert refusal(hostile(b'<row r="2"><c r="C2" t="inlineStr"><is><t>' + big
+                           + b'</t></is></c></row>')) == "too large"
+    assert refusal(hostile(strings=b"<si><t>" + big + b"</t></si>")) == "too large"
+
+
+def test_rows_are_counted_not_taken_from_their_numbers(monkeypatch):
+    """Every row saying r="2" must not slip past the row limit."""
+    monkeypatch.setattr(roster_import, "MAX_ROWS", 5)
+    row = b'<row r="2"><c r="A2" t="inlineStr"><is><t>H</t></is></c></row>'
+    assert len(list(roster_import.read_rows(roster_import.open_workbook(hostile(row * 5)),
+                                            "households"))) == 5
+    assert refusal(hostile(row * 6)) == "too many rows"
+
+
+def test_broken_styles_and_impossible_dates_are_refused_not_crashed_on():
+    styles = (b'<styleSheet ' + MAIN + b'><cellXfs count="2"><xf numFmtId="0"/>'
+              b'<xf numFmtId="14"/></cellXfs></styleSheet>')
+    dated = b'<row r="2"><c r="A2" s="1"><v>%s</v></c></row>'
+    assert list(Workbook(hostile(dated % b"46000", styles=styles)).rows("住户", 1))[1][1][0] \
+        == dt.datetime(2025, 12, 9)
+    for value in (b"1e300", b"99999999"):   # past year 9999
+        assert refusal(hostile(dated % value, styles=styles)) == "not an xlsx file"
+    assert refusal(hostile(dated % b"1", styles=b"<styleSheet><broken")) == "not an xlsx file"
+
+
+def test_entities_are_not_expanded_past_expat_s_bound_nor_read_from_files():
+    laughs = (b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+              + b"".join(b'<!ENTITY %c "%s">' % (98 + i, b"&%c;" % (97 + i) * 10)
+                         for i in range(9)) + b"]>")
+    sheet = (b'<worksheet ' + MAIN + b'><sheetData>' + HEADER + b'<row r="2"><c r="A2" '
+             b't="inlineStr"><is><t>&j;</t></is></c></row></sheetData></worksheet>')
+    bomb = hostile()
+    with zipfile.ZipFile(io.BytesIO(bomb)) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    assert refusal(rezip({**parts, "xl/worksheets/s.xml": laughs + sheet})) in (
+        "not an xlsx file", "too large")
+    external = (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                + sheet.replace(b"&j;", b"&e;"))
+    read = list(Workbook(rezip({**parts, "xl/worksheets/s.xml": external})).rows("住户", 2))
+    assert "root" not in repr(read)

@@ -234,6 +234,11 @@ def test_bad_uploads_get_a_clear_page(office, data_dir, monkeypatch):
     monkeypatch.setattr(roster_import, "MAX_ROWS", 2)
     many = upload(office, roster([["H1", "g1", "a"], ["H2", "g1", "b"], ["H3", "g1", "c"]]))
     assert many.status_code == 400 and "超过 2 行" in many.get_data(as_text=True)
+    from server.services import xlsx_rows
+
+    monkeypatch.setattr(xlsx_rows, "MAX_CELL_CHARS", 10)
+    huge = upload(office, roster([["H1", "g1", "幸福路" * 4]]))
+    assert huge.status_code == 400 and "超出花名册的上限" in huge.get_data(as_text=True)
     assert db_dump(data_dir) == before
 
 
