@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from .storage.errors import BUSY, UNAVAILABLE, BackendError, TreeAhead
+from .storage.errors import BUSY, UNAVAILABLE, UNSTORABLE, BackendError, TreeAhead
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,8 @@ def from_database_error(exc: BackendError) -> ApiError:
     if exc.kind == UNAVAILABLE:
         log.error("storage unavailable: %s", exc)
         return Unavailable("storage unavailable, retry later")
+    if exc.kind == UNSTORABLE:  # nothing was written: the transaction is rolled back
+        return ValidationFailed("text must not contain a NUL character")
     log.exception("database error")
     return ApiError()
 

@@ -24,6 +24,7 @@ class Missing(StorageError):
 BUSY = "busy"                # locked past the timeout, deadlock, serialization failure
 UNAVAILABLE = "unavailable"  # disk full, I/O error, read-only, cannot open or connect
 INTEGRITY = "integrity"      # a constraint refused the write
+UNSTORABLE = "unstorable"    # a value this database cannot hold (a NUL in PostgreSQL text)
 OTHER = "other"              # anything else: a bug, not the environment
 
 

@@ -40,7 +40,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from .dialect import POSTGRESQL
-from .errors import BUSY, INTEGRITY, OTHER, UNAVAILABLE, BackendError
+from .errors import BUSY, INTEGRITY, OTHER, UNAVAILABLE, UNSTORABLE, BackendError
 
 WRITE_LOCK = 0x67726964  # "grid": the one advisory lock every write transaction takes
 POOL_SIZE = int(os.environ.get("GRIDSYNC_DATABASE_POOL", "4"))
@@ -170,6 +170,15 @@ def close_pools(url: str | None = None) -> None:
                 del _pools[key]
 
 
+def _holds_nul(params: Any, many: bool) -> bool:
+    rows = params if many else [params]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row
+        if any(isinstance(v, str) and "\x00" in v for v in values or ()):
+            return True
+    return False
+
+
 class PgDatabase:
     """Statements on pooled connections; a transaction pins one connection."""
 
@@ -198,11 +207,18 @@ class PgDatabase:
             return Result(rows, cur.rowcount)
 
     def _statement(self, sql: str, params: Any = (), many: bool = False) -> Result:
-        with driver_errors():
-            if self._conn is not None:
-                return self._run(self._conn, sql, params, many)
-            with self.pool.connection() as conn:
-                return self._run(conn, sql, params, many)
+        try:
+            with driver_errors():
+                if self._conn is not None:
+                    return self._run(self._conn, sql, params, many)
+                with self.pool.connection() as conn:
+                    return self._run(conn, sql, params, many)
+        except BackendError as exc:
+            # psycopg refuses a NUL in text before sending it (no SQLSTATE): found in the
+            # values, only on this failure path, so a statement costs nothing more.
+            if isinstance(exc.original, psycopg.DataError) and _holds_nul(params, many):
+                raise BackendError(exc.original, UNSTORABLE) from exc.original
+            raise
 
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Result:
         return self._statement(sql, params)

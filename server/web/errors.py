@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import ApiError
 from ..storage import BackendError
+from ..storage.errors import UNSTORABLE
 from .blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,12 @@ def _http_error(exc: HTTPException) -> Response:
 
 @bp.errorhandler(BackendError)
 def _db_error(exc: BackendError) -> Response:
-    log.warning("database error on a web page: %s", exc)
     g.setdefault("web_session", None)      # render the page without asking the database
+    if exc.kind == UNSTORABLE:             # a NUL typed or pasted in: nothing was written
+        return error_page(PageError(_l("What you typed held invisible control characters, "
+                                       "which cannot be kept. Please type it again."),
+                                    status=400))
+    log.warning("database error on a web page: %s", exc)
     return error_page(PageUnavailable())
 
 

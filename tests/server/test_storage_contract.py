@@ -538,3 +538,22 @@ def test_records_and_ops_read_many_at_once_as_one_at_a_time(store, town):
     ops = store.records.ops(["op-2", "op-3", "op-1"])
     assert ops == {"op-1": store.records.op("op-1"), "op-2": store.records.op("op-2")}
     assert store.records.ops([]) == {}
+
+
+def test_a_nul_in_a_text_column_is_kept_or_refused_as_unstorable(backend, store, town):
+    """SQLite keeps a NUL in a text column; PostgreSQL's text cannot hold one: a clear
+    UNSTORABLE error (answered 400, never 500), the transaction rolled back."""
+    from server.storage.errors import UNSTORABLE
+
+    try:
+        with store.transaction():
+            store.directory.put_item(shop="s1", sku="tea", name="茶", price=3, stock=1, at=AT)
+            store.directory.put_item(shop="s1", sku="nul", name="a\x00b", price=3, stock=1,
+                                     at=AT)
+    except BackendError as exc:
+        assert exc.kind == UNSTORABLE
+        assert store.directory.catalog("s1") == []            # nothing of it was kept
+    else:
+        assert store.directory.item("s1", "nul")["name"] == "a\x00b"
+    store.directory.put_item(shop="s1", sku="ok", name="ok", price=1, stock=1, at=AT)
+    assert store.directory.item("s1", "ok")["name"] == "ok"   # usable afterwards
