@@ -39,7 +39,7 @@ CHUNK = 1 << 16
 MAX_PART_BYTES = 256 << 20   # unzipped sheet or shared strings (a 200,000-row roster: ~60 MB)
 MAX_TREE_BYTES = 8 << 20     # unzipped workbook, relationships, styles (parsed whole)
 MAX_CELL_CHARS = 32_767      # Excel's limit for the text of one cell
-MAX_STRINGS = 2_000_000      # shared strings: a 200,000-row roster has ten distinct a row
+MAX_STRINGS = 4_000_000      # shared strings: two full sheets of 200,000 rows, ten texts a row
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _INTEGER = re.compile(r"-?\d{1,15}")
 
