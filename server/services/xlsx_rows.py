@@ -154,8 +154,10 @@ class Workbook:
                 reader.feed(b"", final=True)
                 yield from reader.take()
         except (expat.ExpatError, ET.ParseError, KeyError, ValueError, IndexError,
-                OverflowError, zipfile.BadZipFile, EOFError, OSError) as exc:
-            # ET.ParseError: a broken styles.xml; OverflowError: a date past year 9999
+                OverflowError, zipfile.BadZipFile, EOFError, OSError, RuntimeError,
+                NotImplementedError) as exc:
+            # ET.ParseError: a broken styles.xml; OverflowError: a date past year 9999;
+            # RuntimeError, NotImplementedError: an encrypted part, an unknown compression
             if isinstance(exc, NotXlsx):
                 raise
             raise NotXlsx(f"{sheet}: {exc}") from None

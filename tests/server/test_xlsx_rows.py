@@ -214,3 +214,22 @@ def test_entities_are_not_expanded_past_expat_s_bound_nor_read_from_files():
                 + sheet.replace(b"&j;", b"&e;"))
     read = list(Workbook(rezip({**parts, "xl/worksheets/s.xml": external})).rows("住户", 2))
     assert "root" not in repr(read)
+
+
+def with_sheet_entry(data: bytes, field: int, value: int) -> bytes:
+    """``data`` with a 2-byte field of the sheet's central directory entry (what zipfile
+    reads a part's flags and compression from) set to ``value``."""
+    out = bytearray(data)
+    at = 0
+    while (at := out.find(b"PK\x01\x02", at)) >= 0:
+        n = int.from_bytes(out[at + 28:at + 30], "little")
+        if out[at + 46:at + 46 + n].endswith(b"worksheets/s.xml"):
+            out[at + field:at + field + 2] = value.to_bytes(2, "little")
+        at += 4
+    return bytes(out)
+
+
+def test_an_encrypted_or_oddly_compressed_sheet_is_refused_not_crashed_on():
+    good = hostile(b'<row r="2"><c r="A2" t="inlineStr"><is><t>H</t></is></c></row>')
+    assert refusal(with_sheet_entry(good, 8, 1)) == "not an xlsx file"    # encrypted
+    assert refusal(with_sheet_entry(good, 10, 9)) == "not an xlsx file"   # deflate64
