@@ -15,8 +15,6 @@ records' JSON state (``db.sql.json_text`` and friends).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlite_utils
@@ -68,19 +66,6 @@ class FieldDataStore:
             self._utils = sqlite_utils.Database(self.db.conn)
         return self._utils
 
-    @contextmanager
-    def _custom_plans(self) -> Iterator[None]:
-        """A read snapshot (or the caller's transaction) whose statements PostgreSQL plans
-        for their own arguments. psycopg prepares a statement from its fifth run, and
-        PostgreSQL's generic plan for it cannot see that a word's trigrams are rare or
-        that a list of ids is short: it scans every household or record (a phone search
-        went from 3 to 27 ms from the tenth search on; an import batch's look-up of its
-        2,000 records from 10 ms to 1.4 s at 50,000 households)."""
-        with self.db.snapshot():
-            if self.db.sql.name == "postgresql":
-                self.db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-            yield
-
     # --- households ------------------------------------------------------
     def household_counts(self) -> dict[str, int]:
         """grid → live households directly in it."""
@@ -128,7 +113,7 @@ class FieldDataStore:
                 "_", "\\_") + "%"
         found = (f"SELECT h.id, h.grid, h.address, h.head_name, h.phone, h.members "
                  f"FROM {source} WHERE {' AND '.join(where)}")
-        with self._custom_plans():
+        with self.db.snapshot():
             rows = self.db.query(
                 f"SELECT *, count(*) OVER () FROM ({found} LIMIT :cap) AS found "
                 "ORDER BY address, id LIMIT :limit OFFSET :offset", args)
@@ -317,7 +302,7 @@ class FieldDataStore:
     def states(self, collection: str, ids: list[str]) -> dict[str, dict]:
         """id → stored state of each of these records that exists."""
         out: dict[str, dict] = {}
-        with self._custom_plans():
+        with self.db.snapshot():
             for start in range(0, len(ids), 5000):
                 for r in self.db.query(
                         "SELECT id, state FROM records WHERE collection = ? AND id IN "
