@@ -170,7 +170,9 @@ def _household_fields(row: dict[str, str], number: int, grid: str, problems: lis
             fields[name] = row[name]
     if row.get("members"):
         text = row["members"]
-        if text.isdigit():
+        # isdecimal, not isdigit: "²" is a digit int() refuses; a count has few digits
+        # (int() refuses over 4,300, and a cell may hold 32,767)
+        if text.isdecimal() and len(text) <= 9:
             fields["members"] = int(text)
         else:
             problems.append(RowProblem("households", number, "members", "not_a_count", text))

@@ -242,6 +242,16 @@ def test_bad_uploads_get_a_clear_page(office, data_dir, monkeypatch):
     assert db_dump(data_dir) == before
 
 
+def test_a_count_int_cannot_read_is_a_row_problem_not_a_crash(office):
+    """"²" is a digit to str.isdigit and not to int(); 5,000 digits are past int()'s limit."""
+    resp = upload(office, roster([["H1", "g1", "幸福路1号", None, "²", None, None, None],
+                                  ["H2", "g1", "幸福路2号", None, "9" * 5000, None, None, None],
+                                  ["H3", "g1", "幸福路3号", None, "٣", None, None, None]]))
+    assert resp.status_code == 303
+    html = text(office.get(resp.headers["Location"]))
+    assert html.count("人数须为整数") == 2, html[:2000]   # ² and the 5,000 digits; ٣ is 3
+
+
 def test_conflicts_name_the_household_the_field_and_who(office, web_world):
     w1, w1b = web_world["w1"], web_world["w1b"]
     change = w1.change("households", {"grid": "g1", "address": "和平街9号"})
