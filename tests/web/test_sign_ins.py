@@ -150,3 +150,14 @@ def test_the_print_page_ticks_at_most_one_batch(app, api, office, monkeypatch):
     section = office.last_html.split('id="sign-ins"')[1].split("</section>")[0]
     assert len(re.findall(r'name="person" value="[^"]+" checked', section)) == 2
     assert 'id="sign-ins-limit"' in section
+
+
+def test_the_print_page_never_ticks_an_administrator(api, office):
+    """An admin without a web sign-in may use their token only: printing a password for
+    them (and ending their token's session) is done by hand, not in a batch's default."""
+    api.person("adm9", "admin", [])
+    api.person("new-9", "volunteer", ["g1"])
+    office.get("/admin/print")
+    section = office.last_html.split('id="sign-ins"')[1].split("</section>")[0]
+    assert 'value="new-9" checked' in section
+    assert 'value="adm9" >' in section and 'id="sign-ins-admins"' in section
