@@ -17,11 +17,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from ..errors import ValidationFailed
 from ..storage import Storage
 from .community_time import community_zone, utc_bound
-from .excel_export import case_rows, text_cells
-
-MAX_CASES = 200_000  # rows in the cases sheet; beyond that, export a shorter range
+from .excel_export import MAX_ROWS, TOO_MANY_ROWS, case_rows, text_cells
 
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
@@ -63,7 +62,9 @@ def workbook(store: Storage, page: dict, labels: dict[str, Any]) -> bytes:
     start = utc_bound(dt.date.fromisoformat(report["from"]), tz)
     end = utc_bound(dt.date.fromisoformat(report["to"]), tz)
     ids = store.cases.received(community=grid["community"] if grid else "", grids=grids,
-                               start=start, end=end, limit=MAX_CASES)
+                               start=start, end=end, limit=MAX_ROWS + 1)
+    if len(ids) > MAX_ROWS:
+        raise ValidationFailed(fields={"from": [TOO_MANY_ROWS]})
     rows = list(case_rows(store, ids, labels, tz))
     _sheet(wb, labels["cases"], labels["case_columns"], rows)
     for column in ("J", "K", "L", "M"):

@@ -30,6 +30,9 @@ from .community_time import community_zone
 from .fieldview import Filters
 
 MAX_ROWS = 200_000
+"""Rows one sheet of an export holds; more is refused (a shorter range is asked for),
+never cut without a word. Queries ask for one row more to know."""
+TOO_MANY_ROWS = "More rows than one file holds: choose a shorter date range."
 KINDS = ("visits", "needs", "hours", "ledger", "redemptions", "cases")
 
 Label = Callable[[str], str]
@@ -118,8 +121,10 @@ def _sheet(book: Workbook, title: str, headers: list[str], rows: Iterable[list])
     sheet.append(head)
     count = 0
     for row in rows:
-        sheet.append(text_cells(sheet, row))
         count += 1
+        if count > MAX_ROWS:
+            raise ValidationFailed(fields={"from": [TOO_MANY_ROWS]})
+        sheet.append(text_cells(sheet, row))
     return count
 
 
@@ -143,13 +148,19 @@ class Exporter:
 
     def workbook(self, what: str) -> bytes:
         book = Workbook(write_only=True)
-        getattr(self, what)(book)
+        try:
+            getattr(self, what)(book)
+        except ValidationFailed:  # too many rows: close the sheets' temporary files
+            for sheet in book.worksheets:
+                sheet.close()
+                sheet._writer.cleanup()
+            raise
         return _bytes(book)
 
     # --- sheets ------------------------------------------------------------
     def _visit_rows(self) -> Iterable[list]:
         offset = 0
-        while offset < MAX_ROWS:
+        while offset <= MAX_ROWS:
             rows, _total = fieldview.visits(self.store, self.f, limit=2000, offset=offset)
             for v in rows:
                 yield [local_time(v["visited_at"], self.tz), self.grids.get(v["grid"], v["grid"]),
@@ -188,7 +199,7 @@ class Exporter:
         start, end = self.f.bounds(self.tz)
         logs = self.store.fielddata.service_logs(
             volunteers=[r["person"]["id"] for r in rows], start=start, end=end,
-            status=self.f.status or None, limit=MAX_ROWS)
+            status=self.f.status or None, limit=MAX_ROWS + 1)
         status = {"recorded": _("Awaiting check"), "verified": _("Verified"),
                   "rejected": _("Rejected")}
         _sheet(book, _("Service logs"),
@@ -207,7 +218,7 @@ class Exporter:
     def ledger(self, book: Workbook) -> None:
         _ = self._
         start, end = self._range()
-        entries = self.store.fielddata.entries_between(start, end, MAX_ROWS)
+        entries = self.store.fielddata.entries_between(start, end, MAX_ROWS + 1)
         _sheet(book, _("Ledger entries"),
                [_("Seq"), _("Time"), _("Kind"), _("From account"), _("To account"),
                 _("Points"), _("Reference"), _("Hash")],
@@ -227,7 +238,7 @@ class Exporter:
         _ = self._
         start, end = self._range()
         shops = {s["id"]: s["name"] for s in self.store.directory.shops()}
-        rows = self.store.fielddata.redemptions_between(start, end, MAX_ROWS)
+        rows = self.store.fielddata.redemptions_between(start, end, MAX_ROWS + 1)
         _sheet(book, _("Redemptions"),
                [_("Time"), _("Shop"), _("Volunteer"), _("Items"), _("Points"),
                 _("Ledger seq"), _("Receipt id")],
@@ -241,7 +252,7 @@ class Exporter:
         them), of the grid and those under it, with the status asked for."""
         start, end = self._range()
         ids = self.store.cases.received(community=None, grids=self.f.grids, start=start,
-                                        end=end, limit=MAX_ROWS, status=self.f.status or None)
+                                        end=end, limit=MAX_ROWS + 1, status=self.f.status or None)
         labels = self.case_labels
         _sheet(book, labels["cases"], labels["case_columns"],
                case_rows(self.store, ids, labels, self.tz))

@@ -13,9 +13,10 @@ from flask import Response, g, make_response, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from ..errors import ApiError
+from ..errors import ApiError, ValidationFailed
 from ..storage import BackendError
 from ..storage.errors import UNSTORABLE
+from . import forms
 from .blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,8 @@ def _api_error(err: ApiError) -> Response:
     cls = _BY_STATUS.get(err.status)
     if cls is not None:
         return error_page(cls())
+    if isinstance(err, ValidationFailed):  # a page that is not a form: say what to change
+        return error_page(PageError(next(iter(forms.service_errors(err).values()), None)))
     return error_page(PageError(status=err.status if 400 <= err.status < 600 else 500))
 
 

@@ -48,6 +48,9 @@ _EXACT = {
     "Enter dates from 1970 to 9998.": _l("Enter dates from 1970 to 9998."),
     "The start date is after the end date.": _l("The “from” date is after the “to” date."),
     "unknown case status": _l("Choose a case status from the list."),
+    "More rows than one file holds: choose a shorter date range.": _l(
+        "Too many rows for one file: choose a shorter date range (or one grid) and export it "
+        "in parts."),
 }
 _PATTERNS = [
     (re.compile(r"^must match"), _l("Use 1 to 64 letters a-z, digits, - or _ (no spaces).")),

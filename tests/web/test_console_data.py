@@ -331,3 +331,19 @@ def test_plain_http_from_another_machine_explains_what_to_do(app, data_dir):
     assert 'id="https-needed"' not in client.get("/login").get_data(as_text=True)  # localhost
     secure = client.get("/login", base_url="https://192.168.1.20").get_data(as_text=True)
     assert 'id="https-needed"' not in secure
+
+
+def test_an_export_past_one_files_rows_is_refused_with_a_reason_not_cut(office, field,
+                                                                         monkeypatch):
+    """Nothing is left out of a file without a word: past MAX_ROWS the page asks for a
+    shorter range; at MAX_ROWS the file holds every row."""
+    from server.services import excel_export
+
+    ledger = xlsx_rows(office.client.get("/admin/export/ledger?from=2020-01-01").data)
+    monkeypatch.setattr(excel_export, "MAX_ROWS", len(ledger) - 1)
+    assert xlsx_rows(office.client.get("/admin/export/ledger?from=2020-01-01").data) == ledger
+    monkeypatch.setattr(excel_export, "MAX_ROWS", len(ledger) - 2)
+    refused = office.get("/admin/export/ledger?from=2020-01-01")
+    assert refused.status_code == 400 and "请缩短日期范围" in office.last_html
+    monkeypatch.setattr(excel_export, "MAX_ROWS", 1)
+    assert office.get("/admin/export/visits").status_code == 400
