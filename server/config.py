@@ -104,10 +104,12 @@ def data_dir_default() -> str:
 
 
 def database_target(data_dir: str, database_url: str | None = None) -> str:
-    """What storage opens: a ``postgresql://`` URL (``--database-url`` or
-    ``GRIDSYNC_DATABASE_URL``), else the embedded ``<data dir>/gridsync.db``."""
-    url = database_url or os.environ.get(PREFIX + "DATABASE_URL")
-    return url or str(database_path(data_dir))
+    """What storage opens, the same for every command as for the app: ``--database-url``,
+    else the settings' ``DATABASE_URL`` (``GRIDSYNC_DATABASE_URL`` or the data dir's
+    ``config.py``), else the embedded ``<data dir>/gridsync.db``."""
+    if database_url:
+        return database_url
+    return load_settings({"DATA_DIR": data_dir})[0].database
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,
