@@ -198,11 +198,15 @@ def secret_or_none(data_dir: str) -> bytes | None:
         return None
 
 
-def bring_tree_up(path: str, source: str) -> None:
-    """Migrate the copy to this gridsync's schema and fill in its Merkle tree
-    for entries stored before the tree existed; a tree holding more leaves
-    than the chain (entries cut off) refuses the restore."""
-    store = open_storage(path)
+def audit_restored(target: str, source: str, keys: list[str], *, secret: bytes | None,
+                   pinned: dict | None, saved: dict | None, saved_where: str) -> dict:
+    """The checks every restore makes of the copy it loaded, on either database: migrate
+    it to this gridsync's schema and fill in its Merkle tree for entries stored before
+    the tree existed (a tree holding more leaves than the chain, entries cut off, is
+    refused), then the full audit of `gridsync ledger verify` (chain, signatures with
+    the keys stored in the backup, double entry, columns against bodies, paid once,
+    balances, ``--checkpoint``/``--keys``). The ledger's summary for the report."""
+    store = open_storage(target)
     try:
         with store.transaction():
             store.ledger.catch_up_tree(store.ledger.head()[0])
@@ -210,6 +214,15 @@ def bring_tree_up(path: str, source: str) -> None:
         raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
     finally:
         store.close()
+    try:
+        summary = verify_database(target, workers=1, secret=secret, pinned=pinned, saved=saved,
+                                  saved_where=saved_where)
+    except AuditFailure as exc:
+        raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
+    finally:
+        gc.collect()  # the audit's entry reader holds a connection until collected
+    return {"entries": summary.count, "head_seq": summary.head_seq,
+            "head": summary.head_hash, "keys": keys}
 
 
 def _check_restorable(path: str, source: str, *, secret: bytes | None,
@@ -233,20 +246,10 @@ def _check_restorable(path: str, source: str, *, secret: bytes | None,
         counts = m.counts()
     finally:
         db.close()
-    bring_tree_up(path, source)
-    # The full audit of `gridsync ledger verify`: chain, signatures with the keys
-    # stored in the backup, double entry, columns against bodies, paid once, balances.
-    try:
-        summary = verify_database(path, workers=1, secret=secret, pinned=pinned, saved=saved,
-                                  saved_where=saved_where)
-    except AuditFailure as exc:
-        raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
-    finally:
-        gc.collect()  # the audit's entry reader holds a connection until collected
+    ledger = audit_restored(path, source, keys, secret=secret, pinned=pinned, saved=saved,
+                            saved_where=saved_where)
     settle(path)  # the audit opened it in WAL mode: one plain file again
-    return {"schema_version": version, "counts": counts,
-            "ledger": {"entries": summary.count, "head_seq": summary.head_seq,
-                       "head": summary.head_hash, "keys": keys}}
+    return {"schema_version": version, "counts": counts, "ledger": ledger}
 
 
 def _move_aside(target: Path) -> str:

@@ -17,7 +17,6 @@ start on it. Neither copies the secret, which stays in the data dir or
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 from pathlib import Path
@@ -31,15 +30,14 @@ from .anchor_audit import checkpoint_of
 from .backup import (
     BackupError,
     RestoreRefused,
+    audit_restored,
     backup_target,
-    bring_tree_up,
     fsync_dir,
     fsync_file,
     secret_or_none,
     secret_status_for,
     temp_beside,
 )
-from .ledger_audit import AuditFailure, verify_database
 
 
 def _maintenance(store: SqlStorage) -> pg.PgMaintenance:
@@ -143,17 +141,10 @@ def _check_restored(store: SqlStorage, m: pg.PgMaintenance, url: str, source: st
         raise RestoreRefused(f"{source} holds no ledger key: not an initialised gridsync "
                              "database")
     counts = m.counts()
-    bring_tree_up(url, source)
-    try:
-        summary = verify_database(url, workers=1, secret=secret, pinned=pinned, saved=saved,
-                                  saved_where=saved_where)
-    except AuditFailure as exc:
-        raise RestoreRefused(f"the ledger in {source} does not verify: {exc}") from None
-    finally:
-        gc.collect()  # the audit's entry reader holds a connection until collected
+    ledger = audit_restored(url, source, keys, secret=secret, pinned=pinned, saved=saved,
+                            saved_where=saved_where)
     with store.transaction():
         # A new history: cursors devices hold from the old one get 410 and re-sync.
         store.records.renew_epoch()
     return {"schema_version": version, "counts": counts, "checkpoint": checkpoint_of(store),
-            "ledger": {"entries": summary.count, "head_seq": summary.head_seq,
-                       "head": summary.head_hash, "keys": keys}}
+            "ledger": ledger}
