@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ledger import LedgerError
 
@@ -225,24 +226,36 @@ def audit_restored(target: str, source: str, keys: list[str], *, secret: bytes |
             "head": summary.head_hash, "keys": keys}
 
 
+def gridsync_schema(m: Any, source: str) -> int:
+    """The copy's schema version (either database's maintenance); refused when the copy
+    is not gridsync's or is newer than this gridsync."""
+    try:
+        return int(m.check_is_gridsync())
+    except NotGridsync as exc:
+        raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
+    except SchemaTooNew as exc:
+        raise RestoreRefused(str(exc)) from None
+
+
+def ledger_key_ids(store: Any, source: str) -> list[str]:
+    """The copy's ledger keys; a copy with none was never initialised."""
+    keys = [k["key_id"] for k in store.ledger.keys()]
+    if not keys:
+        raise RestoreRefused(f"{source} holds no ledger key: not an initialised gridsync "
+                             "database")
+    return keys
+
+
 def _check_restorable(path: str, source: str, *, secret: bytes | None,
                       pinned: dict | None, saved: dict | None, saved_where: str) -> dict:
     db = FileDatabase(path)
     try:
         m = Maintenance(db)
-        try:
-            version = m.check_is_gridsync()
-        except NotGridsync as exc:
-            raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
-        except SchemaTooNew as exc:
-            raise RestoreRefused(str(exc)) from None
+        version = gridsync_schema(m, source)
         problems = m.integrity_problems()
         if problems:
             raise RestoreRefused(f"{source} is damaged (SQLite check: {problems[0]})")
-        keys = [k["key_id"] for k in SqlStorage(db).ledger.keys()]
-        if not keys:
-            raise RestoreRefused(f"{source} holds no ledger key: not an initialised gridsync "
-                                 "database")
+        keys = ledger_key_ids(SqlStorage(db), source)
         counts = m.counts()
     finally:
         db.close()

@@ -34,6 +34,8 @@ from .backup import (
     backup_target,
     fsync_dir,
     fsync_file,
+    gridsync_schema,
+    ledger_key_ids,
     secret_or_none,
     secret_status_for,
     temp_beside,
@@ -130,16 +132,8 @@ def restore(url: str, source: str, *, data_dir: str, pinned: dict | None = None,
 def _check_restored(store: SqlStorage, m: pg.PgMaintenance, url: str, source: str, *,
                     secret: bytes | None, pinned: dict | None, saved: dict | None,
                     saved_where: str) -> dict:
-    try:
-        version = m.check_is_gridsync()
-    except NotGridsync as exc:
-        raise RestoreRefused(f"{source} is not a gridsync database: {exc}") from None
-    except SchemaTooNew as exc:
-        raise RestoreRefused(str(exc)) from None
-    keys = [k["key_id"] for k in store.ledger.keys()]
-    if not keys:
-        raise RestoreRefused(f"{source} holds no ledger key: not an initialised gridsync "
-                             "database")
+    version = gridsync_schema(m, source)
+    keys = ledger_key_ids(store, source)
     counts = m.counts()
     ledger = audit_restored(url, source, keys, secret=secret, pinned=pinned, saved=saved,
                             saved_where=saved_where)
