@@ -28,8 +28,9 @@ def ready(page) -> None:
 
 
 def go(page, route: str) -> None:
+    """Open ``route`` and return once its screen is drawn (the hash alone changes first)."""
     page.evaluate("(r) => window.fieldApp.go(r)", route)
-    page.wait_for_function("(r) => location.hash === '#' + r", arg=route)
+    assert page.evaluate("() => location.hash") == "#" + route
 
 
 def to_english(page) -> None:

@@ -31,9 +31,15 @@ const ROUTES = {
   "new-case": (household, visit) => cases.create(household, visit),
 };
 
+// Resolves once the screen for ``route`` is drawn (a caller that reads the screen next, a
+// test or a flow that chains screens, never sees the one it left).
 export function go(route) {
-  if (location.hash === `#${route}`) render();
-  else location.hash = route;
+  if (location.hash === `#${route}`) return render();
+  return new Promise((resolve) => {
+    // boot's hashchange listener was added first, so ``rendering`` is already this draw
+    window.addEventListener("hashchange", () => resolve(rendering), { once: true });
+    location.hash = route;
+  });
 }
 
 // Renders run one after another (a sync ending, a tap and a hash change may each ask for
