@@ -92,11 +92,13 @@ def raw_insert_rate(store: object) -> float:
 def setup(store: object) -> list[str]:
     """Community c1 with 20 grids; their ids."""
     from server.services import directory
+    from server.services.admin_scope import DISTRICT
 
-    directory.create_grid(store, {"id": "c1", "name": "幸福社区", "parent": None})
+    directory.create_grid(store, {"id": "c1", "name": "幸福社区", "parent": None}, DISTRICT)
     grids = [f"g{i}" for i in range(1, 21)]
     for gid in grids:
-        directory.create_grid(store, {"id": gid, "name": f"第{gid[1:]}网格", "parent": "c1"})
+        directory.create_grid(store, {"id": gid, "name": f"第{gid[1:]}网格", "parent": "c1"},
+                              DISTRICT)
     return grids
 
 
@@ -150,7 +152,7 @@ def on_postgresql(file: bytes, rows: int, searches: list[str]) -> None:
         store = open_storage(url)
         setup(store)
         started = time.perf_counter()
-        result = roster_import.apply(store, roster_import.plan(store, file), "bench")
+        result = roster_import.apply(store, roster_import.plan(store, file, "bench"), "bench")
         rate = rows / (time.perf_counter() - started)
         assert result["households"] == rows, result
         store.db.execute("ANALYZE household_index")
@@ -187,7 +189,7 @@ def main() -> None:
     print(f"roster: {args.rows:,} rows, {len(file) / 1e6:.1f} MB", flush=True)
 
     started, cpu = time.perf_counter(), time.process_time()
-    plan = roster_import.plan(store, file)
+    plan = roster_import.plan(store, file, "bench")
     planned = time.perf_counter()
     shown = [0]
 
@@ -200,7 +202,7 @@ def main() -> None:
     ended, cpu = time.perf_counter(), time.process_time() - cpu
     assert result["households"] == args.rows, result
     assert store.records.count("households") == args.rows
-    again = roster_import.plan(store, file)
+    again = roster_import.plan(store, file, "bench")
     assert again.counts["unchanged"] == args.rows and not again.households, again.counts
 
     print_figure("roster_import_rows_per_s", args.rows / (ended - started), 5000, "rows/s")

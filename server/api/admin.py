@@ -9,6 +9,7 @@ from ..config import settings
 from ..errors import Forbidden, NotFound
 from ..fields import ID_PATTERN
 from ..services import directory
+from ..services.admin_scope import admin_scope
 from ..state import storage
 from . import schemas as s
 from .blueprint import Blueprint
@@ -21,15 +22,17 @@ bp = Blueprint("admin", __name__, description="Grids, shops, catalog and rules")
 @bp.arguments(s.GridIn)
 @bp.response(201, s.GridOut)
 def create_grid(data):
-    """Create a grid; a grid with no parent is a community."""
-    return directory.create_grid(storage(), data)
+    """Create a grid; a grid with no parent is a community (district-wide admins only)."""
+    store = storage()
+    return directory.create_grid(store, data, admin_scope(store, g.who.person))
 
 
 @bp.route("/grids", methods=["GET"])
 @require("admin")
 @bp.response(200, s.GridList)
 def list_grids():
-    return {"grids": storage().directory.grids()}
+    store = storage()
+    return {"grids": admin_scope(store, g.who.person).grids(store.directory.grids())}
 
 
 @bp.route("/shops", methods=["POST"])
@@ -37,14 +40,16 @@ def list_grids():
 @bp.arguments(s.ShopIn)
 @bp.response(201, s.ShopOut)
 def create_shop(data):
-    return directory.create_shop(storage(), data)
+    store = storage()
+    return directory.create_shop(store, data, admin_scope(store, g.who.person))
 
 
 @bp.route("/shops", methods=["GET"])
 @require("admin")
 @bp.response(200, s.ShopList)
 def list_shops():
-    return {"shops": storage().directory.shops()}
+    store = storage()
+    return {"shops": admin_scope(store, g.who.person).shops(store.directory.shops())}
 
 
 @bp.route("/shops/<shop>/catalog/<sku>", methods=["PUT"])
@@ -65,10 +70,11 @@ def put_item(data, shop, sku):
 def get_catalog(shop):
     """The catalog: for admins, that shop's staff, and volunteers of its community."""
     store = storage()
-    row = store.directory.shop(shop)
+    who = g.who
+    row = (admin_scope(store, who.person).visible_shop(store, shop) if who.role == "admin"
+           else store.directory.shop(shop))
     if row is None:
         raise NotFound("no such shop")
-    who = g.who
     if (who.role == "shop" and who.shop != shop) or (
             who.role == "volunteer" and who.community != row["community"]):
         raise Forbidden("not your shop")
@@ -80,8 +86,11 @@ def get_catalog(shop):
 @bp.arguments(s.RulesIn)
 @bp.response(200, s.RulesOut)
 def put_rules(data):
-    """Replace the earning rules; the answer echoes their hash."""
-    return directory.put_rules(storage(), data)
+    """Replace the earning rules (the district's: district-wide admins only); the answer
+    echoes their hash."""
+    store = storage()
+    admin_scope(store, g.who.person).require_district("changes the earning rules")
+    return directory.put_rules(store, data)
 
 
 @bp.route("/rules", methods=["GET"])
@@ -100,5 +109,6 @@ def get_rules():
 @bp.response(201, s.EnrollmentOut)
 def create_enrollment(data):
     """A one-time device enrolment code for a worker, volunteer or shop person."""
-    return directory.create_enrollment(
-        storage(), data["person"], settings().enrollment_ttl_hours)
+    store = storage()
+    return directory.create_enrollment(store, data["person"], settings().enrollment_ttl_hours,
+                                       admin_scope(store, g.who.person))

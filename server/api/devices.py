@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 
 from ..auth import require
 from ..config import settings
 from ..services import access
+from ..services.admin_scope import admin_scope
 from ..state import storage
 from . import schemas as s
 from .blueprint import Blueprint
@@ -29,7 +30,8 @@ def enroll(data):
 @require("admin")
 @bp.response(200, s.DeviceList)
 def list_devices():
-    return {"devices": access.list_devices(storage())}
+    store = storage()
+    return {"devices": access.list_devices(store, admin_scope(store, g.who.person))}
 
 
 @bp.route("/devices/<device>/revoke", methods=["POST"])
@@ -37,4 +39,5 @@ def list_devices():
 @bp.response(200, s.DeviceOut)
 def revoke(device):
     """Revoke a device: its token stops working at once."""
-    return access.revoke_device(storage(), device)
+    store = storage()
+    return access.revoke_device(store, device, admin_scope(store, g.who.person))

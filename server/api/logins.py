@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import g
 from marshmallow import fields, validate
 
 from ..auth import require
 from ..services import web_auth
+from ..services.admin_scope import admin_scope
 from ..state import pepper, storage
 from .blueprint import Blueprint
 from .schemas import Strict
@@ -33,5 +35,7 @@ def put_login(data, person):
     and admins a username and a password of 8+ characters. Replacing it ends the
     person's web sessions and clears a lock-out. The secret is stored as a scrypt hash
     and never returned. Example: ``{"login": "13800000001", "secret": "246810"}``."""
-    return web_auth.set_login(storage(), person, data["login"], data["secret"],
+    store = storage()
+    admin_scope(store, g.who.person).managed_person(store, person)
+    return web_auth.set_login(store, person, data["login"], data["secret"],
                               pepper=pepper())

@@ -11,6 +11,7 @@ from sync.signing import verify_enrolment_proof
 from .. import clock, secrets_
 from ..errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from ..storage import Storage
+from .admin_scope import AdminScope
 from .anchors import first_key
 
 
@@ -98,14 +99,20 @@ def _device(row: dict) -> dict:
             "weak_key_reason": weakness}
 
 
-def list_devices(store: Storage) -> list[dict]:
-    """Every device, with ``weak_key`` (and why) for those to revoke and enrol again."""
-    return [_device(d) for d in store.access.devices()]
+def list_devices(store: Storage, scope: AdminScope) -> list[dict]:
+    """Every device of the people within the admin's reach, with ``weak_key`` (and why)
+    for those to revoke and enrol again."""
+    devices = store.access.devices()
+    if not scope.district:
+        mine = {p["id"] for p in scope.people(store.directory.people())}
+        devices = [d for d in devices if d["person"] in mine]
+    return [_device(d) for d in devices]
 
 
-def revoke_device(store: Storage, device_id: str) -> dict:
+def revoke_device(store: Storage, device_id: str, scope: AdminScope) -> dict:
     with store.transaction():
-        if store.access.device(device_id) is None:
+        device = store.access.device(device_id)
+        if device is None or not scope.person(store.directory.person(device["person"])):
             raise NotFound("no such device")
         store.access.revoke_device(device_id, clock.iso())
         device = store.access.device(device_id)

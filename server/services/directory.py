@@ -15,13 +15,18 @@ from ..errors import Forbidden, IdReused, NotFound, ValidationFailed
 from ..keystore import SecretMissing, load_secret
 from ..storage import Conflict, Storage
 from . import publish
+from .admin_scope import AdminScope, admin_scope
 
 GRID_ROLES = ("worker", "volunteer")
 
 
-def create_grid(store: Storage, data: dict) -> dict:
+def create_grid(store: Storage, data: dict, scope: AdminScope) -> dict:
+    """A grid under a parent (a scoped admin: under their communities only), or a new
+    community (no parent: district-wide admins only)."""
     with store.transaction():
-        if data["parent"] is not None and store.directory.grid(data["parent"]) is None:
+        if data["parent"] is None:
+            scope.require_district("creates a community")
+        elif not scope.grid(data["parent"]) or store.directory.grid(data["parent"]) is None:
             raise ValidationFailed(fields={"parent": ["no such grid"]})
         try:
             return store.directory.add_grid(at=clock.iso(), **data)
@@ -29,10 +34,10 @@ def create_grid(store: Storage, data: dict) -> dict:
             raise IdReused(f"grid {data['id']!r} already exists") from None
 
 
-def create_shop(store: Storage, data: dict) -> dict:
+def create_shop(store: Storage, data: dict, scope: AdminScope) -> dict:
     with store.transaction():
         grid = store.directory.grid(data["community"])
-        if grid is None or grid["parent"] is not None:
+        if grid is None or grid["parent"] is not None or not scope.community(grid["id"]):
             raise ValidationFailed(
                 fields={"community": ["must be a community (a grid with no parent)"]})
         try:
@@ -42,13 +47,17 @@ def create_shop(store: Storage, data: dict) -> dict:
 
 
 def _community_of(store: Storage, grids: list[str], role: str) -> str | None:
-    """The one community the grids lie in; validation error otherwise."""
+    """The one community the grids lie in; validation error otherwise. An administrator's
+    grids may lie in several communities (a scoped admin of each; their ``community``
+    is then None)."""
     communities = set()
     for gid in grids:
         grid = store.directory.grid(gid)
         if grid is None:
             raise ValidationFailed(fields={"grids": [f"no such grid {gid!r}"]})
         communities.add(grid["community"])
+    if len(communities) > 1 and role == "admin":
+        return None
     if len(communities) > 1:
         raise ValidationFailed(fields={"grids": ["a person's grids must lie in one community"]})
     if role in GRID_ROLES and not grids:
@@ -56,13 +65,16 @@ def _community_of(store: Storage, grids: list[str], role: str) -> str | None:
     return communities.pop() if communities else None
 
 
-def create_person(store: Storage, data: dict) -> dict:
+def create_person(store: Storage, data: dict, scope: AdminScope) -> dict:
+    """A new person; a scoped admin makes only workers, volunteers and shop staff of
+    their communities (``AdminScope.check_grant``)."""
     grids = sorted(set(data["grids"]))
     with store.transaction():
-        community = _community_of(store, grids, data["role"])
         shop = data.get("shop")
+        row = store.directory.shop(shop) if shop is not None else None
+        scope.check_grant(data["role"], grids, row)
+        community = _community_of(store, grids, data["role"])
         if shop is not None:
-            row = store.directory.shop(shop)
             if row is None:
                 raise ValidationFailed(fields={"shop": ["no such shop"]})
             if community is not None and community != row["community"]:
@@ -78,13 +90,13 @@ def create_person(store: Storage, data: dict) -> dict:
         return person
 
 
-def patch_person(store: Storage, person_id: str, data: dict) -> dict:
+def patch_person(store: Storage, person_id: str, data: dict, scope: AdminScope) -> dict:
+    """Rename, move between grids, (de)activate: a person this admin manages."""
     with store.transaction():
-        person = store.directory.person(person_id)
-        if person is None:
-            raise NotFound("no such person")
+        person = scope.managed_person(store, person_id)
         if "grids" in data:
             grids = sorted(set(data["grids"]))
+            scope.check_grant(person["role"], grids, None)
             community = _community_of(store, grids, person["role"])
             if person["role"] == "shop" and community not in (None, person["community"]):
                 raise ValidationFailed(fields={"grids": ["must lie in the shop's community"]})
@@ -100,19 +112,18 @@ def patch_person(store: Storage, person_id: str, data: dict) -> dict:
         if data.get("active") is False:  # signed out of the web pages, links void
             store.web.delete_sessions_of(person_id)
             store.web.expire_links_of(person_id, clock.iso())
-        person = store.directory.person(person_id)
-        publish.person(store, person)  # type: ignore[arg-type]
-        return person  # type: ignore[return-value]
+        updated = store.directory.person(person_id)
+        publish.person(store, updated)  # type: ignore[arg-type]
+        return updated  # type: ignore[return-value]
 
 
-def issue_card(store: Storage, person_id: str, seal_key: bytes | None) -> str:
+def issue_card(store: Storage, person_id: str, seal_key: bytes | None,
+               scope: AdminScope) -> str:
     """A new card code for a volunteer (the old one stops working at once),
     stored hashed and, when the server secret is at hand, sealed so that the
     volunteer can see it again (server/cards.py)."""
     with store.transaction():
-        person = store.directory.person(person_id)
-        if person is None:
-            raise NotFound("no such person")
+        person = scope.managed_person(store, person_id)
         if person["role"] != "volunteer":
             raise ValidationFailed("cards are for volunteers only",
                                    fields={"person": ["not a volunteer"]})
@@ -145,10 +156,11 @@ def card_seal_key() -> bytes | None:
     return ext["gridsync.card_key"]
 
 
-def create_enrollment(store: Storage, person_id: str, ttl_hours: int) -> dict:
+def create_enrollment(store: Storage, person_id: str, ttl_hours: int,
+                      scope: AdminScope) -> dict:
     with store.transaction():
         person = store.directory.person(person_id)
-        if person is None:
+        if person is None or not scope.person(person):  # another community's: as unknown
             raise ValidationFailed(fields={"person": ["no such person"]})
         if person["role"] in ("admin", "auditor"):
             raise ValidationFailed(
@@ -172,7 +184,9 @@ def may_manage_catalog(who: Principal, shop: str) -> bool:
 def _catalog_shop(store: Storage, who: Principal, shop: str) -> None:
     if not may_manage_catalog(who, shop):
         raise Forbidden("only admins and this shop's staff manage its catalog")
-    if store.directory.shop(shop) is None:
+    if who.role == "admin":  # an admin of another community: as if there were no such shop
+        admin_scope(store, who.person).visible_shop(store, shop)
+    elif store.directory.shop(shop) is None:
         raise NotFound("no such shop")
 
 

@@ -31,7 +31,7 @@ def _summary(plan: roster_import.Plan) -> dict[str, Any]:
 
 def upload(store: Storage, data: bytes, filename: str, by: str) -> str:
     """Dry-run ``data`` and keep it as a new job; RosterError if it cannot be read."""
-    plan = roster_import.plan(store, data)
+    plan = roster_import.plan(store, data, by)
     job = secrets.token_hex(8)
     with store.transaction():
         store.imports.add(id=job, filename=filename[:200] or "roster.xlsx", file=data, by=by,
@@ -58,7 +58,7 @@ def run(store: Storage, job_id: str, by: str) -> dict[str, Any]:
     """Write a claimed job's good rows now (the caller's thread); returns the result."""
     try:
         data = store.imports.file(job_id) or b""
-        plan = roster_import.plan(store, data)
+        plan = roster_import.plan(store, data, by)
 
         def progress(done: int, total: int) -> None:
             with store.transaction():

@@ -34,6 +34,7 @@ from ..errors import ApiError, IdReused, ValidationFailed
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
 from . import directory
+from .admin_scope import AdminScope, admin_scope
 from .moves import household_moved
 from .xlsx_rows import NotXlsx, TooLarge, Workbook
 
@@ -144,10 +145,11 @@ def household_id(community: str, key: str, by_address: bool) -> str:
 
 
 class _Grids:
-    """Grid look-up by id or by (unique) name."""
+    """Grid look-up by id or by (unique) name, among the grids within the importing
+    admin's reach (another community's grid is an unknown one)."""
 
-    def __init__(self, store: Storage):
-        self.by_id = {g["id"]: g for g in store.directory.grids()}
+    def __init__(self, store: Storage, scope: AdminScope):
+        self.by_id = {g["id"]: g for g in scope.grids(store.directory.grids())}
         names: dict[str, list[dict]] = {}
         for g in self.by_id.values():
             names.setdefault(g["name"], []).append(g)
@@ -181,9 +183,9 @@ def _household_fields(row: dict[str, str], number: int, grid: str, problems: lis
     return fields
 
 
-def plan_households(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], plan: Plan
-                    ) -> None:
-    grids = _Grids(store)
+def plan_households(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], plan: Plan,
+                    scope: AdminScope) -> None:
+    grids = _Grids(store, scope)
     seen: dict[str, int] = {}
     prepared = []
     for number, row in rows:
@@ -295,12 +297,13 @@ def apply_households(store: Storage, items: list[dict], by: str,
 # --- people --------------------------------------------------------------------
 
 
-def plan_people(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], plan: Plan) -> None:
+def plan_people(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], plan: Plan,
+                scope: AdminScope) -> None:
     from ..api.schemas import PersonIn
 
-    grids = _Grids(store)
-    shops = {s["id"]: s for s in store.directory.shops()}
-    shops.update({s["name"]: s for s in store.directory.shops()})
+    grids = _Grids(store, scope)
+    shops = {s["id"]: s for s in scope.shops(store.directory.shops())}
+    shops.update({s["name"]: s for s in scope.shops(store.directory.shops())})
     seen: dict[str, int] = {}
     for number, row in rows:
         plan.counts["rows"] += 1
@@ -346,7 +349,8 @@ def plan_people(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], plan
         plan.people.append({"row": number, "data": data, "exists": current is not None})
 
 
-def apply_people(store: Storage, items: list[dict]) -> tuple[int, list[RowProblem]]:
+def apply_people(store: Storage, items: list[dict], scope: AdminScope
+                 ) -> tuple[int, list[RowProblem]]:
     """Create or update each person through the directory services; a row the service
     refuses (another admin's change since the dry run) is reported, not half-written."""
     written, problems = 0, []
@@ -355,9 +359,9 @@ def apply_people(store: Storage, items: list[dict]) -> tuple[int, list[RowProble
         try:
             if item["exists"]:
                 directory.patch_person(store, data["id"],
-                                       {"name": data["name"], "grids": data["grids"]})
+                                       {"name": data["name"], "grids": data["grids"]}, scope)
             else:
-                directory.create_person(store, data)
+                directory.create_person(store, data, scope)
             written += 1
         except (IdReused, ApiError) as exc:
             for name in (exc.fields or {"": None}):
@@ -368,14 +372,16 @@ def apply_people(store: Storage, items: list[dict]) -> tuple[int, list[RowProble
 # --- the whole file ------------------------------------------------------------
 
 
-def plan(store: Storage, data: bytes) -> Plan:
-    """The dry run over both sheets (people first: households may name their grids)."""
+def plan(store: Storage, data: bytes, by: str) -> Plan:
+    """The dry run over both sheets (people first: households may name their grids), as
+    the admin ``by`` may import it (their grids, shops and people only)."""
+    scope = admin_scope(store, by)
     book = open_workbook(data)
     out = Plan()
     try:
         with store.snapshot():
-            plan_people(store, read_rows(book, "people"), out)
-            plan_households(store, read_rows(book, "households"), out)
+            plan_people(store, read_rows(book, "people"), out, scope)
+            plan_households(store, read_rows(book, "households"), out, scope)
     finally:
         book.close()
     out.counts["bad"] = out.bad_rows()
@@ -386,7 +392,7 @@ def apply(store: Storage, planned: Plan, by: str,
           progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Write a plan's good rows; ``progress(done, total)`` after each batch."""
     total = len(planned.people) + len(planned.households)
-    people, problems = apply_people(store, planned.people)
+    people, problems = apply_people(store, planned.people, admin_scope(store, by))
     if progress:
         progress(len(planned.people), total)
     done = apply_households(

@@ -19,6 +19,7 @@ from flask import g, redirect, request, url_for
 
 from ..config import settings
 from ..services import web_auth
+from ..services.admin_scope import AdminScope, admin_scope
 from ..state import storage
 from .errors import CsrfFailed, PageForbidden, SessionExpired
 
@@ -35,6 +36,13 @@ def current() -> web_auth.Session | None:
         sid = request.cookies.get(SESSION_COOKIE, "")
         g.web_session = web_auth.session(storage(), sid) if sid else None
     return g.web_session
+
+
+def my_scope() -> AdminScope:
+    """The signed-in administrator's scope (``services.admin_scope``), once a request."""
+    if "admin_scope" not in g:
+        g.admin_scope = admin_scope(storage(), g.me.person)
+    return g.admin_scope
 
 
 def start_session(sid: str) -> None:

@@ -11,14 +11,17 @@ from flask_babel import gettext as _
 from ..config import settings
 from ..errors import IdReused, NotFound, ValidationFailed
 from ..services import access, conflict_view, directory, grid_tree, review, web_auth
+from ..services.admin_scope import MANAGED_ROLES
 from ..state import pepper, storage
 from . import labels
 from .blueprint import bp
 from .errors import PageNotFound
 from .qr import public_origin, qr_svg
-from .session import signed_in
+from .session import my_scope, signed_in
 
 ROLES = ("worker", "volunteer", "shop", "admin", "auditor")
+"""The roles of the people page's filter and add form (a scoped admin's form offers the
+roles they manage: ``admin_scope.MANAGED_ROLES``)."""
 PAGE_SIZE = 200
 
 
@@ -26,21 +29,24 @@ def people_page(*, status: int = 200, errors: dict | None = None, form: dict | N
                 ) -> Any:
     """People found by name/id, role, grid and whether active; the add-a-person form."""
     store = storage()
+    scope = my_scope()
     q = request.args.get("q", "").strip()[:100]
     role = request.args.get("role", "")
     grid = request.args.get("grid", "")
     state = request.args.get("state", "active")
-    grids = grid_tree.grid_rows(store)
+    grids = scope.grids(grid_tree.grid_rows(store))
     under = store.directory.descendants([grid]) if grid else None
-    found = [p for p in store.directory.people()
+    found = [p for p in scope.people(store.directory.people())
              if (not q or q.casefold() in p["name"].casefold() or q in p["id"])
              and (not role or p["role"] == role)
              and (under is None or under.intersection(p["grids"]))
              and (state == "all" or p["active"] == (state == "active"))]
     return render_template(
         "admin/people.html", people=found[:PAGE_SIZE], total=len(found),
-        logins=store.web.logins(), roles=ROLES, grids=grids,
-        names={g["id"]: g["path"] for g in grids}, shops=store.directory.shops(),
+        logins=store.web.logins(), roles=ROLES,
+        new_roles=ROLES if scope.district else MANAGED_ROLES, district=scope.district,
+        grids=grids, names={g["id"]: g["path"] for g in grids},
+        shops=scope.shops(store.directory.shops()),
         filters={"q": q, "role": role, "grid": grid, "state": state},
         errors=errors or {}, form=form or {}), status
 
@@ -53,16 +59,18 @@ def admin_people() -> Any:
 
 def person_page(person_id: str, *, status: int = 200, **extra: Any) -> Any:
     store = storage()
-    person = store.directory.person(person_id)
-    if person is None:
-        raise PageNotFound()
+    scope = my_scope()
+    try:
+        person = scope.visible_person(store, person_id)
+    except NotFound:
+        raise PageNotFound() from None
     extra.setdefault("message", _("Person added.") if request.args.get("added") else None)
     extra.setdefault("error", None)
     extra.setdefault("errors", {})
     extra.setdefault("form", {})
-    grids = grid_tree.grid_rows(store)
+    grids = scope.grids(grid_tree.grid_rows(store))
     shop = store.directory.shop(person["shop"]) if person["shop"] else None
-    return render_template("admin/person.html", person=person,
+    return render_template("admin/person.html", person=person, manages=scope.manages(person),
                            login=store.web.logins().get(person_id), grids=grids,
                            names={g["id"]: g["path"] for g in grids}, shop=shop,
                            web_roles=web_auth.WEB_ROLES, **extra), status
@@ -81,6 +89,7 @@ def admin_person(person_id: str) -> Any:
 def admin_set_login(person_id: str) -> Any:
     login = request.form.get("login", "")[:64]
     try:
+        my_scope().managed_person(storage(), person_id)
         web_auth.set_login(storage(), person_id, login, request.form.get("secret", "")[:200],
                            pepper=pepper())
     except NotFound:
@@ -115,6 +124,7 @@ def _role(person_id: str) -> str | None:
 @signed_in("admin")
 def admin_make_link(person_id: str) -> Any:
     try:
+        my_scope().managed_person(storage(), person_id)
         secret, expires = web_auth.create_link(
             storage(), person_id, days=settings().web_link_days)
     except NotFound:
@@ -131,7 +141,8 @@ def admin_make_link(person_id: str) -> Any:
 @signed_in("admin")
 def admin_issue_card(person_id: str) -> Any:
     try:
-        card = directory.issue_card(storage(), person_id, directory.card_seal_key())
+        card = directory.issue_card(storage(), person_id, directory.card_seal_key(),
+                                    my_scope())
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed:
@@ -176,7 +187,7 @@ def admin_resolve(conflict_id: int) -> Any:
 def admin_devices() -> Any:
     store = storage()
     names = {p["id"]: p["name"] for p in store.directory.people()}
-    return render_template("admin/devices.html", devices=access.list_devices(store),
+    return render_template("admin/devices.html", devices=access.list_devices(store, my_scope()),
                            names=names)
 
 
@@ -184,7 +195,7 @@ def admin_devices() -> Any:
 @signed_in("admin")
 def admin_revoke(device_id: str) -> Any:
     try:
-        access.revoke_device(storage(), device_id[:64])
+        access.revoke_device(storage(), device_id[:64], my_scope())
     except NotFound:
         raise PageNotFound() from None
     return redirect(url_for("web.admin_devices", revoked=device_id), 303)

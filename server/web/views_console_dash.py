@@ -16,7 +16,7 @@ from . import console_charts as charts
 from .blueprint import bp
 from .errors import PageError
 from .qr import qr_svg
-from .session import signed_in
+from .session import my_scope, signed_in
 
 MAX_CARDS = 200
 
@@ -68,15 +68,17 @@ def admin_dashboard() -> Any:
 @signed_in("admin")
 def admin_print() -> Any:
     store = storage()
+    scope = my_scope()
     f_grid = request.args.get("grid", "")[:64]
-    grids = grid_tree.grid_rows(store)
+    grids = scope.grids(grid_tree.grid_rows(store))
     under = sorted(store.directory.descendants([f_grid])) if f_grid else None
-    volunteers = [p for p in fieldview.volunteers_in(store, under) if p["active"]]
+    volunteers = [p for p in fieldview.volunteers_in(store, under)
+                  if p["active"] and scope.person(p)]
     posters = grids if _poster_endpoint() else []
     # Who may get a sign-in slip: active people of a web role (of the grid, when one is
     # chosen: shop staff and administrators hold no grid and are listed under all grids).
     signers = [p for p in store.directory.people()
-               if p["active"] and p["role"] in web_auth.WEB_ROLES
+               if p["active"] and scope.manages(p) and p["role"] in web_auth.WEB_ROLES
                and (under is None or set(under).intersection(p["grids"]))]
     return render_template("admin/print.html", grids=grids, grid=f_grid, volunteers=volunteers,
                            names={g["id"]: g["path"] for g in grids}, posters=posters,
@@ -109,12 +111,13 @@ def admin_print_cards() -> Any:
     cards, made = [], 0
     for person_id in dict.fromkeys(chosen):
         person = store.directory.person(person_id)
-        if person is None or person["role"] != "volunteer" or not person["active"]:
+        if (person is None or person["role"] != "volunteer" or not person["active"]
+                or not my_scope().manages(person)):  # another community's: as if unknown
             continue
         code = None if renew else directory.current_card(store, person_id, key)["card"]
         if code is None:
             try:
-                code = directory.issue_card(store, person_id, key)
+                code = directory.issue_card(store, person_id, key, my_scope())
             except (NotFound, ValidationFailed):
                 continue
             made += 1

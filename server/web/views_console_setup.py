@@ -23,7 +23,7 @@ from . import forms
 from .blueprint import bp
 from .errors import PageNotFound
 from .qr import public_origin, qr_svg
-from .session import signed_in
+from .session import my_scope, signed_in
 from .views_admin import person_page
 
 # --- grids -----------------------------------------------------------------
@@ -32,15 +32,17 @@ from .views_admin import person_page
 def _grids_page(*, status: int = 200, errors: dict | None = None, form: dict | None = None,
                 message: str | None = None) -> Any:
     store = storage()
-    rows = grid_tree.grid_rows(store)
-    people = store.directory.people()
+    scope = my_scope()
+    rows = scope.grids(grid_tree.grid_rows(store))
+    people = scope.people(store.directory.people())
     counts: dict[str, int] = {}
     for person in people:
         for grid in person["grids"]:
             counts[grid] = counts.get(grid, 0) + 1
     households = store.fielddata.household_counts()
     return render_template("admin/grids.html", rows=rows, counts=counts, households=households,
-                           errors=errors or {}, form=form or {}, message=message), status
+                           district=scope.district, errors=errors or {}, form=form or {},
+                           message=message), status
 
 
 @bp.route("/admin/grids", methods=["GET"])
@@ -58,7 +60,7 @@ def admin_add_grid() -> Any:
     if data is None:
         return _grids_page(status=400, errors=errors, form=form)
     try:
-        directory.create_grid(storage(), data)
+        directory.create_grid(storage(), data, my_scope())
     except IdReused:
         return _grids_page(status=409, form=form,
                            errors={"id": _("A grid with this id already exists.")})
@@ -89,7 +91,7 @@ def admin_add_person() -> Any:
     if data is None:
         return people_page(status=400, errors=errors, form=form)
     try:
-        person = directory.create_person(storage(), data)
+        person = directory.create_person(storage(), data, my_scope())
     except IdReused:
         return people_page(status=409, form=form,
                            errors={"id": _("Someone already has this id.")})
@@ -106,7 +108,7 @@ def admin_edit_person(person_id: str) -> Any:
     if data is None:
         return person_page(person_id, status=400, errors=errors, form=form)
     try:
-        directory.patch_person(storage(), person_id, data)
+        directory.patch_person(storage(), person_id, data, my_scope())
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed as exc:
@@ -119,7 +121,7 @@ def admin_edit_person(person_id: str) -> Any:
 def admin_set_active(person_id: str) -> Any:
     active = request.form.get("active") == "1"
     try:
-        directory.patch_person(storage(), person_id, {"active": active})
+        directory.patch_person(storage(), person_id, {"active": active}, my_scope())
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed as exc:
@@ -134,11 +136,13 @@ def admin_set_active(person_id: str) -> Any:
 def admin_enrol(person_id: str) -> Any:
     """A one-time code for a phone: the same service as ``POST /api/v1/enrollments``."""
     store = storage()
-    if store.directory.person(person_id) is None:
-        raise PageNotFound()
+    try:
+        my_scope().managed_person(store, person_id)
+    except NotFound:
+        raise PageNotFound() from None
     try:
         out = directory.create_enrollment(store, person_id,
-                                          settings().enrollment_ttl_hours)
+                                          settings().enrollment_ttl_hours, my_scope())
     except ValidationFailed as exc:
         return person_page(person_id, status=400,
                            error=forms.service_errors(exc).get("person") or _("Not allowed."))
@@ -156,12 +160,13 @@ def admin_enrol(person_id: str) -> Any:
 def _shops_page(*, status: int = 200, errors: dict | None = None, form: dict | None = None
                 ) -> Any:
     store = storage()
+    scope = my_scope()
     staff: dict[str, list[dict]] = {}
-    for person in store.directory.people():
+    for person in scope.people(store.directory.people()):
         if person["shop"]:
             staff.setdefault(person["shop"], []).append(person)
-    return render_template("admin/shops.html", shops=store.directory.shops(), staff=staff,
-                           communities=grid_tree.communities(store),
+    return render_template("admin/shops.html", shops=scope.shops(store.directory.shops()),
+                           staff=staff, communities=scope.grids(grid_tree.communities(store)),
                            names=grid_tree.names(store), errors=errors or {},
                            form=form or {}), status
 
@@ -181,7 +186,7 @@ def admin_add_shop() -> Any:
     if data is None:
         return _shops_page(status=400, errors=errors, form=form)
     try:
-        shop = directory.create_shop(storage(), data)
+        shop = directory.create_shop(storage(), data, my_scope())
     except IdReused:
         return _shops_page(status=409, form=form,
                            errors={"id": _("A shop with this id already exists.")})
@@ -192,9 +197,10 @@ def admin_add_shop() -> Any:
 
 def _shop_page(shop_id: str, *, status: int = 200, **extra: Any) -> Any:
     store = storage()
-    shop = store.directory.shop(shop_id)
-    if shop is None:
-        raise PageNotFound()
+    try:
+        shop = my_scope().visible_shop(store, shop_id)
+    except NotFound:
+        raise PageNotFound() from None
     extra.setdefault("errors", {})
     extra.setdefault("form", {})
     staff = [p for p in store.directory.people() if p["shop"] == shop_id]
@@ -213,15 +219,17 @@ def admin_shop(shop_id: str) -> Any:
 @bp.route("/admin/shops/<shop_id>/staff", methods=["POST"])
 @signed_in("admin")
 def admin_add_staff(shop_id: str) -> Any:
-    if storage().directory.shop(shop_id) is None:
-        raise PageNotFound()
+    try:
+        my_scope().visible_shop(storage(), shop_id)
+    except NotFound:
+        raise PageNotFound() from None
     form = {"id": forms.text("id", 64), "name": forms.text("name")}
     data, errors = forms.load(s.PersonIn(), {**form, "id": form["id"] or forms.new_id("p"),
                                              "role": "shop", "grids": [], "shop": shop_id})
     if data is None:
         return _shop_page(shop_id, status=400, errors=errors, form=form)
     try:
-        person = directory.create_person(storage(), data)
+        person = directory.create_person(storage(), data, my_scope())
     except IdReused:
         return _shop_page(shop_id, status=409, form=form,
                           errors={"id": _("Someone already has this id.")})
@@ -232,8 +240,10 @@ def admin_add_staff(shop_id: str) -> Any:
 @signed_in("admin")
 def admin_put_item(shop_id: str) -> Any:
     """Add or change a catalog item: the service of ``PUT /shops/<shop>/catalog/<sku>``."""
-    if storage().directory.shop(shop_id) is None:
-        raise PageNotFound()
+    try:
+        my_scope().visible_shop(storage(), shop_id)
+    except NotFound:
+        raise PageNotFound() from None
     from ..fields import ID_PATTERN
 
     form = {"sku": forms.text("sku", 64), "name": forms.text("name"),
@@ -268,7 +278,8 @@ def _rules_page(*, status: int = 200, errors: dict | None = None, rows: list | N
                 "timezone": zone_of(current)}
     rows = list(rows) + [{"key": "", "name": "", "points_per_hour": ""}] * BLANK_ROWS
     return render_template("admin/rules.html", rows=rows, head=head, errors=errors or {},
-                           current=current, message=message), status
+                           current=current, message=message,
+                           district=my_scope().district), status
 
 
 @bp.route("/admin/rules", methods=["GET"])
@@ -281,7 +292,9 @@ def admin_rules() -> Any:
 @bp.route("/admin/rules", methods=["POST"])
 @signed_in("admin")
 def admin_put_rules() -> Any:
-    """Replace the rules with the table as posted: the service of ``PUT /api/v1/rules``."""
+    """Replace the rules with the table as posted: the service of ``PUT /api/v1/rules``
+    (the district's rules: district-wide admins only)."""
+    my_scope().require_district("changes the earning rules")
     keys, names = request.form.getlist("key")[:200], request.form.getlist("label")[:200]
     rates = request.form.getlist("points_per_hour")[:200]
     removed = set(request.form.getlist("remove"))

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from primitives import names
 
 from ..services import directory, me_overview, web_pages
+from ..services.admin_scope import DISTRICT
 from ..state import storage
 from . import console_charts
 from .blueprint import bp
@@ -81,5 +82,6 @@ def me_card_new() -> Any:
     store = storage()
     if store.directory.card_hash(g.me.person) and request.form.get("confirm") != "yes":
         return redirect(url_for("web.me_card", error="confirm"), 303)
-    directory.issue_card(store, g.me.person, directory.card_seal_key())
+    # their own card: no administrator's scope applies (DISTRICT: nothing narrows it)
+    directory.issue_card(store, g.me.person, directory.card_seal_key(), DISTRICT)
     return redirect(url_for("web.me_card", new=1), 303)

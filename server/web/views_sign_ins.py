@@ -13,13 +13,13 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..errors import IdReused, NotFound, ValidationFailed
+from ..errors import Forbidden, IdReused, NotFound, ValidationFailed
 from ..services import grid_tree, web_auth
 from ..state import pepper, storage
 from .blueprint import bp
 from .errors import PageError, PageNotFound
 from .qr import public_origin, qr_svg
-from .session import signed_in
+from .session import my_scope, signed_in
 from .views_admin import person_page
 
 
@@ -49,6 +49,7 @@ def _why(exc: Exception) -> str:
 def admin_issue_login(person_id: str) -> Any:
     """One person's sign-in, shown on a printable slip."""
     try:
+        my_scope().managed_person(storage(), person_id[:64])
         slip = web_auth.issue_login(storage(), person_id[:64], pepper=pepper())
     except NotFound:
         raise PageNotFound() from None
@@ -72,10 +73,12 @@ def admin_issue_logins() -> Any:
                           "grid). Nothing was changed.", n=web_auth.MAX_ISSUED))
     issued, skipped = [], []
     store = storage()
+    scope = my_scope()
     for person_id in chosen:
         try:
+            scope.managed_person(store, person_id)  # another community's: as if unknown
             issued.append(web_auth.issue_login(store, person_id, pepper=pepper()))
-        except NotFound:
+        except (NotFound, Forbidden):
             continue
         except (IdReused, ValidationFailed) as exc:
             person = store.directory.person(person_id)

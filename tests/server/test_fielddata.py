@@ -47,7 +47,7 @@ def store(world, data_dir):
 @pytest.fixture
 def homes(store):
     """HOMES imported into g1 through the versioned path; id by 户编号."""
-    result = roster_import.apply(store, roster_import.plan(store, roster(HOMES)), "adm")
+    result = roster_import.apply(store, roster_import.plan(store, roster(HOMES), "adm"), "adm")
     assert result["households"] == len(HOMES)
     ids = {}
     for key, *_ in HOMES:
@@ -80,7 +80,7 @@ def test_household_search(store, homes):
 
 def test_a_changed_household_is_found_by_its_new_address_only(store, homes, backend):
     changed = [("H3", "和平街9号", None, None, None), ("H9", "和平街10号", None, None, None)]
-    roster_import.apply(store, roster_import.plan(store, roster(changed)), "adm")
+    roster_import.apply(store, roster_import.plan(store, roster(changed), "adm"), "adm")
     assert found(store, "和平街7号") == [] and found(store, "和平街") == ["和平街10号",
                                                                         "和平街9号"]
     assert found(store, "小明") == ["和平街9号"]            # blank cells changed nothing
@@ -226,7 +226,7 @@ def test_an_import_job_writes_once_and_keeps_no_file(store, homes):
     assert (done["status"], done["done"], done["total"]) == ("done", 2, 2)
     assert store.imports.file(job) == b""
     assert found(store, "新街") == ["新街1号"]
-    again = roster_import.plan(store, changed)
+    again = roster_import.plan(store, changed, "adm")
     assert again.households == [] and again.counts["unchanged"] == 2
     assert [j["id"] for j in store.imports.recent()] == [job]
 
