@@ -9,8 +9,10 @@ runs ``pg_restore --single-transaction --exit-on-error`` into a database that
 holds no tables, so a failed restore leaves it as empty as it was; ``clear``
 empties it again when the restored copy is refused afterwards.
 
-A password in the URL is handed to the tools in ``PGPASSWORD``, never on their
-command line (visible in ``ps``); ``~/.pgpass`` works as for psql.
+A password in the URL is handed to the tools in ``PGPASSWORD``, and an
+``sslpassword`` (which has no environment variable) in a private connection service
+file made for the run, never on their command line (visible in ``ps``);
+``~/.pgpass`` works as for psql.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -85,14 +90,30 @@ def describe(url: str) -> str:
     return f"database {params.get('dbname') or '?'} on {where}"
 
 
-def _connection_args(url: str) -> tuple[str, dict[str, str]]:
-    """(conninfo without the password, environment with PGPASSWORD when there was one)."""
+SERVICE = "gridsync"
+"""The section of the service file ``_tool_connection`` writes for one run."""
+
+
+@contextmanager
+def _tool_connection(url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """(conninfo with no secret in it, environment for the tool): the password in
+    PGPASSWORD; an sslpassword in a service file only this user can read, removed after."""
     params = conninfo_to_dict(url)
     env = dict(os.environ)
     password = params.pop("password", None)
     if password is not None:
         env["PGPASSWORD"] = str(password)
-    return make_conninfo(**params), env  # type: ignore[arg-type]
+    sslpassword = params.pop("sslpassword", None)
+    if sslpassword is None:
+        yield make_conninfo(**params), env  # type: ignore[arg-type]
+        return
+    if "\n" in str(sslpassword) or "\r" in str(sslpassword):
+        raise ToolFailed("an sslpassword with a line break cannot be handed to pg_dump")
+    with tempfile.TemporaryDirectory(prefix="gridsync-pg-") as private:   # mode 0700
+        service_file = Path(private) / "pg_service.conf"
+        service_file.write_text(f"[{SERVICE}]\nsslpassword={sslpassword}\n", encoding="utf-8")
+        env["PGSERVICEFILE"] = str(service_file)
+        yield make_conninfo(service=SERVICE, **params), env  # type: ignore[arg-type]
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> None:
@@ -108,17 +129,18 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
 def dump(url: str, snapshot: str, dest: str, bindir: str | None = None) -> None:
     """pg_dump of the database at ``url`` as seen by the exported ``snapshot`` into the
     existing file ``dest`` (custom format, compressed)."""
-    conninfo, env = _connection_args(url)
-    _run([find_tool("pg_dump", bindir), "--format=custom", f"--snapshot={snapshot}",
-          f"--file={dest}", f"--dbname={conninfo}"], env, "pg_dump")
+    with _tool_connection(url) as (conninfo, env):
+        _run([find_tool("pg_dump", bindir), "--format=custom", f"--snapshot={snapshot}",
+              f"--file={dest}", f"--dbname={conninfo}"], env, "pg_dump")
 
 
 def restore(url: str, source: str, bindir: str | None = None) -> None:
     """pg_restore ``source`` into the (empty) database at ``url``, all or nothing. Owners
     and grants are not restored: the restoring user owns everything, as after init."""
-    conninfo, env = _connection_args(url)
-    _run([find_tool("pg_restore", bindir), "--no-owner", "--no-privileges", "--exit-on-error",
-          "--single-transaction", f"--dbname={conninfo}", source], env, "pg_restore")
+    with _tool_connection(url) as (conninfo, env):
+        _run([find_tool("pg_restore", bindir), "--no-owner", "--no-privileges",
+              "--exit-on-error", "--single-transaction", f"--dbname={conninfo}", source],
+             env, "pg_restore")
 
 
 def check_listable(source: str, bindir: str | None = None) -> None:

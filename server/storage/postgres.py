@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from .dialect import POSTGRESQL
@@ -152,12 +153,31 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET plan_cache_mode = force_custom_plan")
 
 
+UNREADABLE_URL = ("the PostgreSQL URL cannot be read (its text is not shown: it may hold a "
+                  "password); write @ : / % # ? in a user name or password as %40 %3A %2F "
+                  "%25 %23 %3F")
+
+
+def _connect_once(url: str) -> None:
+    """Parse ``url`` and connect once, so a bad URL or an unreachable server is one clear
+    error now. The pool would instead retry in the background for 30 s, logging libpq's
+    message each time (which, for a bad percent-escape, quotes the password), and end in
+    "pool initialization incomplete"."""
+    try:
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise BackendError(ValueError(UNREADABLE_URL), UNAVAILABLE) from None
+    with driver_errors():
+        psycopg.connect(url, connect_timeout=10).close()
+
+
 def pool_for(url: str) -> ConnectionPool:
     """One pool per process and URL (a pool never crosses a fork)."""
     key = (os.getpid(), url)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
+            _connect_once(url)
             with driver_errors():
                 pool = ConnectionPool(url, min_size=1, max_size=max(POOL_SIZE, 1),
                                       configure=_configure, open=True, timeout=30,

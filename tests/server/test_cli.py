@@ -15,6 +15,7 @@ from server import create_app
 from server.cli import main
 from server.keystore import secret_path
 from tests.helpers import ApiClient, gridsync_command, raw_db
+from tests.server.ops_support import run_cli
 
 
 def run(*args, env=None):
@@ -165,3 +166,17 @@ def test_installed_script_runs(tmp_path):
     out = subprocess.run([*gridsync_command(), "--version"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and "version" in out.stdout
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("postgresql://u:pa%zzss@127.0.0.1:1/db", "the PostgreSQL URL cannot be read"),
+    ("postgresql://u:hunter2@127.0.0.1:1/db", "Connection refused"),
+])
+def test_a_bad_or_unreachable_postgresql_url_is_one_clear_message_at_once(fresh, url, says):
+    """Not 30 s of the pool's retries, each logging libpq's message (which quotes a badly
+    escaped password), then "pool initialization incomplete"."""
+    out = run_cli("init", "--data-dir", str(fresh), "--database-url", url, timeout=25)
+    assert out.returncode == 1, out
+    assert says in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert "zzss" not in out.stdout + out.stderr and "hunter2" not in out.stdout + out.stderr
+    assert "pool" not in out.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -94,6 +95,45 @@ def test_backup_then_restore_into_a_new_database_verifies_with_the_same_checkpoi
     again = restore(data_dir, target, empty_database)
     assert again.returncode == 1
     assert "already holds tables" in again.stderr and "empty database" in again.stderr
+
+
+def with_secrets(url: str) -> str:
+    """``url`` with a password and an sslpassword (the test cluster trusts local users,
+    and libpq uses an sslpassword only for an encrypted client key: both are inert)."""
+    return url + ("&" if "?" in url else "?") + "password=hunter2-pw&sslpassword=s3cret-ssl"
+
+
+def test_the_url_secrets_never_reach_the_tools_command_line(
+        ledger, data_dir, database_url, tmp_path, empty_database):
+    """Any user sees every process's argv in ps: the password goes in PGPASSWORD and the
+    sslpassword in a service file only this user can read, gone when the tool is done."""
+    real = Path(pg_dump.find_tool("pg_dump")).parent
+    bindir, seen = tmp_path / "bin", tmp_path / "seen.txt"
+    bindir.mkdir()
+    for tool in ("pg_dump", "pg_restore"):     # the real tools, their argv written down
+        (bindir / tool).write_text(
+            f'#!/bin/sh\nprintf "argv %s\\n" "$*" >> {seen}\n'
+            f'printf "password %s\\nfile %s\\n" "$PGPASSWORD" "$PGSERVICEFILE" >> {seen}\n'
+            f'[ -z "$PGSERVICEFILE" ] || {{ stat -c "mode %a" "$(dirname "$PGSERVICEFILE")";'
+            f' cat "$PGSERVICEFILE"; }} >> {seen}\n'
+            f'exec {real}/{tool} "$@"\n')
+        (bindir / tool).chmod(0o700)
+
+    target = tmp_path / "secret.dump"
+    out = backup(data_dir, target, "--database-url", with_secrets(database_url),
+                 "--pg-bin", str(bindir))
+    assert out.returncode == 0, out.stderr
+    out = restore(data_dir, target, with_secrets(empty_database), "--pg-bin", str(bindir))
+    assert out.returncode == 0, out.stderr
+
+    lines = seen.read_text().splitlines()
+    argvs = [line for line in lines if line.startswith("argv ")]
+    assert len(argvs) >= 2 and any("--snapshot=" in a for a in argvs)
+    assert not [a for a in argvs if "hunter2" in a or "s3cret" in a], argvs
+    assert lines.count("password hunter2-pw") == len([a for a in argvs if "--dbname=" in a])
+    assert "sslpassword=s3cret-ssl" in lines and "mode 700" in lines
+    files = {line[5:] for line in lines if line.startswith("file /")}
+    assert files and not [f for f in files if Path(f).exists()]   # removed after each run
 
 
 def test_a_tampered_ledger_row_is_refused_and_the_copy_dropped(
