@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, g, make_response, render_template, url_for
+from flask import Response, g, make_response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
@@ -138,13 +138,33 @@ def _http_error(exc: HTTPException) -> Response:
     return error_page(cls() if cls else PageError(status=code if code >= 400 else 400))
 
 
+#: The residents' forms take control characters out themselves and show the form again
+#: with the text kept (services/case_public.CONTROL_CHARS), so they are left to do that.
+_CLEANS_ITS_OWN = frozenset({"web.public_submit", "web.public_rate"})
+
+
+def _unstorable_page() -> Response:
+    return error_page(PageError(_l("What you typed held invisible control characters, "
+                                   "which cannot be kept. Please type it again."), status=400))
+
+
+@bp.before_request
+def refuse_nul() -> Response | None:
+    """A NUL in any field of a posted form is refused before the view runs: PostgreSQL's
+    text cannot hold one and SQLite's can, so without this the same form kept it on one
+    database and was refused on the other. One answer on both, and nothing written."""
+    if request.method != "POST" or request.endpoint in _CLEANS_ITS_OWN:
+        return None
+    if any("\x00" in value for _, values in request.form.lists() for value in values):
+        return _unstorable_page()
+    return None
+
+
 @bp.errorhandler(BackendError)
 def _db_error(exc: BackendError) -> Response:
     g.setdefault("web_session", None)      # render the page without asking the database
     if exc.kind == UNSTORABLE:             # a NUL typed or pasted in: nothing was written
-        return error_page(PageError(_l("What you typed held invisible control characters, "
-                                       "which cannot be kept. Please type it again."),
-                                    status=400))
+        return _unstorable_page()
     log.warning("database error on a web page: %s", exc)
     return error_page(PageUnavailable())
 
