@@ -20,6 +20,10 @@ business, though the community grid is above theirs.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import accumulate
+from operator import itemgetter
+
 import orjson
 
 from sync.cursor import Cursor
@@ -80,18 +84,13 @@ def _evictions(store: Storage, scope: Scope, after: int, upto: int,
     return [{"collection": c, "id": i} for c, i in found]
 
 
-def _fitting(page: list[tuple[int, str, str, bytes]], max_bytes: int
-             ) -> list[tuple[int, str, str, bytes]]:
-    """The longest head of ``page`` whose views hold at most ``max_bytes`` bytes (as
-    PULL_MAX_BYTES means), and never less than one record."""
-    if sum(len(row[3]) for row in page) <= max_bytes:
-        return page
-    size = 0
-    for n, row in enumerate(page):
-        size += len(row[3])
-        if n and size > max_bytes:
-            return page[:n]
-    return page
+def _fitting(views: list[bytes], max_bytes: int) -> int:
+    """How many of ``views``, from the first, hold at most ``max_bytes`` bytes (as
+    PULL_MAX_BYTES means), and never less than one."""
+    sizes = list(accumulate(map(len, views)))
+    if not sizes or sizes[-1] <= max_bytes:
+        return len(views)
+    return max(1, bisect_right(sizes, max_bytes))
 
 
 def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, limit: int,
@@ -107,8 +106,9 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
             held_from = cursor.seq if cursor.exits is None else max(cursor.exits, cursor.seq)
         args = scope.query_args()
         rows = store.records.pull(after=after, limit=limit + 1, **args)
-        page = _fitting(rows[:limit], max_bytes)
-        changes = [orjson.Fragment(row[3]) for row in page]  # already JSON: sent as it is
+        views = list(map(itemgetter(3), rows[:limit]))
+        page = rows[:_fitting(views, max_bytes)]
+        changes = list(map(orjson.Fragment, views[:len(page)]))  # already JSON: sent as is
         last = page[-1][0] if page else after
         has_more = len(page) < len(rows)
         upto = last if has_more else max(top, after)
