@@ -63,6 +63,9 @@ class Settings:
     web_lockout_failures: int = _setting(5, "Wrong passwords or PINs in a row that lock a "
                                             "login ...")
     web_lockout_minutes: int = _setting(15, "... for this long.")
+    web_lockout_daily: int = _setting(20, "Wrong passwords or PINs in one day (UTC) that lock "
+                                          "a login until the day ends (a new one from the "
+                                          "office unlocks it).")
     web_failures_per_minute: int = _setting(30, "Failed sign-ins per client address.")
     babel_default_timezone: str = _setting("Asia/Shanghai", "Time zone pages show times in.")
     import_in_request: bool = _setting(False, "Run Excel imports inside the request instead of "

@@ -232,12 +232,23 @@ def _new_session(store: Storage, person: str, hours: float, token: str | None = 
     return sid
 
 
+DAY_MS = 86_400_000
+
+
+def _daily_key(login_row: dict) -> str:
+    """The rate-limit key counting one login's failures a day. It ends with the tail of
+    the stored hash, so a new password or PIN (a re-issued slip) starts a new count."""
+    return f"login-day:{login_row['person']}:{login_row['secret_hash'][-16:]}"
+
+
 def password_login(store: Storage, login: str, secret: str, *, hours: float, pepper: bytes,
-                   max_failures: int = 5, lock_minutes: int = 15) -> str:
+                   max_failures: int = 5, lock_minutes: int = 15, max_daily: int = 20) -> str:
     """Check a login and its password/PIN; a new session id on success.
 
     Raises BadCredentials (and counts a failure: at ``max_failures`` in a row
-    the login locks for ``lock_minutes``) or LockedOut. A locked login refuses
+    the login locks for ``lock_minutes``; at ``max_daily`` in one UTC day it
+    locks until that day ends, so guessing a PIN gets 20 tries a day, not the
+    480 that 5 per 15 minutes allow) or LockedOut. A locked login refuses
     even the right secret until the lock expires. The scrypt check runs
     outside the write transaction; the counter is re-read inside it. A good
     secret stored in an older format is stored again in the current one.
@@ -265,8 +276,11 @@ def password_login(store: Storage, login: str, secret: str, *, hours: float, pep
             return _new_session(store, fresh["person"], hours)
         if good:
             raise BadCredentials("inactive person or role without web access")
+        day = clock.now_ms() // DAY_MS
         failed, until = int(fresh["failed"]) + 1, None
-        if failed >= max_failures:
+        if store.access.hit(_daily_key(fresh), day) >= max_daily:
+            failed, until = 0, clock.iso((day + 1) * DAY_MS)
+        elif failed >= max_failures:
             failed, until = 0, clock.iso(clock.now_ms() + lock_minutes * 60_000)
         store.web.record_failure(fresh["person"], failed=failed, locked_until=until)
     if until is not None:

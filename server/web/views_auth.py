@@ -101,7 +101,8 @@ def login_post() -> Any:
     try:
         sid = web_auth.password_login(
             storage(), login[:200], secret[:200], hours=_hours(), pepper=pepper(),
-            max_failures=cfg.web_lockout_failures, lock_minutes=cfg.web_lockout_minutes)
+            max_failures=cfg.web_lockout_failures, lock_minutes=cfg.web_lockout_minutes,
+            max_daily=cfg.web_lockout_daily)
     except web_auth.LockedOut as exc:
         web_auth.count_failure(storage(), _client())
         return _login_page(_("Too many wrong attempts: this account is locked until %(time)s. "

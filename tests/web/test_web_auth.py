@@ -353,3 +353,27 @@ def test_links_are_for_volunteers_only(app, web_world, data_dir):
     resp = admin.post("/admin/people/shop1/link", page="/admin/people/shop1")
     assert resp.status_code == 400
     assert rows(data_dir, "SELECT count(*) FROM web_links")[0][0] == 0
+
+
+def test_twenty_failures_in_a_day_lock_the_login_until_the_day_ends(
+        app, api, web_world, data_dir, monkeypatch):
+    """Five tries every 15 minutes would be 480 guesses a day at a PIN: the 20th wrong one
+    in a UTC day locks the login until that day ends; a new PIN from the office lifts it."""
+    day_ends = (clock.now_ms() // 86_400_000 + 1) * 86_400_000
+    now = [day_ends - 86_400_000 + 3_600_000]          # 01:00 UTC
+    monkeypatch.setattr(clock, "now_ms", lambda: now[0])
+    web = WebClient(app.test_client())
+    answers = []
+    for _ in range(4):                                  # four rounds of five, 16 min apart
+        answers += [web.post("/login", {"login": V1_PHONE, "secret": "000000"},
+                             page="/login").status_code for _ in range(5)]
+        now[0] += 16 * 60_000
+    assert answers == ([401] * 4 + [429]) * 4
+    locked = rows(data_dir, "SELECT locked_until FROM web_logins WHERE person = 'v1'")[0][0]
+    assert locked == clock.iso(day_ends)                # not 15 minutes: the day's end
+    right = web.post("/login", {"login": V1_PHONE, "secret": V1_PIN}, page="/login")
+    assert right.status_code == 429 and web.session_cookie() is None
+
+    api.ok(api.put("/people/v1/login", {"login": V1_PHONE, "secret": "24681357"}))
+    web.sign_in(V1_PHONE, "24681357")                   # a new PIN: a new count, no lock
+    assert web.get("/me").status_code == 200
