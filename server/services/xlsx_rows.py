@@ -27,9 +27,8 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
-from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
@@ -37,10 +36,10 @@ from openpyxl.utils.datetime import from_excel
 
 CHUNK = 1 << 16
 MAX_PART_BYTES = 256 << 20   # unzipped sheet or shared strings (a 200,000-row roster: ~60 MB)
-MAX_TREE_BYTES = 8 << 20     # unzipped workbook, relationships, styles (parsed whole)
+MAX_TREE_BYTES = 8 << 20     # unzipped workbook, relationships, styles (real ones: a few KB)
 MAX_CELL_CHARS = 32_767      # Excel's limit for the text of one cell
 MAX_STRINGS = 4_000_000      # shared strings: two full sheets of 200,000 rows, ten texts a row
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _INTEGER = re.compile(r"-?\d{1,15}")
 
 
@@ -50,10 +49,6 @@ class NotXlsx(ValueError):
 
 class TooLarge(NotXlsx):
     """A workbook past one of the reader's bounds (a part, a cell's text, the strings)."""
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
 
 
 _COLUMNS: dict[str, int] = {}
@@ -74,22 +69,35 @@ def _column(ref: str) -> int:
     return column
 
 
+def _collect(local: str, into: list[dict[str, str]]) -> Callable[[list[str], dict[str, str]],
+                                                                  None]:
+    """A ``Workbook._scan`` callback keeping the attributes of every ``local`` element."""
+    def keep(path: list[str], attrs: dict[str, str]) -> None:
+        if path[-1] == local:
+            into.append(attrs)
+    return keep
+
+
 class Workbook:
     """An opened .xlsx: its sheet names, and each sheet's rows on demand."""
 
     def __init__(self, data: bytes):
+        sheets: list[dict[str, str]] = []
+        rels: list[dict[str, str]] = []
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
-            root = self._xml("xl/workbook.xml")
-            rels = self._xml("xl/_rels/workbook.xml.rels")
-        except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError, EOFError,
+            self._scan("xl/workbook.xml", _collect("sheet", sheets))
+            self._scan("xl/_rels/workbook.xml.rels", _collect("Relationship", rels))
+        except (zipfile.BadZipFile, KeyError, expat.ExpatError, OSError, EOFError,
                 RuntimeError, NotImplementedError) as exc:  # RuntimeError: encrypted entries
+            if isinstance(exc, NotXlsx):
+                raise
             raise NotXlsx(str(exc)) from None
         targets = {r.get("Id"): self._part(r.get("Target") or "") for r in rels}
         kinds = {r.get("Type", "").rpartition("/")[2]: self._part(r.get("Target") or "")
                  for r in rels}
         self.sheets = {s.get("name", ""): targets.get(s.get(_REL) or s.get("id"), "")
-                       for s in root.iter() if _local(s.tag) == "sheet"}
+                       for s in sheets}
         self.sheetnames = list(self.sheets)
         self._strings_part = kinds.get("sharedStrings", "")
         self._styles_part = kinds.get("styles", "")
@@ -107,9 +115,23 @@ class Workbook:
             raise TooLarge(f"{name} is too large")
         return self.zip.open(name)
 
-    def _xml(self, name: str) -> ET.Element:
+    def _scan(self, name: str, keep: Callable[[list[str], dict[str, str]], object]) -> None:
+        """Run a small part (workbook, relationships, styles) through expat, calling
+        ``keep(path, attrs)`` at each element's start: ``path`` the local names from the
+        root down, namespaced attributes as ``uri}name``. Nothing is built, so a part
+        padded to its size bound costs its handful of kept attributes, not a tree of
+        elements (ElementTree took 190-360 MB for 8 MB)."""
+        path: list[str] = []
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            path.append(name.rpartition("}")[2])
+            keep(path, attrs)
+
+        parser = expat.ParserCreate(namespace_separator="}")
+        parser.StartElementHandler = start
+        parser.EndElementHandler = lambda name: path.pop()
         with self._open(name, whole=True) as f:
-            return ET.parse(f).getroot()
+            parser.ParseFile(f)
 
     def close(self) -> None:
         self.zip.close()
@@ -129,12 +151,17 @@ class Workbook:
         if self._dates is None:
             self._dates = set()
             if self._styles_part in self.zip.NameToInfo:
-                root = self._xml(self._styles_part)
-                custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "")
-                          for f in root.iter() if _local(f.tag) == "numFmt"}
-                xfs: Any = next((e for e in root if _local(e.tag) == "cellXfs"), [])
-                for i, xf in enumerate(xfs):
-                    fmt_id = int(xf.get("numFmtId", 0))
+                custom: dict[int, str] = {}
+                xfs: list[int] = []       # each cell format's number format, in order
+
+                def keep(path: list[str], attrs: dict[str, str]) -> None:
+                    if path[-1] == "numFmt":
+                        custom[int(attrs.get("numFmtId", -1))] = attrs.get("formatCode", "")
+                    elif len(path) == 3 and path[1] == "cellXfs" and path[2] == "xf":
+                        xfs.append(int(attrs.get("numFmtId", 0)))
+
+                self._scan(self._styles_part, keep)
+                for i, fmt_id in enumerate(xfs):
                     code = custom.get(fmt_id, BUILTIN_FORMATS.get(fmt_id, ""))
                     if code and is_date_format(code):
                         self._dates.add(i)
@@ -153,10 +180,10 @@ class Workbook:
                     yield from reader.take()
                 reader.feed(b"", final=True)
                 yield from reader.take()
-        except (expat.ExpatError, ET.ParseError, KeyError, ValueError, IndexError,
+        except (expat.ExpatError, KeyError, ValueError, IndexError,
                 OverflowError, zipfile.BadZipFile, EOFError, OSError, RuntimeError,
                 NotImplementedError) as exc:
-            # ET.ParseError: a broken styles.xml; OverflowError: a date past year 9999;
+            # ExpatError: a broken sheet or styles.xml; OverflowError: a date past 9999;
             # RuntimeError, NotImplementedError: an encrypted part, an unknown compression
             if isinstance(exc, NotXlsx):
                 raise
