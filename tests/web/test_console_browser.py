@@ -21,6 +21,7 @@ import pytest
 from server.bootstrap import initialise
 from server.services import roster_import
 from tests.browser_support import needs_chromium
+from tests.conftest import wider_database
 from tests.web.test_browser import ARTIFACTS
 
 pytestmark = needs_chromium
@@ -30,20 +31,24 @@ DESKTOP, PHONE = 1280, 360
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory, make_app_module):
-    """A data dir with nothing in it but the first admin, served over plain http."""
+def fresh(tmp_path_factory, make_app_module, request):
+    """A data dir with nothing in it but the first admin, served over plain http; on the
+    PostgreSQL run a database of the module's own (not the first test's, dropped with it)."""
     from werkzeug.serving import make_server
 
     data = tmp_path_factory.mktemp("console") / "data"
-    token = initialise(str(data))["token"]
-    app = make_app_module(data, WEB_COOKIE_SECURE=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "token": token, "data": data}
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
+    with pytest.MonkeyPatch.context() as mp, wider_database(request) as url:
+        mp.delenv("GRIDSYNC_DATABASE_URL", raising=False)
+        token = initialise(str(data), url)["token"]
+        app = make_app_module(data, WEB_COOKIE_SECURE=False,
+                              **({"DATABASE_URL": url} if url else {}))
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield {"url": f"http://127.0.0.1:{server.server_port}", "token": token, "data": data}
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
 
 
 @pytest.fixture(scope="module")
