@@ -55,15 +55,21 @@ class Cluster:
         self._names = itertools.count(1)
         self._template: str | None = None
 
+    @property
+    def local(self) -> bool:
+        """A throwaway cluster this session started on this machine (its files are here)."""
+        return self._stop is not None
+
     def url_for(self, dbname: str) -> str:
         base, _, _ = self.admin_url.rpartition("/")
         return f"{base}/{dbname}"
 
     def create_database(self, prefix: str = "gridsync_test", *, migrated: bool = False,
-                        copy_of: str | None = None) -> str:
+                        copy_of: str | None = None, tablespace: str | None = None) -> str:
         """A new database, empty or (``migrated``) with the whole schema already
         applied (copied from a template migrated once per session: faster), or a copy of
-        the database at URL ``copy_of`` (nobody may be connected to it); its URL."""
+        the database at URL ``copy_of`` (nobody may be connected to it), its files in
+        ``tablespace`` when given; its URL."""
         import psycopg
 
         if copy_of is not None:
@@ -72,7 +78,9 @@ class Cluster:
             template = self._migrated_template() if migrated else "template0"
         name = f"{prefix}_{os.getpid()}_{next(self._names)}_{uuid.uuid4().hex[:6]}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'')
+            where = f' TABLESPACE "{tablespace}"' if tablespace else ""
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\''
+                         + where)
         return self.url_for(name)
 
     def _migrated_template(self) -> str:
