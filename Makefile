@@ -5,7 +5,7 @@ DATA_DIR ?= $(or $(GRIDSYNC_DATA_DIR),./gridsync-data)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test test-pg lint lock install dev sim bench clean browser postgres translations
+.PHONY: serve test test-pg lint lock install dev sim bench clean browser postgres nginx translations
 
 # Installs come from the lock files (requirements/*.txt, made by `make lock` from
 # pyproject.toml): what is deployed and tested is exactly what was locked.
@@ -29,12 +29,12 @@ serve: $(BIN)/gridsync
 	$(BIN)/gridsync init --data-dir $(DATA_DIR) --if-needed
 	$(BIN)/gridsync serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev browser postgres
+test: $(VENV)/.dev browser postgres nginx
 	$(BIN)/python -m pytest -q
 
 # The whole suite again with PostgreSQL behind every test (a fresh database each, on
 # GRIDSYNC_TEST_DATABASE_URL's server or a throwaway cluster); SQLite-only tests skip.
-test-pg: $(VENV)/.dev browser postgres
+test-pg: $(VENV)/.dev browser postgres nginx
 	GRIDSYNC_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q
 
 # ruff (style, imports, bugbear) and mypy (types; settings in pyproject.toml).
@@ -59,6 +59,12 @@ browser:
 # running as root, otherwise those tests skip and say why.
 postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || [ -n "$$GRIDSYNC_TEST_DATABASE_URL" ] || { [ "$$(id -u)" = 0 ] && (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql) || echo "PostgreSQL not installed: the PostgreSQL tests will be skipped"; }
+
+# Debian's nginx, for tests/server/test_nginx_deploy.py (runs deploy/*nginx.conf as
+# written); installed when running as root (not started: the test runs its own),
+# otherwise that test skips and says why.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light) || echo "nginx not installed: the nginx config test will be skipped"; }
 
 # Web page strings: extract, merge into the zh_CN catalog, compile (the .mo is committed).
 translations: $(VENV)/.dev
