@@ -202,19 +202,6 @@ def verify_consistency(
         )
 
 
-def append_nodes(index: int, leaf: bytes, node: NodeReader) -> list[tuple[int, int, bytes]]:
-    """The (level, index, hash) nodes that leaf ``index`` (hash ``leaf``)
-    completes: itself, and each perfect subtree it closes, read with ``node``
-    for their left halves. What a store adds when it appends a leaf."""
-    made = [(0, index, leaf)]
-    level, i, h = 0, index, leaf
-    while i & 1:
-        h = node_hash(node(level, i - 1), h)
-        level, i = level + 1, i >> 1
-        made.append((level, i, h))
-    return made
-
-
 class Frontier:
     """The perfect subtrees (largest first) that a tree of ``size`` leaves
     decomposes into: enough to append a leaf or give the root, in O(log n)."""
@@ -225,14 +212,30 @@ class Frontier:
         self.size = 0
         self._nodes: list[bytes] = []
 
-    def append(self, leaf: bytes) -> None:
-        """Add the next leaf hash."""
-        h, n = leaf, self.size
+    @classmethod
+    def of(cls, size: int, node: NodeReader) -> Frontier:
+        """The frontier of the first ``size`` leaves of a stored tree: one
+        ``node`` read per set bit of ``size`` (its perfect subtrees)."""
+        frontier = cls()
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                frontier._nodes.append(node(level, (size >> level) - 1))
+        frontier.size = size
+        return frontier
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add the next leaf hash; returns the (level, index, hash) nodes it
+        completes (itself and each perfect subtree it closes): what a store
+        that keeps every perfect subtree writes."""
+        made = [(0, self.size, leaf)]
+        h, n, level = leaf, self.size, 0
         while n & 1:
             h = node_hash(self._nodes.pop(), h)
-            n >>= 1
+            n, level = n >> 1, level + 1
+            made.append((level, n, h))
         self._nodes.append(h)
         self.size += 1
+        return made
 
     def extend(self, leaves: Iterable[bytes]) -> None:
         for leaf in leaves:

@@ -150,15 +150,21 @@ class Signer:
 
     def __init__(self, data_dir: str):
         self.data_dir = data_dir
-        self._key_id: str | None = None
-        self._key: SigningKey | None = None
+        self._cached: tuple[str, SigningKey] | None = None
+        """(key id, its private key): one tuple, so threads never pair one with another."""
 
     def active(self, store: Storage) -> tuple[str, SigningKey]:
         row = store.ledger.active_key()
-        if row is None:
+        return self.key(store, None if row is None else row["key_id"])
+
+    def key(self, store: Storage, key_id: str | None) -> tuple[str, SigningKey]:
+        """``key_id`` (the active key's id, as the caller read it under the write
+        lock) and its private key: decrypted once, again only when the id changes."""
+        cached = self._cached
+        if cached is not None and cached[0] == key_id:
+            return cached
+        sealed = None if key_id is None else store.ledger.sealed_key(key_id)
+        if key_id is None or sealed is None:
             raise SecretMissing("no ledger signing key: run `gridsync init`")
-        if row["key_id"] != self._key_id:
-            self._key = SigningKey.from_encrypted_pem(
-                bytes(row["encrypted_private"]), load_secret(self.data_dir))
-            self._key_id = row["key_id"]
-        return self._key_id, self._key  # type: ignore[return-value]
+        self._cached = key_id, SigningKey.from_encrypted_pem(sealed, load_secret(self.data_dir))
+        return self._cached

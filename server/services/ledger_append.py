@@ -40,18 +40,17 @@ def _check_floor(account: str, balance: int, amount: int) -> None:
 def append(store: Storage, signer: Signer, *, kind: str, debit: str, credit: str, amount: int,
            ref: str, evidence: str | None = None, rules: str | None = None) -> dict:
     """Sign (with the app's one ``signer``) and store the next entry. Must be called
-    inside a transaction."""
-    debit_balance = store.ledger.balance(debit)
-    _check_floor(debit, debit_balance, amount)
-    if (store.ledger.balance(credit) + amount > MAX_INT
-            or debit_balance - amount < -MAX_INT):
+    inside a transaction: what it checks is read there, under the write lock."""
+    state = store.ledger.append_state(debit, credit)
+    _check_floor(debit, state.debit_balance, amount)
+    if (state.credit_balance + amount > MAX_INT
+            or state.debit_balance - amount < -MAX_INT):
         raise ValidationFailed("a balance would leave the integer range (|n| <= 2^53-1)",
                                fields={"amount": ["too large for the accounts' balances"]})
-    key_id, signing_key = signer.active(store)
-    seq, head = store.ledger.head()
-    entry = make_entry(seq=seq + 1, id=new_entry_id(), kind=kind, debit=debit,
+    key_id, key = signer.key(store, state.key_id)
+    entry = make_entry(seq=state.seq + 1, id=new_entry_id(), kind=kind, debit=debit,
                        credit=credit, amount=amount, ref=ref, evidence=evidence, rules=rules,
-                       at=clock.iso(), prev_hash=head or ZERO_HASH, key=signing_key,
+                       at=clock.iso(), prev_hash=state.head or ZERO_HASH, key=key,
                        key_id=key_id)
     store.ledger.append(entry)
     return entry

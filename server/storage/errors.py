@@ -45,3 +45,8 @@ class BackendError(StorageError):
 class TreeAhead(StorageError):
     """The stored Merkle tree has more leaves than the chain has entries:
     entries were removed behind the server's back."""
+
+
+class NotNext(StorageError):
+    """An entry that does not extend the chain's head (its seq is not the next
+    one, or its prev_hash is not the head's hash): it would fork or gap the chain."""

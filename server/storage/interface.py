@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from .ledger import AppendState
 from .records import RecordWrite, StoredRecord
 
 
@@ -241,6 +242,9 @@ class LedgerPart(Protocol):
     def head(self) -> tuple[int, str | None]:
         ...
 
+    def append_state(self, debit: str, credit: str) -> AppendState:
+        ...
+
     def append(self, entry: dict) -> None:
         ...
 
@@ -309,6 +313,9 @@ class LedgerPart(Protocol):
         ...
 
     def active_key(self) -> dict | None:
+        ...
+
+    def sealed_key(self, key_id: str) -> bytes | None:
         ...
 
     def request(self, kind: str, id: str) -> dict | None:

@@ -5,50 +5,117 @@ chain head and writes the next entry, so concurrent workers serialize here.
 It also adds the entry's leaf to the Merkle tree kept in ``merkle_nodes``
 (every perfect subtree, level 0 the leaf hashes): an append writes about
 two small rows, and any root or proof is O(log² n) lookups.
+
+An append reads what it needs under the write lock in one statement
+(``append_state``: head, active key id, both balances) and writes three
+(the Merkle nodes, the entry, both balances). The tree's frontier (the
+O(log n) perfect subtrees a next leaf closes) is kept from the last append
+with the head it belongs to, and used only when the head read under the
+lock in this very transaction is that head: another process's append, a
+rolled-back transaction or a restore changes the head, and the frontier is
+then read again from the stored tree.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
-from ledger import entry_leaf
-from ledger.merkle import append_nodes
+from ledger import ZERO_HASH, entry_leaf
+from ledger.merkle import Frontier
 from primitives import names
 
 from .connection import Database
-from .errors import StorageError, TreeAhead
+from .errors import NotNext, StorageError, TreeAhead
+
+_ACTIVE_KEY = ("FROM signing_keys WHERE retired_at IS NULL "
+               "ORDER BY created_at DESC, key_id DESC LIMIT 1")
+"""The active signing key: the newest one not retired."""
+
+
+class AppendState(NamedTuple):
+    """What an append reads under the write lock (``LedgerStore.append_state``)."""
+
+    seq: int
+    head: str | None
+    key_id: str | None
+    debit_balance: int
+    credit_balance: int
 
 
 class LedgerStore:
     def __init__(self, db: Database):
         self.db = db
+        self._seen: tuple[int, int, str | None] | None = None
+        """(write serial, seq, hash) of the head as this store last read or made it."""
+        self._tip: tuple[int, str | None, Frontier] | None = None
+        """(seq, hash) of the head the last append made, and the tree's frontier there."""
 
     # --- chain -----------------------------------------------------------
     def head(self) -> tuple[int, str | None]:
         row = self.db.one("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1")
         return (0, None) if row is None else (int(row["seq"]), str(row["hash"]))
 
+    def append_state(self, debit: str, credit: str) -> AppendState:
+        """The head, the active key's id and both accounts' balances, in one
+        statement. Must be called inside the transaction that appends."""
+        row = self.db.one(
+            "SELECT (SELECT seq FROM entries ORDER BY seq DESC LIMIT 1), "
+            "(SELECT hash FROM entries ORDER BY seq DESC LIMIT 1), "
+            f"(SELECT key_id {_ACTIVE_KEY}), "
+            "(SELECT balance FROM balances WHERE account = ?), "
+            "(SELECT balance FROM balances WHERE account = ?)", (debit, credit))
+        assert row is not None  # a SELECT without FROM always gives one row
+        state = AppendState(int(row[0] or 0), row[1], row[2], int(row[3] or 0), int(row[4] or 0))
+        self._remember(state.seq, state.head)
+        return state
+
+    def _remember(self, seq: int, head: str | None) -> None:
+        serial = self.db.write_serial
+        self._seen = (serial, seq, head) if serial & 1 else None
+
     def append(self, entry: dict) -> None:
-        """Store a signed entry, add its Merkle leaf and move both balances."""
-        index = entry["seq"] - 1
-        if self.tree_size() != index:  # older entries without leaves, or a cut chain
-            self.catch_up_tree(index)
-        self._add_leaf(index, entry["hash"])
+        """Store a signed entry, add its Merkle leaf and move both balances.
+
+        NotNext unless the entry extends the head (its seq next, its prev_hash
+        the head's hash): the store never forks or gaps the chain."""
+        seen = self._seen
+        if seen is not None and seen[0] == self.db.write_serial:
+            seq, head = seen[1], seen[2]
+        else:
+            seq, head = self.head()
+        if entry["seq"] != seq + 1 or entry["prev_hash"] != (head or ZERO_HASH):
+            raise NotNext(f"entry {entry['seq']} does not extend the head (seq {seq})")
+        frontier = self._frontier(seq, head)
+        self._seen = self._tip = None  # until every row below is written
+        self.db.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            frontier.append(entry_leaf(entry["hash"])))
         self.db.execute(
             "INSERT INTO entries (seq, id, kind, debit, credit, amount, ref, at, hash, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (entry["seq"], entry["id"], entry["kind"], entry["debit"], entry["credit"],
              entry["amount"], entry["ref"], entry["at"], entry["hash"],
              json.dumps(entry, ensure_ascii=False, separators=(",", ":"))))
-        for account, delta in ((entry["debit"], -entry["amount"]),
-                               (entry["credit"], entry["amount"])):
-            self.db.execute(
-                """INSERT INTO balances (account, balance, as_of) VALUES (?, ?, ?)
-                   ON CONFLICT (account) DO UPDATE SET
-                   balance = balances.balance + excluded.balance, as_of = excluded.as_of""",
-                (account, delta, entry["seq"]))
+        self.db.execute(
+            """INSERT INTO balances (account, balance, as_of) VALUES (?, ?, ?), (?, ?, ?)
+               ON CONFLICT (account) DO UPDATE SET
+               balance = balances.balance + excluded.balance, as_of = excluded.as_of""",
+            (entry["debit"], -entry["amount"], entry["seq"],
+             entry["credit"], entry["amount"], entry["seq"]))
+        self._tip = (entry["seq"], entry["hash"], frontier)
+        self._remember(entry["seq"], entry["hash"])
+
+    def _frontier(self, seq: int, head: str | None) -> Frontier:
+        """The tree's frontier at the head (seq, head), as the last append left
+        it when that is still the head, else read from the stored tree (its
+        missing leaves added first)."""
+        tip = self._tip
+        if tip is not None and tip[0] == seq and tip[1] == head:
+            return tip[2]
+        if self.tree_size() != seq:  # older entries without leaves, or a cut chain
+            self.catch_up_tree(seq)
+        return Frontier.of(seq, self.tree_node)
 
     def entry(self, seq: int) -> dict | None:
         body = self.db.scalar("SELECT body FROM entries WHERE seq = ?", (seq,))
@@ -123,14 +190,12 @@ class LedgerStore:
         if have > size:
             raise TreeAhead(f"the stored Merkle tree holds {have} leaves but the chain ends at "
                             f"seq {size}: entries were removed")
-        for seq, digest in self.db.query(
-                "SELECT seq, hash FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq",
+        frontier = Frontier.of(have, self.tree_node)
+        for (digest,) in self.db.query(
+                "SELECT hash FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq",
                 (have, size)):
-            self._add_leaf(int(seq) - 1, digest)
-
-    def _add_leaf(self, index: int, entry_hash: str) -> None:
-        self.db.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                            append_nodes(index, entry_leaf(entry_hash), self.tree_node))
+            self.db.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                                frontier.append(entry_leaf(digest)))
 
     # --- daily caps ------------------------------------------------------
     def points_on(self, volunteer: str, local_date: str) -> int:
@@ -175,9 +240,14 @@ class LedgerStore:
 
     def active_key(self) -> dict | None:
         row = self.db.one(
-            "SELECT key_id, public_key, encrypted_private, created_at FROM signing_keys "
-            "WHERE retired_at IS NULL ORDER BY created_at DESC, key_id DESC LIMIT 1")
+            f"SELECT key_id, public_key, encrypted_private, created_at {_ACTIVE_KEY}")
         return dict(row) if row else None
+
+    def sealed_key(self, key_id: str) -> bytes | None:
+        """The encrypted private half of key ``key_id``."""
+        found = self.db.scalar(
+            "SELECT encrypted_private FROM signing_keys WHERE key_id = ?", (key_id,))
+        return None if found is None else bytes(found)
 
     # --- idempotent requests (adjustments, reversals, redemptions) -------
     def request(self, kind: str, id: str) -> dict | None:

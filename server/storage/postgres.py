@@ -222,6 +222,8 @@ class PgDatabase:
         self._relaxed = False
         self._lock_timeout: int | None = None
         self._lock = threading.RLock()
+        self.write_serial = 0
+        """As ``Database.write_serial``: odd inside a write transaction, even outside."""
 
     # --- statements ---------------------------------------------------------
     def _run(self, conn: psycopg.Connection[Any], sql: str, params: Any, many: bool) -> Result:
@@ -296,15 +298,18 @@ class PgDatabase:
                             if self._relaxed:
                                 conn.execute("SET LOCAL synchronous_commit = off")
                             conn.execute(*self.write_lock)
+                            self.write_serial += 1
                     yield self
                 except BaseException:
                     self._conn, self._depth = None, 0
+                    self.write_serial += self.write_serial & 1
                     try:
                         conn.execute("ROLLBACK")
                     except psycopg.Error:
                         pass  # the connection is gone; the pool discards it
                     raise
                 self._conn, self._depth = None, 0
+                self.write_serial += self.write_serial & 1
                 with driver_errors():
                     conn.execute("COMMIT")
 

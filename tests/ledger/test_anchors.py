@@ -15,7 +15,6 @@ from ledger.errors import VerificationError
 from ledger.merkle import (
     Frontier,
     MemoryTree,
-    append_nodes,
     consistency_path,
     inclusion_path,
     leaf_hash,
@@ -35,8 +34,13 @@ def test_proofs_verify_and_frontier_agrees(n: int, data: st.DataObject) -> None:
     frontier = Frontier()
     stored: dict[tuple[int, int], bytes] = {}
     for i, leaf in enumerate(mem.leaves):
-        frontier.append(leaf)
-        for level, index, h in append_nodes(i, leaf, lambda lv, ix: stored[(lv, ix)]):
+        loaded = Frontier.of(i, lambda lv, ix: stored[(lv, ix)])
+        assert loaded.size == frontier.size and loaded.root() == frontier.root()
+        made = frontier.append(leaf)
+        assert loaded.append(leaf) == made and made[0] == (0, i, leaf)
+        assert len(made) == 1 + (len(bin(i)) - len(bin(i).rstrip("1")))  # + closed subtrees
+        for level, index, h in made:
+            assert (level, index) not in stored
             stored[(level, index)] = h
         assert frontier.root() == mem.root(i + 1)
     assert all(mem.node(lv, ix) == h for (lv, ix), h in stored.items())

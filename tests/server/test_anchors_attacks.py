@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from ledger import SigningKey, canonical, endorse, entry_hash, hashed_form
 from ledger.anchors import entry_leaf
-from ledger.merkle import append_nodes
+from ledger.merkle import Frontier
 from server.cli import main
 from tests.helpers import LiveServer, RawDb, raw_db
 from tests.server.ledger_support import give, redemption_body
@@ -115,13 +115,10 @@ def fix_balances(conn: RawDb) -> None:
 def rebuild_tree(conn: RawDb) -> None:
     """The stored Merkle tree is only hashes: the attacker can rebuild it too."""
     conn.execute("DELETE FROM merkle_nodes")
-    nodes: dict[tuple[int, int], bytes] = {}
+    frontier = Frontier()
     for row in conn.execute("SELECT seq, hash FROM entries ORDER BY seq").fetchall():
-        for level, idx, digest in append_nodes(row["seq"] - 1, entry_leaf(row["hash"]),
-                                               lambda lv, ix: nodes[(lv, ix)]):
-            nodes[(level, idx)] = digest
-    conn.executemany("INSERT INTO merkle_nodes VALUES (?, ?, ?)",
-                     [(lv, ix, h) for (lv, ix), h in nodes.items()])
+        conn.executemany("INSERT INTO merkle_nodes VALUES (?, ?, ?)",
+                         frontier.append(entry_leaf(row["hash"])))
 
 
 def rogue_key_attack(data: Path, env: dict | None = None) -> None:

@@ -14,8 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from ledger import ZERO_HASH, SigningKey, make_entry
+from ledger import ZERO_HASH, SigningKey, entry_leaf, make_entry
+from ledger.merkle import Frontier
 from server.storage import BackendError, Conflict, Missing, open_storage
+from server.storage.errors import NotNext
 
 AT = "2026-11-26T12:00:00.000Z"
 LATER = "2026-11-26T13:00:00.000Z"
@@ -284,6 +286,98 @@ def test_ledger_append_head_and_balances(store):
     assert lg.balance("nobody") == 0
     assert sum(lg.balances().values()) == 0
     assert lg.kind_counts() == {"earn": 2, "redeem": 1}
+
+
+def extend(chain, n, tag):
+    """``n`` entries after ``chain`` (ids and refs marked with ``tag``)."""
+    out, prev = list(chain), chain[-1]["hash"] if chain else ZERO_HASH
+    for seq in range(len(chain) + 1, len(chain) + n + 1):
+        entry = make_entry(seq=seq, id=f"{tag}{seq}", kind="earn", debit="issuance:c1",
+                           credit="volunteer:v1", amount=seq, ref=f"service_log:{tag}{seq}",
+                           evidence=None, rules=None, at=AT, prev_hash=prev, key=KEY,
+                           key_id="k1")
+        out.append(entry)
+        prev = entry["hash"]
+    return out
+
+
+def assert_tree_is_the_chains(store):
+    """The stored Merkle tree is the tree over the stored chain, node for node."""
+    chain = store.ledger.entries(0, 1000)
+    assert store.ledger.tree_size() == len(chain)
+    frontier = Frontier()
+    for entry in chain:
+        for level, idx, digest in frontier.append(entry_leaf(entry["hash"])):
+            assert store.ledger.tree_node(level, idx) == digest, (level, idx)
+
+
+def test_ledger_store_refuses_an_entry_that_does_not_extend_the_head(store):
+    chain = extend([], 3, "e")
+    with store.transaction():
+        store.ledger.append(chain[0])
+    forked = extend([], 2, "f")[1]                        # seq 2 after another seq 1
+    for bad in (chain[0], chain[2], forked, {**chain[1], "seq": 3}):
+        with pytest.raises(NotNext):
+            with store.transaction():
+                store.ledger.append(bad)
+    assert store.ledger.head() == (1, chain[0]["hash"])
+    assert store.ledger.balance("volunteer:v1") == 1
+    with store.transaction():
+        store.ledger.append(chain[1])
+    assert_tree_is_the_chains(store)
+
+
+def test_ledger_append_state_is_one_read_of_what_an_append_checks(town):
+    state = town.ledger.append_state("issuance:c1", "volunteer:v1")
+    assert state == (0, None, None, 0, 0)
+    town.ledger.add_key(key_id="k1", public_key=KEY.public_key, encrypted_private=b"x", at=AT)
+    chain = extend([], 2, "e")
+    with town.transaction():
+        for entry in chain:
+            town.ledger.append(entry)
+    assert town.ledger.append_state("volunteer:v1", "issuance:c1") == (
+        2, chain[1]["hash"], "k1", 3, -3)
+    assert town.ledger.sealed_key("k1") == b"x" and town.ledger.sealed_key("k9") is None
+
+
+def test_the_frontier_a_store_keeps_is_read_again_when_the_head_moved(store, other):
+    """A store keeps the tree's frontier from its last append; another worker's
+    appends, a rolled-back append and a head read in an earlier transaction all
+    make it read the tree again, never write nodes from a stale frontier."""
+    chain = extend([], 3, "e")
+    with store.transaction():
+        for entry in chain:
+            store.ledger.append(entry)
+    chain = extend(chain, 2, "o")                        # another worker appends 4, 5
+    with other.transaction():
+        other.ledger.append(chain[3])
+        other.ledger.append(chain[4])
+    chain = extend(chain, 1, "s")
+    with store.transaction():
+        assert store.ledger.append_state("issuance:c1", "volunteer:v1").seq == 5
+        store.ledger.append(chain[5])
+    with pytest.raises(RuntimeError):                    # 7 written, then rolled back
+        with store.transaction():
+            store.ledger.append(extend(chain, 1, "x")[6])
+            raise RuntimeError("boom")
+    assert store.ledger.head() == (6, chain[5]["hash"])
+    chain = extend(chain, 2, "s")
+    with store.transaction():
+        store.ledger.append(chain[6])
+        store.ledger.append(chain[7])
+    with store.transaction():                            # the head as read here...
+        store.ledger.append_state("issuance:c1", "volunteer:v1")
+    chain = extend(chain, 1, "o")
+    with other.transaction():
+        other.ledger.append(chain[8])
+    with pytest.raises(NotNext):                         # ...is not the head later
+        with store.transaction():
+            store.ledger.append(extend(chain[:8], 1, "late")[8])
+    chain = extend(chain, 1, "s")
+    with store.transaction():
+        store.ledger.append(chain[9])
+    assert store.ledger.head() == (10, chain[9]["hash"])
+    assert_tree_is_the_chains(store)
 
 
 def test_ledger_earns_once_per_ref(backend, store):
