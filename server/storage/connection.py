@@ -81,6 +81,10 @@ class Database:
     """One SQLite connection with explicit, re-entrant transactions."""
 
     sql = SQLITE
+    write_serial = 0
+    """Odd inside a write transaction, even outside; moves on when one begins
+    and when it ends, so each transaction has a value of its own: what a store
+    read under the write lock is keyed on it (``LedgerStore``'s head)."""
 
     def __init__(self, path: str):
         self.path = path
@@ -88,10 +92,6 @@ class Database:
             self.conn = connect(path)
         self._depth = 0
         self._lock = threading.RLock()
-        self.write_serial = 0
-        """Odd inside a write transaction, even outside; moves on when one begins
-        and when it ends, so each transaction has a value of its own: what a store
-        read under the write lock is keyed on it (``LedgerStore``'s head)."""
 
     # The statements catch the driver's errors themselves rather than in ``driver_errors``:
     # a context manager per statement cost about a fifth of a ledger append's Python.

@@ -210,6 +210,8 @@ class PgDatabase:
     """Statements on pooled connections; a transaction pins one connection."""
 
     sql = POSTGRESQL
+    write_serial = 0
+    """As ``Database.write_serial``: odd inside a write transaction, even outside."""
     write_lock: tuple[str, tuple] = ("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
     """The statement every write transaction begins with (bench/pg_contention.py swaps in
     a row lock to measure the two against each other)."""
@@ -222,8 +224,6 @@ class PgDatabase:
         self._relaxed = False
         self._lock_timeout: int | None = None
         self._lock = threading.RLock()
-        self.write_serial = 0
-        """As ``Database.write_serial``: odd inside a write transaction, even outside."""
 
     # --- statements ---------------------------------------------------------
     def _run(self, conn: psycopg.Connection[Any], sql: str, params: Any, many: bool) -> Result:
