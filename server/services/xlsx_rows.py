@@ -69,11 +69,31 @@ def _column(ref: str) -> int:
     return column
 
 
+MAX_SHEETS = 1_000           # sheets (and relationships) one workbook may name
+
+
+def _no_doctype(*_: object) -> None:
+    raise NotXlsx("a part declares a DTD, which no .xlsx part has")
+
+
+def _parser(namespace_separator: str | None = None) -> Any:
+    """An expat parser that refuses any DOCTYPE: entities declared in one would expand
+    past every size bound (expat's own guard allows ~100x, so an 11 KB upload became
+    388 MB of strings); Excel and WPS never write one (defusedxml refuses them too)."""
+    parser = expat.ParserCreate(namespace_separator=namespace_separator)
+    parser.StartDoctypeDeclHandler = _no_doctype
+    parser.EntityDeclHandler = _no_doctype
+    return parser
+
+
 def _collect(local: str, into: list[dict[str, str]]) -> Callable[[list[str], dict[str, str]],
                                                                   None]:
-    """A ``Workbook._scan`` callback keeping the attributes of every ``local`` element."""
+    """A ``Workbook._scan`` callback keeping the attributes of every ``local`` element,
+    at most MAX_SHEETS of them."""
     def keep(path: list[str], attrs: dict[str, str]) -> None:
         if path[-1] == local:
+            if len(into) >= MAX_SHEETS:
+                raise TooLarge(f"more than {MAX_SHEETS} {local} entries")
             into.append(attrs)
     return keep
 
@@ -127,7 +147,7 @@ class Workbook:
             path.append(name.rpartition("}")[2])
             keep(path, attrs)
 
-        parser = expat.ParserCreate(namespace_separator="}")
+        parser = _parser(namespace_separator="}")
         parser.StartElementHandler = start
         parser.EndElementHandler = lambda name: path.pop()
         with self._open(name, whole=True) as f:
@@ -197,7 +217,7 @@ class _Expat:
     NAMES: tuple[str, ...] = ()
 
     def __init__(self) -> None:
-        self.parser = expat.ParserCreate()
+        self.parser = _parser()
         self.parser.buffer_text = True
         self.parser.StartElementHandler = self._root
         self.parser.EndElementHandler = self.end

@@ -107,8 +107,13 @@ def _tool_connection(url: str) -> Iterator[tuple[str, dict[str, str]]]:
     if sslpassword is None:
         yield make_conninfo(**params), env  # type: ignore[arg-type]
         return
-    if "\n" in str(sslpassword) or "\r" in str(sslpassword):
-        raise ToolFailed("an sslpassword with a line break cannot be handed to pg_dump")
+    if "service" in params:
+        raise ToolFailed("a URL with both service= and sslpassword= cannot be handed to "
+                         "pg_dump: put the sslpassword in that service's entry instead")
+    if str(sslpassword) != str(sslpassword).strip() or "\n" in str(sslpassword) \
+            or "\r" in str(sslpassword):
+        raise ToolFailed("an sslpassword with a line break or surrounding spaces cannot be "
+                         "handed to pg_dump (its service file would change it)")
     with tempfile.TemporaryDirectory(prefix="gridsync-pg-") as private:   # mode 0700
         service_file = Path(private) / "pg_service.conf"
         service_file.write_text(f"[{SERVICE}]\nsslpassword={sslpassword}\n", encoding="utf-8")

@@ -150,12 +150,15 @@ def _unstorable_page() -> Response:
 
 @bp.before_request
 def refuse_nul() -> Response | None:
-    """A NUL in any field of a posted form is refused before the view runs: PostgreSQL's
+    """A NUL in any field of a posted form (or an uploaded file's name) is refused before
+    the view runs: PostgreSQL's
     text cannot hold one and SQLite's can, so without this the same form kept it on one
     database and was refused on the other. One answer on both, and nothing written."""
     if request.method != "POST" or request.endpoint in _CLEANS_ITS_OWN:
         return None
-    if any("\x00" in value for _, values in request.form.lists() for value in values):
+    texts = [value for _, values in request.form.lists() for value in values]
+    texts += [upload.filename or "" for _, uploads in request.files.lists() for upload in uploads]
+    if any("\x00" in text for text in texts):
         return _unstorable_page()
     return None
 

@@ -37,3 +37,15 @@ def test_a_nul_in_the_catalog_form_is_refused_and_nothing_written(shop_web, data
     assert resp.status_code == 400, resp.status_code
     assert "控制字符" in html_of(resp)
     assert db_dump(data_dir) == before
+
+
+def test_a_nul_in_an_uploaded_file_name_is_refused_and_nothing_written(office_web, data_dir):
+    from server.services import roster_import
+    from tests.web.test_console_data import upload
+
+    before = db_dump(data_dir)
+    resp = upload(office_web, roster_import.template(), name="ro\x00ster.xlsx")
+    assert resp.status_code == 400, resp.status_code
+    assert "控制字符" in html_of(resp)
+    assert db_dump(data_dir) == before
+    assert upload(office_web, roster_import.template()).status_code == 303
