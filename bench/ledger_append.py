@@ -29,8 +29,14 @@ So a second figure, ``ledger_append_writes``, sets the same value against a
 bound that includes those rows: sign + SHA-256 + one commit of exactly the
 rows an append writes (the entry with the server's indexes, its Merkle nodes,
 two balance upserts), made with plain SQL and no reads. Its ratio is what the
-append's own logic (reads of the key, head, balances and tree; checks; Python)
+append's own logic (one read of the head, key and balances; checks; Python)
 costs beyond its writes.
+
+A last line splits an append's CPU time (process CPU, steadier than rates on
+a shared machine): its Ed25519 signature, the commit of its rows (the
+control's CPU per append), and the rest (reads under the lock, checks,
+hashing, Python).
+
 Both files are warmed up first, then value and commit rate are timed in
 alternating blocks, since this machine drifts run to run: each round's
 ratio pairs an append rate with the commit rate measured beside it, and the
@@ -162,14 +168,21 @@ def main() -> None:
         commit_rate(control, args.n, stored_row, 10**9)
         writes.append(args.n, 0)
         values, commits, written = [], [], []
+        cpu = [0.0, 0.0, 0.0]  # process CPU seconds: appends, one-row commits, rows commits
         block = max(1, args.n // BLOCKS)
         for r in range(args.rounds):
             spent_v = spent_c = spent_w = 0.0
             for b in range(BLOCKS):
                 offset = (r * BLOCKS + b) * block
+                started = time.process_time()
                 spent_v += block / append_rate(store, signer, block, offset)
+                cpu[0] += time.process_time() - started
+                started = time.process_time()
                 spent_c += block / commit_rate(control, block, stored_row, offset)
+                cpu[1] += time.process_time() - started
+                started = time.process_time()
                 spent_w += block / writes.append(block, offset)
+                cpu[2] += time.process_time() - started
             values.append(block * BLOCKS / spent_v)
             commits.append(block * BLOCKS / spent_c)
             written.append(block * BLOCKS / spent_w)
@@ -201,6 +214,14 @@ def main() -> None:
         print_figure("ledger_append_writes", value, 1 / (1 / sign + 1 / sha + 1 / statistics.median(
             written)), "appends/s (bound: sign + hash + its rows)")
         print(f"  (ratio of medians; median of each round's ratio {writes_ratio:.2f})")
+        append_us, commit_us, rows_us = (1e6 * c / (block * BLOCKS * args.rounds) for c in cpu)
+        started = time.process_time()
+        for _ in range(2000):
+            key.sign(data)
+        sign_us = 1e6 * (time.process_time() - started) / 2000
+        print(f"CPU per append {append_us:.0f} µs: Ed25519 sign {sign_us:.0f}, commit of its "
+              f"rows {rows_us:.0f} (one-row commit {commit_us:.0f}), the rest "
+              f"{append_us - rows_us - sign_us:.0f} (reads, checks, hashing, Python)")
         print(f"value: {value:,.0f} durable appends/s (append(), one transaction each)")
         print(f"bound: {bound:,.0f} appends/s")
         print(f"ratio: {statistics.median(ratios):.2f} (median of each round's value/bound; "
