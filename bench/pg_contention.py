@@ -7,8 +7,10 @@ appending ledger entries and pushing signed changes at once (in-process apps, no
 - advisory: ``pg_advisory_xact_lock`` on one key (what ships);
 - row: ``SELECT ... FOR UPDATE`` on the one row of a lock table (the "row lock on the
   head": the head entry itself cannot be the row, see docs/operations.md, Isolation).
-The same runs time how long each push holds the lock against its whole server time: the
-part that cannot overlap across hosts, whatever their cores.
+The same runs time how long each push holds the lock (from taking it to the end of its
+commit; a push of households and visits takes it only after applying its changes,
+services/sync/push.py) against its whole server time: the part that cannot overlap
+across hosts, whatever their cores.
 
 CPU accounting for the HTTP runs of bench/postgres.py: ``cpu_seconds`` of the gunicorn
 workers, of the PostgreSQL cluster (the postmaster with its reaped children and the live
@@ -94,25 +96,37 @@ def use_lock(name: str) -> None:
 
 @contextmanager
 def lock_timer(held: list[float]) -> Any:
-    """Add the wall time of every outermost write transaction of this process to held[0]."""
+    """Add to held[0] the wall time each outermost write transaction of this process held
+    the write lock: from taking it (at BEGIN, or a deferred transaction's lock_writes())
+    to the end of its COMMIT."""
     from server.storage.postgres import PgDatabase
 
-    original = PgDatabase.transaction
+    original, take = PgDatabase.transaction, PgDatabase.lock_writes
+    taken: dict[int, float] = {}
+
+    def lock_writes(self: Any) -> None:
+        if not self._locked:
+            taken.setdefault(id(self), time.perf_counter())
+        take(self)
 
     @contextmanager
-    def timed(self: Any) -> Any:
+    def timed(self: Any, **kw: Any) -> Any:
         outer = self._depth == 0
-        started = time.perf_counter()
-        with original(self):
-            yield self
-        if outer:
-            held[0] += time.perf_counter() - started
+        try:
+            with original(self, **kw):
+                yield self
+        finally:
+            started = taken.pop(id(self), None) if outer else None
+            if started is not None:
+                held[0] += time.perf_counter() - started
 
     PgDatabase.transaction = timed  # type: ignore[method-assign]
+    PgDatabase.lock_writes = lock_writes  # type: ignore[method-assign]
     try:
         yield
     finally:
         PgDatabase.transaction = original  # type: ignore[method-assign]
+        PgDatabase.lock_writes = take  # type: ignore[method-assign]
 
 
 def _appender(url: str, data_dir: str, lock: str, n: int, tag: str, barrier: Any) -> None:

@@ -6,8 +6,12 @@ Prints (each against its bound measured in this run):
 - pg_two_hosts_sync_push: the same push split over two `gridsync serve` hosts on one
   PostgreSQL, against one host (target: two hosts >= 1.6x one), then the CPU seconds
   per 1,000 changes spent by the app workers, PostgreSQL and the client in each run, how
-  busy that kept the machine's cores, and the share of a push's server time spent
-  holding the write lock (the part no second host can overlap): what bounds the ratio.
+  busy that kept the machine's cores.
+- pg_write_lock_share: the share of a lone push's server time spent holding the write
+  lock (the part no second host can overlap), against the share that lets two hosts
+  reach 1.6x one; pg_two_hosts_cap: the two-host ratio that share allows with each
+  host on a machine of its own (what bounds pg_two_hosts_sync_push there; on one
+  2-core machine the cores bound it first).
 - pg_lock_row_appends / pg_lock_row_push: ledger appends/s and changes/s with 4 writer
   processes at once when the write lock is a row lock (SELECT ... FOR UPDATE on a
   one-row table), against the advisory lock that ships (bench/pg_contention.py).
@@ -117,9 +121,23 @@ def warm_up(urls: list[str], devices: list[dict]) -> None:
                 list(pool.map(lambda d, u=url: push(u, d, household_changes(d, 5)), devices))
 
 
-def explain_hosts(one: dict, two: dict, uncontended: dict) -> None:
-    """What bounds two hosts against one here: CPU per 1,000 changes on each side, how
-    busy the cores were, and the share of a push's server time under the write lock."""
+WORKERS = 2
+"""gunicorn workers per host in these runs (``serve(..., workers=2)``)."""
+
+
+def host_cap(share: float, hosts: int, workers: int = WORKERS) -> float:
+    """Pushes in flight at most with ``hosts`` hosts of ``workers`` workers, each on a core
+    of its own, when the write lock is held ``share`` of every push's server time: the
+    workers bound it, and so does the lock, which lets one push at a time hold it (at
+    most 1 / share pushes' worth of work in flight)."""
+    return min(hosts * workers, 1 / share) if share > 0 else float(hosts * workers)
+
+
+def explain_hosts(one: dict, two: dict, uncontended: dict) -> list[dict]:
+    """What bounds two hosts against one: CPU per 1,000 changes on each side, how busy
+    the cores were, the share of a lone push's server time under the write lock, and the
+    two-host ratio that share allows on machines of their own. The figures: the lock
+    share (bound: the share that allows 1.6x) and that cap (bound: 1.6x)."""
     cores = os.cpu_count() or 1
     for name, run_ in (("1 host", one), ("2 hosts", two)):
         k = run_["changes"] / 1000
@@ -129,17 +147,18 @@ def explain_hosts(one: dict, two: dict, uncontended: dict) -> None:
         print(f"  {name}: CPU per 1,000 changes: {text}; {cores} cores {busy:.0%} busy "
               f"({run_['wall']:.1f} s wall)", flush=True)
     share = uncontended["held"] / uncontended["busy"] if uncontended["busy"] else 0.0
-    # With w workers per host, each on a core of its own, h hosts push at most
-    # min(h * w, 1 / share) pushes per push-time: the lock lets one push through at a time.
-    w = 2
-    one, two = min(w, 1 / share if share else w), min(2 * w, 1 / share if share else 2 * w)
-    load = os.getloadavg()[0]
-    print(f"  write lock held {share:.0%} of a lone push's server time: with {w} workers per "
-          f"host on cores of their own, one host pushes at most {one:.2f} and two "
-          f"{two:.2f} pushes at a time, {two / one:.2f}x (1.6x needs the lock under "
-          f"{1 / (1.6 * w):.0%} of a push); here every process shares {cores} cores (load "
-          f"average {load:.1f}): a second host adds no CPU, only more processes slowing "
-          f"the one holding the lock", flush=True)
+    cap = host_cap(share, 2) / host_cap(share, 1)
+    needed = 1 / (1.6 * WORKERS)  # host_cap(s, 2) / host_cap(s, 1) >= 1.6 <=> s <= this
+    measured = two["rate"] / one["rate"] if one["rate"] else 0.0
+    print(f"  two hosts vs one: measured {measured:.2f}x here; write lock held {share:.1%} "
+          f"of a lone push's server time (1.6x needs at most {needed:.1%}), which caps two "
+          f"hosts of {WORKERS} workers at {cap:.2f}x one on machines of their own; here "
+          f"every process shares {cores} cores (load average {os.getloadavg()[0]:.1f}), so "
+          f"a second host adds processes, not CPU", flush=True)
+    return [print_figure("pg_write_lock_share", 100 * share, 100 * needed,
+                         "% of a lone push (bound: share allowing 1.6x)"),
+            print_figure("pg_two_hosts_cap", cap, 1.6,
+                         "x (2 hosts vs 1, cap from the lock share)")]
 
 
 def lock_figures(cluster: object, changes: int, appends: int, root: Path) -> tuple[list, dict]:
@@ -280,7 +299,7 @@ def run(changes: int, households: int, appends: int) -> list[dict]:
         figures.append(print_figure("pg_two_hosts_sync_push", two["rate"], one["rate"],
                                     "changes/s (2 hosts vs 1)"))
         lock_figs, lone = lock_figures(cluster, changes, appends, root)
-        explain_hosts(one, two, lone)
+        figures += explain_hosts(one, two, lone)
         figures += lock_figs
         sqlite_pull = pull_seconds(str(root / "pull.db"), households)
         pg_pull = pull_seconds(cluster.create_database("bench"), households)

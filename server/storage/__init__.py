@@ -52,8 +52,22 @@ class SqlStorage:
         self.imports = ImportStore(db)
 
     @contextmanager
-    def transaction(self) -> Iterator[SqlStorage]:
-        with self.db.transaction():
+    def transaction(self, *, deferred: bool = False) -> Iterator[SqlStorage]:
+        with self.db.transaction(deferred=deferred):
+            yield self
+
+    @property
+    def late_lock(self) -> bool:
+        """Whether ``transaction(deferred=True)`` really defers the write lock (PostgreSQL:
+        other hosts' writers run meanwhile; SQLite holds it from BEGIN IMMEDIATE)."""
+        return bool(self.db.sql.name == "postgresql")
+
+    def lock_writes(self) -> None:
+        self.db.lock_writes()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[SqlStorage]:
+        with self.db.savepoint():
             yield self
 
     @contextmanager

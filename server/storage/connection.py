@@ -138,8 +138,12 @@ class Database:
         self.execute(f"PRAGMA busy_timeout = {int(ms)}")
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """BEGIN IMMEDIATE … COMMIT; nested uses join the outer transaction."""
+    def transaction(self, *, deferred: bool = False) -> Iterator[Database]:
+        """BEGIN IMMEDIATE … COMMIT; nested uses join the outer transaction.
+
+        ``deferred`` changes nothing here: SQLite takes its one write lock at BEGIN
+        IMMEDIATE, and one host's writers have nothing to overlap (PostgreSQL's
+        ``transaction(deferred=True)`` takes it at ``lock_writes()``)."""
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -162,6 +166,22 @@ class Database:
             self._depth = 0
             self.write_serial += 1
             self.execute("COMMIT")
+
+    def lock_writes(self) -> None:
+        """The write lock is held from BEGIN IMMEDIATE: nothing to take."""
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Database]:
+        """Inside a transaction: what runs inside is undone if it raises, kept if not."""
+        self.execute("SAVEPOINT gridsync_attempt")
+        try:
+            yield self
+        except BaseException:
+            self.write_serial += 2 * (self.write_serial & 1)  # what was read inside is undone
+            self.execute("ROLLBACK TO SAVEPOINT gridsync_attempt")
+            self.execute("RELEASE SAVEPOINT gridsync_attempt")
+            raise
+        self.execute("RELEASE SAVEPOINT gridsync_attempt")
 
     @contextmanager
     def snapshot(self) -> Iterator[Database]:

@@ -10,12 +10,12 @@ name the same methods, so neither drifts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .ledger import AppendState
-from .records import RecordWrite, StoredRecord
+from .records import Placement, RecordWrite, StoredRecord
 
 
 class DirectoryPart(Protocol):
@@ -154,7 +154,16 @@ class RecordsPart(Protocol):
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
         ...
 
-    def put_many(self, rows: Iterable[RecordWrite]) -> None:
+    def seqs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The current seq of each stored record among ``keys``."""
+        ...
+
+    def index_households(self, rows: Iterable[tuple[dict, Placement]]) -> None:
+        """Index these household (state, placement)s for search now, ahead of their
+        ``put_many(..., indexed=ids)`` in the same transaction."""
+        ...
+
+    def put_many(self, rows: Iterable[RecordWrite], *, indexed: Collection[str] = ()) -> None:
         ...
 
     def count(self, collection: str | None = None) -> int:
@@ -211,7 +220,8 @@ class RecordsPart(Protocol):
     def ops(self, ops: list[str]) -> dict[str, dict]:
         ...
 
-    def add_ops(self, rows: list[dict]) -> None:
+    def add_ops(self, rows: list[dict], *, unless_stored: bool = False) -> int:
+        """Store ops (``unless_stored``: skipping any already stored); rows written."""
         ...
 
     def purge_rejected_ops(self, before: str) -> int:
@@ -609,8 +619,23 @@ class Storage(Protocol):
     fielddata: FieldDataPart
     imports: ImportsPart
 
-    def transaction(self) -> AbstractContextManager[Storage]:
-        """A write transaction; nested uses join the outer one."""
+    def transaction(self, *, deferred: bool = False) -> AbstractContextManager[Storage]:
+        """A write transaction; nested uses join the outer one. It holds the one write
+        lock from its start, or (``deferred``) from ``lock_writes()``: until then,
+        statements may read a state another writer changes before the lock."""
+        ...
+
+    @property
+    def late_lock(self) -> bool:
+        """Whether ``deferred`` lets work before ``lock_writes()`` overlap other writers."""
+        ...
+
+    def lock_writes(self) -> None:
+        """Take the write lock now, in a deferred transaction (held until it ends)."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[Storage]:
+        """Inside a transaction: undone if the block raises (the transaction goes on)."""
         ...
 
     def relaxed_durability(self) -> AbstractContextManager[Storage]:

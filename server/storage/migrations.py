@@ -137,6 +137,53 @@ _PG_HOUSEHOLD_BACKFILL = f"""INSERT INTO household_index
     FROM records WHERE collection = 'households'"""
 
 
+INDEX_WRITTEN = "gridsync.household_index"
+"""A setting (local to the transaction) under which PostgreSQL's records trigger leaves
+household_index alone: set to 'written' around a records write whose households the
+writer indexes itself (RecordStore.put_many's ``indexed``, migration 13)."""
+
+
+def pg_household_values(f: str) -> str:
+    """address, head_name, phone and members of a household on PostgreSQL, from its
+    fields (the json expression ``f``): the one copy the records trigger (migration 13)
+    and RecordStore.index_households both write household_index with."""
+    return (f"{f} ->> 'address', {f} ->> 'head_name', {f} ->> 'phone', "
+            f"CASE WHEN json_typeof({f} -> 'members') = 'number' "
+            f"THEN CAST({f} ->> 'members' AS numeric) END")
+
+
+def pg_household_upsert(rows: str) -> str:
+    """Insert or refresh household_index rows: ``rows`` (VALUES or a SELECT) gives id,
+    grid, the four pg_household_values and deleted."""
+    return f"""INSERT INTO household_index (id, grid, address, head_name, phone, members, deleted)
+        {rows}
+        ON CONFLICT (id) DO UPDATE SET grid = excluded.grid, address = excluded.address,
+          head_name = excluded.head_name, phone = excluded.phone,
+          members = excluded.members, deleted = excluded.deleted"""
+
+
+_PG_HOUSEHOLD_FUNCTION_SKIPPABLE = f"""CREATE OR REPLACE FUNCTION gridsync_household_index()
+    RETURNS trigger LANGUAGE plpgsql AS $fn$
+    DECLARE f json;
+    BEGIN
+      IF TG_OP = 'DELETE' THEN
+        IF OLD.collection = 'households' THEN
+          DELETE FROM household_index WHERE id = OLD.id;
+        END IF;
+        RETURN OLD;
+      END IF;
+      IF NEW.collection = 'households'
+         AND current_setting('{INDEX_WRITTEN}', true) IS DISTINCT FROM 'written' THEN
+        f := CAST({POSTGRESQL.nul_free("NEW.state")} AS json) -> 'fields';
+        {pg_household_upsert(f"VALUES (NEW.id, NEW.grid, {pg_household_values('f')}, "
+                             "NEW.deleted)")};
+      END IF;
+      RETURN NEW;
+    END $fn$"""
+"""Migration 13's household_index function: migration 12's, except where the writer
+indexed the households itself (INDEX_WRITTEN)."""
+
+
 HOUSEHOLD_SEARCH_TEXT = ("(coalesce(address, '') || chr(10) || coalesce(head_name, '') "
                          "|| chr(10) || coalesce(phone, ''))")
 """What household search matches on PostgreSQL (server/storage/fielddata.py), exactly as
@@ -391,6 +438,12 @@ MIGRATIONS: list[list[str | Both]] = [
     # import's and every pushed household's write on PostgreSQL: 1.9x the rows a second).
     [
         Both(sqlite="", postgresql=_PG_HOUSEHOLD_FUNCTION_ONE_READ),
+    ],
+    # 13: a push indexes the households it creates itself, before it takes the write lock
+    # (services/sync/push.py), so PostgreSQL's trigger can be told to leave them alone
+    # (INDEX_WRITTEN); every other records write is indexed by the trigger as before.
+    [
+        Both(sqlite="", postgresql=_PG_HOUSEHOLD_FUNCTION_SKIPPABLE),
     ],
 ]
 

@@ -8,7 +8,9 @@ between the two databases are asked of ``db.sql`` (``server/storage/dialect.py``
 Isolation, the same guarantees as the SQLite path (docs/operations.md):
 
 - ``transaction()`` is ``BEGIN`` (READ COMMITTED) followed by
-  ``pg_advisory_xact_lock(WRITE_LOCK)``: write transactions from every
+  ``pg_advisory_xact_lock(WRITE_LOCK)`` (``transaction(deferred=True)``: at the
+  caller's ``lock_writes()``, after its work that needs no current head, e.g. a
+  push's merge checked afterwards, services/sync/push.py): write transactions from every
   process on every app host run one at a time, exactly as SQLite's
   ``BEGIN IMMEDIATE`` makes them. Each statement after the lock sees every
   commit made before it, so the ledger head, balances and stock read inside
@@ -223,6 +225,7 @@ class PgDatabase:
         self._depth = 0
         self._relaxed = False
         self._lock_timeout: int | None = None
+        self._locked = False  # this transaction holds the write lock
         self._lock = threading.RLock()
 
     # --- statements ---------------------------------------------------------
@@ -278,44 +281,84 @@ class PgDatabase:
 
     # --- transactions -------------------------------------------------------
     @contextmanager
-    def _pinned(self, begin: str, write: bool) -> Iterator[PgDatabase]:
+    def _pinned(self, begin: str, write: bool, deferred: bool = False) -> Iterator[PgDatabase]:
         with self._lock:
             if self._depth:
                 self._depth += 1
                 try:
+                    if write and not deferred:
+                        self.lock_writes()  # a locking transaction inside a deferred one
                     yield self
                 finally:
                     self._depth -= 1
                 return
             with self.pool.connection() as conn:
-                self._conn, self._depth = conn, 1
+                self._conn, self._depth, self._locked = conn, 1, False
                 try:
                     with driver_errors():
                         conn.execute(begin)
                         if self._lock_timeout is not None:
                             conn.execute(f"SET LOCAL lock_timeout = {self._lock_timeout}")
-                        if write:
-                            if self._relaxed:
-                                conn.execute("SET LOCAL synchronous_commit = off")
-                            conn.execute(*self.write_lock)
-                            self.write_serial += 1
+                        if write and self._relaxed:
+                            conn.execute("SET LOCAL synchronous_commit = off")
+                    if write and not deferred:
+                        self.lock_writes()
                     yield self
                 except BaseException:
-                    self._conn, self._depth = None, 0
+                    self._conn, self._depth, self._locked = None, 0, False
                     self.write_serial += self.write_serial & 1
                     try:
                         conn.execute("ROLLBACK")
                     except psycopg.Error:
                         pass  # the connection is gone; the pool discards it
                     raise
-                self._conn, self._depth = None, 0
+                self._conn, self._depth, self._locked = None, 0, False
                 self.write_serial += self.write_serial & 1
                 with driver_errors():
                     conn.execute("COMMIT")
 
-    def transaction(self) -> Any:
-        """BEGIN + the write lock … COMMIT; nested uses join the outer transaction."""
-        return self._pinned("BEGIN", write=True)
+    def transaction(self, *, deferred: bool = False) -> Any:
+        """BEGIN + the write lock … COMMIT; nested uses join the outer transaction.
+
+        ``deferred``: BEGIN only; the caller takes the lock with ``lock_writes()`` before
+        its first statement that needs the current head (seqs, balances, a state it
+        merges into), so the work before it overlaps other writers. A transaction
+        nested in it without ``deferred`` takes the lock on entry."""
+        return self._pinned("BEGIN", write=True, deferred=deferred)
+
+    def lock_writes(self) -> None:
+        """Take the write lock (held until the transaction ends), if not held yet. From
+        here on every statement sees every commit made before, and no other write
+        transaction gets past its own lock until this one commits."""
+        if self._conn is None:
+            raise RuntimeError("lock_writes() outside a write transaction")
+        if not self._locked:
+            with driver_errors():
+                self._conn.execute(*self.write_lock)
+            self._locked = True
+            self.write_serial += 1 + (self.write_serial & 1)  # a new odd value
+
+    @contextmanager
+    def savepoint(self) -> Iterator[PgDatabase]:
+        """Inside a transaction: what runs inside is undone if it raises (the
+        transaction goes on), kept if not. A write lock taken inside counts as not
+        taken after an undo (``lock_writes()`` takes it again: it may have gone)."""
+        conn, locked = self._conn, self._locked
+        if conn is None:
+            raise RuntimeError("savepoint() outside a transaction")
+        with driver_errors():
+            conn.execute("SAVEPOINT gridsync_attempt")
+        try:
+            yield self
+        except BaseException:
+            self._locked = locked
+            self.write_serial += 2 * (self.write_serial & 1)  # what was read inside is undone
+            with driver_errors():
+                conn.execute("ROLLBACK TO SAVEPOINT gridsync_attempt")
+                conn.execute("RELEASE SAVEPOINT gridsync_attempt")
+            raise
+        with driver_errors():
+            conn.execute("RELEASE SAVEPOINT gridsync_attempt")
 
     def snapshot(self) -> Any:
         """A read transaction: every query inside sees one consistent state."""

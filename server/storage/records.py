@@ -10,7 +10,7 @@ worker who wrote a visit). ``seq`` is the server change sequence shared with
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -19,6 +19,7 @@ from sync.merge import record_view
 
 from .connection import Database
 from .dialect import Dialect
+from .migrations import INDEX_WRITTEN, pg_household_upsert, pg_household_values
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,12 @@ class Placement:
 
 @dataclass(frozen=True)
 class StoredRecord:
-    """A record's whole merge state (``sync.merge`` form) and its placement."""
+    """A record's whole merge state (``sync.merge`` form), its placement and the change
+    seq of its current version (a new version, or a move, gives it a new one)."""
 
     state: dict
     place: Placement
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,12 +137,12 @@ class RecordStore:
 
     def get(self, collection: str, id: str) -> StoredRecord | None:
         row = self.db.one(
-            "SELECT state, grid, person, author FROM records WHERE collection = ? AND id = ?",
-            (collection, id))
+            "SELECT state, grid, person, author, seq FROM records "
+            "WHERE collection = ? AND id = ?", (collection, id))
         if row is None:
             return None
         return StoredRecord(orjson.loads(row["state"]),
-                            Placement(row["grid"], row["person"], row["author"]))
+                            Placement(row["grid"], row["person"], row["author"]), row["seq"])
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
         """The stored records among ``keys`` ((collection, id) pairs), one query per
@@ -150,16 +153,63 @@ class RecordStore:
         found = {}
         for collection, wanted in ids.items():
             for row in self.db.query(
-                    "SELECT id, state, grid, person, author FROM records WHERE collection = ? "
-                    f"AND id IN ({self.db.sql.json_values('?')})",
+                    "SELECT id, state, grid, person, author, seq FROM records "
+                    f"WHERE collection = ? AND id IN ({self.db.sql.json_values('?')})",
                     (collection, json.dumps(wanted))):
                 found[(collection, row["id"])] = StoredRecord(
                     orjson.loads(row["state"]), Placement(row["grid"], row["person"],
-                                                          row["author"]))
+                                                          row["author"]), row["seq"])
         return found
 
-    def put_many(self, rows: Iterable[RecordWrite]) -> None:
-        """Upsert new record versions."""
+    def seqs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The current seq of each stored record among ``keys``, one query per collection
+        (what ``get_many`` read is still current where the seq is the one it gave)."""
+        ids: dict[str, list[str]] = {}
+        for collection, id in keys:
+            ids.setdefault(collection, []).append(id)
+        return {(collection, row[0]): int(row[1])
+                for collection, wanted in ids.items()
+                for row in self.db.query(
+                    "SELECT id, seq FROM records WHERE collection = ? "
+                    f"AND id IN ({self.db.sql.json_values('?')})",
+                    (collection, json.dumps(wanted)))}
+
+    def index_households(self, rows: Iterable[tuple[dict, Placement]]) -> None:
+        """Write the search index rows (household_index) of these household states and
+        placements now, in one statement, ahead of their ``put_many(..., indexed=...)`` in
+        the same transaction. SQLite's triggers index every records write, so there
+        this is left to them."""
+        if self.db.sql.name != "postgresql":
+            return
+        payload = sorted(({"id": state["id"], "grid": place.grid,
+                           "deleted": int(state["deleted"]), "fields": state["fields"]}
+                          for state, place in rows), key=lambda h: h["id"])
+        if not payload:
+            return
+        # Sorted by id, so two pushes indexing at once lock their rows in one order.
+        self.db.execute(pg_household_upsert(
+            f"""SELECT h ->> 'id', h ->> 'grid', {pg_household_values("h -> 'fields'")},
+                       CAST(h ->> 'deleted' AS BIGINT)
+                FROM json_array_elements(CAST({self.db.sql.nul_free(':rows')} AS json)) AS e(h)
+                ORDER BY h ->> 'id'"""), {"rows": _dumps(payload)})
+
+    def put_many(self, rows: Iterable[RecordWrite], *, indexed: Collection[str] = ()) -> None:
+        """Upsert new record versions. ``indexed``: ids of households among them whose
+        index rows the caller wrote with ``index_households`` in this transaction; they
+        are not written again (on PostgreSQL the trigger is told so, and the other
+        households are indexed here in one statement)."""
+        rows = list(rows)
+        skip = bool(indexed) and self.db.sql.name == "postgresql"
+        if skip:
+            self.db.execute(f"SELECT set_config('{INDEX_WRITTEN}', 'written', true)")
+        self._upsert(rows)
+        if skip:
+            self.db.execute(f"SELECT set_config('{INDEX_WRITTEN}', '', true)")
+            self.index_households((w.state, w.place) for w in rows
+                                  if w.state["collection"] == "households"
+                                  and w.state["id"] not in indexed)
+
+    def _upsert(self, rows: list[RecordWrite]) -> None:
         self.db.executemany(
             """INSERT INTO records (collection, id, seq, version, deleted, grid, person, author,
                                    state, updated_at)
@@ -321,14 +371,20 @@ class RecordStore:
             f"SELECT * FROM ops WHERE op IN ({self.db.sql.json_values('?')})",
             (json.dumps(ops),))}
 
-    def add_ops(self, rows: list[dict]) -> None:
-        """Op rows; ``change`` is the change exactly as the device sent it (a dict)."""
-        self.db.executemany(
+    def add_ops(self, rows: list[dict], *, unless_stored: bool = False) -> int:
+        """Op rows; ``change`` is the change exactly as the device sent it (a dict). With
+        ``unless_stored``, an op already stored is left as it is (not an error); the
+        number of rows written."""
+        if not rows:
+            return 0
+        return int(self.db.executemany(
             "INSERT INTO ops (op, device, collection, record, digest, change, status, version, "
             "error_code, error_message, received_at) VALUES "
             "(:op, :device, :collection, :record, :digest, :change, :status, :version, "
-            ":error_code, :error_message, :received_at)",
-            [{**row, "change": _dumps(row["change"])} for row in rows])  # type: ignore[misc]
+            ":error_code, :error_message, :received_at)"
+            + (" ON CONFLICT (op) DO NOTHING" if unless_stored else ""),
+            [{**row, "change": _dumps(row["change"])} for row in rows]  # type: ignore[misc]
+        ).rowcount)
 
     def purge_rejected_ops(self, before: str) -> int:
         """Delete rejected ops received before ``before``, except any op a ledger entry

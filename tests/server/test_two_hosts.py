@@ -119,10 +119,10 @@ def test_races_through_two_hosts_have_one_winner_each(world, api, data_dir, two_
 def test_racing_pushes_through_two_hosts_get_seqs_in_commit_order(world, api, data_dir,
                                                                    two_hosts):
     """Devices push new households through both hosts at once while another device keeps
-    pulling with its cursor: every record takes its own change seq, and the puller, never
-    starting over, sees every record. A seq handed out before another transaction's
-    commit (a lock that did not cover the records' seqs) would let its cursor pass a
-    record committed late, which it would then never pull."""
+    pulling with its cursor: every record takes its own change seq, the seqs leave no
+    gap, and the puller, never starting over, sees every record. A seq handed out before
+    another transaction's commit (a lock that did not cover the records' seqs) would let
+    its cursor pass a record committed late, which it would then never pull."""
     via = [ApiClient(HttpClient(host.url), api.token) for host in two_hosts]
     pushers = []
     for i in range(4):
@@ -162,6 +162,16 @@ def test_racing_pushes_through_two_hosts_get_seqs_in_commit_order(world, api, da
     try:
         total, distinct = raw.execute(
             "SELECT count(*), count(DISTINCT seq) FROM records").fetchone()
+        marks = ", ".join("?" * len(pushed))
+        taken = sorted(r[0] for r in raw.execute(
+            f"SELECT seq FROM records WHERE id IN ({marks})", pushed).fetchall())
+        indexed = raw.scalar(f"SELECT count(*) FROM household_index WHERE id IN ({marks})",
+                             pushed)
     finally:
         raw.close()
     assert total == distinct
+    # Nothing else wrote records meanwhile: the pushes took one gapless run of seqs (each
+    # applied before the write lock and checked under it, services/sync/push.py), and
+    # every household has its search index row.
+    assert taken == list(range(taken[0], taken[0] + len(pushed)))
+    assert indexed == len(pushed)

@@ -9,7 +9,18 @@ change merges into the stored state (``sync.merge``; a case through its
 step rules, ``cases``), the server sets its fields and prices verified logs
 (``server_fields``), and the effects are buffered (``writes``) until
 ``flush``. Every change gets a result; a rejected change is remembered with
-its reason and never blocks the next. A change nested deeper than 32 levels
+its reason and never blocks the next.
+
+``run`` does all that in a deferred write transaction. On PostgreSQL a push
+of households and visits only (whose rules and merges read nothing but
+records and ops, and write nothing until ``flush``) first applies its
+changes, indexes the households it creates for search and stores its ops
+before it takes the write lock, so that work overlaps other hosts' writers;
+under the lock it checks that every record it read still has the seq it read
+and that none of its ops was stored by another push meanwhile, and only then
+allocates seqs and writes the records.
+If anything changed, that attempt is undone (a savepoint) and the push is
+applied again under the lock, exactly as any other push is. A change nested deeper than 32 levels
 or larger than 64 KiB is rejected before anything recursive touches it, and
 only its id and reason are remembered.
 """
@@ -92,6 +103,36 @@ class Push:
             checked.error = exc
         return checked
 
+    def run(self, checked: list[Checked]) -> list[dict]:
+        """Apply ``checked`` in order and write their effects, inside
+        ``store.transaction(deferred=True)``; each change's result."""
+        if self.store.late_lock and all(c.change is None or c.change["collection"]
+                                        in LOCK_FREE for c in checked):
+            try:
+                with self.store.savepoint():
+                    return self._apply_all(checked, early=True)
+            except _Stale:
+                self.writes = WriteBuffer(self.store, author=self.who.person,
+                                          device=self.who.device, at=self.now)
+        self.store.lock_writes()
+        return self._apply_all(checked, early=False)
+
+    def _apply_all(self, checked: list[Checked], *, early: bool) -> list[dict]:
+        """``early``: the write lock is not held yet; it is taken once the changes are
+        applied and their new households indexed, and what they read checked under it."""
+        self.writes.prefetch([c.raw["op"] for c in checked],
+                             [c.change for c in checked if c.change is not None])
+        results = [self.apply(c) for c in checked]
+        indexed: list[str] = []
+        if early:
+            indexed = self.writes.index_new_households()
+            self.writes.store_ops()
+            self.store.lock_writes()
+            if not self.writes.still_current():
+                raise _Stale
+        self.flush(indexed)
+        return results
+
     def apply(self, checked: Checked) -> dict:
         """Apply one checked change; must run inside the write transaction."""
         raw, digest, writes = checked.raw, checked.digest, self.writes
@@ -125,9 +166,10 @@ class Push:
         self._remember(checked, status, new["version"], None)
         return {"op": raw["op"], "status": status, "version": new["version"]}
 
-    def flush(self) -> None:
-        """Write the buffered effects (inside the caller's transaction)."""
-        self.writes.flush_records()
+    def flush(self, indexed: list[str] | None = None) -> None:
+        """Write the buffered effects (inside the caller's transaction, under the write
+        lock); ``indexed``: the households already indexed for search."""
+        self.writes.flush_records(indexed or [])
         if self.case_sync is not None:
             self.case_sync.flush()  # after the records: index rows, steps, exits
         self.writes.flush_log()
@@ -139,6 +181,17 @@ class Push:
         self.writes.remember(idempotency.op_row(
             checked.raw, checked.digest, device=self.who.device, status=status,
             version=version, error=error, at=self.now, stored=stored))
+
+
+LOCK_FREE = ("households", "visits")
+"""Collections whose rules and merge read only records (by ``WriteBuffer``, which keeps
+the seq each had) and ops, and write only to the buffer: a push of these alone is
+applied before the write lock and checked under it (``Push.run``). A service log may
+earn points and a case step may too: those need the ledger's head, under the lock."""
+
+
+class _Stale(Exception):
+    """Something a push applied before the write lock read changed before it got it."""
 
 
 MAX_CHANGE_BYTES = 64 * 1024

@@ -23,11 +23,8 @@ def sync(store: Storage, who: Principal, request: dict, *, signer: Signer, max_s
     if request["changes"]:
         push = Push(store, who, scope, signer=signer, max_skew_ms=max_skew_ms)
         checked = [push.check(raw) for raw in request["changes"]]
-        with store.transaction():
-            push.writes.prefetch([c.raw["op"] for c in checked],
-                                 [c.change for c in checked if c.change is not None])
-            results = [push.apply(c) for c in checked]
-            push.flush()
+        with store.transaction(deferred=True):
+            results = push.run(checked)
     page = pull(store, device=who.device, scope=scope, cursor=cursor,
                 limit=request["limit"], max_bytes=pull_max_bytes)
     if not request["changes"] and not page["has_more"]:

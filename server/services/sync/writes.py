@@ -31,6 +31,9 @@ class WriteBuffer:
         self._device_people: dict[str, str | None] = {}
         self._stored_ops: dict[str, dict] = {}  # what prefetch found of the ops it looked up
         self._looked_up: set[str] = set()
+        self._read: dict[Key, int | None] = {}  # seq of each record read (None: missing)
+        self._ops_stored = False  # store_ops wrote them (before the write lock)
+        self._ops_raced = False  # ...and found one stored by another push meanwhile
 
     def prefetch(self, ops: list[str], changes: list[dict]) -> None:
         """Read, in a few queries, what applying a push will look up one by one: its
@@ -47,6 +50,7 @@ class WriteBuffer:
         for key in keys:
             stored = found.get(key)
             self.states[key] = stored.state if stored else None
+            self._read[key] = stored.seq if stored else None
             if stored is not None:
                 self.places[key] = stored.place
 
@@ -58,6 +62,7 @@ class WriteBuffer:
             if found is not None:
                 self.places[key] = found.place
             self.states[key] = found.state if found else None
+            self._read[key] = found.seq if found else None
         return self.states[key]
 
     def placement(self, collection: str, id: str) -> Placement:
@@ -121,13 +126,45 @@ class WriteBuffer:
     def conflict(self, collection: str, id: str, c: dict) -> None:
         self.conflicts.append((collection, id, c["field"], c["winner"], c["loser"], self.at))
 
-    def flush_records(self) -> None:
+    # --- a push applied before the write lock (Push.run) ---------------------
+    def index_new_households(self) -> list[str]:
+        """Index for search the households this push creates (none was stored when read);
+        their ids. Before the write lock: no other writer touches a household nobody has
+        stored yet (a household already stored is indexed under the lock, by
+        ``flush_records``, so a push never waits for another's index row while it holds
+        the lock)."""
+        new = [key for key in self.dirty if key[0] == "households" and self._read[key] is None]
+        self.store.records.index_households(
+            (self.states[key], self.places[key]) for key in new)  # type: ignore[misc]
+        return [key[1] for key in new]
+
+    def store_ops(self) -> None:
+        """Store the ops now, before the write lock, sorted by op id (two pushes of the
+        same op wait for each other in one order, neither holding the lock). An op that
+        another push stored since this one looked is left alone, and makes this attempt
+        stale (``still_current``); one that push has not committed yet is waited for."""
+        rows = sorted(self.ops.values(), key=lambda row: row["op"])
+        self._ops_raced = self.store.records.add_ops(rows, unless_stored=True) != len(rows)
+        self._ops_stored = True
+
+    def still_current(self) -> bool:
+        """Under the write lock: whether every record this push read still has the seq
+        it had (or is still missing) and none of its ops was stored by another push
+        meanwhile, so applying it now would give the same results."""
+        if self._ops_raced:
+            return False
+        now = self.store.records.seqs(self._read)
+        if any(now.get(key) != seq for key, seq in self._read.items()):
+            return False
+        return self._ops_stored or not self.store.records.ops(list(self.ops))
+
+    def flush_records(self, indexed: list[str]) -> None:
         """Write the buffered record versions and grid exits (inside the caller's
-        transaction)."""
+        transaction); ``indexed``: households ``index_new_households`` indexed."""
         first = self.store.records.last_seq() + 1
         self.store.records.put_many(
             [RecordWrite(self.states[key], seq, self.places[key], self.at)  # type: ignore[arg-type]
-             for seq, key in enumerate(self.dirty, first)])
+             for seq, key in enumerate(self.dirty, first)], indexed=indexed)
         for collection, id, grid in self.exits:
             new_grid = self.states[(collection, id)]["fields"]["grid"]  # type: ignore[index]
             household_moved(self.store, id, grid, new_grid, self.at)
@@ -135,7 +172,8 @@ class WriteBuffer:
     def flush_log(self) -> None:
         """Write the ops (each change's first result), conflicts and the device's
         last sync (inside the caller's transaction)."""
-        self.store.records.add_ops(list(self.ops.values()))
+        if not self._ops_stored:
+            self.store.records.add_ops(list(self.ops.values()))
         self.store.records.add_conflicts(self.conflicts)
         if self.device:
             self.store.access.record_sync(self.device, at=self.at, applied=self.applied,
