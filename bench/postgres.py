@@ -187,7 +187,8 @@ def lock_figures(cluster: object, changes: int, appends: int, root: Path) -> tup
         best["push"] = max(best["push"], pushed["rate"])
     url, data, devices = fresh("lone")
     lone = pg_contention.push_rate(url, data, "advisory", devices[:1],
-                                   [chunks(household_changes(devices[0], 4 * 250))])
+                                   [chunks(household_changes(devices[0], 8 * 250))],
+                                   warm=[household_changes(devices[0], 20)])
     close_pools()
     figures = [
         print_figure("pg_lock_row_appends", results["row"]["appends"],

@@ -651,3 +651,85 @@ def test_a_nul_in_a_text_column_is_kept_or_refused_as_unstorable(backend, store,
         assert store.directory.item("s1", "nul")["name"] == "a\x00b"
     store.directory.put_item(shop="s1", sku="ok", name="ok", price=1, stock=1, at=AT)
     assert store.directory.item("s1", "ok")["name"] == "ok"   # usable afterwards
+
+
+def test_a_deferred_transaction_holds_the_write_lock_from_lock_writes(store, other, town):
+    """``transaction(deferred=True)`` writes like any transaction; where the lock comes
+    late (PostgreSQL) another writer commits before ``lock_writes()`` and waits after."""
+    from server.storage.errors import BUSY
+
+    with store.transaction(deferred=True):
+        if store.late_lock:
+            with other.transaction():                      # not blocked: no lock yet
+                other.directory.add_grid(id="g8", name="x", parent="c1", at=AT)
+        store.lock_writes()
+        store.lock_writes()                                # taking it again: no harm
+        store.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
+        other.db.lock_timeout_ms(50)
+        with pytest.raises(BackendError) as caught, other.transaction():
+            other.directory.add_grid(id="g7", name="x", parent="c1", at=AT)
+        assert caught.value.kind == BUSY
+    assert store.directory.grid("g9") is not None and store.directory.grid("g7") is None
+
+
+def test_a_savepoint_undoes_only_its_own_block(town):
+    with town.transaction(deferred=True):
+        town.directory.add_grid(id="g8", name="x", parent="c1", at=AT)
+        with pytest.raises(RuntimeError), town.savepoint():
+            town.lock_writes()
+            town.directory.add_grid(id="g9", name="x", parent="c1", at=AT)
+            raise RuntimeError("undo")
+        town.lock_writes()
+        with town.savepoint():
+            town.directory.add_grid(id="g7", name="x", parent="c1", at=AT)
+    assert [town.directory.grid(g) is not None for g in ("g8", "g9", "g7")] == [
+        True, False, True]
+
+
+def test_households_indexed_ahead_of_their_records_are_searched_as_the_trigger_indexes(
+        store, town):
+    """``index_households`` then ``put_many(indexed=...)``: the index rows are those
+    ``put_many`` alone writes (and other households of the same write are indexed too)."""
+    from server.storage.records import Placement, RecordWrite
+
+    def home(id, address, members):
+        return {"collection": "households", "id": id, "version": 1, "deleted": False,
+                "fields": {"grid": "g1", "address": address, "head_name": "王芳",
+                           "phone": "13800000001", "members": members}, "meta": {}}
+
+    def rows(prefix):
+        return [RecordWrite(home(f"{prefix}1", f"{prefix}幸福路1号", 2), 0, Placement("g1"), AT),
+                RecordWrite(home(f"{prefix}2", f"{prefix}幸福路2号", "3"), 0, Placement("g1"),
+                            AT)]
+
+    def search(q):
+        return [(r["address"], r["members"], r["phone"])
+                for r in store.fielddata.search_households(q, None)[0]]
+
+    def numbered(writes, first):
+        return [RecordWrite(w.state, first + i, w.place, w.at) for i, w in enumerate(writes)]
+
+    with store.transaction():
+        store.records.put_many(numbered(rows("a"), 1))
+    early = rows("b")
+    with store.transaction():
+        store.records.index_households([(early[0].state, early[0].place)])
+        store.records.put_many(numbered(early, 3), indexed=[early[0].state["id"]])
+    by_trigger = search("a幸福路")
+    assert [r[0] for r in by_trigger] == ["a幸福路1号", "a幸福路2号"]
+    assert search("b幸福路") == [("b" + a[1:], *rest) for a, *rest in by_trigger]
+
+
+def test_ops_stored_unless_stored_already(store, town):
+    op_row = {"device": "d1", "collection": "households", "record": "h1", "digest": "d",
+              "change": {"k": "v"}, "status": "applied", "version": 1, "error_code": None,
+              "error_message": None, "received_at": AT}
+    with store.transaction():
+        town.access.add_device(id="d1", person="w1", name="phone", public_key="pk", at=AT)
+        assert store.records.add_ops([{**op_row, "op": "op-1"}]) == 1
+    with store.transaction():
+        assert store.records.add_ops([{**op_row, "op": "op-1", "digest": "other"},
+                                      {**op_row, "op": "op-2"}], unless_stored=True) == 1
+        assert store.records.add_ops([], unless_stored=True) == 0
+    assert store.records.op("op-1")["digest"] == "d" and store.records.op("op-2") is not None
+    assert store.records.seqs({("households", "h1")}) == {}
