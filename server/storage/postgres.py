@@ -213,7 +213,9 @@ class PgDatabase:
 
     sql = POSTGRESQL
     write_serial = 0
-    """As ``Database.write_serial``: odd inside a write transaction, even outside."""
+    """As ``Database.write_serial``: odd inside a write transaction once it holds the write
+    lock (a deferred one from ``lock_writes()``), even outside; a new odd value after a
+    savepoint is undone."""
     write_lock: tuple[str, tuple] = ("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
     """The statement every write transaction begins with (bench/pg_contention.py swaps in
     a row lock to measure the two against each other)."""
