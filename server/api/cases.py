@@ -8,7 +8,9 @@ from flask import g, request
 
 from ..auth import require
 from ..config import settings
+from ..errors import ValidationFailed
 from ..services import case_public, case_report, cases
+from ..services.admin_scope import admin_scope
 from ..state import signer, storage
 from . import case_schemas as s
 from .blueprint import Blueprint
@@ -31,8 +33,10 @@ def public_base() -> str:
 def list_cases(args):
     """Cases in the order received, filtered by grid (with the grids under it),
     status and kind; page with `after` = the previous page's `next`."""
-    return cases.list_cases(storage(), grid=args.get("grid"), status=args.get("status"),
-                            kind=args.get("kind"), after=args["after"], limit=args["limit"])
+    store = storage()
+    return cases.list_cases(store, grid=args.get("grid"), status=args.get("status"),
+                            kind=args.get("kind"), after=args["after"], limit=args["limit"],
+                            scope=admin_scope(store, g.who.person))
 
 
 @bp.route("/cases/<case_id>", methods=["GET"])
@@ -49,7 +53,9 @@ def get_case(case_id):
 @bp.response(200, s.CaseDetail)
 def assign(data, case_id):
     """派单: assign (or reassign) to a worker or volunteer of the case's grid."""
-    return cases.assign(storage(), case_id, data, by=g.who.person)
+    store = storage()
+    return cases.assign(store, case_id, data, by=g.who.person,
+                        scope=admin_scope(store, g.who.person))
 
 
 @bp.route("/cases/<case_id>/cancel", methods=["POST"])
@@ -57,7 +63,9 @@ def assign(data, case_id):
 @bp.arguments(s.CancelIn)
 @bp.response(200, s.CaseDetail)
 def cancel(data, case_id):
-    return cases.cancel(storage(), case_id, data["reason"], by=g.who.person)
+    store = storage()
+    return cases.cancel(store, case_id, data["reason"], by=g.who.person,
+                        scope=admin_scope(store, g.who.person))
 
 
 @bp.route("/grids/<grid>/report-code", methods=["POST"])
@@ -65,7 +73,9 @@ def cancel(data, case_id):
 @bp.response(201, s.ReportCodeOut)
 def report_code(grid):
     """A new public report code for the grid's poster; the old code stops working."""
-    return case_public.new_report_code(storage(), grid, base_url=public_base())
+    store = storage()
+    return case_public.new_report_code(store, grid, base_url=public_base(),
+                                       scope=admin_scope(store, g.who.person))
 
 
 @bp.route("/reports/cases", methods=["GET"])
@@ -75,7 +85,10 @@ def report_code(grid):
 def report(args):
     """办结率 over the cases received in [from, to) (local dates), a grid with the
     grids under it."""
-    return case_report.case_report(storage(), args["grid"], args["from_"], args["to"])
+    store = storage()
+    if not admin_scope(store, g.who.person).grid(args["grid"]):  # as an unknown grid
+        raise ValidationFailed(fields={"grid": ["no such grid"]})
+    return case_report.case_report(store, args["grid"], args["from_"], args["to"])
 
 
 # --- residents (no token) -------------------------------------------------------

@@ -17,6 +17,7 @@ from marshmallow import RAISE
 from ..auth import require
 from ..services import anchors
 from ..services import ledger as points
+from ..services.admin_scope import admin_scope
 from ..state import signer, storage
 from . import schemas as s
 from .blueprint import Blueprint
@@ -51,7 +52,11 @@ def get_account(account):
 @bp.arguments(s.EntriesQuery, location="query", unknown=RAISE)
 @bp.alt_response(200, schema=s.EntryPage, success=True)
 def list_entries(args):
-    """Entries with seq > `after`, oldest first, at most `limit` (default 100, max 1000)."""
+    """Entries with seq > `after`, oldest first, at most `limit` (default 100, max 1000):
+    the whole chain, for auditors and district-wide admins (a scoped admin reads their
+    communities' accounts)."""
+    if g.who.role == "admin":
+        admin_scope(storage(), g.who.person).require_district("reads the whole ledger")
     bodies, next_seq = points.entries_page(storage(), args["after"], args["limit"])
     text = '{"entries":[' + ",".join(bodies) + '],"next":' + (
         "null" if next_seq is None else str(next_seq)) + "}"

@@ -7,6 +7,7 @@ from flask import g
 from ..auth import require
 from ..errors import NotFound
 from ..services import review
+from ..services.admin_scope import DISTRICT, admin_scope
 from ..state import storage
 from . import schemas as s
 from .blueprint import Blueprint
@@ -21,7 +22,9 @@ bp = Blueprint("review", __name__, description="Conflicts and op evidence")
 @bp.response(200, s.ConflictList)
 def list_conflicts():
     """Open conflicts, one per field, with both values, stamps and devices."""
-    return {"conflicts": storage().records.conflicts("open")}
+    store = storage()
+    scope = admin_scope(store, g.who.person)
+    return {"conflicts": scope.conflicts(store, store.records.conflicts("open"))}
 
 
 @bp.route("/conflicts/<int:conflict_id>/resolve", methods=["POST"])
@@ -32,7 +35,9 @@ def resolve(data, conflict_id):
     """Keep the winner (close it) or the loser (written as a new version devices pull)."""
     if conflict_id > MAX_ROW_ID:
         raise NotFound("no such conflict")
-    return review.resolve_conflict(storage(), conflict_id, data["keep"], g.who.person)
+    store = storage()
+    return review.resolve_conflict(store, conflict_id, data["keep"], g.who.person,
+                                   admin_scope(store, g.who.person))
 
 
 @bp.route("/ops/<op>", methods=["GET"])
@@ -40,4 +45,6 @@ def resolve(data, conflict_id):
 @bp.response(200, s.OpOut)
 def get_op(op):
     """The change exactly as the device signed it, its result and the device's key."""
-    return review.op_evidence(storage(), op)
+    store = storage()
+    scope = admin_scope(store, g.who.person) if g.who.role == "admin" else DISTRICT
+    return review.op_evidence(store, op, scope)  # auditors: every op

@@ -130,6 +130,39 @@ class AdminScope:
             raise NotFound("no such grid")
         return grid
 
+    def under(self, store: Storage, grid: str | None) -> list[str] | None:
+        """The grids a list filtered by ``grid`` covers (the grid and those under it),
+        or every grid within reach when ``grid`` is None (None: no filter at all);
+        NotFound for a grid that is unknown or out of reach."""
+        if grid is None:
+            ids = self.grid_ids()
+            return None if ids is None else sorted(ids)
+        self.visible_grid(store, grid)
+        return sorted(store.directory.descendants([grid]))
+
+    def visible_case(self, store: Storage, case_id: str) -> dict:
+        """A case's current state (its grid within reach), else NotFound."""
+        found = store.records.get("cases", case_id)
+        if found is None or not self.grid(found.state["fields"]["grid"]):
+            raise NotFound("no such case")
+        return found.state
+
+    def record(self, store: Storage, collection: str, record_id: str) -> bool:
+        """A synced record within reach: by the grid it sits in (households, visits,
+        cases), else by the person it belongs to (service logs: their volunteer)."""
+        if self.communities is None:
+            return True
+        found = store.records.get(collection, record_id)
+        if found is None:
+            return False
+        if found.place.grid is not None:
+            return self.grid(found.place.grid)
+        return (found.place.person is not None
+                and self.person(store.directory.person(found.place.person)))
+
+    def conflicts(self, store: Storage, rows: Iterable[dict]) -> list[dict]:
+        return [c for c in rows if self.record(store, c["collection"], c["record"])]
+
     def visible_shop(self, store: Storage, shop_id: str) -> dict:
         shop = store.directory.shop(shop_id)
         if not self.shop(shop):

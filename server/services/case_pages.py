@@ -15,6 +15,7 @@ from sync.errors import ChangeRejected
 from .. import clock
 from ..errors import InvalidState, NotFound
 from ..storage import Storage
+from .admin_scope import AdminScope
 from .case_public import categories
 from .case_report import case_report
 from .cases import current, detail_of, write_server_version
@@ -37,10 +38,11 @@ def assignable(store: Storage) -> dict[str, list[dict]]:
     return out
 
 
-def board(store: Storage, grid: str | None) -> dict[str, Any]:
-    """Open cases (not closed or cancelled) by grid, overdue ones marked, oldest first."""
+def board(store: Storage, grid: str | None, scope: AdminScope) -> dict[str, Any]:
+    """Open cases (not closed or cancelled) by grid, overdue ones marked, oldest first:
+    of ``grid`` (and those under it) or of every grid within the admin's reach."""
     with store.snapshot():
-        grids = sorted(store.directory.descendants([grid])) if grid else None
+        grids = scope.under(store, grid)
         rows = store.cases.board(grids=grids, limit=BOARD_LIMIT)
         now = clock.iso()
         names = grid_names(store)
@@ -58,15 +60,13 @@ def board(store: Storage, grid: str | None) -> dict[str, Any]:
         return {"groups": [(g, names.get(g, g), by_grid[g]) for g in sorted(by_grid)],
                 "count": len(cases), "overdue": sum(c["overdue"] for c in cases),
                 "truncated": len(rows) >= BOARD_LIMIT, "assignable": assignable(store),
-                "categories": categories(store), "grids": store.directory.grids()}
+                "categories": categories(store),
+                "grids": scope.grids(store.directory.grids())}
 
 
-def case_page(store: Storage, case_id: str) -> dict[str, Any]:
+def case_page(store: Storage, case_id: str, scope: AdminScope) -> dict[str, Any]:
     with store.snapshot():
-        found = store.records.get("cases", case_id)
-        if found is None:
-            raise NotFound("no such case")
-        state = found.state
+        state = scope.visible_case(store, case_id)
         people = {p["id"]: p["name"] for p in store.directory.people()}
         return {"case": detail_of(store, state), "people": people,
                 "grid_name": grid_names(store).get(state["fields"]["grid"], ""),

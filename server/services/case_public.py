@@ -24,6 +24,7 @@ from ..errors import InvalidState, NotFound, RateLimited, ValidationFailed
 from ..keystore import Signer
 from ..secrets_ import digest
 from ..storage import Storage
+from .admin_scope import AdminScope
 from .cases import close, current, write_server_version
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -92,11 +93,10 @@ def check_rate(store: Storage, kind: str, client: str, per_hour: int) -> None:
 # --- report codes ---------------------------------------------------------------
 
 
-def new_report_code(store: Storage, grid: str, *, base_url: str) -> dict:
+def new_report_code(store: Storage, grid: str, *, base_url: str, scope: AdminScope) -> dict:
     """A grid's new public code; the old one stops working at once."""
     with store.transaction():
-        if store.directory.grid(grid) is None:
-            raise NotFound("no such grid")
+        scope.visible_grid(store, grid)
         code = _random(CODE_CHARS)
         store.cases.add_report_code(code=code, grid=grid, at=clock.iso())
     return {"code": code, "url": report_url(base_url, code)}

@@ -20,6 +20,7 @@ from ..errors import InvalidState, NotFound, ValidationFailed
 from ..keystore import Signer
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
+from .admin_scope import AdminScope, admin_scope
 from .community_time import community_zone, local_day
 from .ledger_append import append
 from .publish import server_hlc
@@ -147,11 +148,11 @@ def close(store: Storage, signer: Signer, state: dict, values: dict, *, by: str 
 # --- the office's steps ----------------------------------------------------------
 
 
-def assign(store: Storage, case_id: str, data: dict, *, by: str) -> dict:
+def assign(store: Storage, case_id: str, data: dict, *, by: str, scope: AdminScope) -> dict:
     """派单: to a worker or volunteer whose grids hold the case's grid; on an
     ``assigned`` or ``accepted`` case it reassigns (back to ``assigned``)."""
     with store.transaction():
-        state = current(store, case_id)
+        state = scope.visible_case(store, case_id)
         f = state["fields"]
         if f["status"] not in ASSIGNABLE:
             raise InvalidState(f"a {f['status']} case cannot be assigned")
@@ -170,9 +171,9 @@ def assign(store: Storage, case_id: str, data: dict, *, by: str) -> dict:
         return detail_of(store, new)
 
 
-def cancel(store: Storage, case_id: str, reason: str, *, by: str) -> dict:
+def cancel(store: Storage, case_id: str, reason: str, *, by: str, scope: AdminScope) -> dict:
     with store.transaction():
-        state = current(store, case_id)
+        state = scope.visible_case(store, case_id)
         status = state["fields"]["status"]
         if status in ("closed", "cancelled"):
             raise InvalidState(f"a {status} case cannot be cancelled")
@@ -207,7 +208,7 @@ def visibility(store: Storage, state: dict, *, person: str, role: str) -> str | 
     wish of their grids not assigned to them) or None (not at all)."""
     f = state["fields"]
     if role == "admin":
-        return "full"
+        return "full" if admin_scope(store, person).grid(f["grid"]) else None
     if role not in ("worker", "volunteer"):
         return None
     row = store.directory.person(person)
@@ -232,13 +233,12 @@ def detail(store: Storage, case_id: str, *, person: str, role: str) -> dict:
 
 
 def list_cases(store: Storage, *, grid: str | None, status: str | None, kind: str | None,
-               after: int, limit: int) -> dict[str, Any]:
+               after: int, limit: int, scope: AdminScope) -> dict[str, Any]:
     with store.snapshot():
-        grids = None
-        if grid is not None:
-            if store.directory.grid(grid) is None:
-                raise ValidationFailed(fields={"grid": ["no such grid"]})
-            grids = sorted(store.directory.descendants([grid]))
+        try:
+            grids = scope.under(store, grid)
+        except NotFound:  # unknown, or another community's: the same answer
+            raise ValidationFailed(fields={"grid": ["no such grid"]}) from None
         page = store.cases.page(grids=grids, status=status, kind=kind, after=after,
                                 limit=limit + 1)
         cases = [view(current(store, id)) for _, id in page[:limit]]

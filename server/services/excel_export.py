@@ -25,6 +25,7 @@ from .. import clock
 from ..errors import ValidationFailed
 from ..storage import Storage
 from . import fieldview, grid_tree
+from .admin_scope import AdminScope
 from .case_public import categories
 from .community_time import community_zone
 from .fieldview import Filters
@@ -137,9 +138,12 @@ def _bytes(book: Workbook) -> bytes:
 class Exporter:
     """One export: the store, the filters, and how codes read (``label`` functions)."""
 
-    def __init__(self, store: Storage, f: Filters, *, gettext: Label, outcome: Label,
-                 activity: Label, case_labels: dict[str, Any]):
-        self.store, self.f = store, f
+    def __init__(self, store: Storage, f: Filters, scope: AdminScope, *, gettext: Label,
+                 outcome: Label, activity: Label, case_labels: dict[str, Any]):
+        """``f.grids`` is already within ``scope`` (``fieldview.filters``); the ledger
+        and redemptions sheets keep to the scope's communities here."""
+        self.store, self.f, self.scope = store, f, scope
+        self._reach: dict[str, bool] = {}
         self._, self.outcome, self.activity = gettext, outcome, activity
         self.case_labels = case_labels
         self.tz = community_zone(store)
@@ -219,12 +223,28 @@ class Exporter:
         _ = self._
         start, end = self._range()
         entries = self.store.fielddata.entries_between(start, end, MAX_ROWS + 1)
+        if not self.scope.district and len(entries) <= MAX_ROWS:  # past it: refused whole
+            entries = [e for e in entries
+                       if self._reached(e["debit"]) or self._reached(e["credit"])]
         _sheet(book, _("Ledger entries"),
                [_("Seq"), _("Time"), _("Kind"), _("From account"), _("To account"),
                 _("Points"), _("Reference"), _("Hash")],
                ([e["seq"], local_time(e["at"], self.tz), e["kind"], self._account(e["debit"]),
                  self._account(e["credit"]), e["amount"], e["ref"], e["hash"]]
                 for e in entries))
+
+    def _reached(self, account: str) -> bool:
+        """An account of the scope's communities (its volunteers, shops, issuance)."""
+        if account not in self._reach:
+            kind, _sep, ident = account.partition(":")
+            if kind == "volunteer":
+                found = self.scope.person(self.store.directory.person(ident))
+            elif kind == "shop":
+                found = self.scope.shop(self.store.directory.shop(ident))
+            else:
+                found = kind == "issuance" and self.scope.community(ident)
+            self._reach[account] = found
+        return self._reach[account]
 
     def _account(self, account: str) -> str:
         kind, _sep, ident = account.partition(":")
@@ -239,6 +259,8 @@ class Exporter:
         start, end = self._range()
         shops = {s["id"]: s["name"] for s in self.store.directory.shops()}
         rows = self.store.fielddata.redemptions_between(start, end, MAX_ROWS + 1)
+        if not self.scope.district and len(rows) <= MAX_ROWS:
+            rows = [r for r in rows if self._reached(f"shop:{r['shop']}")]
         _sheet(book, _("Redemptions"),
                [_("Time"), _("Shop"), _("Volunteer"), _("Items"), _("Points"),
                 _("Ledger seq"), _("Receipt id")],

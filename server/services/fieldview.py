@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from ledger.rules import zone
 
-from ..errors import ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..storage import Storage
+from .admin_scope import AdminScope
 from .community_time import community_zone, utc_bound
 
 OUTCOMES = ("met", "not_home", "refused")
@@ -57,8 +58,10 @@ class Filters:
         return start, end
 
 
-def filters(store: Storage, args: dict[str, str]) -> Filters:
-    """Filters from query arguments; unknown grids, bad dates and outcomes are refused."""
+def filters(store: Storage, args: dict[str, str], scope: AdminScope) -> Filters:
+    """Filters from query arguments; unknown grids, bad dates and outcomes are refused.
+    ``grids`` covers the admin's reach only: a grid out of it is an unknown one, and
+    no grid means every grid within it."""
     out = Filters(grid=args.get("grid", "")[:64], worker=args.get("worker", "")[:64],
                   outcome=args.get("outcome", "")[:20], need=args.get("need", "")[:100].strip(),
                   hazard=args.get("hazard", "")[:100].strip(),
@@ -74,10 +77,10 @@ def filters(store: Storage, args: dict[str, str]) -> Filters:
         raise ValidationFailed(fields={"from": ["The start date is after the end date."]})
     if out.outcome and out.outcome not in OUTCOMES:
         raise ValidationFailed(fields={"outcome": ["unknown outcome"]})
-    if out.grid:
-        if store.directory.grid(out.grid) is None:
-            raise ValidationFailed(fields={"grid": ["no such grid"]})
-        out.grids = sorted(store.directory.descendants([out.grid]))
+    try:
+        out.grids = scope.under(store, out.grid or None)
+    except NotFound:
+        raise ValidationFailed(fields={"grid": ["no such grid"]}) from None
     return out
 
 

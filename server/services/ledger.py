@@ -36,6 +36,7 @@ from ..errors import (
 )
 from ..keystore import Signer
 from ..storage import Storage
+from .admin_scope import admin_scope
 from .anchors import receipt
 from .ledger_append import append, check_floor
 
@@ -72,6 +73,17 @@ def account_owner(store: Storage, account: str) -> dict | None:
     return {"kind": kind, "id": ident, "community": community}
 
 
+def reaches(store: Storage, who: Principal, community: str | None) -> bool:
+    """False for an admin scoped to other communities (docs/protocol.md, scoped
+    administrators); True for everyone else (their role's own rules apply)."""
+    return who.role != "admin" or admin_scope(store, who.person).community(community)
+
+
+def _shop_community(store: Storage, shop_id: str) -> str | None:
+    shop = store.directory.shop(shop_id)
+    return shop["community"] if shop else None
+
+
 def _account_access(who: Principal, owner: dict | None) -> str | None:
     """"full", "balance" (a shop of the volunteer's community) or None."""
     if who.role in ("admin", "auditor"):
@@ -97,7 +109,7 @@ def account_view(store: Storage, who: Principal, account: str) -> dict:
         access = _account_access(who, owner)
         if access is None:
             raise Forbidden("you may not read this account")
-        if owner is None:
+        if owner is None or not reaches(store, who, owner["community"]):
             raise NotFound(f"no such account {account!r}")
         out: dict[str, Any] = {"account": account, "balance": store.ledger.balance(account),
                                "as_of": store.ledger.head()[0]}
@@ -242,6 +254,8 @@ def redemption_view(store: Storage, signer: Signer, who: Principal,
     if found is None:
         raise NotFound("no such redemption")
     redemption, entry = found
+    if not reaches(store, who, _shop_community(store, redemption["shop"])):
+        raise NotFound("no such redemption")
     if not (who.role == "admin"
             or (who.role == "shop" and who.shop == redemption["shop"])
             or (who.role == "volunteer" and who.person == redemption["volunteer"])):
@@ -271,6 +285,8 @@ def refund(store: Storage, signer: Signer, who: Principal, redemption_id: str,
         if found is None:
             raise NotFound("no such redemption")
         redemption, original = found
+        if not reaches(store, who, _shop_community(store, redemption["shop"])):
+            raise NotFound("no such redemption")
         if not (who.role == "admin" or (who.role == "shop" and who.shop == redemption["shop"])):
             raise Forbidden("only this shop's staff or an admin may refund this redemption")
         done = store.ledger.entry_by_ref("reverse", names.entry(original["seq"]))
@@ -305,7 +321,8 @@ def adjust(store: Storage, signer: Signer, who: Principal, data: dict) -> Outcom
             return Outcome(first, replayed=True)
         account = data["account"]
         owner = account_owner(store, account)
-        if owner is None or owner["kind"] not in names.FLOORED or owner["community"] is None:
+        if (owner is None or owner["kind"] not in names.FLOORED or owner["community"] is None
+                or not reaches(store, who, owner["community"])):
             raise ValidationFailed("no such volunteer or shop account", fields={
                 "account": ["must be volunteer:<id> or shop:<id> of an existing one"]})
         issuance, amount = names.issuance(owner["community"]), data["amount"]
@@ -335,7 +352,9 @@ def reverse(store: Storage, signer: Signer, who: Principal, data: dict) -> Outco
             return Outcome(first, replayed=True)
         seq = data["entry"]
         original = store.ledger.entry(seq)
-        if original is None:
+        if original is None or not all(
+                reaches(store, who, (account_owner(store, acct) or {}).get("community"))
+                for acct in (original["debit"], original["credit"])):
             raise NotFound(f"no entry with seq {seq}")
         if original["kind"] == "reverse":
             raise ValidationFailed("a reversal cannot be reversed; make an adjustment", fields={

@@ -8,15 +8,18 @@ from .. import clock
 from ..errors import NotFound, ValidationFailed
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
+from .admin_scope import AdminScope
 from .moves import household_moved
 from .publish import server_hlc
 
 
-def resolve_conflict(store: Storage, conflict_id: int, keep: str, by: str) -> dict:
+def resolve_conflict(store: Storage, conflict_id: int, keep: str, by: str,
+                     scope: AdminScope) -> dict:
     """Close a conflict; keeping the loser writes it as a new record version."""
     with store.transaction():
         conflict = store.records.conflict(conflict_id)
-        if conflict is None:
+        if conflict is None or not scope.record(store, conflict["collection"],
+                                                conflict["record"]):
             raise NotFound("no such conflict")
         if conflict["status"] != "open":
             raise ValidationFailed(f"conflict already resolved (kept {conflict['kept']})",
@@ -62,11 +65,14 @@ def _write_loser(store: Storage, conflict: dict, by: str) -> None:
         household_moved(store, state["id"], place.grid, grid, now)  # type: ignore[arg-type]
 
 
-def op_evidence(store: Storage, op: str) -> dict:
+def op_evidence(store: Storage, op: str, scope: AdminScope) -> dict:
+    """The change as signed (auditors and district-wide admins: any; a scoped admin:
+    those sent by devices of people within reach)."""
     row = store.records.op(op)
-    if row is None:
+    device = (store.access.device(row["device"]) or {}) if row else {}
+    if row is None or not (scope.district or scope.person(
+            store.directory.person(device.get("person") or ""))):
         raise NotFound("no such op")
-    device = store.access.device(row["device"]) or {}
     result: dict = {"status": row["status"]}
     if row["version"] is not None:
         result["version"] = row["version"]

@@ -159,7 +159,8 @@ def admin_conflicts() -> Any:
 def _conflicts_page(message: str | None = None, status: int = 200) -> Any:
     store = storage()
     with store.snapshot():
-        conflicts = conflict_view.describe(store, store.records.conflicts("open"))
+        conflicts = conflict_view.describe(
+            store, my_scope().conflicts(store, store.records.conflicts("open")))
     return render_template("admin/conflicts.html", conflicts=conflicts, message=message,
                            field_label=labels.field_label,
                            config_views=current_app.view_functions,
@@ -173,7 +174,7 @@ def admin_resolve(conflict_id: int) -> Any:
     if keep not in ("winner", "loser"):
         return _conflicts_page(_("Choose which value to keep."), 400)
     try:
-        review.resolve_conflict(storage(), conflict_id, keep, g.me.person)
+        review.resolve_conflict(storage(), conflict_id, keep, g.me.person, my_scope())
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed:

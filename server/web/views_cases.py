@@ -17,15 +17,19 @@ from . import case_labels, charts
 from .blueprint import bp
 from .errors import PageNotFound
 from .qr import public_origin, qr_svg
-from .session import signed_in
+from .session import my_scope, signed_in
 
 REPORT_MONTHS = 12
 
 
 def _grid_arg() -> str | None:
+    """The ``grid`` filter: a grid within the admin's reach, else a 404 page."""
     grid = request.args.get("grid") or None
-    if grid is not None and storage().directory.grid(grid[:64]) is None:
-        raise PageNotFound()
+    if grid is not None:
+        try:
+            my_scope().visible_grid(storage(), grid[:64])
+        except NotFound:
+            raise PageNotFound() from None
     return grid
 
 
@@ -33,7 +37,7 @@ def _grid_arg() -> str | None:
 @signed_in("admin")
 def admin_cases() -> Any:
     grid = _grid_arg()
-    data = case_pages.board(storage(), grid)
+    data = case_pages.board(storage(), grid, my_scope())
     done = {"assigned": _("Assigned."), "cancelled": _("Cancelled.")}.get(
         request.args.get("done", ""))
     return render_template("cases/board.html", grid=grid, message=done, **data)
@@ -47,7 +51,7 @@ def admin_case(case_id: str) -> Any:
 
 def _case_page(case_id: str, *, status: int = 200, **extra: Any) -> Any:
     try:
-        data = case_pages.case_page(storage(), case_id[:64])
+        data = case_pages.case_page(storage(), case_id[:64], my_scope())
     except NotFound:
         raise PageNotFound() from None
     extra.setdefault("error", None)
@@ -77,7 +81,7 @@ def admin_case_assign(case_id: str) -> Any:
         except ValueError:
             return _case_page(case_id, status=400, error=_("The due date is not a date."))
     try:
-        cases.assign(storage(), case_id[:64], data, by=g.me.person)
+        cases.assign(storage(), case_id[:64], data, by=g.me.person, scope=my_scope())
     except NotFound:
         raise PageNotFound() from None
     except ValidationFailed:
@@ -96,7 +100,7 @@ def admin_case_cancel(case_id: str) -> Any:
     if not reason:
         return _case_page(case_id, status=400, error=_("Say why the case is cancelled."))
     try:
-        cases.cancel(storage(), case_id[:64], reason, by=g.me.person)
+        cases.cancel(storage(), case_id[:64], reason, by=g.me.person, scope=my_scope())
     except NotFound:
         raise PageNotFound() from None
     except InvalidState:
@@ -113,7 +117,7 @@ def admin_case_cancel(case_id: str) -> Any:
 def admin_posters() -> Any:
     store = storage()
     grids = [{**g_, "code": store.cases.current_report_code(g_["id"])}
-             for g_ in store.directory.grids()]
+             for g_ in my_scope().grids(store.directory.grids())]
     return render_template("cases/posters.html", grids=grids)
 
 
@@ -121,9 +125,10 @@ def admin_posters() -> Any:
 @signed_in("admin")
 def admin_poster(grid: str) -> Any:
     store = storage()
-    row = store.directory.grid(grid[:64])
-    if row is None:
-        raise PageNotFound()
+    try:
+        row = my_scope().visible_grid(store, grid[:64])
+    except NotFound:
+        raise PageNotFound() from None
     code = store.cases.current_report_code(row["id"])
     url = case_public.report_url(_origin(), code) if code else None
     return render_template("cases/poster.html", grid=row, code=code, url=url,
@@ -135,7 +140,8 @@ def admin_poster(grid: str) -> Any:
 @signed_in("admin")
 def admin_poster_new(grid: str) -> Any:
     try:
-        case_public.new_report_code(storage(), grid[:64], base_url=_origin())
+        case_public.new_report_code(storage(), grid[:64], base_url=_origin(),
+                                    scope=my_scope())
     except NotFound:
         raise PageNotFound() from None
     return redirect(url_for("web.admin_poster", grid=grid), 303)
@@ -152,7 +158,8 @@ def _report_grid() -> str:
     store = storage()
     grid = _grid_arg()
     if grid is None:
-        communities = [g_ for g_ in store.directory.grids() if g_["parent"] is None]
+        communities = [g_ for g_ in my_scope().grids(store.directory.grids())
+                       if g_["parent"] is None]
         if not communities:
             raise PageNotFound()
         grid = communities[0]["id"]
@@ -167,7 +174,8 @@ def admin_case_report() -> Any:
     page = case_pages.report_page(store, grid, REPORT_MONTHS)
     labels = case_labels.category_names(page["categories"])
     return render_template(
-        "cases/report.html", grid=grid, grids=store.directory.grids(), **page,
+        "cases/report.html", grid=grid, grids=my_scope().grids(store.directory.grids()),
+        **page,
         charts={"months": charts.month_bars(page["series"]),
                 "rate": charts.rate_line(page["series"]),
                 "ratings": charts.rating_bars(page["report"]["ratings"]),

@@ -37,10 +37,13 @@ def _month_label(month: str) -> str:
 @signed_in("admin")
 def admin_dashboard() -> Any:
     store = storage()
-    communities = grid_tree.communities(store)
+    scope = my_scope()
+    communities = scope.grids(grid_tree.communities(store))
     chosen = request.args.get("community", "")
     if chosen not in {c["id"] for c in communities}:
-        chosen = communities[0]["id"] if len(communities) == 1 else ""
+        # "" is every community: the district-wide admin's only; a scoped admin sees one
+        chosen = communities[0]["id"] if communities and (
+            len(communities) == 1 or not scope.district) else ""
     with store.snapshot():
         fig = dashboard.figures(store, chosen or None)
     months = fig["months"]

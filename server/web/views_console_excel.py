@@ -16,7 +16,7 @@ from ..state import storage
 from . import case_labels, forms, labels
 from .blueprint import bp
 from .errors import PageNotFound
-from .session import signed_in
+from .session import my_scope, signed_in
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -32,7 +32,8 @@ def _excel_page(*, status: int = 200, error: str | None = None,
     store = storage()
     return render_template("admin/excel.html", error=error, export_error=export_error,
                            export=export, kinds=excel_export.KINDS,
-                           grids=grid_tree.grid_rows(store), jobs=store.imports.recent(),
+                           grids=my_scope().grids(grid_tree.grid_rows(store)),
+                           jobs=_jobs_in_reach(store.imports.recent()),
                            case_statuses=case_labels.STATUS, args=request.args,
                            today=clock.iso()[:10]), status
 
@@ -78,7 +79,7 @@ def admin_import_upload() -> Any:
 @signed_in("admin")
 def admin_import_job(job_id: str) -> Any:
     job = import_jobs.status(storage(), job_id[:32])
-    if job is None:
+    if job is None or not _jobs_in_reach([job]):
         raise PageNotFound()
     return render_template("admin/import_job.html", job=job, problem_text=_problem_text,
                            columns=labels.IMPORT_COLUMNS,
@@ -90,7 +91,7 @@ def admin_import_job(job_id: str) -> Any:
 def admin_import_apply(job_id: str) -> Any:
     store = storage()
     job = store.imports.get(job_id[:32])
-    if job is None:
+    if job is None or not _jobs_in_reach([job]):
         raise PageNotFound()
     if import_jobs.claim(store, job["id"]):
         if settings().import_in_request:
@@ -98,6 +99,13 @@ def admin_import_apply(job_id: str) -> Any:
         else:
             import_jobs.start(settings().database, job["id"], g.me.person)
     return redirect(url_for("web.admin_import_job", job_id=job["id"]), 303)
+
+
+def _jobs_in_reach(jobs: list[dict]) -> list[dict]:
+    """Imports a scoped admin may see: their own (a district-wide admin: every one)."""
+    if my_scope().district:
+        return jobs
+    return [job for job in jobs if job["created_by"] == g.me.person]
 
 
 def _problem_text(problem: dict) -> str:
@@ -124,12 +132,12 @@ def admin_export(what: str) -> Any:
         raise PageNotFound()
     store = storage()
     try:
-        f = fieldview.filters(store, request.args.to_dict())
+        f = fieldview.filters(store, request.args.to_dict(), my_scope())
         excel_export.check(what, f)
     except ValidationFailed as exc:
         return _excel_page(status=400, export=what, export_error=next(
             iter(forms.service_errors(exc).values()), _("Check the dates and the grid.")))
-    exporter = excel_export.Exporter(store, f, gettext=_, outcome=labels.outcome,
+    exporter = excel_export.Exporter(store, f, my_scope(), gettext=_, outcome=labels.outcome,
                                      activity=labels.activity,
                                      case_labels=case_labels.excel_labels())
     with store.snapshot():

@@ -14,7 +14,7 @@ from ..state import storage
 from . import forms
 from .blueprint import bp
 from .errors import PageNotFound
-from .session import signed_in
+from .session import my_scope, signed_in
 
 PAGE = 100
 
@@ -25,8 +25,8 @@ def _page_number() -> int:
 
 
 def _common(store: Any) -> dict:
-    grids = grid_tree.grid_rows(store)
-    people = store.directory.people()
+    grids = my_scope().grids(grid_tree.grid_rows(store))
+    people = my_scope().people(store.directory.people())
     return {"grids": grids, "grid_names": {g["id"]: g["path"] for g in grids},
             "person_names": {p["id"]: p["name"] for p in people},
             "workers": [p for p in people if p["role"] == "worker"]}
@@ -34,7 +34,7 @@ def _common(store: Any) -> dict:
 
 def _filters(store: Any) -> tuple[fieldview.Filters, dict[str, str]]:
     try:
-        return fieldview.filters(store, request.args.to_dict()), {}
+        return fieldview.filters(store, request.args.to_dict(), my_scope()), {}
     except ValidationFailed as exc:
         return fieldview.Filters(), forms.service_errors(exc)
 
@@ -63,7 +63,7 @@ def admin_households() -> Any:
 def admin_household(household_id: str) -> Any:
     store = storage()
     found = store.records.get("households", household_id[:64])
-    if found is None:
+    if found is None or not my_scope().record(store, "households", household_id[:64]):
         raise PageNotFound()
     state = found.state
     found, total = store.fielddata.visits(household=state["id"], limit=500)  # type: ignore[assignment]

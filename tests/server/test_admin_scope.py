@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cases.cases_support import case_rules, new_report, report_code
 from tests.conftest import BOTH_BACKENDS
-from tests.helpers import add_second_community, issue_token
+from tests.helpers import add_second_community, issue_token, uuid7
 from tests.helpers import api_error as error
 from tests.helpers import api_validation as validation
 
@@ -165,3 +166,104 @@ def test_devices_of_another_community_are_not_found(api, scoped):
     assert theirs.sync()["cursor"] is not None                        # still works
     assert api.ok(api.post(f"/devices/{mine.id}/revoke", token=scoped))["revoked"] is True
     assert {mine.id, theirs.id} <= ids(api.ok(api.get("/devices"))["devices"])
+
+
+# --- field data, conflicts, ops, cases, ledger ------------------------------------------
+HOME_C2 = "0b9f1c2e-0000-4000-8000-0000000000c2"
+
+
+@pytest.fixture
+def c2_data(api, scoped, data_dir):
+    """In c2: a household of h1 with an open conflict, a visit, a case by a resident,
+    10 points adjusted to v3 and a redemption of 4 at s2."""
+    w3, w3b = api.enroll("w3"), api.enroll("w3", "second phone")
+    first = w3.change("households", {"grid": "h1", "address": "二社区1号"}, id=HOME_C2)
+    assert w3.sync([first])["results"][0]["status"] == "applied"
+    w3.sync([w3.change("households", {"notes": "a"}, id=HOME_C2, base=1)])
+    w3b.sync([w3b.change("households", {"notes": "b"}, id=HOME_C2, base=1)])
+    visit = w3.change("visits", {"household": HOME_C2, "outcome": "met",
+                                 "visited_at": "2026-11-20T02:00:00.000Z"})
+    w3.sync([visit])
+    case_rules(api)
+    case_id, _receipt = new_report(api, report_code(api, "h1"))
+    api.ok(api.post("/ledger/adjustments", {"id": "adj-v3", "account": "volunteer:v3",
+                                             "amount": 10, "reason": "welcome"}), 201)
+    api.ok(api.put("/shops/s2/catalog/oil", {"name": "油", "price": 4, "stock": 5}))
+    card = api.ok(api.post("/people/v3/card"), 201)["card"]
+    redemption = uuid7()
+    api.ok(api.post("/redemptions", {"id": redemption, "volunteer": "v3", "card": card,
+                                     "items": [{"sku": "oil", "qty": 1}]},
+                    token=issue_token(data_dir, "shop2")), 201)
+    (conflict,) = api.ok(api.get("/conflicts"))["conflicts"]
+    return {"case": case_id, "redemption": redemption, "conflict": conflict["id"],
+            "op": visit["op"], "w3": w3}
+
+
+def test_conflicts_and_ops_of_another_community_are_not_found(api, scoped, c2_data):
+    assert api.ok(api.get("/conflicts", token=scoped))["conflicts"] == []
+    error(api.post(f"/conflicts/{c2_data['conflict']}/resolve", {"keep": "loser"},
+                   token=scoped), 404, "not_found")
+    error(api.get(f"/ops/{c2_data['op']}", token=scoped), 404, "not_found")
+    assert api.ok(api.get(f"/ops/{c2_data['op']}"))["op"] == c2_data["op"]
+    assert len(api.ok(api.get("/conflicts"))["conflicts"]) == 1        # still open
+
+
+def test_own_conflicts_and_ops_are_theirs(api, scoped, world):
+    w1, w1b = api.enroll("w1"), api.enroll("w1", "second")
+    hid = "0b9f1c2e-0000-4000-8000-0000000000c1"
+    change = w1.change("households", {"grid": "g1", "notes": "x"}, id=hid)
+    w1.sync([change])
+    w1.sync([w1.change("households", {"notes": "a"}, id=hid, base=1)])
+    w1b.sync([w1b.change("households", {"notes": "b"}, id=hid, base=1)])
+    (conflict,) = api.ok(api.get("/conflicts", token=scoped))["conflicts"]
+    assert api.ok(api.get(f"/ops/{change['op']}", token=scoped))["op"] == change["op"]
+    assert api.ok(api.post(f"/conflicts/{conflict['id']}/resolve", {"keep": "winner"},
+                           token=scoped))["status"] == "resolved"
+
+
+def test_cases_of_another_community_are_not_found(api, scoped, c2_data):
+    case = c2_data["case"]
+    assert api.ok(api.get("/cases", token=scoped))["cases"] == []
+    assert [c["id"] for c in api.ok(api.get("/cases"))["cases"]] == [case]
+    validation(api.get("/cases?grid=h1", token=scoped), "grid")
+    error(api.get(f"/cases/{case}", token=scoped), 404, "not_found")
+    error(api.post(f"/cases/{case}/assign", {"assignee": "w3"}, token=scoped),
+          404, "not_found")
+    error(api.post(f"/cases/{case}/cancel", {"reason": "x"}, token=scoped), 404, "not_found")
+    error(api.post("/grids/h1/report-code", token=scoped), 404, "not_found")
+    validation(api.get("/reports/cases?grid=c2&from=2026-01-01&to=2027-01-01",
+                       token=scoped), "grid")
+    assert api.ok(api.get(f"/cases/{case}"))["fields"]["status"] == "open"
+    # their own community's cases work as before
+    code = api.ok(api.post("/grids/g1/report-code", token=scoped), 201)["code"]
+    mine, _receipt = new_report(api, code)
+    assert [c["id"] for c in api.ok(api.get("/cases", token=scoped))["cases"]] == [mine]
+    assert api.ok(api.post(f"/cases/{mine}/assign", {"assignee": "w1"},
+                           token=scoped))["fields"]["status"] == "assigned"
+    assert api.ok(api.get("/reports/cases?grid=c1&from=2026-01-01&to=2030-01-01",
+                          token=scoped))["received"] >= 1
+
+
+def test_ledger_of_another_community(api, scoped, c2_data):
+    error(api.get("/accounts/volunteer:v3", token=scoped), 404, "not_found")
+    error(api.get("/accounts/shop:s2", token=scoped), 404, "not_found")
+    error(api.get("/accounts/issuance:c2", token=scoped), 404, "not_found")
+    assert api.ok(api.get("/accounts/volunteer:v3"))["balance"] == 6
+    assert "entries" in api.ok(api.get("/accounts/volunteer:v1", token=scoped))
+    err = validation(api.post("/ledger/adjustments", {"id": "adj-x", "account": "volunteer:v3",
+                                                       "amount": 100, "reason": "x"},
+                              token=scoped), "account")
+    assert "must be" in err["fields"]["account"][0]                   # as an unknown one
+    assert api.ok(api.post("/ledger/adjustments", {"id": "adj-y", "account": "volunteer:v1",
+                                                    "amount": 3, "reason": "x"},
+                           token=scoped), 201)["adjustment"]["amount"] == 3
+    seq = api.ok(api.get("/accounts/volunteer:v3"))["entries"][0]["seq"]
+    error(api.post("/ledger/reversals", {"id": "rev-x", "entry": seq, "reason": "x"},
+                   token=scoped), 404, "not_found")
+    rid = c2_data["redemption"]
+    error(api.get(f"/redemptions/{rid}", token=scoped), 404, "not_found")
+    error(api.post(f"/redemptions/{rid}/refund", {"reason": "x"}, token=scoped),
+          404, "not_found")
+    error(api.get("/ledger/entries", token=scoped), 403, "forbidden")
+    assert api.ok(api.get("/ledger/entries"))["entries"]
+    assert api.ok(api.get("/accounts/volunteer:v3"))["balance"] == 6  # nothing changed

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import add_second_community
-from tests.web.web_support import WebClient, html_of
+from tests.web.web_support import WebClient, html_of, push
 
 SCOPED_LOGIN, SCOPED_PASSWORD = "office-c1", "office-c1-pass"
 
@@ -131,3 +131,114 @@ def test_devices_page(api, scoped_web):
                               page="/admin/devices"))
     assert {d["id"]: d["revoked"] for d in api.ok(api.get("/devices"))["devices"]}[
         theirs.id] is False
+
+
+# --- cases, field data, conflicts, exports, dashboard, imports ----------------------------
+HOME_C2 = "0b9f1c2e-0000-4000-8000-0000000000c2"
+
+
+@pytest.fixture
+def c2_field(api, scoped_web):
+    """In c2: household 二社区1号 of h1 (a conflict on its notes, a visit noting a hazard)
+    and a resident's case; 10 points adjusted to v3."""
+    from tests.cases.cases_support import case_rules, new_report, report_code
+
+    w3, w3b = api.enroll("w3"), api.enroll("w3", "second phone")
+    push(w3, w3.change("households", {"grid": "h1", "address": "二社区1号",
+                                      "head_name": "赵二"}, id=HOME_C2))
+    push(w3, w3.change("households", {"notes": "a"}, id=HOME_C2, base=1))
+    push(w3b, w3b.change("households", {"notes": "b"}, id=HOME_C2, base=1))
+    push(w3, w3.change("visits", {"household": HOME_C2, "outcome": "met",
+                                  "visited_at": "2026-11-20T02:00:00.000Z",
+                                  "hazards": ["二社区隐患"]}))
+    case_rules(api)
+    case_id, _receipt = new_report(api, report_code(api, "h1"), title="二社区的案件")
+    api.ok(api.post("/ledger/adjustments", {"id": "adj-v3", "account": "volunteer:v3",
+                                             "amount": 10, "reason": "welcome"}), 201)
+    return {"case": case_id}
+
+
+def test_field_pages_of_another_community(scoped_web, office_web, c2_field):
+    not_found(scoped_web.get(f"/admin/households/{HOME_C2}"))
+    assert "二社区1号" not in html_of(scoped_web.get("/admin/households"))
+    assert scoped_web.get("/admin/households?grid=h1").status_code == 400
+    assert "二社区隐患" not in html_of(scoped_web.get("/admin/needs"))
+    assert "二社区隐患" not in html_of(scoped_web.get("/admin/visits"))
+    assert 'id="hours-v3"' not in html_of(scoped_web.get("/admin/hours"))
+    assert 'id="hours-v1"' in html_of(scoped_web.get("/admin/hours"))
+    # the district office sees them all
+    assert "二社区1号" in html_of(office_web.get(f"/admin/households/{HOME_C2}"))
+    assert "二社区隐患" in html_of(office_web.get("/admin/needs"))
+
+
+def test_conflicts_page_of_another_community(api, scoped_web, office_web, c2_field):
+    html = html_of(scoped_web.get("/admin/conflicts"))
+    assert 'id="no-conflicts"' in html
+    (conflict,) = api.ok(api.get("/conflicts"))["conflicts"]
+    not_found(scoped_web.post(f"/admin/conflicts/{conflict['id']}/resolve", {"keep": "loser"},
+                              page="/admin/conflicts"))
+    assert f'id="conflict-{conflict["id"]}"' in html_of(office_web.get("/admin/conflicts"))
+
+
+def test_case_pages_of_another_community(api, scoped_web, office_web, c2_field):
+    case = c2_field["case"]
+    assert "二社区的案件" not in html_of(scoped_web.get("/admin/cases"))
+    not_found(scoped_web.get("/admin/cases?grid=h1"))
+    not_found(scoped_web.get(f"/admin/cases/{case}"))
+    csrf = scoped_web.csrf("/admin/cases")
+    not_found(scoped_web.post(f"/admin/cases/{case}/assign", {"assignee": "w3"}, csrf=csrf))
+    not_found(scoped_web.post(f"/admin/cases/{case}/cancel", {"reason": "x"}, csrf=csrf))
+    not_found(scoped_web.get("/admin/grids/h1/poster"))
+    not_found(scoped_web.post("/admin/grids/h1/poster", {}, csrf=csrf))
+    posters = html_of(scoped_web.get("/admin/posters"))
+    assert 'id="poster-g1"' in posters and 'id="poster-h1"' not in posters
+    not_found(scoped_web.get("/admin/reports/cases?grid=c2"))
+    not_found(scoped_web.get("/admin/reports/cases.xlsx?grid=c2"))
+    assert scoped_web.get("/admin/reports/cases").status_code == 200       # c1's
+    assert api.ok(api.get(f"/cases/{case}"))["fields"]["status"] == "open"
+    assert "二社区的案件" in html_of(office_web.get("/admin/cases"))
+
+
+def test_exports_of_another_community(scoped_web, office_web, c2_field):
+    from tests.web.test_console_data import xlsx_rows
+
+    rows = xlsx_rows(scoped_web.client.get("/admin/export/visits").data)
+    assert all("二社区1号" not in str(r) for r in rows)
+    assert scoped_web.get("/admin/export/visits?grid=h1").status_code == 400
+    ledger = xlsx_rows(scoped_web.client.get("/admin/export/ledger?from=2020-01-01").data)
+    assert ledger[1:] and all("volunteer:v3" not in str(r) for r in ledger)
+    assert any("volunteer:v3" in str(r) for r in xlsx_rows(
+        office_web.client.get("/admin/export/ledger?from=2020-01-01").data))
+    cases = xlsx_rows(scoped_web.client.get("/admin/export/cases").data)
+    assert all("二社区的案件" not in str(r) for r in cases)
+
+
+def test_dashboard_is_their_community(scoped_web, office_web, c2_field):
+    html = html_of(scoped_web.get("/admin/dashboard?community=c2"))
+    assert 'value="c2"' not in html
+    assert 'value="c2"' in html_of(office_web.get("/admin/dashboard"))
+
+
+def test_import_of_another_communitys_grid_is_an_unknown_grid(api, app, scoped_web, office_web):
+    import dataclasses
+
+    from tests.web.test_console_data import roster, upload
+
+    app.extensions["gridsync.settings"] = dataclasses.replace(
+        app.extensions["gridsync.settings"], import_in_request=True)
+    data = roster([["R-1", "h1", "二社区9号", "钱九", 2, None, None, None],
+                   ["R-2", "g1", "幸福路99号", "孙十", 1, None, None, None]],
+                  [["p-new", "新人", "志愿者", "h1", None], ["p-ok", "好人", "志愿者", "g1", None]])
+    resp = upload(scoped_web, data)
+    assert resp.status_code == 303, resp.status_code
+    job = resp.headers["Location"]
+    assert "“h1”" in html_of(scoped_web.get(job))          # as a grid nobody has
+    theirs = upload(office_web, data).headers["Location"]  # the district office's job
+    not_found(scoped_web.get(theirs))
+    not_found(scoped_web.post(theirs + "/apply", {}, page=job))
+    resp = scoped_web.post(job + "/apply", {})
+    assert resp.status_code == 303
+    assert api.get("/people/p-new").status_code == 404
+    assert api.ok(api.get("/people/p-ok"))["community"] == "c1"
+    everything = html_of(office_web.get("/admin/households"))
+    assert "幸福路99号" in everything and "二社区9号" not in everything
