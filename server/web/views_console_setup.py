@@ -276,10 +276,11 @@ def _rules_page(*, status: int = 200, errors: dict | None = None, rows: list | N
         head = {"daily_cap": "" if not current or current["daily_cap"] is None
                 else current["daily_cap"],
                 "timezone": zone_of(current)}
-    rows = list(rows) + [{"key": "", "name": "", "points_per_hour": ""}] * BLANK_ROWS
+    district = my_scope().district  # a scoped admin reads the district's rules, no blanks
+    rows = list(rows) + [{"key": "", "name": "", "points_per_hour": ""}] * (
+        BLANK_ROWS if district else 0)
     return render_template("admin/rules.html", rows=rows, head=head, errors=errors or {},
-                           current=current, message=message,
-                           district=my_scope().district), status
+                           current=current, message=message, district=district), status
 
 
 @bp.route("/admin/rules", methods=["GET"])
