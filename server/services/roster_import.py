@@ -335,6 +335,11 @@ def plan_people(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], plan
             continue
         seen[data["id"]] = number
         current = store.directory.person(data["id"])
+        if current is not None and not scope.person(current):
+            # ids are the district's: taken, as a create would answer, and nothing more
+            # (not the role of another community's person, an admin or the auditor)
+            plan.problems.append(RowProblem("people", number, "id", "id_taken", data["id"]))
+            continue
         if current is None:
             plan.counts["new"] += 1
         elif current["role"] != data["role"] or current["shop"] != data.get("shop"):

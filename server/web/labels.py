@@ -64,6 +64,7 @@ IMPORT_PROBLEMS = {
     "repeated": _l("The same household or person as row {value}."),
     "invalid": _l("This value is not allowed: “{value}”."),
     "role_fixed": _l("This person exists with another role ({value}); a role cannot change."),
+    "id_taken": _l("Someone else already has the id “{value}”; choose another."),
     "refused": _l("Refused by the server (changed by someone else since the check?)."),
 }
 #: Roster columns by field, for the problems table.

@@ -242,3 +242,20 @@ def test_import_of_another_communitys_grid_is_an_unknown_grid(api, app, scoped_w
     assert api.ok(api.get("/people/p-ok"))["community"] == "c1"
     everything = html_of(office_web.get("/admin/households"))
     assert "幸福路99号" in everything and "二社区9号" not in everything
+
+
+def test_import_of_an_id_taken_outside_their_community_tells_nothing_more(api, app, scoped_web):
+    """A people row with the id of another community's volunteer, the district admin or
+    the auditor is refused as a taken id, without their role."""
+    import dataclasses
+
+    from tests.web.test_console_data import roster, upload
+
+    app.extensions["gridsync.settings"] = dataclasses.replace(
+        app.extensions["gridsync.settings"], import_in_request=True)
+    people = [[pid, "某人", "网格员", "g1", None] for pid in ("v3", "admin", "a1")]
+    page = html_of(scoped_web.get(upload(scoped_web, roster([], people)).headers["Location"]))
+    for pid in ("v3", "admin", "a1"):
+        assert f"编号“{pid}”已被别人使用" in page
+    for role in ("volunteer", "admin", "auditor", "志愿者", "管理员", "审计"):
+        assert f"（{role}）" not in page and f"({role})" not in page
