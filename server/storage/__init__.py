@@ -65,6 +65,9 @@ class SqlStorage:
     def lock_writes(self) -> None:
         self.db.lock_writes()
 
+    def lock_device(self, device: str) -> None:
+        self.db.lock_device(device)
+
     @contextmanager
     def savepoint(self) -> Iterator[SqlStorage]:
         with self.db.savepoint():

@@ -170,6 +170,9 @@ class Database:
     def lock_writes(self) -> None:
         """The write lock is held from BEGIN IMMEDIATE: nothing to take."""
 
+    def lock_device(self, device: str) -> None:
+        """BEGIN IMMEDIATE already runs every write transaction one at a time."""
+
     @contextmanager
     def savepoint(self) -> Iterator[Database]:
         """Inside a transaction: what runs inside is undone if it raises, kept if not."""

@@ -634,6 +634,11 @@ class Storage(Protocol):
         """Take the write lock now, in a deferred transaction (held until it ends)."""
         ...
 
+    def lock_device(self, device: str) -> None:
+        """In a deferred transaction, before it claims any row: this device's other
+        deferred transactions (a retry racing its original) wait for this one to end."""
+        ...
+
     def savepoint(self) -> AbstractContextManager[Storage]:
         """Inside a transaction: undone if the block raises (the transaction goes on)."""
         ...

@@ -46,6 +46,7 @@ from .dialect import POSTGRESQL
 from .errors import BUSY, INTEGRITY, OTHER, UNAVAILABLE, UNSTORABLE, BackendError
 
 WRITE_LOCK = 0x67726964  # "grid": the one advisory lock every write transaction takes
+DEVICE_LOCK = 0x64657669  # "devi": with a device's hash, its pushes' lock (lock_device)
 POOL_SIZE = int(os.environ.get("GRIDSYNC_DATABASE_POOL", "4"))
 LOCK_TIMEOUT_MS = 10_000  # like SQLite's busy timeout
 
@@ -339,6 +340,21 @@ class PgDatabase:
                 self._conn.execute(*self.write_lock)
             self._locked = True
             self.write_serial += 1 + (self.write_serial & 1)  # a new odd value
+
+    def lock_device(self, device: str) -> None:
+        """One device's deferred pushes one at a time (a transaction-level advisory lock
+        in the two-key space, apart from WRITE_LOCK's; a savepoint's undo keeps it).
+
+        Without it a retry sent through another host while its original was sent back
+        (stale under the write lock) claimed the op rows the undo had freed; the
+        original, applying again under the write lock, waited on those rows while the
+        retry waited on the lock: a deadlock PostgreSQL broke after 1 s by failing one
+        of them or any writer queued behind, with every host's writers waiting."""
+        if self._conn is None:
+            raise RuntimeError("lock_device() outside a write transaction")
+        with driver_errors():
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                               (DEVICE_LOCK, device))
 
     @contextmanager
     def savepoint(self) -> Iterator[PgDatabase]:

@@ -108,6 +108,9 @@ class Push:
         ``store.transaction(deferred=True)``; each change's result."""
         if self.store.late_lock and all(c.change is None or c.change["collection"]
                                         in LOCK_FREE for c in checked):
+            # before any op row is claimed: a retry waits for its original, never holds
+            # rows the original needs again after it is sent back (it keeps this lock)
+            self.store.lock_device(self.who.device or "")
             try:
                 with self.store.savepoint():
                     return self._apply_all(checked, early=True)
