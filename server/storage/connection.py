@@ -94,7 +94,7 @@ class Database:
         self._lock = threading.RLock()
 
     # The statements catch the driver's errors themselves rather than in ``driver_errors``:
-    # a context manager per statement cost about a fifth of a ledger append's Python.
+    # a context manager costs about 1 µs a statement, on every statement the server runs.
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Cursor:
         try:
             return self.conn.execute(sql, params)
