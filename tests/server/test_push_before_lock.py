@@ -4,15 +4,16 @@ what a push applied under the lock would have written.
 
 - A household a push creates is found by the office's search as soon as the push has
   returned, with the index row the records trigger would have written.
-- Another push committed between a push's work and its lock (a retry of the same ops
-  through another host, or another device's edit of a household it read) sends the
-  push back under the lock: the retried ops are answered as replays, the edits merge
-  field by field, and every op, record and index row is stored once.
+- A retry of the same ops through another host waits for the push (its device's lock)
+  and is answered as replays. Another device's edit of a household the push read,
+  committed between the push's work and its lock, sends the push back under the lock:
+  the edits merge field by field. Every op, record and index row is stored once.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -66,11 +67,13 @@ def test_pushed_households_are_found_right_after_the_push(api, world, store, dat
     assert index_rows(data_dir) == written
 
 
-def racing(monkeypatch, interfere) -> list[bool]:
+def racing(monkeypatch, interfere, started: list[threading.Thread] | None = None
+           ) -> list[bool]:
     """Run ``interfere()`` once, in another thread (with its own connection, as another
     host would), in the next push once it has applied its changes and before it writes
     anything or takes the write lock; returns the ``early`` flag of each of that push's
-    attempts."""
+    attempts. With ``started`` the push goes on after a moment instead of waiting for
+    ``interfere`` to end (the thread is put there, for the caller to join)."""
     attempts: list[bool] = []
     here = threading.get_ident()
     index_new, apply_all = WriteBuffer.index_new_households, push_module.Push._apply_all
@@ -79,7 +82,11 @@ def racing(monkeypatch, interfere) -> list[bool]:
         if threading.get_ident() == here and attempts == [True]:
             other = threading.Thread(target=interfere)
             other.start()
-            other.join(60)
+            if started is None:
+                other.join(60)
+            else:
+                started.append(other)
+                time.sleep(0.3)
         return index_new(self)
 
     def counted(self, checked, *, early):
@@ -98,8 +105,12 @@ def seqs(data_dir) -> list[int]:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_a_retry_stored_while_a_push_applies_is_answered_as_replays(
+def test_a_retry_sent_while_a_push_applies_waits_for_it_and_gets_replays(
         api, world, data_dir, make_app, monkeypatch):
+    """The retry takes its device's lock (``Storage.lock_device``) before claiming an op
+    row, so it waits for the original instead of storing the ops in its window (which
+    sent the original back, and could deadlock it under the write lock:
+    tests/server/test_push_retry_race.py)."""
     w1 = api.enroll("w1")
     other_host = make_app(data_dir).test_client()  # its own connection: a second host
     batch = [w1.change("households", {"grid": "g1", "address": f"幸福路{n}号", "members": 1})
@@ -112,13 +123,16 @@ def test_a_retry_stored_while_a_push_applies_is_answered_as_replays(
         retried.extend(resp.get_json()["results"])
 
     before = seqs(data_dir)
-    attempts = racing(monkeypatch, retry)
+    waiting: list[threading.Thread] = []
+    attempts = racing(monkeypatch, retry, started=waiting)
     results = w1.sync(batch)["results"]
-    assert attempts == [True, False]       # applied early, stale, applied under the lock
-    assert [(r["op"], r["status"], r["version"]) for r in retried] == [
-        (c["op"], "applied", 1) for c in batch]
+    for thread in waiting:
+        thread.join(60)
+    assert attempts == [True]              # applied early and never sent back
     assert [(r["op"], r["status"], r["version"]) for r in results] == [
-        (c["op"], "duplicate", 1) for c in batch]        # the retry's results, as replays
+        (c["op"], "applied", 1) for c in batch]
+    assert [(r["op"], r["status"], r["version"]) for r in retried] == [
+        (c["op"], "duplicate", 1) for c in batch]        # the original's, as replays
     marks = ", ".join("?" * len(batch))
     with RawDb(data_dir) as raw:
         ops = raw.scalar(f"SELECT count(*) FROM ops WHERE op IN ({marks})",
