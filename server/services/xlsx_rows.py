@@ -39,6 +39,7 @@ MAX_PART_BYTES = 256 << 20   # unzipped sheet or shared strings (a 200,000-row r
 MAX_TREE_BYTES = 8 << 20     # unzipped workbook, relationships, styles (real ones: a few KB)
 MAX_CELL_CHARS = 32_767      # Excel's limit for the text of one cell
 MAX_STRINGS = 4_000_000      # shared strings: two full sheets of 200,000 rows, ten texts a row
+MAX_SHEETS = 1_000           # sheets (and relationships) one workbook may name
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _INTEGER = re.compile(r"-?\d{1,15}")
 
@@ -67,9 +68,6 @@ def _column(ref: str) -> int:
         if len(_COLUMNS) < 20_000:
             _COLUMNS[letters] = column
     return column
-
-
-MAX_SHEETS = 1_000           # sheets (and relationships) one workbook may name
 
 
 def _no_doctype(*_: object) -> None:

@@ -110,8 +110,8 @@ def _tool_connection(url: str) -> Iterator[tuple[str, dict[str, str]]]:
     if "service" in params:
         raise ToolFailed("a URL with both service= and sslpassword= cannot be handed to "
                          "pg_dump: put the sslpassword in that service's entry instead")
-    if str(sslpassword) != str(sslpassword).strip() or "\n" in str(sslpassword) \
-            or "\r" in str(sslpassword):
+    sslpassword = str(sslpassword)
+    if sslpassword != sslpassword.strip() or "\n" in sslpassword or "\r" in sslpassword:
         raise ToolFailed("an sslpassword with a line break or surrounding spaces cannot be "
                          "handed to pg_dump (its service file would change it)")
     with tempfile.TemporaryDirectory(prefix="gridsync-pg-") as private:   # mode 0700

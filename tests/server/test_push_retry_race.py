@@ -24,117 +24,114 @@ def post(client, device, changes):
     return resp.status_code, resp.get_json()
 
 
+class Race:
+    """w1's edit of a household (``mine``), w1b's edit of it (``theirs``, committed by
+    another host while w1's push applies: that sends w1's push back under the lock), an
+    unrelated device's push (``bystander``, wx of grid g2), three more hosts, and the
+    answers (``out``) and threads of the interleaving a test forces."""
+
+    def __init__(self, api, data_dir, make_app):
+        self.w1, self.w1b = api.enroll("w1"), api.enroll("w1b")
+        api.person("wx", "worker", ["g2"])
+        self.wx = api.enroll("wx")
+        home = self.w1.change("households", {"grid": "g1", "address": "和平街7号"})
+        assert self.w1.sync([home])["results"][0]["status"] == "applied"
+        self.retry_host, self.edit_host, self.other_host = (
+            make_app(data_dir).test_client() for _ in range(3))
+        self.mine = [self.w1.change("households", {"address": "和平街9号"}, id=home["id"],
+                                    base=1)]
+        self.theirs = [self.w1b.change("households", {"phone": "139"}, id=home["id"], base=1)]
+        self.bystander = [self.wx.change("households", {"grid": "g2", "address": "other"})]
+        self.here = threading.get_ident()
+        self.out: dict[str, object] = {}
+        self.threads: list[threading.Thread] = []
+
+    def in_original(self) -> bool:
+        return threading.get_ident() == self.here
+
+    def edit(self) -> None:
+        """w1b's edit, committed through another host before w1's push takes the lock."""
+        edit = threading.Thread(target=lambda: self.out.__setitem__(
+            "edit", post(self.edit_host, self.w1b, self.theirs)))
+        edit.start()
+        edit.join(60)
+
+    def start(self, name: str, host, device, changes, delay: float = 0.0) -> None:
+        def run():
+            time.sleep(delay)
+            self.out[name] = post(host, device, changes)
+        self.threads.append(threading.Thread(target=run))
+        self.threads[-1].start()
+
+    def retry_reaches_the_lock_late(self, monkeypatch) -> None:
+        """The retry's host is a moment slower to reach the write lock (scheduling)."""
+        from server.storage import SqlStorage
+
+        lock_writes = SqlStorage.lock_writes
+
+        def late(storage):
+            if self.threads and threading.current_thread() is self.threads[0]:
+                time.sleep(0.3)
+            lock_writes(storage)
+        monkeypatch.setattr(SqlStorage, "lock_writes", late)
+
+    def run_original(self, api) -> dict:
+        self.out["original"] = post(api.client, self.w1, self.mine)
+        for thread in self.threads:
+            thread.join(60)
+        return self.out
+
+
 def test_a_retry_racing_its_sent_back_original_waits_and_is_a_duplicate(
         api, world, data_dir, make_app, monkeypatch):
-    w1, w1b = api.enroll("w1"), api.enroll("w1b")
-    api.person("wx", "worker", ["g2"])
-    wx = api.enroll("wx")
-    home = w1.change("households", {"grid": "g1", "address": "和平街7号"})
-    assert w1.sync([home])["results"][0]["status"] == "applied"
-    host_b, host_c, host_d = (make_app(data_dir).test_client() for _ in range(3))
-    mine = [w1.change("households", {"address": "和平街9号"}, id=home["id"], base=1)]
-    theirs = [w1b.change("households", {"phone": "139"}, id=home["id"], base=1)]
-    bystander = [wx.change("households", {"grid": "g2", "address": "other"})]
-    here = threading.get_ident()
-    out: dict[str, object] = {}
+    race = Race(api, data_dir, make_app)
     store_ops = WriteBuffer.store_ops
-    threads = []
 
     def paused(self):
         store_ops(self)
-        if threading.get_ident() == here and "retry" not in out:
-            out["retry"] = None
-            edit = threading.Thread(target=lambda: out.__setitem__(
-                "edit", post(host_c, w1b, theirs)))        # another host's commit: stale
-            edit.start()
-            edit.join(60)
-
-            def retry():
-                out["retry"] = post(host_b, w1, mine)          # waits on our op row
-
-            def other():
-                time.sleep(0.6)
-                t0 = time.monotonic()
-                out["bystander"] = post(host_d, wx, bystander)  # an unrelated device
-                out["bystander_s"] = time.monotonic() - t0
-            threads.extend([threading.Thread(target=retry), threading.Thread(target=other)])
-            for t in threads:
-                t.start()
+        if race.in_original() and "retry" not in race.out:
+            race.out["retry"] = None
+            race.edit()
+            race.start("retry", race.retry_host, race.w1, race.mine)
+            race.start("bystander", race.other_host, race.wx, race.bystander, delay=0.6)
             time.sleep(0.5)
 
     monkeypatch.setattr(WriteBuffer, "store_ops", paused)
-    from server.storage import SqlStorage
-    lock_writes = SqlStorage.lock_writes
-
-    def late(self):  # the retry's host is a moment slower to reach the lock (scheduling)
-        if threads and threading.current_thread() is threads[0]:
-            time.sleep(0.3)
-        lock_writes(self)
-    monkeypatch.setattr(SqlStorage, "lock_writes", late)
-    t0 = time.monotonic()
-    out["original"] = post(api.client, w1, mine)
-    out["original_s"] = time.monotonic() - t0
-    for t in threads:
-        t.join(60)
+    race.retry_reaches_the_lock_late(monkeypatch)
+    out = race.run_original(api)
     assert out["original"][0] == 200 and out["retry"][0] == 200, out
     assert out["original"][1]["results"][0]["status"] in ("applied", "conflict"), out
     assert out["retry"][1]["results"][0]["status"] == "duplicate", out
     assert out["bystander"][0] == 200, out
 
 
-def test_an_unrelated_push_queued_behind_the_race_is_not_failed(api, world, data_dir, make_app,
-                                                    monkeypatch):
+def test_an_unrelated_push_queued_behind_the_race_is_not_failed(
+        api, world, data_dir, make_app, monkeypatch):
     """As above, but the original takes a moment to reach its op rows under the lock (a
     larger batch): an unrelated device's push queues for the lock in that moment. Before
     the fix, PostgreSQL's deadlock check failed *it* (its wait closed the cycle)."""
     from server.services.sync import push as push_module
-    from server.storage import SqlStorage
-    w1, w1b = api.enroll("w1"), api.enroll("w1b")
-    api.person("wx", "worker", ["g2"])
-    wx = api.enroll("wx")
-    home = w1.change("households", {"grid": "g1", "address": "和平街7号"})
-    assert w1.sync([home])["results"][0]["status"] == "applied"
-    host_b, host_c, host_d = (make_app(data_dir).test_client() for _ in range(3))
-    mine = [w1.change("households", {"address": "和平街9号"}, id=home["id"], base=1)]
-    theirs = [w1b.change("households", {"phone": "139"}, id=home["id"], base=1)]
-    bystander = [wx.change("households", {"grid": "g2", "address": "other"})]
-    here = threading.get_ident()
-    out: dict[str, object] = {}
-    threads: list[threading.Thread] = []
-    store_ops, flush, lock_writes = (WriteBuffer.store_ops, push_module.Push.flush,
-                                     SqlStorage.lock_writes)
+
+    race = Race(api, data_dir, make_app)
+    store_ops, flush = WriteBuffer.store_ops, push_module.Push.flush
 
     def paused(self):
         store_ops(self)
-        if threading.get_ident() == here and "retry" not in out:
-            out["retry"] = None
-            edit = threading.Thread(target=lambda: out.__setitem__(
-                "edit", post(host_c, w1b, theirs)))
-            edit.start()
-            edit.join(60)
-            threads.append(threading.Thread(target=lambda: out.__setitem__(
-                "retry", post(host_b, w1, mine))))
-            threads[0].start()
+        if race.in_original() and "retry" not in race.out:
+            race.out["retry"] = None
+            race.edit()
+            race.start("retry", race.retry_host, race.w1, race.mine)
             time.sleep(0.5)
 
     def slow_flush(self, indexed=None):
-        if threading.get_ident() == here and len(threads) == 1:   # the fallback, locked
-            threads.append(threading.Thread(target=lambda: out.__setitem__(
-                "bystander", post(host_d, wx, bystander))))
-            threads[1].start()
+        if race.in_original() and len(race.threads) == 1:   # the fallback, locked
+            race.start("bystander", race.other_host, race.wx, race.bystander)
             time.sleep(0.2)
         return flush(self, indexed)
 
-    def late(self):
-        if threads and threading.current_thread() is threads[0]:
-            time.sleep(0.3)
-        lock_writes(self)
-
     monkeypatch.setattr(WriteBuffer, "store_ops", paused)
     monkeypatch.setattr(push_module.Push, "flush", slow_flush)
-    monkeypatch.setattr(SqlStorage, "lock_writes", late)
-    out["original"] = post(api.client, w1, mine)
-    for t in threads:
-        t.join(60)
+    race.retry_reaches_the_lock_late(monkeypatch)
+    out = race.run_original(api)
     assert out["bystander"][0] == 200, out["bystander"]
     assert out["original"][0] == 200 and out["retry"][0] == 200, out
