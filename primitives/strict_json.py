@@ -39,10 +39,37 @@ def _no_constant(name: str) -> Any:
 _STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
 
+_MISS = object()
+
+
+def _written_back(raw: bytes) -> Any:
+    """The value of ``raw`` if orjson writes it back byte for byte, else ``_MISS``.
+
+    Such text cannot hold a repeated key (the write-back would have dropped it),
+    NaN or Infinity (orjson refuses them), a lone surrogate or bad UTF-8 (refused),
+    a float spelled otherwise than orjson would (``1e5``, ``-0.0e0``) or an integer
+    past 64 bits (read as a float, written back with a dot or an exponent): it is
+    exactly what the strict decoder would read, to the same value, for a third of
+    its CPU. Compact JSON (what orjson, JavaScript's ``JSON.stringify`` and the field
+    clients write) takes this way; anything else is ``_MISS``, for the strict decoder.
+    """
+    try:
+        value = orjson.loads(raw)
+        if orjson.dumps(value) == raw:
+            return value
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        pass
+    return _MISS
+
+
 def loads(text: str | bytes) -> Any:
     """``json.loads`` refusing duplicate keys (``DuplicateKey``) and NaN or
-    Infinity (``ValueError``); bad UTF-8 is a ``UnicodeDecodeError``."""
+    Infinity (``ValueError``); bad UTF-8 is a ``UnicodeDecodeError``. Bytes that
+    orjson writes back unchanged take ``_written_back``'s shortcut."""
     if isinstance(text, bytes | bytearray):
+        value = _written_back(bytes(text))
+        if value is not _MISS:
+            return value
         text = bytes(text).decode("utf-8")
     elif not isinstance(text, str):
         raise ValueError("not text")
@@ -50,22 +77,9 @@ def loads(text: str | bytes) -> Any:
 
 
 def loads_stored(text: str | bytes) -> Any:
-    """``loads`` for text the server wrote itself, fast in the common case.
-
-    Compact text that orjson writes back byte for byte (as the server stores
-    entries and records) cannot hold a repeated key, which the write-back
-    would have dropped: that case skips the slower check.
-    """
-    if isinstance(text, bytes | bytearray):
-        raw = bytes(text)
-    elif isinstance(text, str):
-        raw = text.encode("utf-8", "surrogatepass")
-    else:
-        raise ValueError("not text")
-    try:
-        value = orjson.loads(raw)
-        if orjson.dumps(value) == raw:
-            return value
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        pass
-    return loads(raw)
+    """``loads`` for text the server wrote itself, which may be a ``str`` (taken as its
+    UTF-8 bytes, so compact text as the server stores entries and records takes
+    ``_written_back``'s shortcut)."""
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogatepass")
+    return loads(text)

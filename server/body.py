@@ -30,8 +30,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 def parse_json(raw: bytes) -> Any:
     try:
-        text = raw.decode("utf-8")
-        value = strict_json.loads(text)
+        value = strict_json.loads(raw)
         if _SURROGATE_ESCAPE.search(raw):
             # "\ud800" alone is valid JSON syntax but no Unicode text: it cannot be stored
             # or sent back as UTF-8. (Paired escapes decode to one code point and pass.)
