@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from .connection import Database
 from .errors import Conflict, Missing
+
+
+@dataclass(frozen=True)
+class GridReach:
+    """A person's grids (``own``, sorted), every grid under them (``below``, theirs
+    included), above them (``above``, theirs included) and the people holding any grid
+    below or above."""
+
+    own: list[str]
+    below: set[str]
+    above: set[str]
+    people: set[str]
 
 
 class DirectoryStore:
@@ -64,6 +77,31 @@ class DirectoryStore:
             (json.dumps(grid_ids),),
         )
         return {r[0] for r in rows}
+
+    def reach(self, person: str) -> GridReach:
+        """``person``'s own grids, the grids under and above them and who holds any of
+        those, in one query (what a device's scope is made of, read on every sync):
+        ``descendants``, ``ancestors`` and ``people_in_grids`` of the person's grids."""
+        reach = GridReach([], set(), set(), set())
+        for kind, id in self.db.query(
+                """WITH RECURSIVE own(id) AS (SELECT grid FROM person_grids WHERE person = ?),
+                   sub(id) AS (SELECT id FROM own
+                               UNION SELECT g.id FROM grids g JOIN sub ON g.parent = sub.id),
+                   up(id) AS (SELECT id FROM own
+                              UNION SELECT g.parent FROM grids g JOIN up ON g.id = up.id
+                              WHERE g.parent IS NOT NULL)
+                   SELECT 'own', id FROM own
+                   UNION ALL SELECT 'below', id FROM sub
+                   UNION ALL SELECT 'above', id FROM up
+                   UNION ALL SELECT DISTINCT 'people', person FROM person_grids
+                     WHERE grid IN (SELECT id FROM sub UNION SELECT id FROM up)""",
+                (person,)):
+            if kind == "own":
+                reach.own.append(id)
+            else:
+                getattr(reach, kind).add(id)
+        reach.own.sort()
+        return reach
 
     # --- shops -----------------------------------------------------------
     def add_shop(self, *, id: str, name: str, community: str, at: str) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from .directory import GridReach
 from .ledger import AppendState
 from .records import Placement, RecordWrite, StoredRecord
 
@@ -62,6 +63,9 @@ class DirectoryPart(Protocol):
         ...
 
     def people_in_grids(self, grid_ids: set[str]) -> set[str]:
+        ...
+
+    def reach(self, person: str) -> GridReach:
         ...
 
     def set_card(self, person: str, card_hash: str, sealed: str | None) -> None:

@@ -101,6 +101,23 @@ def test_grid_tree_walks(town):
     assert d.ancestors(["g2", "c2"]) == {"g2", "c1", "c2"}
 
 
+def test_reach_is_the_tree_walks_of_a_persons_grids_in_one_read(town):
+    d = town.directory
+    with town.transaction():
+        d.add_person(id="w2", name="赵", role="worker", grids=["g1a", "c2"], shop=None,
+                     community="c1", at=AT)
+    for person in ("w1", "v1", "w2", "shop1", "nobody"):
+        own = d.person(person)["grids"] if d.person(person) else []
+        reach = d.reach(person)
+        assert reach.own == own, person
+        assert reach.below == d.descendants(own), person
+        assert reach.above == d.ancestors(own), person
+        assert reach.people == d.people_in_grids(d.descendants(own) | d.ancestors(own)), person
+    assert d.reach("w2").below == {"g1a", "c2"} and d.reach("w2").above == {"g1a", "g1", "c1",
+                                                                               "c2"}
+    assert d.reach("w2").people == {"w1", "v1", "w2"} and d.reach("shop1").people == set()
+
+
 def test_shops(town):
     d = town.directory
     assert d.shop("s1") == {"id": "s1", "name": "积分超市", "community": "c1"}

@@ -37,17 +37,31 @@ class Scope:
 
 
 def scope_for(store: Storage, person: str, role: str, own_grids: list[str]) -> Scope:
+    """The scope ``person`` had, or would have, holding ``own_grids``."""
     if role != "worker":
         wishes = store.directory.descendants(own_grids) if role == "volunteer" else set()
-        return Scope(person, role, tuple(sorted(own_grids)), frozenset(), frozenset({person}),
-                     wish_grids=frozenset(wishes))
+        return _scope(person, role, own_grids, wishes, set(), set())
     grids = store.directory.descendants(own_grids)
     meeting = grids | store.directory.ancestors(own_grids)
-    people = store.directory.people_in_grids(meeting)
-    return Scope(person, role, tuple(sorted(own_grids)), frozenset(grids), frozenset(people),
-                 frozenset(meeting))
+    return _scope(person, role, own_grids, grids, meeting,
+                  store.directory.people_in_grids(meeting))
 
 
 def device_scope(store: Storage, who: Principal) -> Scope:
-    person = store.directory.person(who.person)
-    return scope_for(store, who.person, who.role, person["grids"] if person else [])
+    """The device's person's scope now, from the grids they hold: one query
+    (``DirectoryPart.reach``), read on every sync."""
+    reach = store.directory.reach(who.person)
+    return _scope(who.person, who.role, reach.own, reach.below, reach.below | reach.above,
+                  reach.people)
+
+
+def _scope(person: str, role: str, own_grids: list[str], below: set[str], meeting: set[str],
+           people: set[str]) -> Scope:
+    """``below``: the grids under ``own_grids`` (theirs included); ``meeting``: those and
+    the grids above; ``people``: who holds any of ``meeting``."""
+    own = tuple(sorted(own_grids))
+    if role != "worker":  # a volunteer's wishes come from the grids under theirs
+        wishes = below if role == "volunteer" else set()
+        return Scope(person, role, own, frozenset(), frozenset({person}),
+                     wish_grids=frozenset(wishes))
+    return Scope(person, role, own, frozenset(below), frozenset(people), frozenset(meeting))
