@@ -14,8 +14,8 @@ Prints, per limit:
   arbiter and workers, from /proc) through HTTP (requests asks for gzip, as a
   device on a mobile network would), against the bound: records per CPU
   second of the same pages read in-process by ``RecordStore.pull`` (the scope
-  query with the record views built by SQLite, as bytes) with no HTTP, no
-  auth, no cursor and no gzip (targets: >= 0.8 in pages of 5,000, >= 0.6 in
+  query reading the record views stored with the records, as bytes) with no
+  HTTP, no auth, no cursor and no gzip (targets: >= 0.8 in pages of 5,000, >= 0.6 in
   pages of 500). Server CPU rather than wall time: the bench's client (JSON
   parsing, gunzip) shares the two cores and runs between the pages, and other
   work on a shared machine stretches the wall clock of both sides unevenly;
@@ -91,7 +91,7 @@ def seed(data: Path, households: int, grid: str = "g1") -> float:
 
 def read_bound(data: Path, grid: str = "g1", limit: int = 5000) -> float:
     """Records per CPU second for the pull's own work in-process: the scope query
-    building the record views (UTF-8 JSON) page by page, with no HTTP around it."""
+    reading the stored record views (UTF-8 JSON) page by page, with no HTTP around it."""
     store = open_storage(str(data / "gridsync.db"), migrate_schema=False)
     total, after = 0, 0
     started = time.process_time()

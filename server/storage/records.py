@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import orjson
 
-from sync.merge import record_view
-
 from .connection import Database
 from .dialect import Dialect
 from .migrations import INDEX_WRITTEN, pg_household_upsert, pg_household_values
+from .views import redacted, view_json
 
 
 @dataclass(frozen=True)
@@ -72,31 +71,13 @@ def _scope(sql: Dialect) -> str:
 PULL_WINDOW = 4
 """A pulled page is first looked for among the next ``PULL_WINDOW * limit`` seqs."""
 
-REDACTED = ("reporter_name", "reporter_phone")
-"""A case's reporter details, left out for a volunteer the case is not assigned to."""
-
-# sync.merge.record_view as JSON text, in each database's own JSON functions; a case's
-# reporter details are left out for a volunteer the case is not assigned to.
-_VIEW = {
-    "sqlite": """CAST(json_object(
-        'collection', collection, 'id', id, 'version', version,
-        'hlc', (SELECT max(m.value ->> '$.hlc') FROM json_each(state, '$.meta') m),
-        'fields', CASE WHEN deleted THEN json_object()
-            WHEN collection = 'cases' AND :redact AND coalesce(person, '') != :me
-              THEN json_remove(state -> '$.fields', '$.reporter_name', '$.reporter_phone')
-            ELSE state -> '$.fields' END,
-        'deleted', json(CASE WHEN deleted THEN 'true' ELSE 'false' END)) AS BLOB)""",
-    # PostgreSQL: the state itself (its JSON functions refuse a \u0000 inside a string,
-    # which devices may send and SQLite keeps); the view is made by _python_view.
-    "postgresql": "state, person",
-}
-
 
 def page_query(sql: Dialect, *, bounded: bool) -> str:
     """One pulled page: the seqs in scope after ``:after`` (up to ``:upto`` when
-    ``bounded``) chosen from the indexes, then the views of only those."""
+    ``bounded``) chosen from the indexes, then the stored views of only those (and
+    whom a case is assigned to, for redaction)."""
     upto = "AND seq <= :upto" if bounded else ""
-    return f"""SELECT seq, collection, id, {_VIEW[sql.name]}
+    return f"""SELECT seq, collection, id, pull_view, person
         FROM records WHERE seq IN (SELECT seq FROM records
             WHERE seq > :after {upto} AND {_scope(sql)} ORDER BY seq LIMIT :limit)
         ORDER BY seq"""
@@ -106,15 +87,6 @@ def _args(grids: list[str], people: list[str], author: str, me: str = "",
           wish_grids: list[str] | None = None, redact: int = 0) -> dict:
     return {"grids": json.dumps(grids), "people": json.dumps(people), "author": author,
             "me": me, "wish_grids": json.dumps(wish_grids or []), "redact": redact}
-
-
-def _python_view(state_text: str, person: str | None, me: str, redact: int) -> bytes:
-    """The pulled view of one stored state, as SQLite's _VIEW makes it."""
-    view = record_view(orjson.loads(state_text))
-    if view["collection"] == "cases" and redact and (person or "") != me:
-        for name in REDACTED:
-            view["fields"].pop(name, None)
-    return orjson.dumps(view)
 
 
 def _dumps(obj: object) -> str:
@@ -212,15 +184,15 @@ class RecordStore:
     def _upsert(self, rows: list[RecordWrite]) -> None:
         self.db.executemany(
             """INSERT INTO records (collection, id, seq, version, deleted, grid, person, author,
-                                   state, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   state, pull_view, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq,
                  version = excluded.version, deleted = excluded.deleted, grid = excluded.grid,
                  person = excluded.person, author = excluded.author, state = excluded.state,
-                 updated_at = excluded.updated_at""",
+                 pull_view = excluded.pull_view, updated_at = excluded.updated_at""",
             [(w.state["collection"], w.state["id"], w.seq, w.state["version"],
               int(w.state["deleted"]), w.place.grid, w.place.person, w.place.author,
-              _dumps(w.state), w.at) for w in rows])
+              _dumps(w.state), view_json(w.state), w.at) for w in rows])
 
     def count(self, collection: str | None = None) -> int:
         if collection is None:
@@ -249,11 +221,12 @@ class RecordStore:
         """(seq, collection, id, record view as UTF-8 JSON) in scope with seq > after,
         oldest first.
 
-        The view is ``sync.merge.record_view`` built by SQLite itself, so a page of
-        thousands of records is never decoded and re-encoded in Python (on
-        PostgreSQL it is made here). Bytes, not text: a page's size is counted in
+        The view is the one stored with the record's state (``views.view_json``), so
+        a page of thousands of records is neither built nor re-encoded here: only a
+        case a volunteer sees without being its assignee (``redact``) loses its
+        reporter details on the way. Bytes, not text: a page's size is counted in
         bytes and the views go into the answer as they are. The page's seqs are
-        chosen from the indexes first, then only their states are read.
+        chosen from the indexes first, then only their views are read.
 
         The scope's branches are read through their indexes and OR-ed, which
         gathers every match after ``after`` before the LIMIT: a full pull in pages
@@ -268,10 +241,10 @@ class RecordStore:
         if len(rows) < limit and window < self._top():
             rows += self._page(after=window, upto=None,
                                **{**args, "limit": limit - len(rows)})
-        if self.db.sql.name == "postgresql":
-            return [(int(r[0]), r[1], r[2], _python_view(r[3], r[4], me, redact))
-                    for r in rows]
-        return rows
+        if redact:
+            return [(seq, c, id, redacted(view) if c == "cases" and (person or "") != me
+                     else view) for seq, c, id, view, person in rows]
+        return [(seq, c, id, view) for seq, c, id, view, _ in rows]
 
     def _page(self, *, after: int, upto: int | None, **args: object) -> list:
         return self.db.tuples(page_query(self.db.sql, bounded=upto is not None),

@@ -631,7 +631,8 @@ def test_records_and_ops_read_many_at_once_as_one_at_a_time(store, town):
 
     def state(id, grid):
         return {"collection": "households", "id": id, "version": 1, "deleted": False,
-                "fields": {"grid": grid}, "meta": {}}
+                "fields": {"grid": grid},
+                "meta": {"grid": {"hlc": "x", "version": 1, "op": "o", "device": "d"}}}
 
     op_row = {"device": "d1", "collection": "households", "record": "h1", "digest": "d",
               "change": {"k": "v"}, "status": "applied", "version": 1, "error_code": None,
@@ -712,7 +713,8 @@ def test_households_indexed_ahead_of_their_records_are_searched_as_the_trigger_i
     def home(id, address, members):
         return {"collection": "households", "id": id, "version": 1, "deleted": False,
                 "fields": {"grid": "g1", "address": address, "head_name": "王芳",
-                           "phone": "13800000001", "members": members}, "meta": {}}
+                           "phone": "13800000001", "members": members},
+                "meta": {"grid": {"hlc": "x", "version": 1, "op": "o", "device": "d"}}}
 
     def rows(prefix):
         return [RecordWrite(home(f"{prefix}1", f"{prefix}幸福路1号", 2), 0, Placement("g1"), AT),

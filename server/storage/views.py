@@ -1,0 +1,58 @@
+"""Pulled record views, stored beside the state they are made from.
+
+A record's view (``sync.merge.record_view``: its greatest stamp, its fields, no
+per-field metadata) is what every pull of it sends, and it changes only when the
+state does: so it is made once, as UTF-8 JSON, where the state is written
+(``RecordStore._upsert``), and a pull reads those bytes as they are. Building
+it at each pull (from the whole state, with its stamps) was most of a pull's
+CPU: 0.49 s for 50,000 households read by SQLite's JSON functions, 0.11 s
+reading the stored views, and more on PostgreSQL, where the view was made in
+Python. One function makes every view, on both backends, so their bytes agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sync.merge import record_view
+
+REDACTED = ("reporter_name", "reporter_phone")
+"""A case's reporter details, left out for a volunteer the case is not assigned to."""
+
+FILL_BATCH = 2000
+
+
+def view_json(state: dict) -> bytes:
+    """The pulled view of a stored state, as the bytes a pull sends."""
+    return orjson.dumps(record_view(state))
+
+
+def redacted(view: bytes) -> bytes:
+    """A case's stored view without its reporter details."""
+    out = orjson.loads(view)
+    for name in REDACTED:
+        out["fields"].pop(name, None)
+    return orjson.dumps(out)
+
+
+def fill_views(db: Any, *, skip_index: str | None = None) -> int:
+    """Write the view of every record that has none (the migration that added the
+    column), in batches by seq; returns how many. ``skip_index``: the setting under
+    which PostgreSQL's records trigger leaves household_index alone (an update of the
+    view changes nothing it indexes)."""
+    if skip_index is not None:
+        db.execute(f"SELECT set_config('{skip_index}', 'written', true)")
+    done, after = 0, -1
+    while True:
+        rows = db.tuples("SELECT seq, state FROM records WHERE seq > ? AND pull_view IS NULL "
+                         "ORDER BY seq LIMIT ?", (after, FILL_BATCH))
+        if not rows:
+            break
+        db.executemany("UPDATE records SET pull_view = ? WHERE seq = ?",
+                       [(view_json(orjson.loads(state)), seq) for seq, state in rows])
+        done, after = done + len(rows), rows[-1][0]
+    if skip_index is not None:
+        db.execute(f"SELECT set_config('{skip_index}', '', true)")
+    return done
