@@ -6,11 +6,14 @@ the recursion limit when the op was stored: a 500, and the device's queue stuck.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 
+from primitives.canonical import canonical
 from server.services.sync.push import MAX_CHANGE_BYTES
+from sync.signing import unsigned_form
 from sync.wire import MAX_DEPTH, deeper_than
 from tests.helpers import raw_db
 
@@ -111,3 +114,29 @@ def test_a_list_item_of_the_wrong_type_is_rejected_with_its_index_as_a_string(ap
     error = result["results"][0]["error"]
     assert error["code"] == "validation" and error["fields"] == {
         "fields": {"tags": {"1": ["Not a valid string."]}}}
+
+
+def stored_digest(data_dir, op):
+    with raw_db(data_dir) as db:
+        return db.execute("SELECT digest FROM ops WHERE op = ?", (op,)).fetchone()[0]
+
+
+def test_an_ops_digest_is_that_of_the_canonical_form_valid_or_not(api, w1, data_dir):
+    """A valid change's signed bytes come from orjson (canonical_allowed), an invalid
+    one's from canonical: both are the canonical form the device signed, so a valid
+    change with escapes and CJK verifies and both digests are canonical's."""
+    text = "李大爷\n\t\"\\\x00\x1f\u2028😀"
+    valid = w1.change("households", {"grid": "g1", "notes": text, "tags": [text]})
+    floats = w1.change("households", {"grid": "g1", "members": 1e-7})  # orjson: "1e-7"
+    big = w1.change("households", {"grid": "g1", "members": 0.5,
+                                   "notes": "长" * (MAX_CHANGE_BYTES // 2)})
+    results = w1.sync([valid, floats, big])["results"]
+    assert [r["status"] for r in results] == ["applied", "rejected", "rejected"]
+    assert "Not a valid integer" in json.dumps(results[1])
+    assert results[2]["error"]["message"] == f"change is larger than {MAX_CHANGE_BYTES} bytes"
+    for change in (valid, floats, big):
+        assert stored_digest(data_dir, change["op"]) == hashlib.sha256(
+            canonical(unsigned_form(change))).hexdigest()
+    with raw_db(data_dir) as db:  # the rejected change kept as json.dumps spells it
+        assert '"members":1e-07' in db.execute("SELECT change FROM ops WHERE op = ?",
+                                               (floats["op"],)).fetchone()[0]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from primitives.canonical import canonical
+from primitives.canonical import canonical, canonical_allowed
 from sync.errors import ChangeRejected
 from sync.hlc import check_stamp
 from sync.merge import merge
@@ -84,18 +84,26 @@ class Push:
         return self.case_sync
 
     def check(self, raw: dict) -> Checked:
-        """Bounds, schema, signature and stamp: what needs no database."""
+        """Bounds, schema, signature and stamp: what needs no database (a change too
+        large is refused as such, whatever else is wrong with it)."""
         too_deep = _too_deep(raw)
         if too_deep is not None:
             return too_deep
-        signed = signed_bytes(raw)
+        try:
+            change: dict | None = parse_change(raw)
+            invalid = None
+        except ChangeRejected as exc:
+            change, invalid = None, exc
+        # A valid change holds only what the protocol allows: canonical_allowed's bytes.
+        signed = signed_bytes(raw) if change is None else canonical_allowed(unsigned_form(raw))
         if len(signed) > MAX_CHANGE_BYTES:
             return Checked(raw, hashlib.sha256(signed).hexdigest(), error=ChangeRejected(
                 "validation", f"change is larger than {MAX_CHANGE_BYTES} bytes",
                 {"_schema": [TOO_LARGE]}), oversize=True)
-        checked = Checked(raw, hashlib.sha256(signed).hexdigest())
+        checked = Checked(raw, hashlib.sha256(signed).hexdigest(), error=invalid)
+        if change is None:
+            return checked
         try:
-            change = parse_change(raw)
             verify_change(change, self.who.public_key or "", signed)
             check_stamp(change["hlc"], self.who.device or "", self.now_ms, self.max_skew_ms)
             checked.change = change
