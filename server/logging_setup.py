@@ -58,9 +58,23 @@ _SCRUBS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+_CLEAN: set[str] = set()
+"""Texts ``scrub`` found nothing in (each request line's path and message, mostly the
+same few): looked up instead of scrubbed again. Only text with no secret's shape is kept,
+short and at most ``_CLEAN_MAX`` of them (emptied when full)."""
+_CLEAN_MAX, _CLEAN_LENGTH = 1024, 200
+
+
 def scrub(text: str) -> str:
+    if text in _CLEAN:
+        return text
+    original = text
     for pattern, replacement in _SCRUBS:
         text = pattern.sub(replacement, text)
+    if text == original and len(text) <= _CLEAN_LENGTH:
+        if len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.clear()
+        _CLEAN.add(text)
     return text
 
 

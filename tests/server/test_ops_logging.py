@@ -186,6 +186,23 @@ def test_scrub_removes_secret_shapes():
         assert secret not in out
     kept = "visit 0193a1b2-0000-7000-8000-000000000001 error code: validation"
     assert scrub(kept) == kept
+    assert scrub(text) == out and scrub(kept) == kept  # again: found clean or scrubbed again
+
+
+def test_scrub_remembers_only_clean_text_and_a_bounded_amount(monkeypatch):
+    """``scrub`` keeps the short texts it found nothing in (request paths, request lines)
+    to skip its patterns next time; never a text that held a secret's shape."""
+    import server.logging_setup as logging_setup
+
+    monkeypatch.setattr(logging_setup, "_CLEAN", set())
+    secret = "GET /api/v1/x?token=abc 200"
+    assert scrub(secret) != secret and secret not in logging_setup._CLEAN
+    assert scrub("GET /api/v1/sync 200") == "GET /api/v1/sync 200"
+    assert "GET /api/v1/sync 200" in logging_setup._CLEAN
+    assert scrub("x" * 300) == "x" * 300 and "x" * 300 not in logging_setup._CLEAN
+    for i in range(logging_setup._CLEAN_MAX + 5):
+        scrub(f"/api/v1/people/p{i}")
+    assert len(logging_setup._CLEAN) <= logging_setup._CLEAN_MAX
 
 
 def test_a_residents_receipt_in_a_path_is_not_logged(logged_app, log_file):
