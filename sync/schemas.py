@@ -74,8 +74,8 @@ from .wire import (
 __all__ = [
     "FIELD_SCHEMAS", "ChangeSchema", "DeviceUuid", "ErrorSchema", "EvictSchema", "Hlc",
     "CaseFields", "HouseholdFields", "Id", "RecordChangeSchema", "ResultSchema", "ServiceLogFields",
-    "StrictBoolean", "StrictInteger", "SyncRequestSchema", "SyncResponseSchema", "Text",
-    "Timestamp", "VisitFields", "parse_change",
+    "RawObjects", "StrictBoolean", "StrictInteger", "SyncRequestSchema", "SyncResponseSchema",
+    "Text", "Timestamp", "VisitFields", "parse_change",
 ]
 
 # -- marshmallow fields and validators ------------------------------------------------
@@ -252,6 +252,21 @@ class ChangeSchema(ma.Schema):
 # -- request and response --------------------------------------------------------------
 
 
+class RawObjects(mf.List):
+    """``List(Dict())``: a list of JSON objects, each kept as sent (a shallow copy, as
+    ``Dict`` makes). When every item is an object (always, from a well-behaved device)
+    in one loop: marshmallow's per-item machinery costs about 3 µs an item, on every
+    change of every push. Anything else is ``List(Dict())`` itself, with its errors."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(mf.Dict(), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if type(value) is list and all(type(item) is dict for item in value):
+            return [dict(item) for item in value]
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class SyncRequestSchema(ma.Schema):
     """``POST /api/v1/sync``. Changes stay raw: each is validated on its own
     (``parse_change``) so one bad change never fails the request. At most
@@ -259,8 +274,7 @@ class SyncRequestSchema(ma.Schema):
     each must be an object with a UUID ``op`` (else 400 for the whole request)."""
 
     cursor = mf.String(load_default=None, allow_none=True)
-    changes = mf.List(
-        mf.Dict(),
+    changes = RawObjects(
         load_default=list,
         metadata={"description": "Change objects (see ChangeSchema), applied in order; "
                                  f"at most {MAX_CHANGES}"},

@@ -16,6 +16,7 @@ from sync.errors import ChangeRejected
 from sync.schemas import (
     FIELD_SCHEMAS,
     ChangeSchema,
+    RawObjects,
     SyncRequestSchema,
     SyncResponseSchema,
     parse_change,
@@ -247,6 +248,33 @@ def test_sync_request_keeps_changes_raw():
 def test_sync_request_errors(body):
     with pytest.raises(ma.ValidationError):
         SyncRequestSchema().load(body)
+
+
+class _ListOfDicts(ma.Schema):
+    changes = ma.fields.List(ma.fields.Dict())
+
+
+class _RawObjects(ma.Schema):
+    changes = RawObjects()
+
+
+def _loaded(schema: ma.Schema, value):
+    try:
+        return ("ok", schema.load({"changes": value}))
+    except ma.ValidationError as exc:
+        return ("error", exc.messages, exc.valid_data)
+
+
+@pytest.mark.parametrize("value", [
+    [], [VISIT, HOUSEHOLD], [{}], [VISIT, 1], [None], [[]], ["x", {"a": 1}], {}, "x", None, 5,
+    [VISIT] * 3 + [None, "x", [1]]])
+def test_raw_objects_loads_as_a_list_of_dicts_does(value):
+    """RawObjects' one loop over a list of objects: the same result and the same errors
+    as List(Dict()), and each object a copy (Dict's), not the one sent."""
+    assert _loaded(_RawObjects(), value) == _loaded(_ListOfDicts(), value)
+    if _loaded(_RawObjects(), value)[0] == "ok" and value:
+        loaded = _RawObjects().load({"changes": value})["changes"]
+        assert all(a == b and a is not b for a, b in zip(loaded, value, strict=True))
 
 
 def test_response_schema_dumps_a_response():
