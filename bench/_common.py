@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from cpu_budget import CpuBudget
 
 ROOT = Path(__file__).resolve().parent.parent
 GRIDSYNC = str(Path(sys.executable).parent / "gridsync")
@@ -75,14 +76,18 @@ def settle(pid: int, quiet: float = 0.3, deadline: float = 30.0) -> None:
 
 
 @contextmanager
-def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve(data: Path, workers: int = 2,
+          budget: CpuBudget | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """``gridsync serve`` (gunicorn) on a free loopback port, once healthy with all its
-    workers forked and done starting (``settle``); yields (api url, process)."""
+    workers forked and done starting (``settle``); yields (api url, process). With an
+    entered ``budget`` the server starts in its cgroup (the arbiter joins before it forks
+    its workers) and is held to it from the moment it is ready (it boots unthrottled)."""
     port = free_port()
     proc = subprocess.Popen(
         [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
+        preexec_fn=budget.join if budget else None)
     url = f"http://127.0.0.1:{port}/api/v1"
     try:
         deadline = time.monotonic() + 30
@@ -97,6 +102,8 @@ def serve(data: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
         settle(proc.pid)
+        if budget:
+            budget.limit()
         yield url, proc
     finally:
         proc.terminate()

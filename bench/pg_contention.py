@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,60 @@ def postgres_cpu(admin_url: str) -> float | None:
     if pids is None:
         return None
     return cpu_seconds(pids[:1], reaped=True) + cpu_seconds(pids[1:])
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot, all processes (``/proc/stat``)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+# --- how busy the write lock was ------------------------------------------------------
+class LockSampler:
+    """Samples ``pg_locks`` every ``every`` seconds from a thread while entered: the share
+    of samples in which a transaction held the write lock (server/storage/postgres.py's
+    WRITE_LOCK) and the mean number of transactions waiting for it. A lock held in nearly
+    every sample with writers queued behind it is what serializes app hosts."""
+
+    QUERY = ("SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted) "
+             "FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s "
+             "AND objsubid = 1")
+
+    def __init__(self, url: str, every: float = 0.01) -> None:
+        self.url, self.every = url, every
+        self.samples: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LockSampler:
+        import psycopg
+
+        from server.storage.postgres import WRITE_LOCK
+
+        conn = psycopg.connect(self.url, autocommit=True)
+
+        def sample() -> None:
+            with conn:
+                while not self._stop.is_set():
+                    row = conn.execute(self.QUERY, (WRITE_LOCK,)).fetchone()
+                    self.samples.append((int(row[0]), int(row[1])))  # type: ignore[index]
+                    self._stop.wait(self.every)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+
+    def result(self) -> dict[str, float]:
+        n = max(len(self.samples), 1)
+        return {"held": sum(1 for held, _ in self.samples if held) / n,
+                "waiting": sum(waiting for _, waiting in self.samples) / n,
+                "samples": len(self.samples)}
 
 
 # --- the lock's two forms -------------------------------------------------------------

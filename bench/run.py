@@ -53,6 +53,8 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     (r"kinto_.*", "ratio", ">=", 2.0, ">= 2x Kinto"),
     (r"roster_.*_rows_per_s", "ratio", ">=", 1.0, ">= 5,000 rows/s"),
     (r"(pg_)?household_search_p95_ms", "ratio", "<=", 1.0, "<= 50 ms"),
+    # Each host held to its CPU budget by a cgroup (bench/postgres.py); the same push with
+    # every process on this machine's cores, pg_two_hosts_shared_cores, has no target.
     (r"pg_two_hosts_sync_push", "ratio", ">=", 1.6, "2 hosts >= 1.6x 1"),
     # What bounds that ratio with each host on a machine of its own (bench/postgres.py).
     (r"pg_write_lock_share", "value", "<=", 31.25, "<= 31 %"),
@@ -71,7 +73,8 @@ SIZES = {
               "field_app": {"households": 10_000, "wire": 2_000},
               "console_import": [("--rows", "50000"), ("--queries", "100")],
               "cases": {"cases": 100_000, "sync": 2_000},
-              "postgres": {"changes": 2_000, "households": 20_000, "appends": 300}},
+              "postgres": {"changes": 2_000, "households": 20_000, "appends": 300,
+                           "pairs": 1}},
     "full": {"sync_push": {"total": 20_000, "clients": 4},
              "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 3},
              "small_sync": {"households": 50_000, "syncs": 100},
@@ -82,7 +85,8 @@ SIZES = {
              "field_app": {"households": 10_000, "wire": 2_000},
              "console_import": [("--rows", "50000"), ("--queries", "300")],
              "cases": {"cases": 1_000_000, "sync": 10_000},
-             "postgres": {"changes": 8_000, "households": 50_000, "appends": 1_000}},
+             "postgres": {"changes": 8_000, "households": 50_000, "appends": 1_000,
+                          "pairs": 3}},
 }
 
 
@@ -126,7 +130,8 @@ def fig_field_app(size: dict) -> list[dict]:
 def fig_postgres(size: dict) -> list[dict]:
     import postgres
 
-    return postgres.run(size["changes"], size["households"], size["appends"])
+    return postgres.run(size["changes"], size["households"], size["appends"],
+                        pairs=size["pairs"])
 
 
 # --- figures from scripts run as processes -----------------------------------------
