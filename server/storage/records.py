@@ -42,12 +42,15 @@ class StoredRecord:
 
 @dataclass(frozen=True)
 class RecordWrite:
-    """A new current version of a record, taking change sequence ``seq``."""
+    """A new current version of a record, taking change sequence ``seq``. ``encoded``:
+    ``encode_state(state)`` when the caller made it already (a push does, before it takes
+    the write lock, so the lock is not held while its states and views are encoded)."""
 
     state: dict
     seq: int
     place: Placement
     at: str
+    encoded: tuple[str, bytes] | None = None
 
 def _scope(sql: Dialect) -> str:
     """The pull predicate: the device's grids, its people, its own visits, its cases and
@@ -103,6 +106,12 @@ def _dumps_allowed(obj: object) -> str:
         return orjson.dumps(obj).decode()
     except orjson.JSONEncodeError:
         return _dumps(obj)
+
+
+def encode_state(state: dict) -> tuple[str, bytes]:
+    """A record's state and its pulled view as the ``state`` and ``pull_view`` columns
+    hold them."""
+    return _dumps_allowed(state), view_json(state)
 
 
 class RecordStore:
@@ -204,7 +213,8 @@ class RecordStore:
                  pull_view = excluded.pull_view, updated_at = excluded.updated_at""",
             [(w.state["collection"], w.state["id"], w.seq, w.state["version"],
               int(w.state["deleted"]), w.place.grid, w.place.person, w.place.author,
-              _dumps_allowed(w.state), view_json(w.state), w.at) for w in rows])
+              *(encode_state(w.state) if w.encoded is None else w.encoded), w.at)
+             for w in rows])
 
     def count(self, collection: str | None = None) -> int:
         if collection is None:

@@ -12,6 +12,7 @@ what a push applied under the lock would have written.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -21,6 +22,7 @@ from server.config import database_target
 from server.services.sync import push as push_module
 from server.services.sync.writes import WriteBuffer
 from server.storage import open_storage
+from server.storage.views import view_json
 from tests.conftest import BOTH_BACKENDS
 from tests.helpers import RawDb
 
@@ -58,6 +60,19 @@ def test_pushed_households_are_found_right_after_the_push(api, world, store, dat
     assert addresses(store, "幸福路") == ["幸福路1号", "幸福路2号", "幸福路3号"]
     assert addresses(store, "13800000002") == ["幸福路2号"]
     assert addresses(store, "和平街") == ["和平街9号"]          # the edit: new address only
+    # The states were encoded before the lock (WriteBuffer.encode_records): each is stored
+    # as merged, the edit field by field onto the first version.
+    edited = store.records.get("households", old["id"])
+    assert edited is not None and edited.state["version"] == 2
+    assert {k: edited.state["fields"][k] for k in ("address", "head_name", "members")} == {
+        "address": "和平街9号", "head_name": "王芳", "members": 2}
+    assert [store.records.get("households", c["id"]).state["fields"]["members"]  # type: ignore[union-attr]
+            for c in new] == [1, 2, 3]
+    with RawDb(data_dir) as raw:  # and each pulled view is the one made of its state
+        stored = raw.execute("SELECT state, pull_view FROM records "
+                             "WHERE collection = 'households'").fetchall()
+    assert len(stored) == 4
+    assert all(bytes(view) == view_json(json.loads(state)) for state, view in stored)
     # Each row is the one the records trigger makes of the stored record: rewriting every
     # household through the trigger changes none of them.
     written = index_rows(data_dir)

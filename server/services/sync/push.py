@@ -137,6 +137,7 @@ class Push:
         indexed: list[str] = []
         if early:
             indexed = self.writes.index_new_households()
+            self.writes.encode_records()
             self.writes.store_ops()
             self.store.lock_writes()
             if not self.writes.still_current():

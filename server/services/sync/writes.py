@@ -10,7 +10,7 @@ request's earlier changes (a visit to a household created in the same push).
 from __future__ import annotations
 
 from ...storage import Storage
-from ...storage.records import Placement, RecordWrite
+from ...storage.records import Placement, RecordWrite, encode_state
 from ..moves import household_moved
 
 Key = tuple[str, str]  # (collection, id)
@@ -34,6 +34,7 @@ class WriteBuffer:
         self._read: dict[Key, int | None] = {}  # seq of each record read (None: missing)
         self._ops_stored = False  # store_ops wrote them (before the write lock)
         self._ops_raced = False  # ...and found one stored by another push meanwhile
+        self._encoded: dict[Key, tuple[str, bytes]] = {}  # encode_records: state, view
 
     def prefetch(self, ops: list[str], changes: list[dict]) -> None:
         """Read, in a few queries, what applying a push will look up one by one: its
@@ -147,6 +148,14 @@ class WriteBuffer:
         self._ops_raced = self.store.records.add_ops(rows, unless_stored=True) != len(rows)
         self._ops_stored = True
 
+    def encode_records(self) -> None:
+        """Encode the buffered record versions and their pulled views now, before the
+        write lock (they are final: nothing is applied after it but the same push again,
+        from a new buffer, when ``still_current`` fails), so the lock is not held while
+        they are encoded."""
+        self._encoded = {key: encode_state(self.states[key])  # type: ignore[arg-type]
+                         for key in self.dirty}
+
     def still_current(self) -> bool:
         """Under the write lock: whether every record this push read still has the seq
         it had (or is still missing) and none of its ops was stored by another push
@@ -163,7 +172,8 @@ class WriteBuffer:
         transaction); ``indexed``: households ``index_new_households`` indexed."""
         first = self.store.records.last_seq() + 1
         self.store.records.put_many(
-            [RecordWrite(self.states[key], seq, self.places[key], self.at)  # type: ignore[arg-type]
+            [RecordWrite(self.states[key], seq, self.places[key], self.at,  # type: ignore[arg-type]
+                         self._encoded.get(key))
              for seq, key in enumerate(self.dirty, first)], indexed=indexed)
         for collection, id, grid in self.exits:
             new_grid = self.states[(collection, id)]["fields"]["grid"]  # type: ignore[index]
