@@ -87,16 +87,20 @@ def _evictions(store: Storage, scope: Scope, after: int, upto: int,
 def _fitting(views: list[bytes], max_bytes: int) -> int:
     """How many of ``views``, from the first, hold at most ``max_bytes`` bytes (as
     PULL_MAX_BYTES means), and never less than one."""
-    sizes = list(accumulate(map(len, views)))
-    if not sizes or sizes[-1] <= max_bytes:
-        return len(views)
-    return max(1, bisect_right(sizes, max_bytes))
+    if sum(map(len, views)) <= max_bytes:
+        return len(views)  # the usual page: no running sums
+    return max(1, bisect_right(list(accumulate(map(len, views))), max_bytes))
+
+
+def _json_array(views: list[bytes]) -> orjson.Fragment:
+    """``views`` (each a record's JSON) as one JSON array, to be sent as it is."""
+    return orjson.Fragment(b"[" + b",".join(views) + b"]")
 
 
 def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, limit: int,
          max_bytes: int) -> dict:
-    """One page. ``changes`` holds ``orjson.Fragment`` record views (JSON built by
-    the storage layer), to be serialised with orjson."""
+    """One page. ``changes`` is an ``orjson.Fragment``: the JSON array of the record
+    views the storage layer keeps, to be serialised with orjson."""
     with store.snapshot():
         top = store.records.last_seq()
         after, evict = (0, []) if cursor is None else _scope_change(store, cursor, scope)
@@ -107,8 +111,9 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
         args = scope.query_args()
         rows = store.records.pull(after=after, limit=limit + 1, **args)
         views = list(map(itemgetter(3), rows[:limit]))
-        page = rows[:_fitting(views, max_bytes)]
-        changes = list(map(orjson.Fragment, views[:len(page)]))  # already JSON: sent as is
+        fits = _fitting(views, max_bytes)
+        page = rows[:fits]
+        changes = _json_array(views if fits == len(views) else views[:fits])
         last = page[-1][0] if page else after
         has_more = len(page) < len(rows)
         upto = last if has_more else max(top, after)
