@@ -124,8 +124,12 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
 
-def print_figure(name: str, value: float, bound: float | None, unit: str) -> dict:
-    ratio = value / bound if bound else None
+def print_figure(name: str, value: float, bound: float | None, unit: str,
+                 ratio: float | None = None) -> dict:
+    """Print and return a figure; ``ratio`` (default value / bound) when the script
+    measured it otherwise (a median of rounds' ratios)."""
+    if ratio is None:
+        ratio = value / bound if bound else None
     text = f"{name:<22} {value:>12,.1f} {unit}"
     if bound:
         text += f"   bound {bound:>12,.1f}   ratio {ratio:.2f}"

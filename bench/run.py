@@ -76,7 +76,7 @@ SIZES = {
               "postgres": {"changes": 2_000, "households": 20_000, "appends": 300,
                            "pairs": 1}},
     "full": {"sync_push": {"total": 20_000, "clients": 4},
-             "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 3},
+             "initial_pull": {"households": 50_000, "limits": (5000, 500), "repeats": 7},
              "small_sync": {"households": 50_000, "syncs": 100},
              "ledger_verify": [("--n", "1000000")],
              "ledger_append": [],
