@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import init_data_dir, print_figure  # noqa: E402
 from initial_pull import seed  # noqa: E402
 
+from client_sdk.ids import uuid7  # noqa: E402
 from server import create_app  # noqa: E402
 from server.storage import open_storage  # noqa: E402
 from server.storage.records import Placement, RecordWrite  # noqa: E402
@@ -158,8 +159,9 @@ class Phone:
 
     def change(self, collection: str, fields: dict, id: str | None = None,
                base: int | None = None) -> dict:
-        return sign_change({"op": str(uuid.uuid4()), "collection": collection,
-                            "id": id or str(uuid.uuid4()), "hlc": self.clock.send(),
+        # ids as the field client makes them (client_sdk.ids): time-ordered UUIDv7
+        return sign_change({"op": uuid7(), "collection": collection,
+                            "id": id or uuid7(), "hlc": self.clock.send(),
                             "base": base, "deleted": False, "fields": fields}, self.key)
 
     def environ(self, changes: list[dict], limit: int = 500) -> dict:
