@@ -58,14 +58,16 @@ def is_timestamp(value: str) -> bool:
 def deeper_than(value: object, limit: int = MAX_DEPTH) -> bool:
     """Whether objects and lists nest more than ``limit`` levels in ``value`` (the value
     itself counting as the first). Iterative: a 10,000-deep value is no recursion risk."""
-    stack = [(value, 1)]
-    while stack:
+    if type(value) is not dict and type(value) is not list:
+        return False
+    stack: list[tuple[dict | list, int]] = [(value, 1)]  # containers only: most values
+    while stack:                                         # are scalars, never stacked
         item, depth = stack.pop()
-        if type(item) is dict or type(item) is list:
-            if depth > limit:
-                return True
-            children = item.values() if type(item) is dict else item
-            stack.extend((child, depth + 1) for child in children)
+        if depth > limit:
+            return True
+        for child in item.values() if type(item) is dict else item:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
     return False
 
 

@@ -140,3 +140,21 @@ def test_an_ops_digest_is_that_of_the_canonical_form_valid_or_not(api, w1, data_
     with raw_db(data_dir) as db:  # the rejected change kept as json.dumps spells it
         assert '"members":1e-07' in db.execute("SELECT change FROM ops WHERE op = ?",
                                                (floats["op"],)).fetchone()[0]
+
+
+def _depth(value: object) -> int:
+    """Nesting depth by recursion (a plain reference for deeper_than)."""
+    if type(value) is dict:
+        return 1 + max(map(_depth, value.values()), default=0)
+    if type(value) is list:
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+@pytest.mark.parametrize("value", [
+    "x", 5, None, [], {}, [[]], {"a": {}}, {"a": [1, "x", {"b": [None]}]},
+    {"a": nested(3), "b": "x", "c": [nested(5), {"d": nested(2)}]}, [nested(7), nested(9)],
+    {"a": nested(MAX_DEPTH - 1), "b": [{"c": 1}]}])
+def test_deeper_than_is_the_nesting_depth_against_a_limit(value):
+    for limit in range(0, 12):
+        assert deeper_than(value, limit) == (_depth(value) > limit), (value, limit)
