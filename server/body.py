@@ -14,12 +14,13 @@ import re
 import zlib
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, request
 from zlib_ng import gzip_ng
 
 from primitives import strict_json
 
 from .config import settings
+from .context import current_g, current_request
 from .errors import MalformedJson, TooLarge, UnsupportedMediaType
 
 NO_BODY = object()  # g.body when the request has no body (unlike a JSON null)
@@ -63,10 +64,11 @@ def check_length() -> None:
     first use (``request_json``), which for every endpoint with a token happens
     after the token was checked (``server.auth.require``), so an unauthenticated
     caller never makes the server read or parse a body."""
-    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
+    req = current_request()
+    if req.method not in ("POST", "PUT", "PATCH") or not req.path.startswith("/api/"):
         return
     limit = settings().max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
+    if req.content_length is not None and req.content_length > limit:
         raise TooLarge(f"request body over {limit} bytes")
 
 
@@ -74,29 +76,31 @@ def request_json() -> Any:
     """The request's parsed JSON body, or NO_BODY when there is none (API only:
     the web pages post ordinary forms). Parsed once per request, on first call.
     A JSON ``null`` body is a body, and fails validation like any other non-object."""
-    if "json_body" not in g:
-        g.json_body = _read_json()
-    return g.json_body
+    ctx = current_g()
+    if "json_body" not in ctx:
+        ctx.json_body = _read_json()
+    return ctx.json_body
 
 
 def _read_json() -> Any:
-    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
+    req = current_request()
+    if req.method not in ("POST", "PUT", "PATCH") or not req.path.startswith("/api/"):
         return NO_BODY
     check_length()
     limit = settings().max_body_bytes
-    raw = request.get_data(cache=True)
-    if request.content_length is None and len(raw) >= limit:
+    raw = req.get_data(cache=True)
+    if req.content_length is None and len(raw) >= limit:
         # A streamed (chunked) body is cut at the limit by werkzeug, silently: a body
         # that reaches the limit is taken to be over it rather than parsed truncated.
         raise TooLarge(f"request body over {limit} bytes")
-    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    encoding = req.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding == "gzip":
         raw = gunzip(raw, limit)
     elif encoding not in ("", "identity"):
         raise UnsupportedMediaType(f"unsupported Content-Encoding {encoding!r}: use gzip")
     if not raw.strip():
         return NO_BODY
-    if request.mimetype != "application/json":
+    if req.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     return parse_json(raw)
 

@@ -30,9 +30,11 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context
 
 from primitives import times
+
+from .context import current_g, current_request
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -162,28 +164,30 @@ class _DropDevServerRequestLines(logging.Filter):
 
 
 def _begin_request() -> None:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-    g.request_start = time.perf_counter()
+    ctx = current_g()
+    incoming = current_request().headers.get(REQUEST_ID_HEADER, "")
+    ctx.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    ctx.request_start = time.perf_counter()
 
 
 def _end_request(resp: Response) -> Response:
-    request_id = g.get("request_id") or uuid.uuid4().hex
+    ctx, req = current_g(), current_request()
+    request_id = ctx.get("request_id") or uuid.uuid4().hex
     resp.headers[REQUEST_ID_HEADER] = request_id
-    start = g.get("request_start")
+    start = ctx.get("request_start")
     duration_ms = round((time.perf_counter() - start) * 1000, 2) if start else None
-    who = g.get("who")
+    who = ctx.get("who")
     status = resp.status_code
     level = logging.ERROR if status >= 500 else logging.INFO
-    if request.endpoint in _QUIET_ENDPOINTS and status < 400:
+    if req.endpoint in _QUIET_ENDPOINTS and status < 400:
         level = logging.DEBUG
     if log.isEnabledFor(level):
-        path = scrub(request.path)  # in the record itself, for every handler and formatter
-        log.log(level, "%s %s %s", request.method, path, status, extra={
-            "request_id": request_id, "method": request.method, "path": path,
-            "status": status, "duration_ms": duration_ms, "endpoint": request.endpoint,
+        path = scrub(req.path)  # in the record itself, for every handler and formatter
+        log.log(level, "%s %s %s", req.method, path, status, extra={
+            "request_id": request_id, "method": req.method, "path": path,
+            "status": status, "duration_ms": duration_ms, "endpoint": req.endpoint,
             "person": getattr(who, "person", None), "role": getattr(who, "role", None),
-            "device": getattr(who, "device", None), "remote": request.remote_addr})
+            "device": getattr(who, "device", None), "remote": req.remote_addr})
     return resp
 
 

@@ -37,11 +37,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response
 
 from primitives import names, times
 
 from .auth import require
+from .context import current_g, current_request
 from .state import storage
 from .version import __version__
 
@@ -151,12 +152,12 @@ def _make_request_metrics() -> SimpleNamespace:
 
 def _observe(resp: Response) -> Response:
     """after_request: count the request and its latency."""
-    m = request_metrics()
-    endpoint = request.endpoint or "unmatched"
+    m, req = request_metrics(), current_request()
+    endpoint = req.endpoint or "unmatched"
     status = str(resp.status_code)
-    method = request.method if request.method in _METHODS else "other"  # bounded labels
+    method = req.method if req.method in _METHODS else "other"  # bounded labels
     m.requests.labels(method, endpoint, status).inc()
-    start = g.get("request_start")
+    start = current_g().get("request_start")
     if start is not None:
         seconds = time.perf_counter() - start
         m.latency.labels(endpoint).observe(seconds)
