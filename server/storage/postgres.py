@@ -232,8 +232,9 @@ class PgDatabase:
         self._lock = threading.RLock()
 
     # --- statements ---------------------------------------------------------
-    def _run(self, conn: psycopg.Connection[Any], sql: str, params: Any, many: bool) -> Result:
-        with conn.cursor() as cur:
+    def _run(self, conn: psycopg.Connection[Any], sql: str, params: Any, many: bool,
+             binary: bool = False) -> Result:
+        with conn.cursor(binary=binary) as cur:
             if many:
                 cur.executemany(translate(sql), params)
                 return Result([], cur.rowcount)
@@ -241,13 +242,14 @@ class PgDatabase:
             rows = cur.fetchall() if cur.description is not None else []
             return Result(rows, cur.rowcount)
 
-    def _statement(self, sql: str, params: Any = (), many: bool = False) -> Result:
+    def _statement(self, sql: str, params: Any = (), many: bool = False,
+                   binary: bool = False) -> Result:
         try:
             with driver_errors():
                 if self._conn is not None:
-                    return self._run(self._conn, sql, params, many)
+                    return self._run(self._conn, sql, params, many, binary)
                 with self.pool.connection() as conn:
-                    return self._run(conn, sql, params, many)
+                    return self._run(conn, sql, params, many, binary)
         except BackendError as exc:
             # psycopg refuses a NUL in text before sending it (no SQLSTATE): found in the
             # values, only on this failure path, so a statement costs nothing more.
@@ -268,8 +270,10 @@ class PgDatabase:
         return self._statement(sql, params).rows
 
     def tuples(self, sql: str, params: Sequence[Any] | dict = ()) -> list[Row]:
-        """``query``: its rows are tuples already."""
-        return self.query(sql, params)
+        """``query`` (its rows are tuples already) with the results in binary format: a
+        pulled page's views (bytea) come as they are stored, not as hex text twice their
+        size to be decoded (a 50,000-household pull: half the client's CPU)."""
+        return self._statement(sql, params, binary=True).rows
 
     def one(self, sql: str, params: Sequence[Any] | dict = ()) -> Row | None:
         return self._statement(sql, params).fetchone()

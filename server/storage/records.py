@@ -80,10 +80,10 @@ def page_query(sql: Dialect, *, bounded: bool, redact: bool = False) -> str:
     ``bounded``) chosen from the indexes, then the stored views of only those (and,
     to ``redact``, whom each is assigned to)."""
     upto = "AND seq <= :upto" if bounded else ""
+    seqs = sql.among("seq", f"""SELECT seq FROM records
+            WHERE seq > :after {upto} AND {_scope(sql)} ORDER BY seq LIMIT :limit""")
     return f"""SELECT seq, collection, id, pull_view{", person" if redact else ""}
-        FROM records WHERE seq IN (SELECT seq FROM records
-            WHERE seq > :after {upto} AND {_scope(sql)} ORDER BY seq LIMIT :limit)
-        ORDER BY seq"""
+        FROM records WHERE {seqs} ORDER BY seq"""
 
 
 def _args(grids: list[str], people: list[str], author: str, me: str = "",
