@@ -84,6 +84,10 @@ def _iso(created: float) -> str:
     return times.format_ms(int(created * 1000))
 
 
+_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+"""What ``json.dumps`` with these options would build anew for every line."""
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; usable from gunicorn's ``logconfig_dict`` too."""
 
@@ -106,7 +110,7 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = scrub(self.formatException(record.exc_info))
         if record.stack_info:
             out["stack"] = scrub(self.formatStack(record.stack_info))
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":"), default=str)
+        return _LINE.encode(out)
 
 
 class _StderrHandler(logging.StreamHandler):
