@@ -400,6 +400,23 @@ def test_cursor_from_another_history_expires(world, api, data_dir):
     assert resp.status_code == 410
 
 
+def test_a_sync_checks_and_hands_out_cursors_of_the_epoch_it_reads(world, api, data_dir):
+    """A sync reads the cursor keys once, for the cursor it checks and the one it hands
+    out: after a restore both are the new history's, in every later request."""
+    w1 = api.enroll("w1")
+    household = w1.change("households", {"grid": "g1"})
+    w1.sync([household])
+    conn = raw_db(data_dir)
+    conn.execute("UPDATE settings SET value = 'restored' WHERE key = 'epoch'")
+    conn.close()
+    stale = api.post("/sync", {"cursor": w1.cursor, "changes": []}, token=w1.token)
+    assert stale.status_code == 410
+    fresh = w1.sync(cursor=None)  # from null: a cursor of the restored history
+    assert household["id"] in {c["id"] for c in fresh["changes"]}
+    again = api.post("/sync", {"cursor": fresh["cursor"], "changes": []}, token=w1.token)
+    assert again.status_code == 200, again.get_json()
+
+
 def test_people_leaving_any_grid_of_the_scope_are_evicted(world, api):
     api.person("v3", "volunteer", ["c1"])
     w1 = api.enroll("w1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from primitives.b64url import b64url_decode, b64url_encode
 from sync.cursor import Cursor, decode_cursor, encode_cursor
@@ -28,40 +29,52 @@ def _mac(key: str, body: str) -> str:
     return b64url_encode(digest[:MAC_BYTES])
 
 
-def _settings(store: Storage) -> dict[str, str]:
-    """The MAC key, the epoch and the purge mark, read in one query."""
+@dataclass(frozen=True)
+class Keys:
+    """What cursors are checked and issued with: the MAC key, the epoch and the purge
+    mark. Read once a sync (``read_keys``, one query) for both its cursor's check and
+    the one it hands out: an epoch renewed in between (a restore) only makes that new
+    cursor get 410 next time, and the device sync again from null."""
+
+    mac_key: str
+    epoch: str | None
+    purged_seq: int
+
+
+def read_keys(store: Storage) -> Keys:
     found = store.records.settings("cursor_key", "epoch", "purged_seq")
     if not found.get("cursor_key"):
         raise RuntimeError("no cursor key in the database: run the migrations")
-    return found
+    return Keys(found["cursor_key"], found.get("epoch"), int(found.get("purged_seq") or 0))
 
 
-def issue(store: Storage, cursor: Cursor) -> str:
-    found = _settings(store)
-    body = encode_cursor(Cursor(cursor.device, cursor.seq, cursor.scope,
-                                found.get("epoch"), cursor.exits))
-    return f"{body}.{_mac(found['cursor_key'], body)}"
+def issue(store: Storage, cursor: Cursor, keys: Keys | None = None) -> str:
+    keys = keys or read_keys(store)
+    body = encode_cursor(Cursor(cursor.device, cursor.seq, cursor.scope, keys.epoch,
+                                cursor.exits))
+    return f"{body}.{_mac(keys.mac_key, body)}"
 
 
-def check(store: Storage, text: str | None, device: str) -> Cursor | None:
+def check(store: Storage, text: str | None, device: str, keys: Keys | None = None
+          ) -> Cursor | None:
     """The cursor a device sent, or None; 400 if unreadable, forged or another
     device's; 410 if it is from another history or older than a purge."""
     if text is None:
         return None
     body, _, mac = text.rpartition(".")
-    found = _settings(store)
+    keys = keys or read_keys(store)
     try:
         if not body or not hmac.compare_digest(b64url_decode(mac),
-                                               b64url_decode(_mac(found["cursor_key"], body))):
+                                               b64url_decode(_mac(keys.mac_key, body))):
             raise BadCursor("cursor is not readable")
         cursor = decode_cursor(body, device)
     except (BadCursor, ValueError) as exc:
         message = str(exc) if isinstance(exc, BadCursor) else "cursor is not readable"
         raise ValidationFailed(message, fields={"cursor": [message]}) from None
-    if cursor.epoch != found.get("epoch"):
+    if cursor.epoch != keys.epoch:
         raise CursorExpired("cursor is from before a restore: sync again from null")
     if cursor.seq > store.records.last_seq():
         raise CursorExpired("cursor is ahead of this server: sync again from null")
-    if cursor.seq and cursor.seq < int(found.get("purged_seq") or 0):
+    if cursor.seq and cursor.seq < keys.purged_seq:
         raise CursorExpired()
     return cursor

@@ -98,9 +98,10 @@ def _json_array(views: list[bytes]) -> orjson.Fragment:
 
 
 def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, limit: int,
-         max_bytes: int) -> dict:
+         max_bytes: int, keys: cursors.Keys | None = None) -> dict:
     """One page. ``changes`` is an ``orjson.Fragment``: the JSON array of the record
-    views the storage layer keeps, to be serialised with orjson."""
+    views the storage layer keeps, to be serialised with orjson. ``keys``: the cursor
+    keys the request already read (``cursors.read_keys``)."""
     with store.snapshot():
         top = store.records.last_seq()
         after, evict = (0, []) if cursor is None else _scope_change(store, cursor, scope)
@@ -120,6 +121,6 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
         evict += _evictions(store, scope, max(after, held_from), upto, page)
     exits = held_from if held_from > upto else None
     new_cursor = cursors.issue(store, Cursor(device=device, seq=upto, scope=scope.own_grids,
-                                             exits=exits))
+                                             exits=exits), keys)
     return {"changes": changes, "evict": evict, "cursor": new_cursor, "has_more": has_more}
 

@@ -18,7 +18,8 @@ def sync(store: Storage, who: Principal, request: dict, *, signer: Signer, max_s
     if who.device is None or who.role not in ("worker", "volunteer"):
         raise Forbidden("only worker and volunteer devices sync")
     scope = device_scope(store, who)
-    cursor = cursors.check(store, request["cursor"], who.device)
+    keys = cursors.read_keys(store)  # once, for the cursor checked and the one handed out
+    cursor = cursors.check(store, request["cursor"], who.device, keys)
     results = []
     if request["changes"]:
         push = Push(store, who, scope, signer=signer, max_skew_ms=max_skew_ms)
@@ -26,7 +27,7 @@ def sync(store: Storage, who: Principal, request: dict, *, signer: Signer, max_s
         with store.transaction(deferred=True):
             results = push.run(checked)
     page = pull(store, device=who.device, scope=scope, cursor=cursor,
-                limit=request["limit"], max_bytes=pull_max_bytes)
+                limit=request["limit"], max_bytes=pull_max_bytes, keys=keys)
     if not request["changes"] and not page["has_more"]:
         # Only a "last seen" stamp: losing it to a power cut is harmless, so this
         # commit skips the fsync that acknowledged changes get; and a pull in many
