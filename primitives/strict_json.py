@@ -1,13 +1,15 @@
 """JSON parsing that every reader reads the same way.
 
-An object naming a key twice, and NaN or Infinity, are refused: parsers
-disagree on which duplicate wins, so a signed body holding one could mean
-two things.
+An object naming a key twice, and NaN or Infinity (a number too large for
+a double, ``1e400``, included), are refused: parsers disagree on which
+duplicate wins, so a signed body holding one could mean two things, and no
+canonical form holds an infinity.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -36,7 +38,17 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+def _finite(text: str) -> float:
+    """A number with a fraction or an exponent, refused where it overflows a double:
+    ``1e400`` is Infinity spelled otherwise (and no canonical form holds it)."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"number {text[:24]} is out of range (Infinity)")
+    return value
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant,
+                           parse_float=_finite)
 
 
 _MISS = object()

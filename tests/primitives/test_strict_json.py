@@ -22,7 +22,8 @@ def test_duplicate_keys_are_refused_at_any_depth(loads) -> None:
 
 
 @pytest.mark.parametrize("loads", [strict_json.loads, strict_json.loads_stored])
-@pytest.mark.parametrize("text", ['{"a": NaN}', "[Infinity]", "-Infinity", "{", b"\xff", 5])
+@pytest.mark.parametrize("text", ['{"a": NaN}', "[Infinity]", "-Infinity", "{", b"\xff", 5,
+                                  '{"a": 1e400}', b"[-1e999]", "1E+400"])
 def test_not_json_is_refused(loads, text) -> None:
     with pytest.raises(ValueError):
         loads(text)

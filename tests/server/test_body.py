@@ -66,6 +66,22 @@ def test_unknown_content_encoding_is_415(api):
           "unsupported_media_type")
 
 
+def test_a_number_past_a_double_is_malformed_json_and_changes_nothing(api, world, data_dir):
+    """1e400 is Infinity spelled otherwise: refused as the literal is (it used to reach
+    the push, whose canonical form of the change raised: a 500)."""
+    device = api.enroll("w1")
+    change = device.change("households", {"grid": "g1"})
+    body = json.dumps({"cursor": None, "changes": [change]}).replace(
+        '"fields": {', '"fields": {"members": 1e400, ', 1).encode()
+    before = db_dump(data_dir)
+    resp = api.client.post("/api/v1/sync", data=body, headers={
+        **api.headers(device.token), "Content-Type": "application/json"})
+    assert error(resp, 400, "malformed_json")["message"].endswith(
+        "number 1e400 is out of range (Infinity)")
+    assert db_dump(data_dir) == before
+    assert device.sync([change])["results"][0]["status"] == "applied"  # the same, finite
+
+
 # --- size limit ----------------------------------------------------------------------------
 
 @pytest.fixture
