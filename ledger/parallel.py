@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from itertools import chain, islice
 from typing import Any
 
@@ -87,14 +88,26 @@ def _verify_forked(
     start_seq: int,
     prev_hash: str,
 ) -> ChainSummary:
+    """The chunks on a pool of forked workers, their results walked in order.
+
+    On the first error the chunks not yet started are cancelled and the running
+    ones finish before it is raised: a worker is never killed. (A
+    ``multiprocessing.Pool`` left by an exception terminates its workers, and one
+    killed while it held the result queue's lock hung the parent for good.)
+    """
     balances: dict[str, int] = {}
     head_hash = prev_hash
     count = 0
-    context = multiprocessing.get_context("fork")
-    with context.Pool(
-        workers, initializer=_init_worker, initargs=(piece, keys, start_seq, prev_hash)
-    ) as pool:
-        for (i, j), summary in zip(bounds, pool.imap(_verify_chunk, bounds), strict=True):
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(piece, keys, start_seq, prev_hash),
+    )
+    try:
+        futures = [pool.submit(_verify_chunk, b) for b in bounds]
+        for (i, j), future in zip(bounds, futures, strict=True):
+            summary = future.result()
             if isinstance(summary, VerificationError):
                 raise summary
             _check_complete(summary.count, j - i, start_seq + i)
@@ -102,6 +115,8 @@ def _verify_forked(
             head_hash = summary.head_hash
             for account, delta in summary.balances.items():
                 balances[account] = balances.get(account, 0) + delta
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     check_balances(balances)
     return ChainSummary(
         count=count, head_seq=start_seq + count - 1, head_hash=head_hash, balances=balances

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -96,6 +97,34 @@ def test_short_fetch_is_a_missing_seq(chain: list[dict[str, Any]], ring: Any) ->
             lambda w=workers: verify_chain_parallel(fetch, ring, w, head_seq=N, chunk_size=CHUNK)
         )
         assert (err.seq, err.reason) == (34, "seq")
+
+
+def test_an_early_error_lets_running_chunks_finish(
+    chain: list[dict[str, Any]], ring: Any, tmp_path: Any
+) -> None:
+    """The first chunk fails at once while the other worker is inside a slow fetch: the
+    error is raised only once that fetch has returned (a worker killed mid-write could
+    hang the parent for good), and no chunk starts after it."""
+    chain[2]["amount"] = 99
+    log = tmp_path / "fetches"
+
+    def fetch(after: int, limit: int) -> Iterable[dict[str, Any]]:
+        with log.open("a") as f:
+            f.write(f"start {after}\n")
+        if after > 0:
+            time.sleep(0.5)
+        with log.open("a") as f:
+            f.write(f"end {after}\n")
+        return [e for e in chain if after < e["seq"]][:limit]
+
+    err = first_error(lambda: verify_chain_parallel(fetch, ring, 2, head_seq=N, chunk_size=CHUNK))
+    assert err.seq == 3
+    lines = log.read_text().split()
+    started = {a for verb, a in zip(lines[::2], lines[1::2], strict=True) if verb == "start"}
+    ended = {a for verb, a in zip(lines[::2], lines[1::2], strict=True) if verb == "end"}
+    assert "5" in started  # the second chunk's fetch was running
+    assert started == ended
+    assert len(started) < N // CHUNK + 1  # the chunks not yet started were cancelled
 
 
 def test_fetch_needs_head_seq(ring: Any) -> None:
