@@ -4,8 +4,9 @@ host to a fraction of the machine's cores as if it ran on a machine of its own.
 A ``CpuBudget`` is a uniquely named cgroup (cgroup v1's ``cpu`` controller, else cgroup
 v2's ``cpu.max``) made when it is entered and removed when it is left. A process joins
 it at its start (``join`` as a ``preexec_fn``, so everything it forks afterwards is in it
-too); ``limit`` then sets the quota (``cores`` of CPU per ``period_us``). Until then the
-quota is unlimited, so a server boots at full speed. ``stats`` reads how often the group
+too); ``limit`` then sets the quota (``cores`` of CPU per ``period_us``) and a weight
+that gives the group its budget before other work gets the rest. Until then the quota is
+unlimited, so a server boots at full speed. ``stats`` reads how often the group
 was throttled: a host held to its budget is throttled in most periods.
 
 ``available()`` says why no budget can be set here (not root, no writable cpu controller),
@@ -23,6 +24,8 @@ from types import TracebackType
 
 V1 = Path("/sys/fs/cgroup/cpu")
 V2_MOUNTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
+WEIGHT = 20
+"""A group's scheduling weight, in ordinary (nice 0) processes (see ``limit``)."""
 PERIOD_US = 10_000
 """The quota's period: short, so a throttled worker holding PostgreSQL's write lock waits
 at most a few milliseconds for its next slice (a 100 ms period would stall it for tens of
@@ -90,12 +93,18 @@ class CpuBudget:
             os.close(fd)
 
     def limit(self) -> None:
-        """Hold the group to its budget from now on."""
+        """Hold the group to its budget from now on, and give it its budget first: a
+        group's weight is one ordinary process's by default, so on a machine busy with
+        other work its processes together got less CPU than their budget (a machine of
+        their own would not make them wait); at WEIGHT processes' weight the quota, not
+        the other work, bounds them."""
         assert self.path is not None
         quota = max(int(self.cores * self.period_us), 1000)
         if self.v2:
+            (self.path / "cpu.weight").write_text(str(100 * WEIGHT))
             (self.path / "cpu.max").write_text(f"{quota} {self.period_us}")
         else:
+            (self.path / "cpu.shares").write_text(str(1024 * WEIGHT))
             (self.path / "cpu.cfs_period_us").write_text(str(self.period_us))
             (self.path / "cpu.cfs_quota_us").write_text(str(quota))
 

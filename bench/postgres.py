@@ -5,9 +5,10 @@ Prints (each against its bound measured in this run):
   workers) on PostgreSQL, against the same push on SQLite (ratio = PG / SQLite).
 - pg_two_hosts_sync_push: the same push split over two `gridsync serve` hosts on one
   PostgreSQL, against one host, with each host (its arbiter and workers) held to
-  --host-cores of CPU by a cgroup of its own (bench/cpu_budget.py), PostgreSQL and the
-  client outside the budgets: app hosts on machines of their own, emulated on one
-  machine (target: two hosts >= 1.6x one). The median of --pairs alternated pairs. Each
+  --host-cores of CPU by a cgroup of its own (bench/cpu_budget.py, weighted to get its
+  budget before other work), PostgreSQL and the client outside the budgets, reniced
+  ahead of other work: app hosts on machines of their own, emulated on one machine
+  (target: two hosts >= 1.6x one). The median of --pairs alternated pairs. Each
   run prints the CPU per 1,000 changes of the app hosts, PostgreSQL and the client, how
   busy the cores were with these and with everything, how much of their budgets the
   hosts used and how often they were throttled, and how busy the write lock was
@@ -48,9 +49,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -228,13 +229,14 @@ def budgeted_hosts(database: Callable[[], str], changes: int, root: Path, admin:
     """One host against two with each host held to ``cores`` of CPU: ``pairs`` pairs of
     runs, alternated (one, two, two, one, ...) so drifting load from other work falls on
     both; the pair with the median ratio (the lower one of an even count) as (one, two).
-    Says when a run was not bound by its hosts' budgets: a lone host that did not use
-    most of its budget, or a machine kept busy by other work (then the ratio measures the
-    machine, not what a second host adds)."""
+    PostgreSQL and the client run ahead of other work meanwhile (``ahead_of_other_work``).
+    Says when a run was not bound by its hosts' budgets: a lone host, or two, that did
+    not use most of their budgets (then the ratio measures something else as well)."""
     got: list[tuple[dict, dict]] = []
     for i in range(pairs):
         order = (1, 2) if i % 2 == 0 else (2, 1)
-        runs = {h: push_rate(database(), h, changes, root, admin, cores) for h in order}
+        with ahead_of_other_work(admin):
+            runs = {h: push_rate(database(), h, changes, root, admin, cores) for h in order}
         for hosts, each in ((1, ""), (2, " each")):
             describe(f"pair {i + 1}, {hosts} host{'s' if hosts > 1 else ''} held to "
                      f"{cores:g} core{each}", runs[hosts])
@@ -249,10 +251,37 @@ def budgeted_hosts(database: Callable[[], str], changes: int, root: Path, admin:
     if one["budget_used"] < 0.9:
         print(f"  note: one host used {one['budget_used']:.0%} of its budget: something "
               "else bounds it (a smaller --host-cores keeps the hosts the bottleneck)")
-    if two["machine_busy"] > 0.95:
-        print(f"  note: the machine was {two['machine_busy']:.0%} busy during two hosts' "
-              "run (other work included): they may not have had their budgets")
+    if two["budget_used"] < 0.85:
+        print(f"  note: two hosts used {two['budget_used']:.0%} of their budgets: something "
+              f"else bounds them too (the machine was {two['machine_busy']:.0%} busy with "
+              f"everything, the write lock held {two['lock']['held']:.0%} of the run)")
     return one, two
+
+
+@contextmanager
+def ahead_of_other_work(admin_url: str, nice: int = -10) -> Iterator[None]:
+    """PostgreSQL (its postmaster and processes, and the backends it forks meanwhile) and
+    this client's thread (and the threads it starts meanwhile) at ``nice``, back to
+    where they were after: the hosts' budgets emulate machines of their own only while
+    the database and the client answer them at once, whatever else this machine runs
+    (the hosts' groups are weighted likewise, bench/cpu_budget.py)."""
+    server = pg_contention.postgres_pids(admin_url) or []
+    moved: dict[int, int] = {}
+    try:
+        for pid in (0, *server):
+            moved[pid] = os.getpriority(os.PRIO_PROCESS, pid)
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
+    except OSError as exc:  # not root, or a process gone
+        print(f"  note: PostgreSQL and the client run at their own priority ({exc})",
+              flush=True)
+    try:
+        yield
+    finally:
+        for pid in (0, *(pg_contention.postgres_pids(admin_url) or [])):
+            try:
+                os.setpriority(os.PRIO_PROCESS, pid, moved.get(pid, moved.get(0, 0)))
+            except OSError:
+                pass  # gone meanwhile
 
 
 def host_figures(cluster: Cluster, changes: int, root: Path, cores: float,

@@ -40,6 +40,8 @@ def test_a_process_and_its_fork_are_held_to_the_budget_and_the_group_removed():
         path = budget.path
         assert path is not None and path.is_dir()
         budget.limit()
+        weight = path / ("cpu.weight" if budget.v2 else "cpu.shares")
+        assert int(weight.read_text()) == (100 if budget.v2 else 1024) * cpu_budget.WEIGHT
         started = time.monotonic()
         out = subprocess.run([sys.executable, "-c", SPIN], preexec_fn=budget.join,
                              capture_output=True, text=True, timeout=60, check=True)
