@@ -474,6 +474,27 @@ MIGRATIONS: list[list[str | Both | Fill]] = [
             db, skip_index=INDEX_WRITTEN if db.sql.name == "postgresql" else None)),
         Both(sqlite=_sqlite_household_trigger("update"), postgresql=""),
     ],
+    # 15: a state rewritten without its view (by a writer that does not know the column,
+    # such as a host still on an older release during an upgrade) has its view set aside,
+    # and a pull makes it from the state (RecordStore.pull): never an older version sent
+    # under a new seq. Every write gridsync makes changes both, so this never fires then.
+    [
+        Both(sqlite="""CREATE TRIGGER records_view_stale AFTER UPDATE OF state ON records
+            WHEN new.state IS NOT old.state AND new.pull_view IS old.pull_view BEGIN
+              UPDATE records SET pull_view = NULL
+              WHERE collection = new.collection AND id = new.id;
+            END""",
+             postgresql="""CREATE FUNCTION gridsync_view_stale() RETURNS trigger
+            LANGUAGE plpgsql AS $fn$
+            BEGIN
+              NEW.pull_view := NULL;
+              RETURN NEW;
+            END $fn$"""),
+        Both(sqlite="", postgresql="""CREATE TRIGGER records_view_stale BEFORE UPDATE ON records
+            FOR EACH ROW WHEN (NEW.state IS DISTINCT FROM OLD.state
+                               AND NEW.pull_view IS NOT DISTINCT FROM OLD.pull_view)
+            EXECUTE FUNCTION gridsync_view_stale()"""),
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

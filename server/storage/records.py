@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 import orjson
 
@@ -263,10 +264,25 @@ class RecordStore:
         if len(rows) < limit and window < self._top():
             rows += self._page(after=window, upto=None,
                                **{**args, "limit": limit - len(rows)})
+        if None in map(itemgetter(3), rows):
+            rows = self._made_views(rows)
         if redact:
             return [(seq, c, id, redacted(view) if c == "cases" and (person or "") != me
                      else view) for seq, c, id, view, person in rows]
         return rows  # as read: no copy of a page of thousands of rows
+
+    def _made_views(self, rows: list) -> list:
+        """The page with a view made from the state of each record stored without one
+        (or whose view was set aside as stale: migration 15), as ``_upsert`` makes it.
+        Only a writer that does not know the column (a host still on an older release
+        during an upgrade) leaves one: it is sent right, not as a 500 or an old version."""
+        out = []
+        for row in rows:
+            if row[3] is None:
+                state = self.db.scalar("SELECT state FROM records WHERE seq = ?", (row[0],))
+                row = (*row[:3], view_json(orjson.loads(state)), *row[4:])
+            out.append(row)
+        return out
 
     def _page(self, *, after: int, upto: int | None, **args: object) -> list:
         return self.db.tuples(page_query(self.db.sql, bounded=upto is not None,

@@ -129,3 +129,61 @@ def test_migration_fills_the_views_of_records_written_before_it(target):
         assert pulled(store)["h1"] == view_json(moved)
     finally:
         store.close()
+
+
+def _foreign_write(store, state, seq, *, insert):
+    """What a writer that does not know pull_view does (a host still on an older
+    release during an upgrade): state and version written, the view left alone."""
+    text = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+    db = store.records.db
+    if insert:
+        db.execute("INSERT INTO records (collection, id, seq, version, deleted, grid, state, "
+                   "updated_at) VALUES (?, ?, ?, ?, ?, 'g1', ?, ?)",
+                   (state["collection"], state["id"], seq, state["version"],
+                    int(state["deleted"]), text, AT))
+    else:
+        db.execute("UPDATE records SET seq = ?, version = ?, deleted = ?, state = ? "
+                   "WHERE collection = ? AND id = ?",
+                   (seq, state["version"], int(state["deleted"]), text,
+                    state["collection"], state["id"]))
+
+
+@BOTH_BACKENDS
+def test_a_state_written_without_its_view_is_pulled_as_its_own_view(target):
+    """Migration 15 sets a view aside when its state is rewritten without it, and the pull
+    makes the view of a record that has none: never the older version's view under the
+    new seq, never a 500 for the page (a NULL view broke the whole page)."""
+    store = open_storage(target)
+    try:
+        with store.transaction():
+            store.records.put_many([RecordWrite(s, i + 1, p, AT)
+                                    for i, (s, p) in enumerate(STATES)])
+        erased = stamped("households", "h1", {"grid": "g1"}, version=2, deleted=True)
+        new = stamped("households", "h9", {"grid": "g1", "address": "新来的"})
+        wish = stamped("cases", "c9", {"grid": "g1", "kind": "wish", "title": "药",
+                                       "reporter_name": "赵六"})
+        with store.transaction():
+            _foreign_write(store, erased, 10, insert=False)
+            _foreign_write(store, new, 11, insert=True)
+            _foreign_write(store, wish, 12, insert=True)
+        views = pulled(store)
+        assert views["h1"] == view_json(erased)
+        assert orjson.loads(views["h1"])["deleted"] is True
+        assert views["h9"] == view_json(new)
+        assert views["h2"] == view_json(STATES[1][0])  # the others as stored
+        # Redaction applies to a view made at the pull as to a stored one.
+        hidden = pulled(store, me="v1", redact=1)
+        assert "reporter_name" not in orjson.loads(hidden["c9"])["fields"]
+        assert "reporter_name" in orjson.loads(views["c9"])["fields"]
+        # gridsync's own next write stores the view again.
+        with store.transaction():
+            store.records.put_many([RecordWrite(erased, 13, Placement(grid="g1"), AT)])
+        assert store.records.db.scalar(
+            "SELECT pull_view FROM records WHERE id = 'h1'") is not None
+    finally:
+        store.close()
+
+
+def test_a_view_past_64_bit_integers_is_json_text():
+    state = stamped("households", "h1", {"grid": "g1", "members": 2**70})
+    assert orjson.loads(view_json(state))["fields"]["members"] == 2**70
