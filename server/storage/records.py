@@ -115,19 +115,29 @@ def encode_state(state: dict) -> tuple[str, bytes]:
     return _dumps_allowed(state), view_json(state)
 
 
+_PURGED_SEQ = ("coalesce((SELECT CAST(value AS BIGINT) FROM settings "
+               "WHERE key = 'purged_seq'), 0)")
+
+
 class RecordStore:
     def __init__(self, db: Database):
         self.db = db
 
     # --- records ---------------------------------------------------------
     def last_seq(self) -> int:
-        # The purge mark counts too: seqs never go back, even when the newest
-        # rows were purged tombstones.
-        return int(self.db.scalar("SELECT " + self.db.sql.greatest(
+        return self.seq_marks()[0]
+
+    def seq_marks(self) -> tuple[int, int]:
+        """(the last seq handed out, the purge mark: the highest seq of a purged
+        tombstone or exit, 0 if none) in one statement. The mark counts in the first:
+        seqs never go back, even when the newest rows were purged tombstones. A pull page
+        reads both first in its snapshot, so that the mark it checks the cursor against
+        is the one of the rows it reads (services/sync/pull.py)."""
+        row = self.db.one("SELECT " + self.db.sql.greatest(
             "coalesce((SELECT max(seq) FROM records), 0)",
-            "coalesce((SELECT max(seq) FROM scope_exits), 0)",
-            "coalesce((SELECT CAST(value AS BIGINT) FROM settings "
-            "WHERE key = 'purged_seq'), 0)")) or 0)
+            "coalesce((SELECT max(seq) FROM scope_exits), 0)", _PURGED_SEQ)
+            + ", " + _PURGED_SEQ)
+        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
     def get(self, collection: str, id: str) -> StoredRecord | None:
         row = self.db.one(
@@ -367,10 +377,6 @@ class RecordStore:
         """Start a new history (after a restore): cursors of the old one get 410."""
         self.db.execute(f"UPDATE settings SET value = {self.db.sql.random_hex(8)} "
                         "WHERE key = 'epoch'")
-
-    def purged_seq(self) -> int:
-        """Highest seq of a purged tombstone (0 if none was ever purged)."""
-        return int(self.db.scalar("SELECT value FROM settings WHERE key = 'purged_seq'") or 0)
 
     # --- op log ----------------------------------------------------------
     def op(self, op: str) -> dict | None:

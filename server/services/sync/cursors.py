@@ -75,6 +75,14 @@ def check(store: Storage, text: str | None, device: str, keys: Keys | None = Non
         raise CursorExpired("cursor is from before a restore: sync again from null")
     if cursor.seq > store.records.last_seq():
         raise CursorExpired("cursor is ahead of this server: sync again from null")
-    if cursor.seq and cursor.seq < keys.purged_seq:
-        raise CursorExpired()
+    require_unpurged(cursor, keys.purged_seq)
     return cursor
+
+
+def require_unpurged(cursor: Cursor | None, purged_seq: int) -> None:
+    """410 if a tombstone the cursor's device has not seen was purged (``purged_seq``:
+    the purge mark). ``check`` asks it before a push, so that a 410 has changed nothing;
+    the pull asks it again with the mark of its page's snapshot, which a purge may have
+    passed since (docs/design.md, Storage)."""
+    if cursor is not None and cursor.seq and cursor.seq < purged_seq:
+        raise CursorExpired()

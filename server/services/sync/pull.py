@@ -101,9 +101,11 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
          max_bytes: int, keys: cursors.Keys | None = None) -> dict:
     """One page. ``changes`` is an ``orjson.Fragment``: the JSON array of the record
     views the storage layer keeps, to be serialised with orjson. ``keys``: the cursor
-    keys the request already read (``cursors.read_keys``)."""
+    keys the request already read (``cursors.read_keys``). ``CursorExpired`` when a
+    purge committed since the cursor was checked deleted tombstones after it."""
     with store.snapshot():
-        top = store.records.last_seq()
+        top, purged = store.records.seq_marks()
+        cursors.require_unpurged(cursor, purged)  # the mark of the rows read below
         after, evict = (0, []) if cursor is None else _scope_change(store, cursor, scope)
         if cursor is None:
             held_from = top  # a fresh device holds nothing: no exit before now concerns it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import clock
 from ...auth import Principal
-from ...errors import Forbidden
+from ...errors import CursorExpired, Forbidden
 from ...keystore import Signer
 from ...storage import Storage
 from . import cursors
@@ -26,8 +26,16 @@ def sync(store: Storage, who: Principal, request: dict, *, signer: Signer, max_s
         checked = [push.check(raw) for raw in request["changes"]]
         with store.transaction(deferred=True):
             results = push.run(checked)
-    page = pull(store, device=who.device, scope=scope, cursor=cursor,
-                limit=request["limit"], max_bytes=pull_max_bytes, keys=keys)
+    try:
+        page = pull(store, device=who.device, scope=scope, cursor=cursor,
+                    limit=request["limit"], max_bytes=pull_max_bytes, keys=keys)
+    except CursorExpired:
+        if not request["changes"]:
+            raise
+        # A purge committed after the check, and this push applied: its results go
+        # back (a 410 says nothing was applied), with no records and the device's own
+        # cursor, and the next request is checked afresh and gets the 410.
+        page = {"changes": [], "evict": [], "cursor": request["cursor"], "has_more": True}
     if not request["changes"] and not page["has_more"]:
         # Only a "last seen" stamp: losing it to a power cut is harmless, so this
         # commit skips the fsync that acknowledged changes get; and a pull in many
