@@ -53,6 +53,11 @@ SERVER_SET = ("status", "assignee", "difficulty", "created_by", "resolution", "r
 
 DEFAULT_DIFFICULTY = 1
 
+#: A case's reporter details: what a volunteer does not see of a case of their grids
+#: that is not assigned to them (a wish), wherever they see it (a pull, the case's
+#: detail, their /me page).
+REPORTER_FIELDS = ("reporter_name", "reporter_phone")
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -68,6 +73,11 @@ def step_target(values: dict[str, Any]) -> str | None:
     """The status a change steps to, or None for a change of device-set fields."""
     status = values.get("status")
     return status if isinstance(status, str) else None
+
+
+def without_reporter(fields: dict[str, Any]) -> dict[str, Any]:
+    """A case's ``fields`` (a copy) without the reporter's details."""
+    return {name: value for name, value in fields.items() if name not in REPORTER_FIELDS}
 
 
 def new_case(values: dict[str, Any], *, created_by: str | None, at: str) -> dict[str, Any]:

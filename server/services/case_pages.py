@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sync.cases import Actor, check_locked, check_step, step_updates
+from sync.cases import Actor, check_locked, check_step, step_updates, without_reporter
 from sync.errors import ChangeRejected
 
 from .. import clock
@@ -122,10 +122,7 @@ def my_cases(store: Storage, person: str) -> dict[str, Any]:
 
 
 def _summary(state: dict, *, redact: bool = False) -> dict:
-    f = dict(state["fields"])
-    if redact:
-        f.pop("reporter_name", None)
-        f.pop("reporter_phone", None)
+    f = without_reporter(state["fields"]) if redact else state["fields"]
     return {"id": state["id"], "version": state["version"], **f}
 
 

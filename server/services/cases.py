@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from primitives import names, times
-from sync.cases import step_updates
+from sync.cases import step_updates, without_reporter
+from sync.merge import record_view
 
 from .. import clock
 from ..errors import InvalidState, NotFound, ValidationFailed
@@ -25,7 +26,6 @@ from .community_time import community_zone, local_day
 from .ledger_append import append
 from .publish import server_hlc
 
-REPORTER_FIELDS = ("reporter_name", "reporter_phone")
 ASSIGNABLE = ("open", "assigned", "accepted")
 
 
@@ -189,14 +189,11 @@ def cancel(store: Storage, case_id: str, reason: str, *, by: str, scope: AdminSc
 
 def view(state: dict, *, redact: bool = False) -> dict:
     """A case as pulled (``sync.merge.record_view``), reporter details removed
-    when ``redact``."""
-    fields = dict(state["fields"])
+    when ``redact`` (``sync.cases.without_reporter``, as a pull does)."""
+    out = record_view(state)
     if redact:
-        for name in REPORTER_FIELDS:
-            fields.pop(name, None)
-    return {"collection": "cases", "id": state["id"], "version": state["version"],
-            "hlc": max(m["hlc"] for m in state["meta"].values()), "fields": fields,
-            "deleted": state["deleted"]}
+        out["fields"] = without_reporter(out["fields"])
+    return out
 
 
 def detail_of(store: Storage, state: dict, *, redact: bool = False) -> dict:

@@ -17,10 +17,8 @@ from typing import Any
 
 import orjson
 
+from sync.cases import without_reporter
 from sync.merge import record_view
-
-REDACTED = ("reporter_name", "reporter_phone")
-"""A case's reporter details, left out for a volunteer the case is not assigned to."""
 
 FILL_BATCH = 2000
 
@@ -36,10 +34,9 @@ def view_json(state: dict) -> bytes:
 
 
 def redacted(view: bytes) -> bytes:
-    """A case's stored view without its reporter details."""
+    """A case's stored view without its reporter details (``sync.cases.without_reporter``)."""
     out = orjson.loads(view)
-    for name in REDACTED:
-        out["fields"].pop(name, None)
+    out["fields"] = without_reporter(out["fields"])
     return orjson.dumps(out)
 
 

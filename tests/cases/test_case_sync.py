@@ -176,6 +176,9 @@ def test_volunteers_see_wishes_without_reporter_details_until_assigned(api, phon
     wish = seen[("cases", wish_id)]["fields"]
     assert "reporter_name" not in wish and "reporter_phone" not in wish
     assert wish["title"] == "帮忙修水龙头"
+    # the case's detail shows them what their pull sent: one rule for both
+    detail = api.ok(api.get(f"/cases/{wish_id}", token=v1.token))
+    assert {k: v for k, v in detail.items() if k != "history"} == seen[("cases", wish_id)]
     assert ("cases", wish_id) not in v2.pull_all(fresh=True)    # another grid's volunteer
     assert ("cases", wish_id) in w1.pull_all(fresh=True)
     out = v1.sync([v1.change("cases", {"status": "assigned", "assignee": "v1"}, id=wish_id,
