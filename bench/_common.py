@@ -1,9 +1,15 @@
-"""Shared bench helpers: a real `gridsync serve` on a free port, world setup, timing."""
+"""Shared bench helpers: a real `gridsync serve` on a free port, world setup, timing.
+
+What a bench starts (servers, PostgreSQL clusters, cgroups) it stops in ``finally``
+blocks, context managers and ``atexit`` handlers; ``exit_on_signals`` makes them run when
+the bench is stopped by SIGTERM (``timeout``, a supervisor) or SIGINT (Ctrl-C) too.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -75,22 +81,70 @@ def settle(pid: int, quiet: float = 0.3, deadline: float = 30.0) -> None:
         before = now
 
 
+def exit_on_signals() -> None:
+    """SIGTERM and SIGINT raise SystemExit (128 + the signal) in the main thread, so the
+    bench unwinds and stops what it started. Python's default for SIGTERM ends the
+    process at once, leaving gunicorn hosts, PostgreSQL clusters and cgroups behind.
+    Only the first signal does: later ones (Ctrl-C reaches a bench and the scripts it
+    runs, then bench/run.py stops them) are ignored while the bench cleans up."""
+
+    def first(signum: int, _frame: object) -> None:
+        for each in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(each, ignored)
+        raise SystemExit(128 + signum)
+
+    def ignored(_signum: int, _frame: object) -> None:
+        """Python's handler, not SIG_IGN: what the bench starts while it cleans up does
+        not inherit it."""
+
+    for each in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(each, first)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Stop a server started in a process group of its own (``process_group=0``): SIGTERM
+    to its leader (gunicorn's arbiter stops its workers), SIGKILL to the whole group if
+    it has not exited within ``timeout`` seconds, and to whatever of the group is left
+    after (a worker the arbiter left behind)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+    kill_group(proc)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL to ``proc``'s process group (``proc`` started with ``process_group=0``),
+    then reap ``proc``."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # none left (the group's id is the leader's pid, reaped only below)
+    proc.wait()
+
+
 @contextmanager
-def serve(data: Path, workers: int = 2,
-          budget: CpuBudget | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve(data: Path, workers: int = 2, budget: CpuBudget | None = None,
+          startup: float = 30.0) -> Iterator[tuple[str, subprocess.Popen]]:
     """``gridsync serve`` (gunicorn) on a free loopback port, once healthy with all its
     workers forked and done starting (``settle``); yields (api url, process). With an
     entered ``budget`` the server starts in its cgroup (the arbiter joins before it forks
-    its workers) and is held to it from the moment it is ready (it boots unthrottled)."""
+    its workers) and is held to it from the moment it is ready (it boots unthrottled).
+
+    The server runs in a process group of its own, stopped whatever happens (``stop``):
+    one not up within ``startup`` seconds is killed with all it forked before the error
+    is raised, never left running."""
     port = free_port()
     proc = subprocess.Popen(
         [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
-        preexec_fn=budget.join if budget else None)
+        preexec_fn=budget.join if budget else None, process_group=0)
     url = f"http://127.0.0.1:{port}/api/v1"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + startup
         while True:
             try:
                 up = requests.get(url + "/health", timeout=1).ok
@@ -99,15 +153,15 @@ def serve(data: Path, workers: int = 2,
             except requests.RequestException:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
+                kill_group(proc)
+                raise RuntimeError(f"server did not start in {startup:g} s")
             time.sleep(0.1)
         settle(proc.pid)
         if budget:
             budget.limit()
         yield url, proc
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 @contextmanager

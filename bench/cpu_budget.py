@@ -2,7 +2,8 @@
 host to a fraction of the machine's cores as if it ran on a machine of its own.
 
 A ``CpuBudget`` is a uniquely named cgroup (cgroup v1's ``cpu`` controller, else cgroup
-v2's ``cpu.max``) made when it is entered and removed when it is left. A process joins
+v2's ``cpu.max``) made when it is entered and removed when it is left, with the cpu
+controller of v2's root turned back off if it was the one to turn it on. A process joins
 it at its start (``join`` as a ``preexec_fn``, so everything it forks afterwards is in it
 too); ``limit`` then sets the quota (``cores`` of CPU per ``period_us``) and a weight
 that gives the group its budget before other work gets the rest. Until then the quota is
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -64,6 +66,9 @@ class CpuBudget:
         self.name = f"{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.path: Path | None = None
         self.v2 = False
+        self.enabled: tuple[Path, set[str]] | None = None
+        """(v2's cgroup.subtree_control, the groups beside ours then) when this budget
+        turned the cpu controller on."""
 
     def __enter__(self) -> CpuBudget:
         why = available()
@@ -78,9 +83,15 @@ class CpuBudget:
             control = root / "cgroup.subtree_control"
             if "cpu" not in control.read_text().split():
                 control.write_text("+cpu")
-            self.path = root / self.name
-            self.path.mkdir()
+                self.enabled = (control, _groups(root))
             self.v2 = True
+            try:
+                (root / self.name).mkdir()
+            except OSError:
+                if self.enabled is not None:
+                    self._disable_cpu(*self.enabled)
+                raise
+            self.path = root / self.name
         return self
 
     def join(self) -> None:
@@ -141,3 +152,21 @@ class CpuBudget:
         else:
             raise OSError(f"could not remove cgroup {self.path}")
         self.path = None
+        if self.enabled is not None:
+            self._disable_cpu(*self.enabled)
+
+    def _disable_cpu(self, control: Path, before: set[str]) -> None:
+        """Turn v2's cpu controller back off, as it was before this budget, unless a group
+        made since (another bench's budget) may be using it."""
+        self.enabled = None
+        if not _groups(control.parent) <= before:
+            return
+        try:
+            control.write_text("-cpu")
+        except OSError as exc:  # a group below uses it in turn (EBUSY): leave it on
+            print(f"note: left the cpu controller on in {control} ({exc})", file=sys.stderr)
+
+
+def _groups(root: Path) -> set[str]:
+    """The names of the cgroups directly under ``root``."""
+    return {entry.name for entry in root.iterdir() if entry.is_dir()}

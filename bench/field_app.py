@@ -42,7 +42,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import GRIDSYNC, free_port, init_data_dir, print_figure  # noqa: E402
+from _common import (  # noqa: E402
+    GRIDSYNC,
+    free_port,
+    init_data_dir,
+    kill_group,
+    print_figure,
+    stop,
+)
 
 from server.field import STATIC, shell_files  # noqa: E402
 from sync.crypto import DeviceKey  # noqa: E402
@@ -65,7 +72,8 @@ def serve(data: Path) -> Iterator[tuple[str, Path]]:
     with open(log, "wb") as out:
         proc = subprocess.Popen([GRIDSYNC, "serve", "--data-dir", str(data), "--host",
                                  "127.0.0.1", "--port", str(port), "--workers", "1"],
-                                stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
+                                stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
+                                process_group=0)
     origin = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -76,12 +84,12 @@ def serve(data: Path) -> Iterator[tuple[str, Path]]:
             except requests.RequestException:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
+                kill_group(proc)
                 raise RuntimeError("gridsync serve did not start:\n" + log.read_text()[-2000:])
             time.sleep(0.1)
         yield origin, log
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 class Admin:
@@ -295,4 +303,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from _common import exit_on_signals
+
+    exit_on_signals()
     main()

@@ -136,4 +136,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from _common import exit_on_signals
+
+    exit_on_signals()
     main()

@@ -50,7 +50,15 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import free_port, init_data_dir, print_figure, rate, serve  # noqa: E402
+from _common import (  # noqa: E402
+    free_port,
+    init_data_dir,
+    kill_group,
+    print_figure,
+    rate,
+    serve,
+    stop,
+)
 from initial_pull import cpu_seconds  # noqa: E402
 
 from sync.crypto import DeviceKey  # noqa: E402
@@ -224,7 +232,7 @@ def kinto_server(storage_url: str | None, batch: int) -> Iterator[tuple[str, int
         proc = subprocess.Popen(
             [str(bin_dir / "gunicorn"), "--paste", str(ini), "-w", workers, "-k", "sync",
              "-b", f"127.0.0.1:{port}", "--timeout", "120"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp, process_group=0)
         url = f"http://127.0.0.1:{port}/v1"
         try:
             deadline = time.monotonic() + 60
@@ -235,12 +243,12 @@ def kinto_server(storage_url: str | None, batch: int) -> Iterator[tuple[str, int
                 except requests.RequestException:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
+                    kill_group(proc)
                     raise RuntimeError("Kinto did not start")
                 time.sleep(0.2)
             yield url, proc.pid
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop(proc)
 
 
 class Clock:
@@ -479,4 +487,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from _common import exit_on_signals
+
+    exit_on_signals()
     main()

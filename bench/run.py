@@ -32,6 +32,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "latest.json"
+STOP_SECONDS = 120
+"""How long a script run as its own process is given to stop what it started (servers,
+a PostgreSQL cluster, cgroups) when this run is stopped, before it is killed."""
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
@@ -185,9 +188,18 @@ def script_figure(script: str) -> Callable[[list[tuple[str, str | None]]], list[
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = []
         assert proc.stdout is not None
-        for line in proc.stdout:
-            print(f"  | {line}", end="", flush=True)
-            lines.append(line)
+        try:
+            for line in proc.stdout:
+                print(f"  | {line}", end="", flush=True)
+                lines.append(line)
+        except BaseException:  # this run is being stopped (a signal, Ctrl-C): SIGTERM
+            proc.terminate()  # has the script stop its servers, clusters and cgroups
+            try:
+                proc.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise
         if proc.wait() != 0:
             raise RuntimeError(f"bench/{script}.py exited {proc.returncode}")
         figures = parse_figures(script, "".join(lines))
@@ -343,4 +355,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    from _common import exit_on_signals
+
+    exit_on_signals()
     sys.exit(main())

@@ -82,3 +82,67 @@ def test_unavailable_says_why(monkeypatch, tmp_path):
     with pytest.raises(OSError, match="no CPU budget"):
         cpu_budget.CpuBudget(0.5).__enter__()
     assert os.listdir(tmp_path) == []
+
+
+BUDGETED_SERVER = """
+import time
+from pathlib import Path
+from _common import exit_on_signals, serve
+from cpu_budget import CpuBudget
+exit_on_signals()
+with CpuBudget(0.5, "gridsync-test") as budget, serve(Path({data!r}), 1, budget) as (url, proc):
+    print(budget.path, flush=True)
+    time.sleep(600)
+"""
+
+
+@needs_cgroup
+def test_a_bench_stopped_by_sigterm_removes_its_group_and_stops_the_server_in_it(data_dir):
+    from tests.bench_support import BenchChild, gone
+
+    child = BenchChild(BUDGETED_SERVER.format(data=str(data_dir)))
+    try:
+        group = Path(child.ready())
+        assert group.is_dir() and (group / "cgroup.procs").read_text().split()
+        assert child.stop() == 128 + 15
+        assert not group.exists()
+        assert gone(str(data_dir)) == []
+    finally:
+        for pid in gone(str(data_dir), within=0):
+            os.kill(pid, 9)
+
+
+@pytest.fixture
+def fake_v2(monkeypatch, tmp_path):
+    """A cgroup v2 hierarchy's root as files in ``tmp_path`` (no root needed): cpu
+    available, not yet on for the groups below; returns its cgroup.subtree_control."""
+    monkeypatch.setattr(cpu_budget, "V1", tmp_path / "no-v1")
+    monkeypatch.setattr(cpu_budget, "V2_MOUNTS", (tmp_path,))
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "system.slice").mkdir()  # a group there before
+    control = tmp_path / "cgroup.subtree_control"
+    control.write_text("memory\n")
+    return control
+
+
+def test_v2_cpu_controller_turned_on_is_turned_back_off(fake_v2):
+    with cpu_budget.CpuBudget(0.5, "gridsync-test") as budget:
+        path = budget.path
+        assert budget.v2 and path is not None and path.is_dir()
+        assert fake_v2.read_text() == "+cpu"
+    assert not path.exists()
+    assert fake_v2.read_text() == "-cpu"
+    assert sorted(p.name for p in fake_v2.parent.iterdir() if p.is_dir()) == ["system.slice"]
+
+
+def test_v2_cpu_controller_stays_on_for_a_group_made_meanwhile(fake_v2):
+    with cpu_budget.CpuBudget(0.5, "gridsync-test"):
+        (fake_v2.parent / "gridsync-other-bench").mkdir()  # another budget, relying on it
+    assert fake_v2.read_text() == "+cpu"
+
+
+def test_v2_cpu_controller_already_on_is_left_alone(fake_v2):
+    fake_v2.write_text("cpu memory\n")
+    with cpu_budget.CpuBudget(0.5, "gridsync-test"):
+        pass
+    assert fake_v2.read_text() == "cpu memory\n"
