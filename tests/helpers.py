@@ -384,3 +384,37 @@ class RawDb:
 def raw_db(data_dir: Any, env: dict[str, str] | None = None) -> RawDb:
     """``data_dir``'s database (``env``: an ``other_database`` environment it was made in)."""
     return RawDb(data_dir, env)
+
+
+def purge_after_cursor_check(monkeypatch: Any, data_dir: Any) -> list[int]:
+    """The next sync's cursor check is followed, before anything else of that sync, by a
+    tombstone purge (180 days) committed through another connection of ``data_dir``'s
+    database: a retention job on another worker or host. Returns the list that then
+    holds how many tombstones it purged."""
+    from server.config import database_target
+    from server.services import retention
+    from server.services.sync import cursors
+    from server.storage import open_storage
+
+    purged: list[int] = []
+    check = cursors.check
+
+    def check_then_purge(*args: Any, **kwargs: Any) -> Any:
+        cursor = check(*args, **kwargs)
+        if not purged:
+            other = open_storage(database_target(str(data_dir)), migrate_schema=False)
+            try:
+                purged.append(retention.purge_tombstones(other, 180))
+            finally:
+                other.close()
+        return cursor
+
+    monkeypatch.setattr(cursors, "check", check_then_purge)
+    return purged
+
+
+def age_tombstones(data_dir: Any) -> None:
+    """Every tombstone of ``data_dir``'s database past any retention window."""
+    with raw_db(data_dir) as db:
+        db.execute("UPDATE records SET updated_at = '2000-01-01T00:00:00.000Z' "
+                   "WHERE deleted = 1")

@@ -9,6 +9,7 @@ import pytest
 from client_sdk import FieldClient, FlaskTransport, RetryPolicy, UnknownRecord
 from sync.hlc import parse_hlc
 from tests.client.conftest import local_records, server_db, server_records
+from tests.helpers import age_tombstones, purge_after_cursor_check
 
 
 def test_rejected_changes_stay_listed_with_reasons_and_never_block_the_rest(make_field,
@@ -113,6 +114,29 @@ def test_cursor_expired_drops_local_records_keeps_the_outbox_and_pulls_from_null
     assert client.household(mine["id"])["fields"]["members"] == 7
     assert local_records(client, "households") == server_records(data_dir, "households")
     assert len(client.households()) == 33
+
+
+def test_a_purge_between_the_cursor_check_and_the_page_still_drops_the_deleted_record(
+        make_field, data_dir, monkeypatch):
+    """A purge committed (another worker, another host) after the server checked the
+    phone's cursor but before it read the page: the phone still learns of the delete
+    whose tombstone went (a restart from null), and its pending change applies once."""
+    writer, client = make_field("w1b"), make_field("w1")
+    doomed = writer.add_household("g1", address="gone")
+    writer.sync()
+    client.sync()
+    assert client.household(doomed["id"]) is not None
+    writer.delete_household(doomed["id"])
+    writer.sync()
+    age_tombstones(data_dir)
+    pending = client.add_household("g1", address="offline")
+    purged = purge_after_cursor_check(monkeypatch, data_dir)
+    summary = client.sync()
+    assert purged == [1]
+    assert summary.restarts == 1 and client.pending_count() == 0
+    assert client.household(doomed["id"]) is None
+    assert client.household(pending["id"])["version"] == 1
+    assert local_records(client, "households") == server_records(data_dir, "households")
 
 
 def test_clock_skew_adopts_the_server_offset_and_resends_with_new_op_ids(app, api, world,

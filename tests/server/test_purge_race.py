@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.config import database_target
-from server.services import retention
-from server.services.sync import cursors
-from server.storage import open_storage
 from tests.conftest import BOTH_BACKENDS
-from tests.helpers import raw_db
+from tests.helpers import age_tombstones, purge_after_cursor_check
 
 pytestmark = BOTH_BACKENDS
 
@@ -31,31 +27,13 @@ def stale(world, api, data_dir):
     w1.sync([doomed])
     w1b.pull_all()
     w1.sync([w1.change("households", {}, id=doomed["id"], base=1, deleted=True)])
-    with raw_db(data_dir) as db:
-        db.execute("UPDATE records SET updated_at = '2000-01-01T00:00:00.000Z' "
-                   "WHERE deleted = 1")
+    age_tombstones(data_dir)
     return w1, w1b, doomed["id"]
 
 
 @pytest.fixture
 def purge_after_check(monkeypatch, data_dir):
-    """The next cursor check is followed, before anything else of its sync, by a purge
-    committed through another connection; returns how many tombstones it purged."""
-    purged: list[int] = []
-    check = cursors.check
-
-    def check_then_purge(*args, **kwargs):
-        cursor = check(*args, **kwargs)
-        if not purged:
-            other = open_storage(database_target(str(data_dir)), migrate_schema=False)
-            try:
-                purged.append(retention.purge_tombstones(other, 180))
-            finally:
-                other.close()
-        return cursor
-
-    monkeypatch.setattr(cursors, "check", check_then_purge)
-    return purged
+    return purge_after_cursor_check(monkeypatch, data_dir)
 
 
 def test_a_pull_whose_tombstones_were_purged_after_its_check_gets_410(stale,

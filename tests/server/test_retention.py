@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from server.cli import main
 from server.config import database_target
-from tests.helpers import raw_db
+from tests.helpers import age_tombstones, raw_db
 
 
 def test_purge_expires_old_cursors_only(world, api, data_dir):
@@ -18,9 +18,7 @@ def test_purge_expires_old_cursors_only(world, api, data_dir):
     w1b.pull_all()
     stale_cursor = w1b.cursor
     w1.sync([w1.change("households", {}, id=doomed["id"], base=1, deleted=True)])
-    with raw_db(data_dir) as db:
-        db.execute("UPDATE records SET updated_at = '2000-01-01T00:00:00.000Z' "
-                   "WHERE deleted = 1")
+    age_tombstones(data_dir)
     result = CliRunner().invoke(main, ["purge-tombstones", "--data-dir", str(data_dir)])
     assert result.exit_code == 0 and "purged 1" in result.output
     fresh = w1.sync()  # w1's cursor is past the purged delete: still fine
