@@ -38,6 +38,11 @@ class Dialect:
         through ``column``'s index."""
         raise NotImplementedError
 
+    #: The column a row of ``records`` chosen by a subquery is fetched by fastest within
+    #: one statement: SQLite's rowid is the table's own key (its unique seq is an index
+    #: of its own, one more lookup a row); PostgreSQL has seq's index.
+    row_key: str = "seq"
+
     def contains(self, text: str, part: str) -> str:
         """True where ``part`` occurs in ``text``, exactly (a scan, no pattern)."""
         raise NotImplementedError
@@ -64,6 +69,7 @@ class Dialect:
 
 class _Sqlite(Dialect):
     name = "sqlite"
+    row_key = "rowid"
 
     def unindexed(self, column: str) -> str:
         return f"+{column}"  # SQLite's documented way to disqualify a term for an index

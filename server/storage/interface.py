@@ -181,10 +181,10 @@ class RecordsPart(Protocol):
 
     def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
              limit: int, me: str = "", wish_grids: list[str] | None = None, redact: int = 0
-             ) -> list[tuple[int, str, str, bytes]]:
-        """Views (UTF-8 JSON) in scope after ``after``; ``me``/``wish_grids`` add a person's cases
-        and their grids' wishes, ``redact`` drops reporter details of cases not
-        assigned to ``me``."""
+             ) -> list[tuple[int, bytes]]:
+        """(seq, view as UTF-8 JSON) in scope after ``after``; ``me``/``wish_grids`` add a
+        person's cases and their grids' wishes, ``redact`` drops reporter details of cases
+        not assigned to ``me``."""
         ...
 
     def in_scope_ids(self, *, grids: list[str], people: list[str], author: str,

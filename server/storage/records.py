@@ -77,14 +77,15 @@ PULL_WINDOW = 4
 
 
 def page_query(sql: Dialect, *, bounded: bool, redact: bool = False) -> str:
-    """One pulled page: the seqs in scope after ``:after`` (up to ``:upto`` when
-    ``bounded``) chosen from the indexes, then the stored views of only those (and,
-    to ``redact``, whom each is assigned to)."""
+    """One pulled page: the rows in scope after ``:after`` (up to ``:upto`` when
+    ``bounded``) chosen from the indexes, then the seqs and stored views of only those
+    (and, to ``redact``, their collections and whom each is assigned to). Only what the
+    page needs is read: a row's collection and id were two strings more a record."""
     upto = "AND seq <= :upto" if bounded else ""
-    seqs = sql.among("seq", f"""SELECT seq FROM records
+    chosen = sql.among(sql.row_key, f"""SELECT {sql.row_key} FROM records
             WHERE seq > :after {upto} AND {_scope(sql)} ORDER BY seq LIMIT :limit""")
-    return f"""SELECT seq, collection, id, pull_view{", person" if redact else ""}
-        FROM records WHERE {seqs} ORDER BY seq"""
+    return f"""SELECT seq, pull_view{", collection, person" if redact else ""}
+        FROM records WHERE {chosen} ORDER BY seq"""
 
 
 def _args(grids: list[str], people: list[str], author: str, me: str = "",
@@ -250,16 +251,16 @@ class RecordStore:
     # --- pull ------------------------------------------------------------
     def pull(self, *, after: int, grids: list[str], people: list[str], author: str,
              limit: int, me: str = "", wish_grids: list[str] | None = None, redact: int = 0
-             ) -> list[tuple[int, str, str, bytes]]:
-        """(seq, collection, id, record view as UTF-8 JSON) in scope with seq > after,
-        oldest first.
+             ) -> list[tuple[int, bytes]]:
+        """(seq, record view as UTF-8 JSON) in scope with seq > after, oldest first.
 
         The view is the one stored with the record's state (``views.view_json``), so
         a page of thousands of records is neither built nor re-encoded here: only a
         case a volunteer sees without being its assignee (``redact``) loses its
         reporter details on the way. Bytes, not text: a page's size is counted in
-        bytes and the views go into the answer as they are. The page's seqs are
-        chosen from the indexes first, then only their views are read.
+        bytes and the views go into the answer as they are. The page's rows are
+        chosen from the indexes first (``page_query``), then only their seqs and views
+        are read.
 
         The scope's branches are read through their indexes and OR-ed, which
         gathers every match after ``after`` before the LIMIT: a full pull in pages
@@ -274,11 +275,11 @@ class RecordStore:
         if len(rows) < limit and window < self._top():
             rows += self._page(after=window, upto=None,
                                **{**args, "limit": limit - len(rows)})
-        if None in map(itemgetter(3), rows):
+        if None in map(itemgetter(1), rows):
             rows = self._made_views(rows)
         if redact:
-            return [(seq, c, id, redacted(view) if c == "cases" and (person or "") != me
-                     else view) for seq, c, id, view, person in rows]
+            return [(seq, redacted(view) if c == "cases" and (person or "") != me else view)
+                    for seq, view, c, person in rows]
         return rows  # as read: no copy of a page of thousands of rows
 
     def _made_views(self, rows: list) -> list:
@@ -288,9 +289,9 @@ class RecordStore:
         during an upgrade) leaves one: it is sent right, not as a 500 or an old version."""
         out = []
         for row in rows:
-            if row[3] is None:
+            if row[1] is None:
                 state = self.db.scalar("SELECT state FROM records WHERE seq = ?", (row[0],))
-                row = (*row[:3], view_json(orjson.loads(state)), *row[4:])
+                row = (row[0], view_json(orjson.loads(state)), *row[2:])
             out.append(row)
         return out
 

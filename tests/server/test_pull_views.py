@@ -58,7 +58,8 @@ def target(backend, request, tmp_path):
 
 def pulled(store, **scope):
     args = {"grids": ["g1"], "people": [], "author": "", **scope}
-    return {id: view for _, _, id, view in store.records.pull(after=0, limit=100, **args)}
+    return {orjson.loads(view)["id"]: view
+            for _, view in store.records.pull(after=0, limit=100, **args)}
 
 
 @BOTH_BACKENDS

@@ -60,26 +60,22 @@ def _exit_marks(scope: Scope) -> dict[str, list[str]]:
             "service_logs": sorted(scope.meeting)}
 
 
-def _evictions(store: Storage, scope: Scope, after: int, upto: int,
-               page: list[tuple[int, str, str, bytes]]) -> list[dict]:
+def _evictions(store: Storage, scope: Scope, after: int, upto: int) -> list[dict]:
     """Records that left the device's scope between ``after`` and ``upto`` and that it
-    does not see any more (nor gets in this ``page``), each exit matched against what
-    the device saw of its grid."""
+    does not see any more, each exit matched against what the device saw of its grid
+    (a record it gets in this page is in its scope: not evicted)."""
     if after >= upto:
         return []
     marks = _exit_marks(scope)
     if not store.records.exits(after=after, upto=upto, grids=sorted(set().union(*marks.values()))):
         return []  # the usual case, in one query rather than one a collection
     args = scope.query_args()
-    visible: set[tuple[str, str]] | None = None  # made only when an exit needs it
     found: dict[tuple[str, str], None] = {}  # insertion-ordered set
     for collection, grids in marks.items():
         for key in store.records.exits(after=after, upto=upto, grids=grids) if grids else []:
             if key[0] != collection or key in found:
                 continue
-            if visible is None:
-                visible = {(c, i) for _, c, i, _ in page}
-            if key not in visible and not store.records.visible(*key, **args):
+            if not store.records.visible(*key, **args):
                 found[key] = None
     return [{"collection": c, "id": i} for c, i in found]
 
@@ -113,14 +109,14 @@ def pull(store: Storage, *, device: str, scope: Scope, cursor: Cursor | None, li
             held_from = cursor.seq if cursor.exits is None else max(cursor.exits, cursor.seq)
         args = scope.query_args()
         rows = store.records.pull(after=after, limit=limit + 1, **args)
-        views = list(map(itemgetter(3), rows[:limit]))
+        views = list(map(itemgetter(1), rows[:limit]))
         fits = _fitting(views, max_bytes)
         page = rows[:fits]
         changes = _json_array(views if fits == len(views) else views[:fits])
         last = page[-1][0] if page else after
         has_more = len(page) < len(rows)
         upto = last if has_more else max(top, after)
-        evict += _evictions(store, scope, max(after, held_from), upto, page)
+        evict += _evictions(store, scope, max(after, held_from), upto)
     exits = held_from if held_from > upto else None
     new_cursor = cursors.issue(store, Cursor(device=device, seq=upto, scope=scope.own_grids,
                                              exits=exits), keys)
