@@ -31,8 +31,9 @@ up. The protocol's Ed25519 check of each signed change (``cryptography``'s
 OpenSSL verify with the device's key object loaded once and cached, about
 0.1 ms a change here: 1.0-1.2 ms for 10), the durable commit of the push
 (``synchronous=FULL``: the WAL frames of about 20 pages and their fsync,
-0.3-0.5 ms, more when it runs a checkpoint) and the pull's read of 100 record
-views (0.35-0.4 ms). Everything else (Flask and werkzeug, the request log and
+0.3-0.5 ms; the WAL's checkpoint runs after a response, at most once a second
+a worker, and counts in the sync whose response it follows) and the pull's read
+of 100 record views (0.35-0.4 ms). Everything else (Flask and werkzeug, the request log and
 metrics hooks, body parsing and the request schema, auth, scope, cursor, the
 checks, merges and writes of 10 changes, JSON and gzip) is 2-3 ms more,
 spread over dozens of pieces of 0.05-0.35 ms; code that runs once a request

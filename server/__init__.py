@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import api, body, config, errors, field, logging_setup, metrics, web
+from . import api, body, config, errors, field, logging_setup, metrics, state, web
 from .files import prepare_data_dir
 from .keystore import Signer
 from .services import anchors
@@ -37,6 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging_setup.init_app(app)  # JSON logs, request ids
     app.before_request(body.check_length)
     app.after_request(body.compress_response)
+    state.init_app(app)  # WAL checkpoints after responses
     api.init_app(app)
     errors.init_app(app)
     metrics.init_app(app)  # GET /metrics

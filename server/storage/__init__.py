@@ -84,6 +84,16 @@ class SqlStorage:
         with self.db.snapshot():
             yield self
 
+    def defer_checkpoints(self) -> None:
+        """SQLite: checkpoint the WAL after responses (``checkpoint``), not in a commit."""
+        self.db.defer_checkpoints()
+
+    def checkpoint_due(self) -> bool:
+        return self.db.checkpoint_due()
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        return self.db.checkpoint()
+
     def readable(self) -> bool:
         """True when the database answers a trivial query (health check)."""
         return self.db.scalar("SELECT count(*) FROM grids") is not None

@@ -656,6 +656,21 @@ class Storage(Protocol):
         """A read transaction: every query inside sees one consistent state."""
         ...
 
+    def defer_checkpoints(self) -> None:
+        """This connection's commits leave the WAL's checkpoint to ``checkpoint`` (called
+        after a response), up to a bound (SQLite; PostgreSQL checkpoints by itself)."""
+        ...
+
+    def checkpoint_due(self) -> bool:
+        """Whether ``checkpoint`` has work: a write committed here since the last one, not
+        too recently (always False on PostgreSQL)."""
+        ...
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy committed pages from SQLite's WAL into the database file, waiting for no
+        one: (busy, frames in the WAL, frames checkpointed)."""
+        ...
+
     def readable(self) -> bool:
         ...
 

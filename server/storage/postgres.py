@@ -386,6 +386,16 @@ class PgDatabase:
         """A read transaction: every query inside sees one consistent state."""
         return self._pinned("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", write=False)
 
+    # PostgreSQL's checkpointer process does what ``Database`` checkpoints after responses.
+    def defer_checkpoints(self) -> None:
+        """Nothing to defer: no app host checkpoints PostgreSQL."""
+
+    def checkpoint_due(self) -> bool:
+        return False
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        return (0, 0, 0)
+
     @contextmanager
     def relaxed_durability(self) -> Iterator[PgDatabase]:
         """Transactions inside commit without waiting for the WAL flush."""
