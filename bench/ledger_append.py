@@ -66,6 +66,7 @@ from server.keystore import Signer
 from server.services.ledger_append import append
 from server.storage import open_storage
 from server.storage.connection import Database
+from server.storage.ledger import tree_row
 
 BLOCKS = 10
 """Each round alternates this many blocks of appends and of control commits."""
@@ -102,7 +103,7 @@ class WritesControl:
     """The rows one append writes, with the server's own table and index definitions
     (copied from the data dir's schema), in a database of their own: no reads."""
 
-    TABLES = ("entries", "merkle_nodes", "balances")
+    TABLES = ("entries", "merkle_tree", "balances")
 
     def __init__(self, path: str, schema_from: Database, row: dict):
         self.db = Database(path)
@@ -116,7 +117,8 @@ class WritesControl:
         r = self.row
         started = time.perf_counter()
         for i in range(offset, offset + n):
-            nodes = self.tree.append(entry_leaf(hashlib.sha256(str(i).encode()).hexdigest()))
+            nodes = tree_row(self.tree.append(
+                entry_leaf(hashlib.sha256(str(i).encode()).hexdigest())))
             seq = self.tree.size
             with self.db.transaction():
                 self.db.execute(
@@ -124,8 +126,8 @@ class WritesControl:
                     "body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (seq, f"id-{seq}", r["kind"], r["debit"], r["credit"], r["amount"],
                      f"adjustment:control-{seq}", r["at"], r["hash"], r["body"]))
-                self.db.executemany(
-                    "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+                self.db.execute("INSERT INTO merkle_tree (size, nodes) VALUES (?, ?)",
+                                (seq, nodes))
                 self.db.execute(
                     "INSERT INTO balances (account, balance, as_of) VALUES (?, ?, ?), (?, ?, ?) "
                     "ON CONFLICT (account) DO UPDATE SET balance = balances.balance + "

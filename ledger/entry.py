@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from primitives.canonical import canonical
+from primitives.canonical import canonical, canonical_allowed
 
 from .crypto import SigningKey
 from .formats import KINDS, check_body_shape
@@ -75,5 +75,8 @@ def make_entry(
         "key_id": key_id,
     }
     check_body_shape(body, seq=seq if isinstance(seq, int) else None)
-    data = canonical(body)
+    try:  # checked: protocol integers and strings, so orjson's bytes are canonical's
+        data = canonical_allowed(body)
+    except TypeError:  # a lone surrogate: canonical says so as a ValueError
+        data = canonical(body)
     return {**body, "hash": hashlib.sha256(data).hexdigest(), "sig": key.sign(data)}

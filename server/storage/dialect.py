@@ -66,6 +66,14 @@ class Dialect:
         planner needs telling: see RecordStore's pull predicate)."""
         return column
 
+    def one_statement(self, *writes: str) -> str | None:
+        """``writes`` (INSERT statements returning no rows, each holding its own
+        parameters, bound in order) as one statement, or None where the database runs
+        them only one by one. PostgreSQL's data-modifying CTEs send them in one round
+        trip: each runs once and all see one snapshot, so they must not read each
+        other's rows (a ledger append's rows: bench/postgres.py, pg_ledger_append)."""
+        return None
+
 
 class _Sqlite(Dialect):
     name = "sqlite"
@@ -152,6 +160,10 @@ class _Postgresql(Dialect):
 
     def greatest(self, *exprs: str) -> str:
         return f"GREATEST({', '.join(exprs)})"
+
+    def one_statement(self, *writes: str) -> str | None:
+        *first, last = writes
+        return "WITH " + ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first)) + " " + last
 
     def random_hex(self, nbytes: int) -> str:
         # gen_random_uuid() is built in (PostgreSQL 13+): 32 hex digits, 122 random bits each.

@@ -2,13 +2,20 @@
 
 ``append`` must run inside a transaction (BEGIN IMMEDIATE): it reads the
 chain head and writes the next entry, so concurrent workers serialize here.
-It also adds the entry's leaf to the Merkle tree kept in ``merkle_nodes``
-(every perfect subtree, level 0 the leaf hashes): an append writes about
-two small rows, and any root or proof is O(log² n) lookups.
+It also adds the entry's leaf to the Merkle tree kept in ``merkle_tree``:
+one row per leaf, keyed by the tree's size once that leaf is in, holding
+the leaf hash and every perfect subtree the leaf closes (``tree_node``).
+An append writes one small row at the table's end, one B-tree page per
+commit (one row per node, keyed by level and index, wrote about three: the
+leaves and each level's nodes lie apart), and any root or proof is O(log² n)
+lookups. The tree is a table of its own, not a column of the entry, so an
+entry cut off behind the server's back leaves its leaf behind and is noticed
+(``TreeAhead``).
 
 An append reads what it needs under the write lock in one statement
-(``append_state``: head, active key id, both balances) and writes three
-(the Merkle nodes, the entry, both balances). The tree's frontier (the
+(``append_state``: head, active key id, both balances) and writes three rows
+(its Merkle row, the entry, both balances): three statements on SQLite, one
+on PostgreSQL, where each statement is a round trip. The tree's frontier (the
 O(log n) perfect subtrees a next leaf closes) is kept from the last append
 with the head it belongs to, and used only when the head read under the
 lock in this very transaction is that head: another process's append, a
@@ -22,6 +29,8 @@ import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+import orjson
+
 from ledger import ZERO_HASH, entry_leaf
 from ledger.merkle import Frontier
 from primitives import names
@@ -32,6 +41,18 @@ from .errors import NotNext, StorageError, TreeAhead
 _ACTIVE_KEY = ("FROM signing_keys WHERE retired_at IS NULL "
                "ORDER BY created_at DESC, key_id DESC LIMIT 1")
 """The active signing key: the newest one not retired."""
+
+
+_APPEND = (
+    "INSERT INTO merkle_tree (size, nodes) VALUES (?, ?)",
+    "INSERT INTO entries (seq, id, kind, debit, credit, amount, ref, at, hash, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO balances (account, balance, as_of) VALUES (?, ?, ?), (?, ?, ?) "
+    "ON CONFLICT (account) DO UPDATE SET "
+    "balance = balances.balance + excluded.balance, as_of = excluded.as_of",
+)
+"""What an append writes: its Merkle row (the leaf and the subtrees it closes), the
+entry, both balances. One statement where the database allows (``one_statement``)."""
 
 
 class AppendState(NamedTuple):
@@ -89,20 +110,20 @@ class LedgerStore:
             raise NotNext(f"entry {entry['seq']} does not extend the head (seq {seq})")
         frontier = self._frontier(seq, head)
         self._seen = self._tip = None  # until every row below is written
-        self.db.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                            frontier.append(entry_leaf(entry["hash"])))
-        self.db.execute(
-            "INSERT INTO entries (seq, id, kind, debit, credit, amount, ref, at, hash, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry["seq"], entry["id"], entry["kind"], entry["debit"], entry["credit"],
-             entry["amount"], entry["ref"], entry["at"], entry["hash"],
-             json.dumps(entry, ensure_ascii=False, separators=(",", ":"))))
-        self.db.execute(
-            """INSERT INTO balances (account, balance, as_of) VALUES (?, ?, ?), (?, ?, ?)
-               ON CONFLICT (account) DO UPDATE SET
-               balance = balances.balance + excluded.balance, as_of = excluded.as_of""",
-            (entry["debit"], -entry["amount"], entry["seq"],
-             entry["credit"], entry["amount"], entry["seq"]))
+        leaf = tree_row(frontier.append(entry_leaf(entry["hash"])))
+        params = (frontier.size, leaf,
+                  entry["seq"], entry["id"], entry["kind"], entry["debit"], entry["credit"],
+                  entry["amount"], entry["ref"], entry["at"], entry["hash"],
+                  orjson.dumps(entry).decode(),
+                  entry["debit"], -entry["amount"], entry["seq"],
+                  entry["credit"], entry["amount"], entry["seq"])
+        together = self.db.sql.one_statement(*_APPEND)
+        if together is not None:
+            self.db.execute(together, params)
+        else:
+            self.db.execute(_APPEND[0], params[:2])
+            self.db.execute(_APPEND[1], params[2:12])
+            self.db.execute(_APPEND[2], params[12:])
         self._tip = (entry["seq"], entry["hash"], frontier)
         self._remember(entry["seq"], entry["hash"])
 
@@ -170,17 +191,20 @@ class LedgerStore:
 
     # --- Merkle tree ------------------------------------------------------
     def tree_size(self) -> int:
-        """Leaves stored (one more than the highest leaf index)."""
-        top = self.db.scalar("SELECT max(idx) FROM merkle_nodes WHERE level = 0")
-        return 0 if top is None else int(top) + 1
+        """Leaves stored (the size of the stored tree)."""
+        top = self.db.scalar("SELECT size FROM merkle_tree ORDER BY size DESC LIMIT 1")
+        return 0 if top is None else int(top)
 
     def tree_node(self, level: int, idx: int) -> bytes:
-        """Root of the perfect subtree (level, idx): a ``ledger.merkle`` NodeReader."""
+        """Root of the perfect subtree (level, idx): a ``ledger.merkle`` NodeReader.
+        It is closed by leaf ``((idx + 1) << level) - 1``, in whose row it is the
+        ``level``-th hash."""
         found = self.db.scalar(
-            "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", (level, idx))
-        if found is None:
+            "SELECT nodes FROM merkle_tree WHERE size = ?", ((idx + 1) << level,))
+        digest = b"" if found is None else bytes(found)[level * 32:(level + 1) * 32]
+        if len(digest) != 32:
             raise StorageError(f"Merkle node ({level}, {idx}) is missing")
-        return bytes(found)
+        return digest
 
     def catch_up_tree(self, size: int) -> None:
         """Add the leaves of entries the tree lacks up to ``size`` (entries
@@ -194,8 +218,8 @@ class LedgerStore:
         for (digest,) in self.db.query(
                 "SELECT hash FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq",
                 (have, size)):
-            self.db.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                                frontier.append(entry_leaf(digest)))
+            nodes = tree_row(frontier.append(entry_leaf(digest)))
+            self.db.execute(_APPEND[0], (frontier.size, nodes))
 
     # --- daily caps ------------------------------------------------------
     def points_on(self, volunteer: str, local_date: str) -> int:
@@ -294,6 +318,39 @@ class LedgerStore:
             (names.prefix(names.ENTRY), value, since, until, limit))
         return [{**_redemption(row), "entry_seq": int(row["entry_seq"]),
                  "reversed_by": row["reversed_by"]} for row in rows]
+
+
+def tree_row(nodes: list[tuple[int, int, bytes]]) -> bytes:
+    """A ``merkle_tree`` row's nodes: what ``Frontier.append`` made for one leaf (the
+    leaf, then each perfect subtree it closes, one level up at a time), 32 bytes each."""
+    return b"".join(digest for _, _, digest in nodes)
+
+
+def move_tree(db: Any, batch: int = 10_000) -> None:
+    """Migration 16: the tree kept one row per node (``merkle_nodes``: level, index,
+    hash) rewritten one row per leaf (``merkle_tree``), ``batch`` leaves at a time.
+    A row keeps its nodes up to the first that is missing, so a damaged tree stays
+    damaged (``tree_node`` says which node is missing) rather than misread."""
+    top = db.scalar("SELECT max(idx) FROM merkle_nodes WHERE level = 0")
+    for lo in range(1, 0 if top is None else int(top) + 2, batch):
+        hi = min(int(top) + 1, lo + batch - 1)
+        found: dict[tuple[int, int], bytes] = {}
+        level = 0
+        while 1 << level <= hi:  # the nodes leaves lo..hi close, level by level
+            first, last = -(-lo >> level), hi >> level  # sizes first<<level..last<<level
+            found.update(((level, int(idx)), bytes(digest)) for idx, digest in db.query(
+                "SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx <= ?",
+                (level, first - 1, last - 1)))
+            level += 1
+        rows = []
+        for size in range(lo, hi + 1):
+            nodes, level = [], 0
+            while size % (1 << level) == 0 and (level, (size >> level) - 1) in found:
+                nodes.append(found[level, (size >> level) - 1])
+                level += 1
+            if nodes:
+                rows.append((size, b"".join(nodes)))
+        db.executemany("INSERT INTO merkle_tree (size, nodes) VALUES (?, ?)", rows)
 
 
 def _redemption(row: Any) -> dict:

@@ -21,6 +21,7 @@ from typing import Any
 
 from .dialect import POSTGRESQL
 from .errors import StorageError
+from .ledger import move_tree
 from .views import fill_views
 
 
@@ -494,6 +495,16 @@ MIGRATIONS: list[list[str | Both | Fill]] = [
             FOR EACH ROW WHEN (NEW.state IS DISTINCT FROM OLD.state
                                AND NEW.pull_view IS NOT DISTINCT FROM OLD.pull_view)
             EXECUTE FUNCTION gridsync_view_stale()"""),
+    ],
+    # 16: the Merkle tree one row per leaf, keyed by the tree's size once it is in: the
+    # leaf and the perfect subtrees it closes (storage/ledger.py, tree_node). An append
+    # writes one row at the table's end, one page, where a row per node keyed by level
+    # and index wrote about three (bench/ledger_append.py).
+    [
+        """CREATE TABLE merkle_tree (
+            size INTEGER PRIMARY KEY, nodes BLOB NOT NULL)""",
+        Fill(move_tree),
+        "DROP TABLE merkle_nodes",
     ],
 ]
 

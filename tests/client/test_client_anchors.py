@@ -18,9 +18,7 @@ def roll_back(data_dir) -> None:  # type: ignore[no-untyped-def]
     ref = conn.execute("SELECT ref FROM entries WHERE seq = ?", (head,)).fetchone()[0]
     conn.execute("DELETE FROM entries WHERE seq = ?", (head,))
     conn.execute("DELETE FROM requests WHERE id = ?", (ref.removeprefix("adjustment:"),))
-    closed = [(level, idx) for level, idx in conn.execute(
-        "SELECT level, idx FROM merkle_nodes").fetchall() if (idx + 1) << level >= head]
-    conn.executemany("DELETE FROM merkle_nodes WHERE level = ? AND idx = ?", closed)
+    conn.execute("DELETE FROM merkle_tree WHERE size >= ?", (head,))
     conn.execute("DELETE FROM balances")
     conn.execute("INSERT INTO balances SELECT account, sum(delta), max(seq) FROM ("
                  "SELECT debit AS account, -amount AS delta, seq FROM entries UNION ALL "

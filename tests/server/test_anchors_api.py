@@ -105,7 +105,7 @@ def test_tree_is_filled_in_for_entries_stored_before_it(world, api, data_dir, ma
     for i in range(5):
         give(api, "volunteer:v1", 10 + i)
     db = raw_db(data_dir)
-    db.execute("DELETE FROM merkle_nodes")
+    db.execute("DELETE FROM merkle_tree")
     db.close()
     fresh = make_app(data_dir).test_client()
     headers = {"Authorization": f"Bearer {api.token}"}

@@ -21,6 +21,7 @@ from ledger import SigningKey, canonical, endorse, entry_hash, hashed_form
 from ledger.anchors import entry_leaf
 from ledger.merkle import Frontier
 from server.cli import main
+from server.storage.ledger import tree_row
 from tests.helpers import LiveServer, RawDb, raw_db
 from tests.server.ledger_support import give, redemption_body
 
@@ -114,11 +115,11 @@ def fix_balances(conn: RawDb) -> None:
 
 def rebuild_tree(conn: RawDb) -> None:
     """The stored Merkle tree is only hashes: the attacker can rebuild it too."""
-    conn.execute("DELETE FROM merkle_nodes")
+    conn.execute("DELETE FROM merkle_tree")
     frontier = Frontier()
     for row in conn.execute("SELECT seq, hash FROM entries ORDER BY seq").fetchall():
-        conn.executemany("INSERT INTO merkle_nodes VALUES (?, ?, ?)",
-                         frontier.append(entry_leaf(row["hash"])))
+        nodes = frontier.append(entry_leaf(row["hash"]))
+        conn.execute("INSERT INTO merkle_tree VALUES (?, ?)", (frontier.size, tree_row(nodes)))
 
 
 def rogue_key_attack(data: Path, env: dict | None = None) -> None:

@@ -407,6 +407,10 @@ def test_ledger_earns_once_per_ref(backend, store):
             store.ledger.append(twin)
     assert store.ledger.head()[0] == 1
     assert store.ledger.balance("volunteer:v1") == 10
+    assert_tree_is_the_chains(store)  # the refused entry's leaf went with it
+    with store.transaction():
+        store.ledger.append(entries(2)[1])
+    assert_tree_is_the_chains(store)
 
 
 def test_ledger_keys(store):
