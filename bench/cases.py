@@ -21,6 +21,17 @@ initial_pull.py. Printed under it, the server's CPU a record for each pull
 (gunicorn's processes, from /proc): the rest of the wall time is the client's
 (gunzip, JSON parsing) and the network's.
 
+What bounds case_sync_10k: a case's row (its state, with a stamp for each of its 20
+fields, 2.2 KB, and its view, 540 B) fills one 4 KB SQLite page, where two
+households share one, so reading a case's view reads a page of its own: about
+2.5 us a case against 1.9 us a household in-process. The views are 1.7x a
+household's bytes, but compress better (the client's gunzip costs less a case); the
+rest of a page (gzip, auth, cursor, HTTP) costs both alike. Server CPU a record came
+to about 10.5 us a case against 8.1-8.7 us a household at load 7-9 (ratio 0.78-0.81
+per server CPU second); the wall-clock rounds of that run spread from 0.23 to 1.58.
+Reading the views from a table of their own, keyed by seq (dense pages, one lookup),
+would take the page per case away, at a second row written with every version.
+
 Usage: python bench/cases.py [--cases 1000000] [--sync 10000]
 """
 
