@@ -212,7 +212,7 @@ class RecordsPart(Protocol):
     def setting(self, key: str) -> str | None:
         ...
 
-    def settings(self, *keys: str) -> dict[str, str]:
+    def cursor_keys(self) -> tuple[str | None, str | None, int, int]:
         ...
 
     def renew_epoch(self) -> None:

@@ -134,11 +134,13 @@ class RecordStore:
         seqs never go back, even when the newest rows were purged tombstones. A pull page
         reads both first in its snapshot, so that the mark it checks the cursor against
         is the one of the rows it reads (services/sync/pull.py)."""
-        row = self.db.one("SELECT " + self.db.sql.greatest(
-            "coalesce((SELECT max(seq) FROM records), 0)",
-            "coalesce((SELECT max(seq) FROM scope_exits), 0)", _PURGED_SEQ)
-            + ", " + _PURGED_SEQ)
+        row = self.db.one("SELECT " + self._seq_marks_sql())
         return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+
+    def _seq_marks_sql(self) -> str:
+        return (self.db.sql.greatest("coalesce((SELECT max(seq) FROM records), 0)",
+                                     "coalesce((SELECT max(seq) FROM scope_exits), 0)",
+                                     _PURGED_SEQ) + ", " + _PURGED_SEQ)
 
     def get(self, collection: str, id: str) -> StoredRecord | None:
         row = self.db.one(
@@ -368,11 +370,15 @@ class RecordStore:
         value = self.db.scalar("SELECT value FROM settings WHERE key = ?", (key,))
         return None if value is None else str(value)
 
-    def settings(self, *keys: str) -> dict[str, str]:
-        """The values of those of ``keys`` that are set, in one query."""
-        return {str(r[0]): str(r[1]) for r in self.db.query(
-            f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(keys))})",
-            keys)}
+    def cursor_keys(self) -> tuple[str | None, str | None, int, int]:
+        """(the cursor MAC key, the epoch, the last seq, the purge mark), what a sync
+        checks a cursor against and issues one with, in one statement."""
+        row = self.db.one(
+            "SELECT (SELECT value FROM settings WHERE key = 'cursor_key'), "
+            "(SELECT value FROM settings WHERE key = 'epoch'), " + self._seq_marks_sql())
+        if row is None:
+            return None, None, 0, 0
+        return row[0], row[1], int(row[2] or 0), int(row[3] or 0)
 
     def renew_epoch(self) -> None:
         """Start a new history (after a restore): cursors of the old one get 410."""

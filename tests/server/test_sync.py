@@ -400,6 +400,23 @@ def test_cursor_from_another_history_expires(world, api, data_dir):
     assert resp.status_code == 410
 
 
+def test_cursor_past_the_last_seq_expires_and_its_push_changes_nothing(world, api, data_dir):
+    """A cursor of this history pointing past the newest record (a database rolled back
+    without a new epoch) is 410 before anything is pushed."""
+    w1 = api.enroll("w1")
+    w1.sync([w1.change("households", {"grid": "g1"})])
+    conn = raw_db(data_dir)
+    conn.execute("DELETE FROM records")
+    conn.close()
+    change = w1.change("households", {"grid": "g1"})
+    resp = api.post("/sync", {"cursor": w1.cursor, "changes": [change]}, token=w1.token)
+    assert resp.status_code == 410, resp.get_json()
+    assert "ahead of this server" in resp.get_json()["error"]["message"]
+    conn = raw_db(data_dir)
+    assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 0
+    conn.close()
+
+
 def test_a_sync_checks_and_hands_out_cursors_of_the_epoch_it_reads(world, api, data_dir):
     """A sync reads the cursor keys once, for the cursor it checks and the one it hands
     out: after a restore both are the new history's, in every later request."""

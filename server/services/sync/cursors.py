@@ -39,13 +39,16 @@ class Keys:
     mac_key: str
     epoch: str | None
     purged_seq: int
+    last_seq: int
+    """The last seq handed out when the keys were read: a cursor past it is from another
+    history (read with them, not in a statement of its own)."""
 
 
 def read_keys(store: Storage) -> Keys:
-    found = store.records.settings("cursor_key", "epoch", "purged_seq")
-    if not found.get("cursor_key"):
+    mac_key, epoch, last_seq, purged_seq = store.records.cursor_keys()
+    if not mac_key:
         raise RuntimeError("no cursor key in the database: run the migrations")
-    return Keys(found["cursor_key"], found.get("epoch"), int(found.get("purged_seq") or 0))
+    return Keys(mac_key, epoch, purged_seq, last_seq)
 
 
 def issue(store: Storage, cursor: Cursor, keys: Keys | None = None) -> str:
@@ -73,7 +76,7 @@ def check(store: Storage, text: str | None, device: str, keys: Keys | None = Non
         raise ValidationFailed(message, fields={"cursor": [message]}) from None
     if cursor.epoch != keys.epoch:
         raise CursorExpired("cursor is from before a restore: sync again from null")
-    if cursor.seq > store.records.last_seq():
+    if cursor.seq > keys.last_seq:
         raise CursorExpired("cursor is ahead of this server: sync again from null")
     require_unpurged(cursor, keys.purged_seq)
     return cursor
