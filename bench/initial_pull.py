@@ -31,16 +31,16 @@ Prints, per limit:
   (RSS summed over forked workers would count shared pages twice).
 
 What bounds the figure (in-process CPU split, pages of 500 against 5,000 over the
-same 50,000 records): the bound reads a record in about 2.1 us (its rows chosen from
+same 50,000 records): the bound reads a record in about 2.2 us (its rows chosen from
 the indexes, then each read by rowid: seq and stored view); serving it adds about
 1 us of gzip a record (zlib-ng level 5, ``server.body.COMPRESS_LEVEL``) and a fixed
 cost a page: about 1-1.5 ms in the app (Flask, auth, scope, cursor, the pull's own
 statements, the request log) and about as much again in gunicorn and TCP (a sync
 worker takes a new connection a request). Pages of 500 pay that fixed cost a hundred
-times, about as much CPU as reading the records, so their ratio stays near 0.3 (0.25-0.28
-at load 5-8) however fast the read; a faster read raises the rate and lowers this
-ratio, as the bound is that read. gzip's share alone leaves pages of 500 at most
-about 0.68.
+times, more than twice the CPU of reading the records, so their ratio stays near 0.3
+(0.25-0.28 at load 5-8) however fast the read; a faster read raises the rate and
+lowers this ratio, as the bound is that read. gzip's share alone leaves pages of 500
+at most about 0.68.
 
 Usage: python bench/initial_pull.py [--households 50000] [--limits 5000,500] [--repeats 7]
 """
