@@ -4,9 +4,9 @@ Value: entries appended through the server's `append()` (services.ledger_append)
 one `BEGIN IMMEDIATE` transaction and one commit per append, synchronous=FULL,
 WAL, on a real initialised data dir: read the head, the active key's id and
 both balances (one statement), check the floor, hash and sign the entry,
-insert its Merkle leaf with the perfect subtrees it closes (about two small
-rows, from the frontier the last append left when the head read is still its
-head), the entry, and both balances (one statement), commit.
+insert its Merkle row (the leaf and the perfect subtrees it closes, one
+small row, from the frontier the last append left when the head read is
+still its head), the entry, and both balances (one statement), commit.
 
 Bound (the headline ratio), measured in the same run on the same bytes and
 the same directory:
@@ -18,16 +18,26 @@ sha256_rate: hashlib SHA-256 hexdigests/s of the same bytes; commit_rate:
 one-row-per-commit inserts of a row the size of a stored entry, with the
 server's own connection settings (WAL, synchronous=FULL), in the same dir.
 What this bound leaves out, honestly: everything an append writes besides one
-row. The entry row carries three indexes (its id, once-per-ref, debit and
-credit), and the Merkle leaf, the subtrees it closes and two balance rows
-are further B-trees: an append commits about 9 WAL pages where the one-row
-control commits 2. Those rows alone keep an append near 0.65 of this bound
-on a quiet machine: more needs fewer pages per commit or several appends to
-a commit (group commit), not less work per append.
+row, and on this machine a commit's cost grows with the WAL pages it writes
+(the fsync of each dirty page costs the kernel about 20 µs of CPU here, on top
+of the disk's time). Read from the WAL's frame headers, an adjust appended to
+a data dir of 5,000 entries writes 7.1 pages where the one-row control writes
+2.7: the entry's table 1.2, its id index 1.4 (random uuid4 keys), its debit
+and credit indexes 1.15 each, the Merkle row 1.0, the balances 1.0 and page 1
+0.2 (the file's size, each time it grows a page); an earn adds the
+once-per-ref index and a second balances page (9.1). Before migration 16 the
+tree was a row per node, about 2.5 pages (8.6 and 10.8 in all).
+With one fsync per acknowledged append, those pages keep an append well
+under 0.8 of this bound: more needs fewer B-trees per entry (nothing reads
+entries by id, and the id index is 1.3 of the pages: it is a database
+guarantee, kept) or several appends to a commit, which needs several appends
+at once in one process: gunicorn's sync workers serve one request each, so
+they never have two. Tried and not kept: balances WITHOUT ROWID (the same
+pages), time-ordered entry ids (0.25 pages fewer, no CPU change measured).
 
 So a second figure, ``ledger_append_writes``, sets the same value against a
 bound that includes those rows: sign + SHA-256 + one commit of exactly the
-rows an append writes (the entry with the server's indexes, its Merkle nodes,
+rows an append writes (the entry with the server's indexes, its Merkle row,
 two balance upserts), made with plain SQL and no reads. Its ratio is what the
 append's own logic (one read of the head, key and balances; checks; Python)
 costs beyond its writes.
