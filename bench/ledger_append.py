@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import statistics
 import tempfile
@@ -107,6 +108,20 @@ def commit_rate(db: Database, n: int, row: str, offset: int) -> float:
         with db.transaction():
             db.execute("INSERT INTO t (id, body) VALUES (?, ?)", (f"row-{i}", row))
     return n / (time.perf_counter() - started)
+
+
+def wal_pages(db: Database, write: Callable[[int, int], object], n: int = 200) -> float:
+    """WAL pages per commit of ``write(n, offset)``: the WAL's growth from empty, in
+    frames (a page and its 24-byte header), with automatic checkpoints held off."""
+    every = db.scalar("PRAGMA wal_autocheckpoint")
+    frame = db.scalar("PRAGMA page_size") + 24
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    write(n, 2 * 10**9)
+    grown = os.path.getsize(db.path + "-wal") - 32  # the WAL's own header
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute(f"PRAGMA wal_autocheckpoint = {int(every)}")
+    return grown / frame / n
 
 
 class WritesControl:
@@ -209,6 +224,9 @@ def main() -> None:
         writes_bounds = [1 / (1 / sign + 1 / sha + 1 / w) for w in written]
         writes_ratio = statistics.median(
             v / b for v, b in zip(values, writes_bounds, strict=True))
+        pages = (wal_pages(store.ledger.db, lambda n, at: append_rate(store, signer, n, at)),
+                 wal_pages(writes.db, writes.append),
+                 wal_pages(control, lambda n, at: commit_rate(control, n, stored_row, at)))
         total = store.ledger.count()
         store.close()
         control.close()
@@ -218,7 +236,9 @@ def main() -> None:
         print(f"ed25519 sign {sign:,.0f}/s, sha256 {sha:,.0f}/s, "
               f"one-row commits (WAL, synchronous=FULL) {commit:,.0f}/s (median)")
         print(f"commits of an append's own rows, no reads (entry and its indexes, Merkle "
-              f"nodes, two balances) {statistics.median(written):,.0f}/s (median)")
+              f"row, two balances) {statistics.median(written):,.0f}/s (median)")
+        print("WAL pages per commit: append {:.1f}, its rows {:.1f}, one-row control "
+              "{:.1f}".format(*pages))
         for r, (v, c, w, ratio) in enumerate(zip(values, commits, written, ratios, strict=True),
                                              1):
             print(f"  round {r}: {v:,.0f} appends/s, {c:,.0f} one-row commits/s, "
