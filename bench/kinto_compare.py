@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -146,42 +145,52 @@ def postgres() -> Iterator[tuple[str | None, int | None]]:
         return
     tmp = Path(tempfile.mkdtemp(prefix="gridsync-bench-pg-"))
     proc = None
+    url = None
     try:
-        if os.geteuid() == 0:
-            shutil.chown(tmp, "postgres", "postgres")
-        data = tmp / "data"
-        subprocess.run(_as_postgres([str(pg / "initdb"), "-D", str(data), "-U", "postgres",
-                                     "--auth=trust", "-E", "UTF8", "--locale=C"]),
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = free_port()
-        proc = subprocess.Popen(_as_postgres([
-            str(pg / "postgres"), "-D", str(data), "-p", str(port), "-k", str(tmp),
-            "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=256MB",
-            "-c", "max_connections=50"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while subprocess.run([str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                             stdout=subprocess.DEVNULL).returncode != 0:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("PostgreSQL did not start")
-            time.sleep(0.2)
-        subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                        "postgres", "kinto"], check=True)
-        yield f"postgresql://postgres@127.0.0.1:{port}/kinto", proc.pid
-    except (OSError, subprocess.CalledProcessError, RuntimeError, LookupError) as exc:
-        print(f"PostgreSQL could not be started ({exc}): using Kinto's memory backend",
-              flush=True)
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        proc = None
-        yield None, None
+        try:
+            if os.geteuid() == 0:
+                shutil.chown(tmp, "postgres", "postgres")
+            data = tmp / "data"
+            subprocess.run(_as_postgres([str(pg / "initdb"), "-D", str(data), "-U", "postgres",
+                                         "--auth=trust", "-E", "UTF8", "--locale=C"]),
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            port = free_port()
+            proc = subprocess.Popen(_as_postgres([
+                str(pg / "postgres"), "-D", str(data), "-p", str(port), "-k", str(tmp),
+                "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=256MB",
+                "-c", "max_connections=50"]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while subprocess.run([str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                                 stdout=subprocess.DEVNULL).returncode != 0:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("PostgreSQL did not start")
+                time.sleep(0.2)
+            subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                            "postgres", "kinto"], check=True)
+            url = f"postgresql://postgres@127.0.0.1:{port}/kinto"
+        except (OSError, subprocess.CalledProcessError, RuntimeError, LookupError) as exc:
+            print(f"PostgreSQL could not be started ({exc}): using Kinto's memory backend",
+                  flush=True)
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
+            proc = None
+        # Outside the setup's except: an error in the caller's body is not taken
+        # for a failed start.
+        yield (url, proc.pid) if url and proc is not None else (None, None)
     finally:
         if proc is not None:
-            proc.send_signal(signal.SIGINT)  # fast shutdown
+            # pg_ctl, not a signal to proc: as root proc is runuser, which does not pass
+            # SIGINT on, and killing it would leave the postmaster running.
+            subprocess.run(_as_postgres([str(pg / "pg_ctl"), "-D", str(tmp / "data"), "-m",
+                                         "fast", "-w", "stop"]), check=False, timeout=60,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

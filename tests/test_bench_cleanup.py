@@ -7,6 +7,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -86,3 +88,17 @@ def test_postgres_is_reniced_only_when_the_bench_started_it(pg_cluster):
         with bench_postgres.ahead_of_other_work(pg_cluster, nice=before - 1):
             assert os.getpriority(os.PRIO_PROCESS, master) == before - 1
         assert os.getpriority(os.PRIO_PROCESS, master) == before
+
+
+def test_an_error_in_the_kinto_bench_body_is_its_own_and_its_cluster_stops():
+    import kinto_compare  # bench/, on the path by tests.bench_support
+
+    if kinto_compare._pg_bin() is None:
+        pytest.skip("no PostgreSQL binaries (make postgres installs them)")
+    with pytest.raises(LookupError, match="in the body"):
+        with kinto_compare.postgres() as (url, pid):
+            assert url and pid
+            postmaster = f"-p\x00{urlsplit(url).port}\x00"  # its command line's port
+            assert processes_naming(postmaster)
+            raise LookupError("in the body")  # one of the types a failed start raises
+    assert gone(postmaster) == [] and not Path(f"/proc/{pid}").exists()
