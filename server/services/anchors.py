@@ -3,7 +3,7 @@
 Checkpoints are signed over the root of the tree of every entry so far;
 inclusion proofs make a receipt checkable offline and consistency proofs
 let a device or witness holding an older checkpoint check that the ledger
-only grew. The tree lives in storage (``merkle_nodes``); the hashing is
+only grew. The tree lives in storage (``merkle_tree``, a row per leaf); the hashing is
 ``ledger.merkle``'s.
 """
 

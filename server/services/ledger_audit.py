@@ -48,7 +48,7 @@ from ledger import (
 from ledger.merkle import Frontier
 from sync.crypto import check_public_key
 
-from ..storage import open_storage
+from ..storage import open_current
 from ..storage.ledger_audit import EntryReader
 from . import anchor_audit
 from .audit_errors import AuditFailure
@@ -102,7 +102,7 @@ def verify_database(path: str, *, workers: int = 2,
     stored Merkle tree matches the entries, which extend the `saved`
     checkpoint when one is given.
     """
-    store = open_storage(path, migrate_schema=False)
+    store = open_current(path)
     try:
         # One read snapshot for everything read here, so a server appending
         # meanwhile cannot make the stored balances look ahead of the chain;

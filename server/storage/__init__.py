@@ -20,19 +20,19 @@ from .case_audit import CaseAuditStore
 from .cases import CaseStore
 from .connection import Database
 from .directory import DirectoryStore
-from .errors import BackendError, Conflict, Missing, StorageError
+from .errors import BackendError, Conflict, Missing, SchemaNotCurrent, StorageError
 from .fielddata import FieldDataStore, ensure_search_index
 from .imports import ImportStore
 from .interface import Storage
 from .ledger import LedgerStore
 from .ledger_audit import LedgerAuditStore
-from .migrations import LATEST, migrate
+from .migrations import LATEST, current_version, migrate
 from .postgres import PgDatabase, is_postgres_url
 from .records import RecordStore
 from .web import WebStore
 
-__all__ = ["Storage", "SqlStorage", "open_storage", "BackendError", "Conflict", "Missing",
-           "StorageError", "LATEST"]
+__all__ = ["Storage", "SqlStorage", "open_storage", "open_current", "BackendError", "Conflict",
+           "Missing", "SchemaNotCurrent", "StorageError", "LATEST"]
 
 
 class SqlStorage:
@@ -110,3 +110,14 @@ def open_storage(path: str, *, migrate_schema: bool = True) -> SqlStorage:
         if db.sql.name == "sqlite":  # its FTS5 index (PostgreSQL: pg_trgm, migration 9)
             ensure_search_index(db)
     return SqlStorage(db)
+
+
+def open_current(path: str) -> SqlStorage:
+    """The database at ``path`` opened to be read as it is, never migrated (a ledger
+    audit): ``SchemaNotCurrent`` unless its schema is this gridsync's."""
+    store = open_storage(path, migrate_schema=False)
+    version = current_version(store.db)
+    if version != LATEST:
+        store.close()
+        raise SchemaNotCurrent(version, LATEST)
+    return store

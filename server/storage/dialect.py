@@ -163,6 +163,8 @@ class _Postgresql(Dialect):
 
     def one_statement(self, *writes: str) -> str | None:
         *first, last = writes
+        if not first:
+            return last
         return "WITH " + ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first)) + " " + last
 
     def random_hex(self, nbytes: int) -> str:

@@ -50,3 +50,15 @@ class TreeAhead(StorageError):
 class NotNext(StorageError):
     """An entry that does not extend the chain's head (its seq is not the next
     one, or its prev_hash is not the head's hash): it would fork or gap the chain."""
+
+
+class SchemaNotCurrent(StorageError):
+    """A database read without migrating it (a ledger audit) is not at this gridsync's
+    schema: its reads would meet tables that are not there yet, or no longer."""
+
+    def __init__(self, version: int, latest: int):
+        fix = ("start the server (or run `gridsync init`) once with this gridsync to migrate "
+               "it" if version < latest else "upgrade gridsync first")
+        super().__init__(f"the database is at schema {version}, this gridsync at {latest}: "
+                         + fix)
+        self.version, self.latest = version, latest

@@ -5,15 +5,20 @@ databases, in batches or not, and a tree damaged before the move stays damaged."
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from ledger.merkle import Frontier, MemoryTree, root
+from server.services.ledger_audit import verify_database
 from server.storage import open_storage
-from server.storage.errors import StorageError
+from server.storage.errors import SchemaNotCurrent, StorageError
 from server.storage.ledger import move_tree
 from server.storage.migrations import LATEST, MIGRATIONS, migrate, statement
 from tests.conftest import BOTH_BACKENDS
+from tests.helpers import gridsync_command
 
 BEFORE_TREE_ROWS = 15
 LEAVES = [hashlib.sha256(str(i).encode()).digest() for i in range(37)]
@@ -96,3 +101,23 @@ def test_an_empty_tree_moves_to_an_empty_tree(target):
         assert store.ledger.tree_size() == 0
     finally:
         store.close()
+
+
+@BOTH_BACKENDS
+def test_verifying_a_database_not_yet_migrated_says_so_without_a_traceback(target, tmp_path):
+    """An audit reads without migrating: before the server has migrated a database to this
+    release it is refused with what to do, not audited against tables that are not there."""
+    at_version_15(target).close()
+    if target.startswith("postgresql://"):
+        where = ["--data-dir", str(tmp_path), "--database-url", target]
+    else:
+        (tmp_path / "gridsync.db").write_bytes(Path(target).read_bytes())
+        where = ["--data-dir", str(tmp_path)]
+    env = {k: v for k, v in os.environ.items() if k != "GRIDSYNC_DATABASE_URL"}
+    done = subprocess.run([*gridsync_command(), "ledger", "verify", *where],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"schema {BEFORE_TREE_ROWS}, this gridsync at {LATEST}" in done.stderr
+    assert "ledger broken" not in done.stderr and "ledger sound" not in done.stdout
+    with pytest.raises(SchemaNotCurrent):
+        verify_database(target)
