@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import pytest
 
+from server.config import database_target
+from server.services import retention
+from server.storage import open_storage
 from tests.conftest import BOTH_BACKENDS
 from tests.helpers import age_tombstones, purge_after_cursor_check
 
@@ -69,3 +72,35 @@ def test_a_cursor_past_the_purged_tombstones_is_not_affected(stale, purge_after_
     out = w1.sync()  # w1's cursor is past its own delete
     assert purge_after_check == [1]
     assert out["changes"] == [] and out["has_more"] is False
+
+
+def test_a_purge_after_the_page_snapshot_began_leaves_the_page_whole(stale, monkeypatch,
+                                                                     data_dir):
+    """The other side: a purge committed once the page's snapshot has read the mark does
+    not reach the page. The device gets the delete and a cursor past it (so nothing of
+    it is lost); a mark read outside the snapshot would fail this as a page without it."""
+    from server.storage.records import RecordStore
+
+    _, w1b, doomed = stale
+    purged: list[int] = []
+    marks = RecordStore.seq_marks
+
+    def marks_then_purge(self):
+        read = marks(self)
+        if not purged:
+            purged.append(0)
+            other = open_storage(database_target(str(data_dir)), migrate_schema=False)
+            try:
+                purged[0] = retention.purge_tombstones(other, 180)
+            finally:
+                other.close()
+        return read
+
+    monkeypatch.setattr(RecordStore, "seq_marks", marks_then_purge)
+    out = w1b.sync()
+    assert purged == [1]
+    assert [(c["id"], c["deleted"]) for c in out["changes"]] == [(doomed, True)]
+    assert out["has_more"] is False
+    monkeypatch.setattr(RecordStore, "seq_marks", marks)
+    again = w1b.sync()  # its cursor is past the purged tombstone: nothing to start over
+    assert again["changes"] == [] and again["has_more"] is False
