@@ -330,8 +330,11 @@ def move_tree(db: Any, batch: int = 10_000) -> None:
     """Migration 16: the tree kept one row per node (``merkle_nodes``: level, index,
     hash) rewritten one row per leaf (``merkle_tree``), ``batch`` leaves at a time.
     A row keeps its nodes up to the first that is missing, so a damaged tree stays
-    damaged (``tree_node`` says which node is missing) rather than misread."""
-    top = db.scalar("SELECT max(idx) FROM merkle_nodes WHERE level = 0")
+    damaged (``tree_node`` says which node is missing) rather than misread. The tree's
+    size is the last leaf any node covers, not the last leaf left: nodes a removed last
+    leaf had closed leave an empty row at that size, so the tree stays ahead of the
+    chain (``TreeAhead``) as it did, instead of the cut vanishing in the move."""
+    top = db.scalar("SELECT max(((idx + 1) << CAST(level AS INTEGER)) - 1) FROM merkle_nodes")
     for lo in range(1, 0 if top is None else int(top) + 2, batch):
         hi = min(int(top) + 1, lo + batch - 1)
         found: dict[tuple[int, int], bytes] = {}
@@ -348,7 +351,7 @@ def move_tree(db: Any, batch: int = 10_000) -> None:
             while size % (1 << level) == 0 and (level, (size >> level) - 1) in found:
                 nodes.append(found[level, (size >> level) - 1])
                 level += 1
-            if nodes:
+            if nodes or size == int(top) + 1:
                 rows.append((size, b"".join(nodes)))
         db.executemany("INSERT INTO merkle_tree (size, nodes) VALUES (?, ?)", rows)
 

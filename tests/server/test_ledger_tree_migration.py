@@ -14,7 +14,7 @@ import pytest
 from ledger.merkle import Frontier, MemoryTree, root
 from server.services.ledger_audit import verify_database
 from server.storage import open_storage
-from server.storage.errors import SchemaNotCurrent, StorageError
+from server.storage.errors import SchemaNotCurrent, StorageError, TreeAhead
 from server.storage.ledger import move_tree
 from server.storage.migrations import LATEST, MIGRATIONS, migrate, statement
 from tests.conftest import BOTH_BACKENDS
@@ -89,6 +89,26 @@ def test_a_tree_damaged_before_the_move_stays_damaged(target):
             store.ledger.tree_node(2, 2)  # not read from the wrong place in the row
         assert store.ledger.tree_node(0, 11) == LEAVES[11]
         assert store.ledger.tree_node(4, 0) == MemoryTree(LEAVES[:16]).root()
+    finally:
+        store.close()
+
+
+@BOTH_BACKENDS
+def test_a_tree_cut_behind_the_servers_back_stays_ahead_of_its_chain(target):
+    """The last leaf of eight removed with its entry, the nodes it closed left behind: the
+    old layout's next append failed on them; after the move the tree still says it
+    holds eight leaves, so the chain of seven cannot grow over the cut."""
+    store = at_version_15(target)
+    db = store.ledger.db
+    try:
+        old_tree(db, LEAVES[:8], missing={(0, 7)})  # (1, 3), (2, 1), (3, 0) stay
+        assert migrate(db) == LATEST
+        assert store.ledger.tree_size() == 8
+        with pytest.raises(StorageError, match=r"node \(0, 7\) is missing"):
+            store.ledger.tree_node(0, 7)
+        with pytest.raises(TreeAhead):
+            with store.transaction():
+                store.ledger.catch_up_tree(7)
     finally:
         store.close()
 
