@@ -121,21 +121,34 @@ def database_url(backend, request, monkeypatch):
 
 
 @pytest.fixture
+def empty_pg_database(pg_cluster):
+    """The URL of a new PostgreSQL database with no tables (as createdb makes it),
+    dropped after the test."""
+    from server.storage.postgres import close_pools
+
+    url = pg_cluster.create_database()
+    yield url
+    close_pools(url)
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture
 def other_database(backend, request):
     """For a test that makes a second data dir: the environment that gives it its own
     database (``{}`` on SQLite, where it has its own file; else GRIDSYNC_DATABASE_URL of
-    a second, empty PostgreSQL database (no tables, as createdb makes it), dropped after
-    the test)."""
+    an ``empty_pg_database``)."""
     if backend != "postgresql":
-        yield {}
-        return
-    from server.storage.postgres import close_pools
+        return {}
+    return {"GRIDSYNC_DATABASE_URL": request.getfixturevalue("empty_pg_database")}
 
-    cluster = request.getfixturevalue("pg_cluster")
-    url = cluster.create_database()
-    yield {"GRIDSYNC_DATABASE_URL": url}
-    close_pools(url)
-    cluster.drop_database(url)
+
+@pytest.fixture
+def empty_target(backend, request, tmp_path):
+    """An empty database for ``open_storage``: a new SQLite file's path, or an
+    ``empty_pg_database``."""
+    if backend != "postgresql":
+        return str(tmp_path / "empty.db")
+    return request.getfixturevalue("empty_pg_database")
 
 
 @pytest.fixture

@@ -218,7 +218,6 @@ class RecordsPart(Protocol):
     def renew_epoch(self) -> None:
         ...
 
-
     def op(self, op: str) -> dict | None:
         ...
 

@@ -353,7 +353,7 @@ def move_tree(db: Any, batch: int = 10_000) -> None:
                 level += 1
             if nodes or size == int(top) + 1:
                 rows.append((size, b"".join(nodes)))
-        db.executemany("INSERT INTO merkle_tree (size, nodes) VALUES (?, ?)", rows)
+        db.executemany(_APPEND[0], rows)
 
 
 def _redemption(row: Any) -> dict:

@@ -19,7 +19,7 @@ import orjson
 from .connection import Database
 from .dialect import Dialect
 from .migrations import INDEX_WRITTEN, pg_household_upsert, pg_household_values
-from .views import redacted, view_json
+from .views import compact_json, json_bytes, redacted, view_json
 
 
 @dataclass(frozen=True)
@@ -94,20 +94,15 @@ def _args(grids: list[str], people: list[str], author: str, me: str = "",
             "me": me, "wish_grids": json.dumps(wish_grids or []), "redact": redact}
 
 
-def _dumps(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+_dumps = compact_json
 
 
 def _dumps_allowed(obj: object) -> str:
     """``_dumps`` of a value holding no float (a record's state: validated fields and the
-    server's ints and text; a change that passed validation), by orjson: the same text
-    (tests hold them together) for a tenth of the CPU. orjson spells some floats its own
-    way and NaN as null, so a change rejected as invalid goes to ``_dumps``; a value
-    orjson cannot write at all (an integer past 64 bits) too."""
-    try:
-        return orjson.dumps(obj).decode()
-    except orjson.JSONEncodeError:
-        return _dumps(obj)
+    server's ints and text; a change that passed validation), by orjson (``json_bytes``:
+    tests hold the two together). orjson spells some floats its own way and NaN as null,
+    so a change rejected as invalid goes to ``_dumps``."""
+    return json_bytes(obj).decode()
 
 
 def encode_state(state: dict) -> tuple[str, bytes]:

@@ -8,15 +8,12 @@ from server.storage.dialect import POSTGRESQL, SQLITE
 
 
 @pytest.fixture
-def pg(pg_cluster):
-    from server.storage.postgres import PgDatabase, close_pools
+def pg(empty_pg_database):
+    from server.storage.postgres import PgDatabase
 
-    url = pg_cluster.create_database()
-    db = PgDatabase(url)
+    db = PgDatabase(empty_pg_database)
     yield db
     db.close()
-    close_pools(url)
-    pg_cluster.drop_database(url)
 
 
 @pytest.mark.parametrize("writes", [1, 3])

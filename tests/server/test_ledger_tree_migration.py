@@ -24,21 +24,6 @@ BEFORE_TREE_ROWS = 15
 LEAVES = [hashlib.sha256(str(i).encode()).digest() for i in range(37)]
 
 
-@pytest.fixture
-def target(backend, request, tmp_path):
-    """An empty database: a SQLite file, or a new PostgreSQL database with no tables."""
-    if backend == "sqlite":
-        yield str(tmp_path / "tree.db")
-        return
-    from server.storage.postgres import close_pools
-
-    cluster = request.getfixturevalue("pg_cluster")
-    url = cluster.create_database()
-    yield url
-    close_pools(url)
-    cluster.drop_database(url)
-
-
 def old_tree(db, leaves, *, missing=()):
     """The tree as migrations 7 to 15 kept it: every perfect subtree, one row each."""
     frontier, rows = Frontier(), []
@@ -57,8 +42,8 @@ def at_version_15(target):
 
 @BOTH_BACKENDS
 @pytest.mark.parametrize("batch", [None, 3])
-def test_every_node_reads_back_the_same_after_the_move(target, batch):
-    store = at_version_15(target)
+def test_every_node_reads_back_the_same_after_the_move(empty_target, batch):
+    store = at_version_15(empty_target)
     db = store.ledger.db
     try:
         nodes = old_tree(db, LEAVES)
@@ -77,8 +62,8 @@ def test_every_node_reads_back_the_same_after_the_move(target, batch):
 
 
 @BOTH_BACKENDS
-def test_a_tree_damaged_before_the_move_stays_damaged(target):
-    store = at_version_15(target)
+def test_a_tree_damaged_before_the_move_stays_damaged(empty_target):
+    store = at_version_15(empty_target)
     db = store.ledger.db
     try:
         old_tree(db, LEAVES[:16], missing={(1, 5)})  # closed by leaf 11, with (2, 2)
@@ -94,11 +79,11 @@ def test_a_tree_damaged_before_the_move_stays_damaged(target):
 
 
 @BOTH_BACKENDS
-def test_a_tree_cut_behind_the_servers_back_stays_ahead_of_its_chain(target):
+def test_a_tree_cut_behind_the_servers_back_stays_ahead_of_its_chain(empty_target):
     """The last leaf of eight removed with its entry, the nodes it closed left behind: the
     old layout's next append failed on them; after the move the tree still says it
     holds eight leaves, so the chain of seven cannot grow over the cut."""
-    store = at_version_15(target)
+    store = at_version_15(empty_target)
     db = store.ledger.db
     try:
         old_tree(db, LEAVES[:8], missing={(0, 7)})  # (1, 3), (2, 1), (3, 0) stay
@@ -114,8 +99,8 @@ def test_a_tree_cut_behind_the_servers_back_stays_ahead_of_its_chain(target):
 
 
 @BOTH_BACKENDS
-def test_an_empty_tree_moves_to_an_empty_tree(target):
-    store = at_version_15(target)
+def test_an_empty_tree_moves_to_an_empty_tree(empty_target):
+    store = at_version_15(empty_target)
     try:
         assert migrate(store.ledger.db) == LATEST
         assert store.ledger.tree_size() == 0
@@ -124,14 +109,15 @@ def test_an_empty_tree_moves_to_an_empty_tree(target):
 
 
 @BOTH_BACKENDS
-def test_verifying_a_database_not_yet_migrated_says_so_without_a_traceback(target, tmp_path):
+def test_verifying_a_database_not_yet_migrated_says_so_without_a_traceback(empty_target,
+                                                                          tmp_path):
     """An audit reads without migrating: before the server has migrated a database to this
     release it is refused with what to do, not audited against tables that are not there."""
-    at_version_15(target).close()
-    if target.startswith("postgresql://"):
-        where = ["--data-dir", str(tmp_path), "--database-url", target]
+    at_version_15(empty_target).close()
+    if empty_target.startswith("postgresql://"):
+        where = ["--data-dir", str(tmp_path), "--database-url", empty_target]
     else:
-        (tmp_path / "gridsync.db").write_bytes(Path(target).read_bytes())
+        (tmp_path / "gridsync.db").write_bytes(Path(empty_target).read_bytes())
         where = ["--data-dir", str(tmp_path)]
     env = {k: v for k, v in os.environ.items() if k != "GRIDSYNC_DATABASE_URL"}
     done = subprocess.run([*gridsync_command(), "ledger", "verify", *where],
@@ -140,4 +126,4 @@ def test_verifying_a_database_not_yet_migrated_says_so_without_a_traceback(targe
     assert f"schema {BEFORE_TREE_ROWS}, this gridsync at {LATEST}" in done.stderr
     assert "ledger broken" not in done.stderr and "ledger sound" not in done.stdout
     with pytest.raises(SchemaNotCurrent):
-        verify_database(target)
+        verify_database(empty_target)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import orjson
-import pytest
 
 from server.storage import open_storage
 from server.storage.migrations import LATEST, migrate
@@ -41,21 +40,6 @@ STATES = [
 ]
 
 
-@pytest.fixture
-def target(backend, request, tmp_path):
-    """An empty database: a SQLite file, or a new PostgreSQL database with no tables."""
-    if backend == "sqlite":
-        yield str(tmp_path / "views.db")
-        return
-    from server.storage.postgres import close_pools
-
-    cluster = request.getfixturevalue("pg_cluster")
-    url = cluster.create_database()
-    yield url
-    close_pools(url)
-    cluster.drop_database(url)
-
-
 def pulled(store, **scope):
     args = {"grids": ["g1"], "people": [], "author": "", **scope}
     return {orjson.loads(view)["id"]: view
@@ -63,8 +47,8 @@ def pulled(store, **scope):
 
 
 @BOTH_BACKENDS
-def test_views_written_with_each_version_are_the_record_view(target):
-    store = open_storage(target)
+def test_views_written_with_each_version_are_the_record_view(empty_target):
+    store = open_storage(empty_target)
     try:
         with store.transaction():
             store.records.put_many([RecordWrite(s, i + 1, p, AT)
@@ -86,8 +70,8 @@ def test_views_written_with_each_version_are_the_record_view(target):
 
 
 @BOTH_BACKENDS
-def test_a_volunteer_not_assigned_gets_a_case_without_its_reporter(target):
-    store = open_storage(target)
+def test_a_volunteer_not_assigned_gets_a_case_without_its_reporter(empty_target):
+    store = open_storage(empty_target)
     try:
         with store.transaction():
             store.records.put_many([RecordWrite(s, i + 1, p, AT)
@@ -105,8 +89,8 @@ def test_a_volunteer_not_assigned_gets_a_case_without_its_reporter(target):
 
 
 @BOTH_BACKENDS
-def test_migration_fills_the_views_of_records_written_before_it(target):
-    store = open_storage(target, migrate_schema=False)
+def test_migration_fills_the_views_of_records_written_before_it(empty_target):
+    store = open_storage(empty_target, migrate_schema=False)
     db = store.records.db
     try:
         assert migrate(db, target=BEFORE_VIEWS) == BEFORE_VIEWS
@@ -150,11 +134,11 @@ def _foreign_write(store, state, seq, *, insert):
 
 
 @BOTH_BACKENDS
-def test_a_state_written_without_its_view_is_pulled_as_its_own_view(target):
+def test_a_state_written_without_its_view_is_pulled_as_its_own_view(empty_target):
     """Migration 15 sets a view aside when its state is rewritten without it, and the pull
     makes the view of a record that has none: never the older version's view under the
     new seq, never a 500 for the page (a NULL view broke the whole page)."""
-    store = open_storage(target)
+    store = open_storage(empty_target)
     try:
         with store.transaction():
             store.records.put_many([RecordWrite(s, i + 1, p, AT)
