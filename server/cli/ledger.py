@@ -18,7 +18,7 @@ from ..services.ledger_audit import (
     verify_server,
 )
 from ..services.witness import witness
-from ..storage import SchemaNotCurrent, Storage
+from ..storage import Storage, StorageError
 from ..storage.postgres import is_postgres_url
 from .options import data_dir_option, database_url_option, pass_store
 
@@ -114,7 +114,7 @@ def verify(data_dir: str, database_url: str | None, url: str | None, token: str 
         progress.close()
         click.echo(f"ledger broken: {exc}", err=True)
         sys.exit(1)
-    except SchemaNotCurrent as exc:  # not audited: neither sound nor broken
+    except StorageError as exc:  # not audited (not migrated, unreachable): neither verdict
         raise click.ClickException(str(exc)) from None
     finally:
         progress.close()
