@@ -9,6 +9,15 @@ once, every acknowledged redemption with its one redeem entry, `gridsync ledger 
 passes), and once the filler is deleted the next sync and redemption succeed without a
 restart.
 
+What is read while the disk is full is read through a connection opened before it filled:
+a NEW PostgreSQL connection to a database on a full disk may fail to start ("could not
+write init file": the backend rewrites the relation-cache init file in the database's
+directory whenever a catalog change has invalidated it, autovacuum's included), an
+effect of the full disk and not of gridsync. The test removes that file once the disk is
+full, so that case happens every run instead of now and then, and `gridsync ledger
+verify` (a new connection) checks the chain written while the disk was full once the
+filler is deleted, before anything else is written.
+
 Needs root and a permitted ``mount -t tmpfs`` (and, on PostgreSQL, the throwaway cluster
 on this machine); skipped otherwise."""
 
@@ -160,17 +169,43 @@ class Recording:
                 if path == "/redemptions" and status in statuses}
 
 
-class Stored:
-    """What the database under test holds. SQLite: a consistent copy made through the
-    backup API into ``copy_dir`` (which only reads the full disk; reading the live file
-    could need to write its -shm), or the file itself once the server is stopped.
-    PostgreSQL: the live database (reading needs no space in the tablespace)."""
+def _forget_relcache_init_file(disk: Path, filler: Path) -> None:
+    """PostgreSQL: remove the database's relation-cache init file from the full tablespace
+    and fill the space it held, so the next new connection to the database needs to write
+    it and cannot (PostgreSQL removes the file itself whenever a catalog change
+    invalidates it; it is a cache, rebuilt by the first connection with room to)."""
+    files = list(disk.glob("tablespace/PG_*/*/pg_internal.init"))
+    assert files, "the database's pg_internal.init is not where this test expects it"
+    for path in files:
+        path.unlink()
+    _fill(filler, 0)
 
-    def __init__(self, data_dir: Path, url: str | None, copy_dir: Path | None = None):
+
+class Stored:
+    """What the database under test holds. SQLite: the file, or a consistent copy made
+    by ``copy`` through the backup API (which only reads the full disk; reading the live
+    file could need to write its -shm). PostgreSQL: the live database through one
+    connection opened here, so make this before the disk fills (reading needs no space
+    in the tablespace, but a new connection may: the module's docstring)."""
+
+    def __init__(self, data_dir: Path, url: str | None):
         self.url, self.data_dir = url, data_dir
-        if url is None and copy_dir is not None:
+        self.conn = None
+        if url is not None:
+            import psycopg
+
+            self.conn = psycopg.connect(url, autocommit=True)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+    def copy(self, copy_dir: Path) -> None:
+        """SQLite: read from here on a consistent copy of the file made now, in
+        ``copy_dir``; PostgreSQL: nothing to do (the live database is read)."""
+        if self.url is None:
             copy_dir.mkdir()
-            src = sqlite3.connect(f"file:{data_dir / 'gridsync.db'}?mode=ro", uri=True)
+            src = sqlite3.connect(f"file:{self.data_dir / 'gridsync.db'}?mode=ro", uri=True)
             dst = sqlite3.connect(str(copy_dir / "gridsync.db"))
             try:
                 src.backup(dst)
@@ -180,24 +215,42 @@ class Stored:
             self.data_dir = copy_dir
 
     def rows(self, sql: str) -> list[tuple]:
-        if self.url is not None:
-            import psycopg
-
-            with psycopg.connect(self.url) as conn:
-                return [tuple(r) for r in conn.execute(sql).fetchall()]
+        if self.conn is not None:
+            return [tuple(r) for r in self.conn.execute(sql).fetchall()]
         conn = sqlite3.connect(str(self.data_dir / "gridsync.db"))
         try:
             return conn.execute(sql).fetchall()
         finally:
             conn.close()
 
+    def head(self) -> str:
+        """What `verify` says of the ledger as it is now read."""
+        [(count,)] = self.rows("SELECT count(*) FROM entries")
+        [(head,)] = self.rows("SELECT hash FROM entries ORDER BY seq DESC LIMIT 1")
+        return f"{count} entries, head {head}"
+
     def verify(self) -> str:
+        """`gridsync ledger verify` on this database, in a new process and connection."""
         target = ["--database-url", self.url] if self.url else []
         out = subprocess.run([*gridsync_command(), "ledger", "verify", "--data-dir",
                               str(self.data_dir), *target],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stdout + out.stderr
         return out.stdout.strip()
+
+
+@pytest.fixture
+def open_stored(data_dir, database_url):
+    """Makes a Stored of the database under test, closed at the end of the test."""
+    opened: list[Stored] = []
+
+    def open_() -> Stored:
+        opened.append(Stored(data_dir, database_url))
+        return opened[-1]
+
+    yield open_
+    for stored in opened:
+        stored.close()
 
 
 def _check_stored(stored: Stored, worker_net: Recording, shop_net: Recording, *,
@@ -241,7 +294,7 @@ def _sent_ops(net: Recording) -> set[str]:
 
 @pytest.mark.timeout(120)
 def test_disk_full_answers_503_writes_nothing_half_and_recovers(
-        make_live_server, api, world, data_dir, database_url, disk, tmp_path):
+        make_live_server, api, world, data_dir, database_url, disk, tmp_path, open_stored):
     live_server = make_live_server(start=False)
     live_server.log_path = tmp_path / "serve.log"  # off the tmpfs: the log is not under test
     live_server.start()
@@ -283,6 +336,7 @@ def test_disk_full_answers_503_writes_nothing_half_and_recovers(
         return synced, status
 
     assert round_(3, "before") == (True, 201)
+    while_full = open_stored()  # connected now, before the disk fills: see Stored
     filler = disk / "filler"
     _fill(filler, SLACK_BYTES)
     outcomes = []
@@ -313,18 +367,22 @@ def test_disk_full_answers_503_writes_nothing_half_and_recovers(
     log = live_server.log()
     assert "Traceback" not in log and "was sent SIG" not in log, log[-4000:]
 
-    # Nothing half-written: a consistent copy taken while the disk is full.
-    while_full = Stored(data_dir, database_url, copy_dir=tmp_path / "copy")
+    # Nothing half-written: read while the disk is full, with no new connection.
+    if database_url is not None:
+        _forget_relcache_init_file(disk, filler)
+    while_full.copy(tmp_path / "copy")
     during = _check_stored(while_full, wnet, snet, exact=True)
-    while_full.verify()
+    head_while_full = while_full.head()
 
-    # Space returns: the next sync and redemption go through, same server, no restart.
+    # Space returns: the chain written while it was full verifies, and the next sync and
+    # redemption go through, same server, no restart.
     filler.unlink()
+    assert while_full.verify() == f"ledger sound: {head_while_full}"
     assert round_(1, "after") == (True, 201)
     assert worker.pending_count() == 0
     assert live_server.proc.poll() is None and live_server.proc.pid == master
     live_server.stop()
-    stored = Stored(data_dir, database_url)
+    stored = open_stored()
     after = _check_stored(stored, wnet, snet, exact=True)
     arrived = {r[0] for r in stored.rows(
         "SELECT id FROM records WHERE collection = 'households'")}
