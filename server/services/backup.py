@@ -30,12 +30,11 @@ from ledger import LedgerError
 from ..files import private_dir, private_file, tighten_data_dir
 from ..keystore import SecretMissing, Signer, load_secret
 from ..storage import SqlStorage, open_storage
-from ..storage.errors import TreeAhead
+from ..storage.errors import SchemaTooNew, TreeAhead
 from ..storage.maintenance import (
     FileDatabase,
     Maintenance,
     NotGridsync,
-    SchemaTooNew,
     copy_file_database,
     settle,
 )

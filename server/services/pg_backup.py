@@ -24,7 +24,8 @@ from pathlib import Path
 from ..files import private_file
 from ..storage import SqlStorage, open_storage
 from ..storage import pg_dump as pg
-from ..storage.maintenance import NotGridsync, SchemaTooNew
+from ..storage.errors import SchemaTooNew
+from ..storage.maintenance import NotGridsync
 from ..storage.postgres import PgDatabase
 from .anchor_audit import checkpoint_of
 from .backup import (

@@ -20,7 +20,14 @@ from .case_audit import CaseAuditStore
 from .cases import CaseStore
 from .connection import Database
 from .directory import DirectoryStore
-from .errors import BackendError, Conflict, Missing, SchemaNotCurrent, StorageError
+from .errors import (
+    BackendError,
+    Conflict,
+    Missing,
+    SchemaNotCurrent,
+    SchemaTooNew,
+    StorageError,
+)
 from .fielddata import FieldDataStore, ensure_search_index
 from .imports import ImportStore
 from .interface import Storage
@@ -32,7 +39,7 @@ from .records import RecordStore
 from .web import WebStore
 
 __all__ = ["Storage", "SqlStorage", "open_storage", "open_current", "BackendError", "Conflict",
-           "Missing", "SchemaNotCurrent", "StorageError", "LATEST"]
+           "Missing", "SchemaNotCurrent", "SchemaTooNew", "StorageError", "LATEST"]
 
 
 class SqlStorage:
@@ -119,5 +126,5 @@ def open_current(path: str) -> SqlStorage:
     version = current_version(store.db)
     if version != LATEST:
         store.close()
-        raise SchemaNotCurrent(version, LATEST)
+        raise (SchemaTooNew if version > LATEST else SchemaNotCurrent)(version, LATEST)
     return store

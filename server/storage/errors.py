@@ -57,8 +57,20 @@ class SchemaNotCurrent(StorageError):
     schema: its reads would meet tables that are not there yet, or no longer."""
 
     def __init__(self, version: int, latest: int):
-        fix = ("start the server (or run `gridsync init`) once with this gridsync to migrate "
-               "it" if version < latest else "upgrade gridsync first")
-        super().__init__(f"the database is at schema {version}, this gridsync at {latest}: "
-                         + fix)
+        super().__init__(self.describe(version, latest))
         self.version, self.latest = version, latest
+
+    @staticmethod
+    def describe(version: int, latest: int) -> str:
+        return (f"the database is at schema {version}, this gridsync at {latest}: start the "
+                "server (or run `gridsync init`) once with this gridsync to migrate it")
+
+
+class SchemaTooNew(SchemaNotCurrent):
+    """The database was migrated by a newer gridsync (its schema is ahead of this one's):
+    this gridsync neither migrates, backs up, restores nor audits it."""
+
+    @staticmethod
+    def describe(version: int, latest: int) -> str:
+        return (f"database schema version {version} is newer than this gridsync ({latest}): "
+                "upgrade gridsync first")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .connection import BUSY_TIMEOUT_MS, Database
-from .errors import StorageError
+from .errors import SchemaTooNew, StorageError
 from .migrations import LATEST
 
 # Tables a gridsync database must have (schema 1 onwards).
@@ -30,15 +30,6 @@ Progress = Callable[[int, int], None]
 
 class NotGridsync(StorageError):
     """The file is not a SQLite database, or not one gridsync made."""
-
-
-class SchemaTooNew(StorageError):
-    """The database was written by a newer gridsync (its schema is ahead of ours)."""
-
-    def __init__(self, version: int):
-        super().__init__(f"database schema version {version} is newer than this gridsync "
-                         f"({LATEST}): upgrade gridsync first")
-        self.version = version
 
 
 def backup(src: Database, dest_path: str, *, pages: int = 1024,
@@ -142,7 +133,7 @@ class Maintenance:
             raise NotGridsync(
                 f"schema version {version}, missing tables: {', '.join(missing) or 'none'}")
         if version > LATEST:
-            raise SchemaTooNew(version)
+            raise SchemaTooNew(version, LATEST)
         return version
 
     def integrity_problems(self) -> list[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .dialect import POSTGRESQL
-from .errors import StorageError
+from .errors import SchemaTooNew
 from .ledger import move_tree
 from .views import fill_views
 
@@ -230,9 +230,6 @@ def statement(step: str | Both, dialect: str) -> str:
         return step.sqlite if dialect == "sqlite" else step.postgresql
     return step if dialect == "sqlite" else for_postgresql(step)
 
-
-class SchemaTooNew(StorageError, RuntimeError):
-    """The database was migrated by a newer gridsync (user_version above LATEST)."""
 
 MIGRATIONS: list[list[str | Both | Fill]] = [
     # 1: people, grids, devices, tokens, sync records, ledger.
@@ -521,9 +518,7 @@ def migrate(db: Any, target: int = LATEST) -> int:
         with db.transaction():
             version = current_version(db)
             if version > LATEST:
-                raise SchemaTooNew(
-                    f"database schema version {version} is newer than this gridsync "
-                    f"({LATEST}): upgrade gridsync")
+                raise SchemaTooNew(version, LATEST)
             if version >= target:
                 return version
             for step in MIGRATIONS[version]:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from .errors import StorageError
-from .maintenance import COUNTED_TABLES, REQUIRED_TABLES, NotGridsync, SchemaTooNew
+from .errors import SchemaTooNew, StorageError
+from .maintenance import COUNTED_TABLES, REQUIRED_TABLES, NotGridsync
 from .migrations import LATEST
 from .postgres import PgDatabase
 
@@ -187,7 +187,7 @@ class PgMaintenance:
             raise NotGridsync(
                 f"schema version {version}, missing tables: {', '.join(missing) or 'none'}")
         if version > LATEST:
-            raise SchemaTooNew(version)
+            raise SchemaTooNew(version, LATEST)
         return version
 
     def counts(self) -> dict[str, int]:

@@ -151,11 +151,12 @@ def test_data_dir_from_the_environment(fresh):
     db.close()
 
 
-def test_a_newer_schema_is_a_message_not_a_traceback(data_dir):
+def test_a_newer_schema_is_a_message_not_a_traceback(data_dir, tmp_path):
     db = raw_db(data_dir)
     db.set_schema_version(999)
     db.close()
-    for args in (["init"], ["token", "issue", "--person", "admin"], ["serve"]):
+    for args in (["init"], ["token", "issue", "--person", "admin"], ["serve"],
+                 ["ledger", "verify"], ["backup", "--to", str(tmp_path / "b.db")]):
         out = CliRunner().invoke(main, [*args, "--data-dir", str(data_dir)])
         assert out.exit_code != 0, args
         assert "newer than this gridsync" in out.output, (args, out.output)

@@ -8,9 +8,13 @@ import sqlite3
 
 import pytest
 
-from server.storage import LATEST, open_storage
+from server.config import database_target
+from server.storage import LATEST, SchemaTooNew, open_current, open_storage
 from server.storage.connection import Database
+from server.storage.maintenance import Maintenance
 from server.storage.migrations import MIGRATIONS, current_version, migrate
+from server.storage.pg_dump import PgMaintenance
+from tests.conftest import BOTH_BACKENDS
 from tests.helpers import raw_db
 
 
@@ -95,7 +99,7 @@ def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
     conn.execute(f"PRAGMA user_version = {LATEST + 1}")
     conn.close()
     before = schema(path)
-    with pytest.raises(RuntimeError) as exc:
+    with pytest.raises(SchemaTooNew) as exc:
         open_storage(path)
     message = str(exc.value)
     assert f"version {LATEST + 1}" in message and "newer" in message
@@ -110,8 +114,33 @@ def test_a_newer_schema_stops_the_app_factory(tmp_path):
     data.mkdir()
     with raw_db(data) as db:  # the data dir's file, or the run's PostgreSQL database
         db.set_schema_version(LATEST + 5)
-    with pytest.raises(RuntimeError, match="newer than this gridsync"):
+    with pytest.raises(SchemaTooNew, match="newer than this gridsync"):
         create_app({"DATA_DIR": str(data), "TESTING": True})
+
+
+@BOTH_BACKENDS
+def test_one_schema_too_new_whoever_meets_it(data_dir, database_url):
+    """Migrating, the backup and restore check (each database's maintenance) and the
+    ledger audit's open_current refuse a newer gridsync's database with one error type,
+    worded in one place, and change nothing."""
+    target = database_target(str(data_dir), database_url)
+    with raw_db(data_dir) as db:
+        db.set_schema_version(LATEST + 2)
+    store = open_storage(target, migrate_schema=False)
+    try:
+        maintenance = (Maintenance if database_url is None else PgMaintenance)(store.db)
+        refusals = []
+        for meet in (lambda: open_storage(target), maintenance.check_is_gridsync,
+                     lambda: open_current(target)):
+            with pytest.raises(SchemaTooNew) as exc:
+                meet()
+            refusals.append(exc.value)
+        assert {(e.version, e.latest, str(e)) for e in refusals} == {
+            (LATEST + 2, LATEST, f"database schema version {LATEST + 2} is newer than this "
+                                 f"gridsync ({LATEST}): upgrade gridsync first")}
+        assert current_version(store.db) == LATEST + 2
+    finally:
+        store.close()
 
 
 def _migrate_in_child(path, barrier, results):
