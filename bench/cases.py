@@ -56,7 +56,7 @@ from server import clock  # noqa: E402
 from server.services.case_report import case_report  # noqa: E402
 from server.services.cases import index_row  # noqa: E402
 from server.services.community_time import local_day  # noqa: E402
-from server.storage import open_storage  # noqa: E402
+from server.storage import SqlStorage, Storage, open_storage  # noqa: E402
 from server.storage.records import Placement, RecordWrite  # noqa: E402
 from sync.cases import new_case  # noqa: E402
 
@@ -66,7 +66,7 @@ DAY_MS = 86_400_000
 ZONE = "Asia/Shanghai"  # the report's default when no rules are set
 
 
-def _grids(store, now: str) -> None:  # type: ignore[no-untyped-def]
+def _grids(store: Storage, now: str) -> None:
     with store.transaction():
         store.directory.add_grid(id="c1", name="社区", parent=None, at=now)
         for grid in GRIDS:
@@ -113,7 +113,7 @@ def seed_index(data: Path, n: int) -> float:
     return seconds
 
 
-def scan_bound(store, start: str, end: str) -> float:  # type: ignore[no-untyped-def]
+def scan_bound(store: SqlStorage, start: str, end: str) -> float:
     """Seconds for one bare indexed scan counting the report's rows (what a report
     computed from the cases themselves could not beat)."""
     started = time.perf_counter()

@@ -38,6 +38,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.storage import Storage
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -94,7 +98,7 @@ def raw_insert_rate(store: object) -> float:
     return rate
 
 
-def setup(store: object) -> list[str]:
+def setup(store: Storage) -> list[str]:
     """Community c1 with 20 grids; their ids."""
     from server.services import directory
     from server.services.admin_scope import DISTRICT

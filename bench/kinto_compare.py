@@ -317,7 +317,7 @@ class KintoClient:
 
     def pull(self, path: str, since: str) -> tuple[int, str]:
         """(records, ETag) fetching everything newer than ``since``, in pages."""
-        url = f"{self.url}{path}?_since={since}&_sort=last_modified&_limit={PAGE}"
+        url: str | None = f"{self.url}{path}?_since={since}&_sort=last_modified&_limit={PAGE}"
         count, etag = 0, since
         first = True
         while url:

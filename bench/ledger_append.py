@@ -75,7 +75,7 @@ from ledger.merkle import Frontier
 from server.bootstrap import initialise
 from server.keystore import Signer
 from server.services.ledger_append import append
-from server.storage import open_storage
+from server.storage import Storage, open_storage
 from server.storage.connection import Database
 from server.storage.ledger import tree_row
 
@@ -93,7 +93,7 @@ def per_second(operation: Callable[[], object], items: int, min_seconds: float =
             return rounds * items / elapsed
 
 
-def append_rate(store, signer: Signer, n: int, offset: int) -> float:  # type: ignore[no-untyped-def]
+def append_rate(store: Storage, signer: Signer, n: int, offset: int) -> float:
     started = time.perf_counter()
     for i in range(offset, offset + n):
         with store.transaction():

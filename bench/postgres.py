@@ -126,8 +126,8 @@ def push_rate(url_for_database: str | None, hosts: int, changes: int, root: Path
             app = [p for m in masters for p in (m, *children(m))]
             throttled = totals(budgets)
             machine = pg_contention.machine_busy()
-            before = (pg_contention.cpu_seconds(app), time.process_time(),
-                      pg_contention.postgres_cpu(admin_url) if admin_url else None)
+            before = (pg_contention.cpu_seconds(app), time.process_time())
+            pg_before = pg_contention.postgres_cpu(admin_url) if admin_url else None
             with (pg_contention.LockSampler(url_for_database) if url_for_database
                   else nullcontext()) as sampler:
                 started = time.perf_counter()
@@ -135,22 +135,23 @@ def push_rate(url_for_database: str | None, hosts: int, changes: int, root: Path
                     list(pool.map(lambda i: post(urls[i % hosts], devices[i], bodies[i]),
                                   range(CLIENTS)))
                 wall = time.perf_counter() - started
-            machine = tuple(a - b for a, b in zip(pg_contention.machine_busy(), machine,
-                                                  strict=True))
+            busy, ticks = (a - b for a, b in zip(pg_contention.machine_busy(), machine,
+                                                 strict=True))
             pg_after = pg_contention.postgres_cpu(admin_url) if admin_url else None
-            cpu = {"app": pg_contention.cpu_seconds(app) - before[0],
+            app_cpu = pg_contention.cpu_seconds(app) - before[0]
+            cpu = {"app": app_cpu,
                    "client": time.process_time() - before[1],
-                   "postgres": None if pg_after is None or before[2] is None
-                   else pg_after - before[2]}
+                   "postgres": None if pg_after is None or pg_before is None
+                   else pg_after - pg_before}
             out = {"rate": rate(per * CLIENTS, wall), "wall": wall, "cpu": cpu,
                    "changes": per * CLIENTS, "hosts": hosts, "cores": cores,
-                   "machine_busy": machine[0] / max(machine[1], 1),
+                   "machine_busy": busy / max(ticks, 1),
                    "lock": sampler.result() if sampler else None}
             if budgets:
                 after = totals(budgets)
                 out["throttled"] = ((after["throttled"] - throttled["throttled"])
                                     / max(after["periods"] - throttled["periods"], 1))
-                out["budget_used"] = cpu["app"] / (wall * hosts * (cores or 1))
+                out["budget_used"] = app_cpu / (wall * hosts * (cores or 1))
             return out
     finally:
         if saved is None:

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -141,7 +142,7 @@ class Meter:
 
         sql = "SELECT seq, collection, id FROM records WHERE seq > ? " + "AND 1 " * 40
         for named in (False, True):
-            holder = type("Calibration", (), {"call": staticmethod(noop)})
+            holder: Any = type("Calibration", (), {"call": staticmethod(noop)})
             self.wrap(holder, "call", _statement(self) if named else "calibration")
             self.on, self.stack = True, ["outer"]
             runs = []
@@ -221,9 +222,9 @@ class Phone:
 
     def environ(self, changes: list[dict], limit: int = 500) -> dict:
         body = orjson.dumps({"cursor": self.cursor, "changes": changes, "limit": limit})
-        return EnvironBuilder(path="/api/v1/sync", method="POST", data=body, headers={
+        return EnvironBuilder(path="/api/v1/sync", method="POST", data=body, headers=Headers({
             "Authorization": f"Bearer {self.token}", "Content-Type": "application/json",
-            "Accept-Encoding": "gzip"}).get_environ()
+            "Accept-Encoding": "gzip"})).get_environ()
 
     def call(self, environ: dict) -> dict:
         return self.timed_call(environ)[1]
@@ -360,9 +361,9 @@ def run(households: int = 5000, syncs: int = 60) -> list[dict]:
 
 
 def meter_hook(meter: Meter, hook: Callable) -> Callable:
-    holder = type("Hook", (), {"hook": staticmethod(hook)})
+    holder: Any = type("Hook", (), {"hook": staticmethod(hook)})
     meter.wrap(holder, "hook", "encoding: gzip")
-    return holder.hook  # type: ignore[no-any-return]
+    return holder.hook
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # each migration runs under BEGIN IMMEDIATE and re-reads the version).
     store = open_storage(settings.database)
     try:
-        anchors.bring_up_to_date(store, settings.data_dir)  # type: ignore[arg-type]
+        anchors.bring_up_to_date(store, settings.data_dir)
     finally:
         store.close()
     # One signer per app: services get it as an argument (none reaches for the app).

@@ -34,12 +34,12 @@ def initialise(data_dir: str, database_url: str | None = None) -> dict:
     ensure_secret(data_dir)
     store = open_storage(database_target(data_dir, database_url))
     try:
-        key_id = create_key(store, data_dir)  # type: ignore[arg-type]
+        key_id = create_key(store, data_dir)
         with store.transaction():
             if store.directory.person(ADMIN_ID) is None:
                 store.directory.add_person(id=ADMIN_ID, name="Administrator", role="admin",
                                            grids=[], shop=None, community=None, at=clock.iso())
-        token_id, token = issue_token(store, ADMIN_ID)  # type: ignore[arg-type]
+        token_id, token = issue_token(store, ADMIN_ID)
         public_key = store.ledger.keys()[0]["public_key"]
     finally:
         store.close()

@@ -29,7 +29,7 @@ def storage() -> Storage:
     if path not in cache:
         opened = open_storage(path, migrate_schema=False)
         opened.defer_checkpoints()
-        cache[path] = opened  # type: ignore[assignment]
+        cache[path] = opened
     return cache[path]
 
 

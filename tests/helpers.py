@@ -331,13 +331,14 @@ class RawDb:
 
         self.target = database_target(str(data_dir), (env or {}).get("GRIDSYNC_DATABASE_URL"))
         self.postgres = is_postgres_url(self.target)
+        self.conn: Any  # a psycopg or a sqlite3 connection
         if self.postgres:
             import psycopg
 
             from server.storage.postgres import _row_factory
 
             self.conn = psycopg.connect(self.target, autocommit=True,
-                                        row_factory=_row_factory)  # type: ignore[arg-type]
+                                        row_factory=_row_factory)
         else:
             import sqlite3
 

@@ -129,6 +129,7 @@ def test_storage_protocols_name_every_method_of_the_backend():
     """Each part of server/storage is declared as a Protocol (server/storage/interface.py)
     that services type against; the SQL classes and the Protocols must not drift apart."""
     import inspect
+    import typing
 
     from server.storage import SqlStorage, interface
     from server.storage.connection import Database
@@ -140,7 +141,9 @@ def test_storage_protocols_name_every_method_of_the_backend():
              "ledger": interface.LedgerPart,
              "audit": interface.AuditPart, "web": interface.WebPart,
              "fielddata": interface.FieldDataPart, "imports": interface.ImportsPart}
-    assert set(parts) == set(interface.Storage.__annotations__)
+    hints = {name: typing.get_type_hints(member.fget).get("return")
+             for name, member in vars(interface.Storage).items() if isinstance(member, property)}
+    assert {n: h for n, h in hints.items() if getattr(h, "_is_protocol", False)} == parts
     db = Database.__new__(Database)
     SqlStorage.__init__(store, db)
     for name, protocol in parts.items():

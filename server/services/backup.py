@@ -287,7 +287,7 @@ def secret_status(data_dir: str) -> str:
 def secret_status_for(data_dir: str, store: SqlStorage) -> str:
     """``secret_status`` of the secret available to ``data_dir`` against ``store``'s keys."""
     try:
-        Signer(data_dir).active(store)  # type: ignore[arg-type]
+        Signer(data_dir).active(store)
     except SecretMissing:
         return "missing"
     except LedgerError:

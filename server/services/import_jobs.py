@@ -84,7 +84,7 @@ def start(database: str, job_id: str, by: str) -> threading.Thread:
     def target() -> None:
         store = open_storage(database, migrate_schema=False)
         try:
-            run(store, job_id, by)  # type: ignore[arg-type]
+            run(store, job_id, by)
         except Exception:  # noqa: BLE001 - logged and recorded on the job by run()
             pass
         finally:

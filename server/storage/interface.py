@@ -610,18 +610,51 @@ class ImportsPart(Protocol):
 
 
 class Storage(Protocol):
-    """One database: its parts, and the transactions every write runs in."""
+    """One database: its parts, and the transactions every write runs in. The parts are
+    read-only here, so a backend's own part classes (``SqlStorage.ledger`` is a
+    ``LedgerStore``) satisfy them; as plain attributes they would have to be declared
+    as exactly these Protocols."""
 
-    directory: DirectoryPart
-    access: AccessPart
-    records: RecordsPart
-    cases: CasesPart
-    case_audit: CaseAuditPart
-    ledger: LedgerPart
-    audit: AuditPart
-    web: WebPart
-    fielddata: FieldDataPart
-    imports: ImportsPart
+    @property
+    def directory(self) -> DirectoryPart:
+        ...
+
+    @property
+    def access(self) -> AccessPart:
+        ...
+
+    @property
+    def records(self) -> RecordsPart:
+        ...
+
+    @property
+    def cases(self) -> CasesPart:
+        ...
+
+    @property
+    def case_audit(self) -> CaseAuditPart:
+        ...
+
+    @property
+    def ledger(self) -> LedgerPart:
+        ...
+
+    @property
+    def audit(self) -> AuditPart:
+        ...
+
+    @property
+    def web(self) -> WebPart:
+        ...
+
+    @property
+    def fielddata(self) -> FieldDataPart:
+        ...
+
+    @property
+    def imports(self) -> ImportsPart:
+        ...
+
 
     def transaction(self, *, deferred: bool = False) -> AbstractContextManager[Storage]:
         """A write transaction; nested uses join the outer one. It holds the one write
