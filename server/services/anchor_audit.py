@@ -28,10 +28,9 @@ from ledger import (
     verify_checkpoint,
     verify_key_chain,
 )
-from ledger.merkle import Frontier, root
+from ledger.merkle import Frontier
 
 from ..keystore import SealedKeyMismatch, check_sealed_keys
-from ..storage import StorageError
 from .audit_errors import AuditFailure
 
 
@@ -152,18 +151,35 @@ def check_extends_saved(store: Any, head_seq: int, saved: Mapping[str, Any],
 
 
 def check_stored_tree(store: Any, head_seq: int) -> None:
-    """The stored Merkle tree must hold exactly the entries, with their root."""
+    """The stored Merkle tree must be the entries' tree, row for row: every node in it,
+    not only those a root reads (a node missing under a present one, as migration 16
+    leaves a tree damaged before it, is found here and not only by the proof that
+    needs it). Every node is a hash of entry hashes: the entries decide what it is."""
     stored = store.ledger.tree_size()
     if stored != head_seq:
         cut = (f": entries after seq {head_seq} were removed" if stored > head_seq else
                " (a data dir from before the tree existed: start the server once to build it)")
         raise AuditFailure(f"the stored Merkle tree has {stored} leaves but the chain "
                            f"{head_seq} entries{cut}", min(stored, head_seq) or None)
-    computed, _, _ = _root_at(store, None)
-    try:
-        kept = root(head_seq, store.ledger.tree_node).hex()
-    except StorageError as exc:
-        raise AuditFailure(f"the stored Merkle tree is damaged: {exc}") from None
-    if kept != computed:
-        raise AuditFailure(f"the stored Merkle tree's root {kept[:12]}… is not the entries' "
-                           f"root {computed[:12]}…")
+    frontier = Frontier()
+    for seq, digest, kept in store.audit.tree_rows():
+        try:
+            nodes = frontier.append(entry_leaf(digest))
+        except LedgerError:
+            raise AuditFailure(f"seq {seq}: its hash column is not a hash", seq) from None
+        problem = _row_problem(nodes, kept)
+        if problem:
+            raise AuditFailure(f"seq {seq}: the stored Merkle tree is damaged: {problem}", seq)
+
+
+def _row_problem(nodes: list[tuple[int, int, bytes]], kept: list[bytes]) -> str | None:
+    """What is wrong with a stored row ``kept`` whose nodes the entries give as ``nodes``
+    ((level, index, hash), level by level); None when it holds exactly those."""
+    for level, idx, digest in nodes:  # the level-th node of a row is at that level
+        if level >= len(kept):
+            return f"node ({level}, {idx}) is missing"
+        if kept[level] != digest:
+            return f"node ({level}, {idx}) is not the one the entries give"
+    if len(kept) > len(nodes):
+        return f"its row holds {len(kept)} nodes, the entries give {len(nodes)}"
+    return None

@@ -360,6 +360,9 @@ class AuditPart(Protocol):
     def entry_hashes(self) -> Iterator[str]:
         ...
 
+    def tree_rows(self) -> Iterator[tuple[int, str, list[bytes]]]:
+        ...
+
     def first_repeated_ref(self) -> tuple[int, str, str] | None:
         ...
 

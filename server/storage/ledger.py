@@ -329,8 +329,12 @@ def tree_row(nodes: list[tuple[int, int, bytes]]) -> bytes:
 def move_tree(db: Any, batch: int = 10_000) -> None:
     """Migration 16: the tree kept one row per node (``merkle_nodes``: level, index,
     hash) rewritten one row per leaf (``merkle_tree``), ``batch`` leaves at a time.
-    A row keeps its nodes up to the first that is missing, so a damaged tree stays
-    damaged (``tree_node`` says which node is missing) rather than misread. The tree's
+    A row keeps its nodes up to the first that is missing (a row's hashes are by
+    position: the ``level``-th is that level's node), so a damaged tree stays damaged
+    (``tree_node`` says which node is missing) rather than misread, and a node present
+    above a missing one is left behind. That loses nothing the audit needs: every node
+    is a hash of entry hashes, which the entries keep, and ``gridsync ledger verify``
+    checks every row against them (``check_stored_tree``). The tree's
     size is the last leaf any node covers, not the last leaf left: nodes a removed last
     leaf had closed leave an empty row at that size, so the tree stays ahead of the
     chain (``TreeAhead``) as it did, instead of the cut vanishing in the move."""

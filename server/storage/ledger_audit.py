@@ -57,6 +57,16 @@ class LedgerAuditStore:
         for row in self.db.execute("SELECT hash FROM entries ORDER BY seq"):
             yield row[0]
 
+    def tree_rows(self) -> Iterator[tuple[int, str, list[bytes]]]:
+        """(seq, ``hash`` column, the nodes of the Merkle tree's row for that entry) of
+        every entry in seq order, streamed: the row's nodes in order of level (the leaf,
+        then each subtree it closes), [] where the entry has no row."""
+        for row in self.db.execute(
+                "SELECT e.seq, e.hash, t.nodes FROM entries e "
+                "LEFT JOIN merkle_tree t ON t.size = e.seq ORDER BY e.seq"):
+            nodes = b"" if row[2] is None else bytes(row[2])
+            yield int(row[0]), row[1], [nodes[i:i + 32] for i in range(0, len(nodes), 32)]
+
     def first_repeated_ref(self) -> tuple[int, str, str] | None:
         """(seq, kind, ref) of the first earn, redeem or reverse whose ref an
         earlier entry of the same kind already used: a log earned twice, a

@@ -1,6 +1,7 @@
 """Migration 16 moves the stored Merkle tree from one row per node (``merkle_nodes``)
 to one row per leaf (``merkle_tree``): every node reads back the same on both
-databases, in batches or not, and a tree damaged before the move stays damaged."""
+databases, in batches or not, and a tree damaged before the move stays damaged (and
+found by `gridsync ledger verify`)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ from pathlib import Path
 
 import pytest
 
+from ledger import entry_leaf
 from ledger.merkle import Frontier, MemoryTree, root
+from server.config import database_target
 from server.services.ledger_audit import verify_database
 from server.storage import open_storage
 from server.storage.errors import SchemaNotCurrent, StorageError, TreeAhead
 from server.storage.ledger import move_tree
 from server.storage.migrations import LATEST, MIGRATIONS, migrate, statement
 from tests.conftest import BOTH_BACKENDS
-from tests.helpers import gridsync_command
+from tests.helpers import gridsync_command, raw_db
+from tests.server.ledger_support import give, verify_cli
 
 BEFORE_TREE_ROWS = 15
 LEAVES = [hashlib.sha256(str(i).encode()).digest() for i in range(37)]
+MERKLE_NODES = MIGRATIONS[6][1]
+"""Migration 7's table: the tree as migrations 7 to 15 kept it."""
 
 
 def old_tree(db, leaves, *, missing=()):
@@ -76,6 +82,42 @@ def test_a_tree_damaged_before_the_move_stays_damaged(empty_target):
         assert store.ledger.tree_node(4, 0) == MemoryTree(LEAVES[:16]).root()
     finally:
         store.close()
+
+
+@BOTH_BACKENDS
+def test_a_tree_damaged_in_the_middle_loses_nothing_and_verify_names_it(world, api,
+                                                                        data_dir, database_url):
+    """A real ledger of 16 entries whose old tree lost node (1, 5): the move keeps entry
+    12's row only up to it, so (2, 2) above it, present before, is not moved. Nothing an
+    auditor needs goes with it: every node is a hash of entry hashes, which the signed,
+    chained entries keep (the entries give (2, 2) back exactly). The root of 16 reads
+    neither node, yet `gridsync ledger verify` names the damage: it checks every row."""
+    for amount in range(1, 17):
+        give(api, "volunteer:v1", amount)
+    with raw_db(data_dir) as conn:
+        leaves = [entry_leaf(r[0]) for r in conn.execute("SELECT hash FROM entries ORDER BY seq")]
+    store = open_storage(database_target(str(data_dir), database_url), migrate_schema=False)
+    db = store.ledger.db
+    try:
+        assert "CREATE TABLE merkle_nodes" in MERKLE_NODES
+        with db.transaction():  # the tree back in the layout before migration 16
+            db.execute(statement(MERKLE_NODES, db.sql.name))
+            db.execute("DELETE FROM merkle_tree")
+        old = {(level, idx): digest for level, idx, digest
+               in old_tree(db, leaves, missing={(1, 5)})}
+        with db.transaction():  # migration 16's fill, then its drop
+            move_tree(db)
+            db.execute("DROP TABLE merkle_nodes")
+        with pytest.raises(StorageError, match=r"node \(2, 2\) is missing"):
+            store.ledger.tree_node(2, 2)
+        assert MemoryTree(leaves).node(2, 2) == old[2, 2]  # the entries give it back
+        assert root(16, store.ledger.tree_node) == MemoryTree(leaves).root()
+    finally:
+        store.close()
+    result = verify_cli("--data-dir", str(data_dir))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == ("ledger broken: seq 12: the stored Merkle tree is "
+                                     "damaged: node (1, 5) is missing")
 
 
 @BOTH_BACKENDS

@@ -155,6 +155,27 @@ def test_edited_stored_balance(ledger, sql, seq, what):
     assert result.stderr.strip() == f"ledger broken: {where}{what}"
 
 
+@pytest.mark.parametrize("seq, damage, what", [
+    (3, lambda row: None, "node (0, 2) is missing"),
+    (3, lambda row: bytes(32), "node (0, 2) is not the one the entries give"),
+    (5, lambda row: row + bytes(32), "its row holds 2 nodes, the entries give 1"),
+])
+def test_damage_to_the_stored_tree_off_the_roots_path(ledger, seq, damage, what):
+    """The root of six reads nodes (2, 0) and (1, 2) only; a row it does not read is
+    still checked against the entries (the chain itself is untouched)."""
+    conn = db(ledger)
+    row = damage(bytes(conn.scalar("SELECT nodes FROM merkle_tree WHERE size = ?", (seq,))))
+    if row is None:
+        conn.execute("DELETE FROM merkle_tree WHERE size = ?", (seq,))
+    else:
+        conn.execute("UPDATE merkle_tree SET nodes = ? WHERE size = ?", (row, seq))
+    conn.close()
+    result = run_verify(ledger)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (f"ledger broken: seq {seq}: the stored Merkle tree is "
+                                     f"damaged: {what}")
+
+
 def test_deleted_last_entry_is_caught_by_its_cause(ledger):
     """Dropping the head leaves a shorter chain that verifies on its own; the
     balances and the records that caused entries still give it away."""
