@@ -39,7 +39,9 @@ def utc_offset_minutes(tz: str) -> int:
 
 @dataclass
 class Filters:
-    """What the office asked for; ``grids`` None means every grid."""
+    """What the office asked for. ``grids`` is the reach the rows come from: no grid
+    until ``filters`` has checked the request against the admin's scope (so filters that
+    failed that check read nothing), None (every grid) only when that scope is all."""
 
     grid: str = ""
     start: dt.date | None = None
@@ -50,7 +52,7 @@ class Filters:
     hazard: str = ""
     status: str = ""
     q: str = ""
-    grids: list[str] | None = field(default=None, repr=False)
+    grids: list[str] | None = field(default_factory=list, repr=False)
 
     def bounds(self, tz: str) -> tuple[str | None, str | None]:
         start = utc_bound(self.start, tz) if self.start else None

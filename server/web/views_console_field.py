@@ -52,7 +52,7 @@ def admin_households() -> Any:
     f, errors = _filters(store)
     page = _page_number()
     with store.snapshot():
-        found, total = store.fielddata.search_households(
+        found, total = ([], 0) if errors else store.fielddata.search_households(
             f.q, f.grids, limit=PAGE, offset=(page - 1) * PAGE)
     return _page("admin/households.html", store, errors, f=f, households=found, total=total,
                  page=page, pages=max(1, -(-total // PAGE)))
@@ -100,7 +100,8 @@ def admin_needs() -> Any:
         store, f, limit=PAGE, offset=(page - 1) * PAGE)
     start, end = f.bounds(community_zone(store))
     all_grids = f.grids if f.grids is not None else [g["id"] for g in store.directory.grids()]
-    top = store.fielddata.items_found(kind, all_grids, start=start, end=end, limit=12)
+    top = [] if errors else store.fielddata.items_found(kind, all_grids, start=start, end=end,
+                                                        limit=12)
     return _page("admin/needs.html", store, errors, f=f, kind=kind, visits=found, total=total,
                  page=page, pages=max(1, -(-total // PAGE)), top=top)
 

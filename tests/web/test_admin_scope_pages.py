@@ -171,6 +171,19 @@ def test_field_pages_of_another_community(scoped_web, office_web, c2_field):
     assert "二社区隐患" in html_of(office_web.get("/admin/needs"))
 
 
+@pytest.mark.parametrize("query", ["grid=h1", "grid=nope", "from=bad", "outcome=x",
+                                   "from=bad&q=二社区", "kind=needs&grid=nope"])
+def test_refused_filters_show_nothing_of_another_community(scoped_web, c2_field, query):
+    """A filter the page refuses (400) reads nothing: it used to fall back to every
+    grid of the district (review finding S-1)."""
+    for page in ("households", "needs", "visits", "hours"):
+        resp = scoped_web.get(f"/admin/{page}?{query}")
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 400, (page, query)
+        assert "二社区1号" not in html and "二社区隐患" not in html, (page, query)
+        assert 'id="hours-v3"' not in html, (page, query)
+
+
 def test_conflicts_page_of_another_community(api, scoped_web, office_web, c2_field):
     html = html_of(scoped_web.get("/admin/conflicts"))
     assert 'id="no-conflicts"' in html
