@@ -313,8 +313,12 @@ def admin_put_rules() -> Any:
         activities[key] = entry
     cap = forms.text("daily_cap", 16)
     head = {"daily_cap": cap, "timezone": forms.text("timezone", 64)}
-    body = {"activities": activities, "timezone": head["timezone"],
-            "daily_cap": None if cap == "" else (int(cap) if cap.isdigit() else cap)}
+    edited = {"activities": activities, "timezone": head["timezone"],
+              "daily_cap": None if cap == "" else (int(cap) if cap.isdigit() else cap)}
+    # The rules are replaced whole: what this page does not show (case categories and
+    # points, set through the API) is carried over as it stands.
+    body = {**{k: v for k, v in (directory.current_rules(storage()) or {}).items()
+               if k in s.RulesIn().fields and k not in edited}, **edited}
     data, schema_errors = forms.load(s.RulesIn(), body)
     if data is not None and not errors:
         try:

@@ -192,3 +192,21 @@ def test_forms_without_csrf_change_nothing(office, data_dir):
         assert office.post(path, form, csrf=None).status_code == 403
         assert office.post(path, form, csrf="forged").status_code == 403
     assert db_dump(data_dir) == before
+
+
+def test_rules_page_keeps_what_it_does_not_show(office, api):
+    """Saving the activities table keeps the case categories and case points set
+    through the API (the rules are replaced whole; review finding S-5: saving wiped
+    them, so every resident report became 'unknown category')."""
+    from tests.cases.cases_support import case_rules
+
+    case_rules(api)
+    before = api.ok(api.get("/rules"))
+    assert before["case_categories"] and before["case_points"]
+    form = {"key": ["elderly_care", ""], "label": ["助老服务", ""],
+            "points_per_hour": ["12", ""], "daily_cap": "", "timezone": "Asia/Shanghai"}
+    assert office.post("/admin/rules", form, page="/admin/rules").status_code == 303
+    after = api.ok(api.get("/rules"))
+    assert after["activities"] == {"elderly_care": {"points_per_hour": 12, "name": "助老服务"}}
+    assert (after["case_categories"], after["case_points"]) == (before["case_categories"],
+                                                                before["case_points"])
