@@ -51,6 +51,14 @@ def ensure_search_index(db: Database) -> None:
     db.execute("INSERT INTO household_index_fts (household_index_fts) VALUES ('rebuild')")
 
 
+def fts_all_words(words: list[str]) -> str:
+    """An FTS5 query matching rows that hold every word as typed: each word is one
+    quoted string (its own quotes doubled), so a quote, ``OR``, ``*`` or ``col:`` is text
+    to look for, never query syntax (sqlite-utils' quote_fts left a word of quotes
+    unbalanced, a syntax error)."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
 def _in(values: Any) -> str:
     return json.dumps(sorted(values))
 
@@ -58,14 +66,6 @@ def _in(values: Any) -> str:
 class FieldDataStore:
     def __init__(self, db: Database):
         self.db = db
-        self._utils: sqlite_utils.Database | None = None
-
-    @property
-    def utils(self) -> sqlite_utils.Database:
-        """sqlite-utils over the same connection (for its FTS search)."""
-        if self._utils is None:
-            self._utils = sqlite_utils.Database(self.db.conn)
-        return self._utils
 
     # --- households ------------------------------------------------------
     def household_counts(self) -> dict[str, int]:
@@ -97,7 +97,7 @@ class FieldDataStore:
             # answers by scanning every household).
             source = "household_index_fts f JOIN household_index h ON h.rowid = f.rowid"
             where.append("household_index_fts MATCH :query")
-            args["query"] = self.utils.quote_fts(q)
+            args["query"] = fts_all_words(words)
             words = []
         trigrams = False  # PostgreSQL: a word the GIN trigram index serves
         for i, word in enumerate(words):

@@ -75,6 +75,9 @@ def test_household_search(store, homes):
     assert found(store, "号3单 明") == []                 # both words, not one or the other
     assert found(store, "幸福路", ["g2"]) == [] and found(store, "", ["g1"])[0] == "100%_街"
     assert found(store, '"OR*') == [] and found(store, "无此地址") == []
+    # quotes are text to look for: these were FTS5 syntax errors (503 on the console)
+    assert found(store, '"""') == found(store, '""""') == found(store, 'x"y"z') == []
+    assert found(store, '幸福路 14号"') == [] and found(store, '"幸福路" 14号') == []
     assert store.fielddata.household_counts() == {"g1": len(HOMES)}
 
 
