@@ -124,7 +124,10 @@ def compress_response(resp: Response) -> Response:
 
     The gzip stream is zlib-ng's: the same format (RFC 1952) any gzip decoder reads,
     not the same bytes as Python's own zlib would write (nothing pins those)."""
-    resp.vary.add("Accept-Encoding")
+    if "Vary" in resp.headers:
+        resp.vary.add("Accept-Encoding")
+    else:  # the usual answer: set the header rather than parse an empty one and write it back
+        resp.headers["Vary"] = "Accept-Encoding"
     if (resp.direct_passthrough or resp.is_streamed or resp.status_code < 200
             or resp.status_code in (204, 304) or "Content-Encoding" in resp.headers
             or resp.mimetype != "application/json"

@@ -187,11 +187,15 @@ def _end_request(resp: Response) -> Response:
         level = logging.DEBUG
     if log.isEnabledFor(level):
         path = scrub(req.path)  # in the record itself, for every handler and formatter
-        log.log(level, "%s %s %s", req.method, path, status, extra={
-            "request_id": request_id, "method": req.method, "path": path,
-            "status": status, "duration_ms": duration_ms, "endpoint": req.endpoint,
-            "person": getattr(who, "person", None), "role": getattr(who, "role", None),
-            "device": getattr(who, "device", None), "remote": req.remote_addr})
+        # What log.log does, less its walk up the stack for the caller's file and line
+        # (always this function, and in no line written).
+        log.handle(log.makeRecord(
+            log.name, level, __file__, 0, "%s %s %s", (req.method, path, status), None,
+            "_end_request", extra={
+                "request_id": request_id, "method": req.method, "path": path,
+                "status": status, "duration_ms": duration_ms, "endpoint": req.endpoint,
+                "person": getattr(who, "person", None), "role": getattr(who, "role", None),
+                "device": getattr(who, "device", None), "remote": req.remote_addr}))
     return resp
 
 

@@ -58,6 +58,8 @@ bp = Blueprint("metrics", __name__)
 
 _lock = threading.Lock()
 _request_metrics: SimpleNamespace | None = None
+_series: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+"""(method, endpoint, status) -> the labelled series a request updates (``_labelled``)."""
 
 
 # --- gunicorn master ------------------------------------------------------------
@@ -150,21 +152,36 @@ def _make_request_metrics() -> SimpleNamespace:
     )
 
 
+def _labelled(m: SimpleNamespace, method: str, endpoint: str, status: str
+              ) -> tuple[Any, Any, Any]:
+    """The labelled series one request updates: (its request counter, its endpoint's
+    latency histogram, the sync status counter or None), looked up once a process for
+    each (method, endpoint, status) rather than through ``labels()`` on every request.
+    Labels are bounded (known methods, route names, statuses), and so is this cache."""
+    key = (method, endpoint, status)
+    found = _series.get(key)
+    if found is None:
+        found = _series[key] = (
+            m.requests.labels(method, endpoint, status), m.latency.labels(endpoint),
+            m.sync_requests.labels(status) if endpoint == SYNC_ENDPOINT else None)
+    return found
+
+
 def _observe(resp: Response) -> Response:
     """after_request: count the request and its latency."""
     m, req = request_metrics(), current_request()
     endpoint = req.endpoint or "unmatched"
-    status = str(resp.status_code)
     method = req.method if req.method in _METHODS else "other"  # bounded labels
-    m.requests.labels(method, endpoint, status).inc()
+    requests, latency, sync_requests = _labelled(m, method, endpoint, str(resp.status_code))
+    requests.inc()
     start = current_g().get("request_start")
     if start is not None:
         seconds = time.perf_counter() - start
-        m.latency.labels(endpoint).observe(seconds)
-        if endpoint == SYNC_ENDPOINT:
+        latency.observe(seconds)
+        if sync_requests is not None:
             m.sync_latency.observe(seconds)
-    if endpoint == SYNC_ENDPOINT:
-        m.sync_requests.labels(status).inc()
+    if sync_requests is not None:
+        sync_requests.inc()
     return resp
 
 

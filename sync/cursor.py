@@ -22,12 +22,13 @@ hands out (gridsync's server appends an HMAC tag), because it trusts the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from primitives.b64url import b64url_decode, b64url_encode
-from primitives.canonical import canonical
+from primitives.canonical import canonical_allowed
 
 from .errors import BadCursor
 
@@ -56,7 +57,7 @@ def encode_cursor(cursor: Cursor) -> str:
         body["epoch"] = cursor.epoch
     if cursor.exits is not None:
         body["exits"] = cursor.exits
-    return b64url_encode(canonical(body))
+    return b64url_encode(canonical_allowed(body))  # str, int and lists of str: allowed values
 
 
 def _seq(value: Any) -> int:
@@ -76,8 +77,8 @@ def decode_cursor(text: Any, device_id: str) -> Cursor:
     if not isinstance(text, str) or len(text) > MAX_CURSOR_LENGTH:
         raise BadCursor("cursor is not readable")
     try:
-        body = json.loads(b64url_decode(text))
-    except (ValueError, RecursionError):  # bad base64, UTF-8 or JSON
+        body = orjson.loads(b64url_decode(text))
+    except ValueError:  # bad base64, UTF-8 or JSON (orjson's errors are ValueErrors)
         raise BadCursor("cursor is not readable") from None
     if type(body) is not dict or body.keys() - {"epoch", "exits"} != _KEYS:
         raise BadCursor("cursor is not readable")

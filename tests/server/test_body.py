@@ -302,6 +302,21 @@ def test_large_responses_are_gzipped_when_asked(api, world):
     assert "Content-Encoding" not in refused.headers
 
 
+def test_vary_names_accept_encoding_beside_what_a_response_already_varies_on(app):
+    from flask import Response
+
+    from server.body import compress_response
+
+    with app.test_request_context("/api/v1/grids", headers={"Accept-Encoding": "gzip"}):
+        plain = compress_response(Response("{}", mimetype="application/json"))
+        assert plain.headers.getlist("Vary") == ["Accept-Encoding"]
+        cookie = Response("{}", mimetype="application/json", headers={"Vary": "Cookie"})
+        assert compress_response(cookie).headers.getlist("Vary") == ["Cookie, Accept-Encoding"]
+        both = Response("{}", mimetype="application/json",
+                        headers={"Vary": "accept-encoding"})
+        assert compress_response(both).headers.getlist("Vary") == ["accept-encoding"]
+
+
 def test_small_responses_are_not_gzipped(client):
     resp = client.get("/api/v1/health", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in resp.headers

@@ -10,7 +10,6 @@ re-syncs from scratch instead of silently skipping records.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -24,9 +23,10 @@ from ...storage import Storage
 MAC_BYTES = 16
 
 
-def _mac(key: str, body: str) -> str:
-    digest = hmac.new(bytes.fromhex(key), body.encode(), hashlib.sha256).digest()
-    return b64url_encode(digest[:MAC_BYTES])
+def _tag(key: bytes, body: str) -> bytes:
+    """The MAC of a cursor's body: HMAC-SHA256 (OpenSSL's one-shot ``hmac.digest``), cut
+    to ``MAC_BYTES``; a cursor carries it as unpadded base64url after a dot."""
+    return hmac.digest(key, body.encode(), "sha256")[:MAC_BYTES]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Keys:
     the one it hands out: an epoch renewed in between (a restore) only makes that new
     cursor get 410 next time, and the device sync again from null."""
 
-    mac_key: str
+    mac_key: bytes
     epoch: str | None
     purged_seq: int
     last_seq: int
@@ -48,14 +48,14 @@ def read_keys(store: Storage) -> Keys:
     mac_key, epoch, last_seq, purged_seq = store.records.cursor_keys()
     if not mac_key:
         raise RuntimeError("no cursor key in the database: run the migrations")
-    return Keys(mac_key, epoch, purged_seq, last_seq)
+    return Keys(bytes.fromhex(mac_key), epoch, purged_seq, last_seq)
 
 
 def issue(store: Storage, cursor: Cursor, keys: Keys | None = None) -> str:
     keys = keys or read_keys(store)
     body = encode_cursor(Cursor(cursor.device, cursor.seq, cursor.scope, keys.epoch,
                                 cursor.exits))
-    return f"{body}.{_mac(keys.mac_key, body)}"
+    return f"{body}.{b64url_encode(_tag(keys.mac_key, body))}"
 
 
 def check(store: Storage, text: str | None, device: str, keys: Keys | None = None
@@ -67,8 +67,7 @@ def check(store: Storage, text: str | None, device: str, keys: Keys | None = Non
     body, _, mac = text.rpartition(".")
     keys = keys or read_keys(store)
     try:
-        if not body or not hmac.compare_digest(b64url_decode(mac),
-                                               b64url_decode(_mac(keys.mac_key, body))):
+        if not body or not hmac.compare_digest(b64url_decode(mac), _tag(keys.mac_key, body)):
             raise BadCursor("cursor is not readable")
         cursor = decode_cursor(body, device)
     except (BadCursor, ValueError) as exc:
