@@ -130,6 +130,10 @@ class FieldDataStore:
                     # Every match is read: the index's candidates, not every household,
                     # which the planner prefers, pricing (I)LIKE as cheap as "=" (a street
                     # of 6,250 in 50,000: 15 against 60 ms; bench/console_import.py).
+                    # For these statements only: an outer transaction gets back the value
+                    # it had (its own, the database's or the role's, not always "on"); if
+                    # one fails, the rollback of the transaction undoes the SET LOCAL.
+                    seqscan = self.db.scalar("SELECT current_setting('enable_seqscan')")
                     self.db.execute("SET LOCAL enable_seqscan = off")
                 # the page and the count of every match from one pass over them
                 rows = self.db.query(f"SELECT {columns}, count(*) OVER () {matches} "
@@ -137,7 +141,7 @@ class FieldDataStore:
                 total = int(rows[0][6]) if rows else int(self.db.scalar(
                     f"SELECT count(*) {matches}", args))  # an offset past the last page
                 if trigrams:
-                    self.db.execute("SET LOCAL enable_seqscan = on")  # an outer transaction's
+                    self.db.scalar("SELECT set_config('enable_seqscan', ?, true)", (seqscan,))
         cols = ("id", "grid", "address", "head_name", "phone", "members")
         return [dict(zip(cols, r[:6], strict=True)) for r in rows], total
 
