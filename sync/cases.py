@@ -69,6 +69,17 @@ class Actor:
     in_grid: bool
 
 
+def sees(fields: dict[str, Any], actor: Actor) -> bool:
+    """Whether a worker's or volunteer's devices see a case at all: its assignee, a
+    worker of its grid, a volunteer of its grid when it is a wish. A change to a case
+    its sender does not see is refused before anything about the case is checked, so
+    the answer tells them nothing about it."""
+    if fields.get("assignee") == actor.person:
+        return True
+    return actor.in_grid and (actor.role == "worker" or (
+        actor.role == "volunteer" and fields.get("kind") == "wish"))
+
+
 def step_target(values: dict[str, Any]) -> str | None:
     """The status a change steps to, or None for a change of device-set fields."""
     status = values.get("status")
@@ -220,6 +231,8 @@ def apply_change(state: dict[str, Any] | None, change: dict[str, Any], *, device
             result.state["fields"].setdefault(name, value)
             result.state["meta"].setdefault(name, dict(stamp))
         return result
+    if not sees(state["fields"], actor):
+        raise ChangeRejected("forbidden", "not a case of your grids")
     version = state["version"]
     if change["base"] is not None and change["base"] > version:
         raise ChangeRejected("validation", f"base {change['base']} is above the case's "

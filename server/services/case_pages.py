@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sync.cases import Actor, check_locked, check_step, step_updates, without_reporter
+from sync.cases import Actor, check_locked, check_step, sees, step_updates, without_reporter
 from sync.errors import ChangeRejected
 
 from .. import clock
@@ -135,14 +135,14 @@ def claim_on_web(store: Storage, person: str, role: str, case_id: str, version: 
         grids = store.directory.descendants(row["grids"]) if row else set()
         actor = Actor(person=person, role=role, in_grid=state["fields"]["grid"] in grids)
         values = {"status": "assigned", "assignee": person}
+        if not sees(state["fields"], actor):
+            raise NotFound("no such wish")
         try:
             check_locked(state["fields"])
             if state["version"] != version:
                 raise ChangeRejected("stale", "the wish changed since the page was shown")
             check_step(state["fields"], values, actor)
         except ChangeRejected as exc:
-            if exc.code == "forbidden" and not actor.in_grid:
-                raise NotFound("no such wish") from None
             raise InvalidState(exc.message) from None
         at = clock.iso()
         return write_server_version(store, state, step_updates("assigned", values, at=at),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from primitives import names, times
-from sync.cases import step_updates, without_reporter
+from sync.cases import Actor, sees, step_updates, without_reporter
 from sync.merge import record_view
 
 from .. import clock
@@ -210,13 +210,9 @@ def visibility(store: Storage, state: dict, *, person: str, role: str) -> str | 
         return None
     row = store.directory.person(person)
     grids = store.directory.descendants(row["grids"]) if row else set()
-    if f.get("assignee") == person:
-        return "full"
-    if role == "worker":
-        return "full" if f["grid"] in grids else None
-    if f["kind"] == "wish" and f["grid"] in grids:
-        return "redacted"
-    return None
+    if not sees(f, Actor(person=person, role=role, in_grid=f["grid"] in grids)):
+        return None
+    return "redacted" if role == "volunteer" and f.get("assignee") != person else "full"
 
 
 def detail(store: Storage, case_id: str, *, person: str, role: str) -> dict:

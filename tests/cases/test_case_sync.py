@@ -121,8 +121,14 @@ def test_forbidden_steps_get_their_codes_and_change_nothing(api, phones, data_di
         (w1b.change("cases", {"status": "accepted"}, id=case_id, base=3), "validation"),
         (v1.change("cases", {"title": "y"}, id=case_id, base=2), "forbidden"),
         (w1.change("cases", {"assignee": "w1"}, id=case_id, base=2), "validation"),
+        # a case the sender does not see: refused before anything about it is checked,
+        # so the answer tells nothing of its status or version (review finding S-3)
         (v1.change("cases", {"status": "assigned", "assignee": "v1"}, id=case_id, base=2),
-         "validation"),                                               # not from assigned
+         "forbidden"),                                 # a volunteer's grid, not a wish
+        (w2.change("cases", {"status": "done", "resolution": "x"}, id=case_id, base=2),
+         "forbidden"),                                 # another grid: not "cannot go from"
+        (w2.change("cases", {"status": "accepted"}, id=case_id, base=1), "forbidden"),
+        (w2.change("cases", {"title": "y"}, id=case_id, base=9), "forbidden"),
     ]
     for change, code in checks:
         rejected(change["api"].sync([change])["results"][0] if "api" in change else

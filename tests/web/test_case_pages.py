@@ -129,6 +129,14 @@ def test_a_volunteer_claims_a_wish_on_their_page(app, api, web_world, v1_web):
     resp = v1_web.post(f"/me/wishes/{wish['id']}/claim", {"version": "1"}, page="/me")
     assert resp.status_code == 409
     assert v1_web.post("/me/wishes/nope/claim", {"version": "1"}, page="/me").status_code == 404
+    # another grid's wish is unknown whatever the version (it was 409 for a wrong one)
+    w2 = api.enroll("w2")
+    theirs = w2.change("cases", {"grid": "g2", "kind": "wish", "category": "elderly",
+                                 "title": "别的网格"})
+    assert w2.sync([theirs])["results"][0]["status"] == "applied"
+    for version in ("1", "9"):
+        resp = v1_web.post(f"/me/wishes/{theirs['id']}/claim", {"version": version}, page="/me")
+        assert resp.status_code == 404
 
 
 def test_a_reported_formula_stays_text_in_the_case_export(office_web, api):
