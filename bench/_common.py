@@ -127,7 +127,8 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 @contextmanager
 def serve(data: Path, workers: int = 2, budget: CpuBudget | None = None,
-          startup: float = 30.0) -> Iterator[tuple[str, subprocess.Popen]]:
+          startup: float = 30.0, config: Path | None = None
+          ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``gridsync serve`` (gunicorn) on a free loopback port, once healthy with all its
     workers forked and done starting (``settle``); yields (api url, process). With an
     entered ``budget`` the server starts in its cgroup (the arbiter joins before it forks
@@ -135,11 +136,11 @@ def serve(data: Path, workers: int = 2, budget: CpuBudget | None = None,
 
     The server runs in a process group of its own, stopped whatever happens (``stop``):
     one not up within ``startup`` seconds is killed with all it forked before the error
-    is raised, never left running."""
+    is raised, never left running. ``config``: a gunicorn config file (``--config``)."""
     port = free_port()
     proc = subprocess.Popen(
         [GRIDSYNC, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
+         "--workers", str(workers), *(["--config", str(config)] if config else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
         preexec_fn=budget.join if budget else None, process_group=0)
     url = f"http://127.0.0.1:{port}/api/v1"
