@@ -26,6 +26,11 @@ from .collections import CASE_DEVICE_FIELDS, CASE_FINAL, CASE_STEP_FIELDS
 from .errors import ChangeRejected
 from .merge import MergeResult, merge
 
+#: The roles whose devices open cases and change their device-set fields.
+CASE_OPENERS = ("worker",)
+#: The roles whose devices confirm (close) another's done case (four eyes).
+CASE_CONFIRMERS = ("worker",)
+
 #: status → the statuses a step may come from.
 STEP_FROM: dict[str, frozenset[str]] = {
     "assigned": frozenset({"open"}),
@@ -107,7 +112,7 @@ def check_create(values: dict[str, Any], actor: Actor) -> None:
         raise ChangeRejected(
             "validation", f"{', '.join(steps)} are set by status steps, not on create",
             {"fields": {name: ["Set by a status step."] for name in steps}})
-    if actor.role != "worker" or not actor.in_grid:
+    if actor.role not in CASE_OPENERS or not actor.in_grid:
         raise ChangeRejected("forbidden", "only workers of the grid open cases")
 
 
@@ -121,7 +126,7 @@ def check_edit(fields: dict[str, Any], values: dict[str, Any], actor: Actor) -> 
         raise ChangeRejected(
             "validation", f"{', '.join(steps)} are sent only with a status step",
             {"fields": {name: ["Sent only with status."] for name in steps}})
-    if actor.role != "worker" or not actor.in_grid:
+    if actor.role not in CASE_OPENERS or not actor.in_grid:
         raise ChangeRejected("forbidden", "only workers of the grid change a case")
 
 
@@ -168,7 +173,7 @@ def _check_permission(target: str, fields: dict[str, Any], values: dict[str, Any
         if assignee != actor.person:
             raise ChangeRejected("forbidden", "only the assignee takes this step")
     elif target == "closed":
-        if actor.role != "worker" or not actor.in_grid:
+        if actor.role not in CASE_CONFIRMERS or not actor.in_grid:
             raise ChangeRejected("forbidden", "only a worker of the grid confirms a case")
         if assignee == actor.person:
             raise ChangeRejected("forbidden", "four eyes: the assignee does not confirm "

@@ -26,6 +26,14 @@ def enroll(data):
         per_minute=settings().enroll_failures_per_minute)
 
 
+@bp.route("/me", methods=["GET"])
+@require("worker", "volunteer")
+@bp.response(200, s.MeOut)
+def me():
+    """The device's own person: name, grids with their names, what the role may do."""
+    return access.device_self(storage(), g.who.person, g.who.role)
+
+
 @bp.route("/devices", methods=["GET"])
 @require("admin")
 @bp.response(200, s.DeviceList)

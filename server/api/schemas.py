@@ -211,6 +211,18 @@ class EnrollOut(Schema):
         "description": "the ledger's first key: pin it and trust later keys by endorsement"})
 
 
+class MeOut(Schema):
+    person = fields.String()
+    name = fields.String()
+    role = fields.String()
+    grids = fields.List(fields.String())
+    grid_names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "id → name of the grids the person holds, and those under and above"})
+    may = fields.List(fields.String(), metadata={
+        "description": "what the role may do: collections it writes, verify_logs, "
+                       "open_cases, confirm_cases"})
+
+
 class ErrorDetail(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)

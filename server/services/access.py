@@ -13,6 +13,7 @@ from ..errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from ..storage import Storage
 from .admin_scope import AdminScope
 from .anchors import first_key
+from .sync.policy import abilities
 
 
 def issue_token(store: Storage, person_id: str, device: str | None = None) -> tuple[str, str]:
@@ -79,6 +80,22 @@ def enroll(store: Storage, data: dict, *, client: str, per_minute: int) -> dict:
     return {"device_id": device_id, "token": token, "person": person_id,
             "role": person["role"], "grids": person["grids"],
             "ledger_key": first_key(store)}
+
+
+def device_self(store: Storage, person_id: str, role: str) -> dict:
+    """What a worker's or volunteer's device shows of its own person (``GET /me``):
+    their name, role and grids now, the names of the grids they reach (their own,
+    those under and above them: a household's grid, their community) and what
+    their role may do (``policy.abilities``)."""
+    with store.snapshot():
+        person = store.directory.person(person_id)
+        reach = store.directory.reach(person_id)
+        seen = reach.below | reach.above
+        names = {g["id"]: g["name"] for g in store.directory.grids() if g["id"] in seen}
+    if person is None:
+        raise NotFound("no such person")
+    return {"person": person_id, "name": person["name"], "role": role,
+            "grids": person["grids"], "grid_names": names, "may": abilities(role)}
 
 
 @functools.lru_cache(maxsize=4096)

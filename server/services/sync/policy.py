@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sync.cases import CASE_CONFIRMERS, CASE_OPENERS
 from sync.errors import ChangeRejected
 from sync.merge import status_change
 
@@ -31,6 +32,8 @@ from .scope import Scope
 
 PRICED = ("volunteer", "activity", "started_at", "minutes")
 """Service log fields that set its points: whoever wrote one may not verify it."""
+VERIFIERS = ("worker",)
+"""The roles whose devices verify or reject a service log (four eyes)."""
 
 
 class Lookups(Protocol):
@@ -111,6 +114,17 @@ def authorize(change: dict[str, Any], state: dict[str, Any] | None, scope: Scope
     RULES[collection](Write(change, state, scope, lookups))
 
 
+def abilities(role: str) -> list[str]:
+    """What a device of ``role`` may do at all, read from the rules themselves so a
+    field app hides what the server would refuse (``GET /me``'s ``may``): the
+    collections it writes, and the steps only some writers take (``verify_logs``,
+    ``open_cases``, ``confirm_cases``). Scope and four eyes still decide each change."""
+    steps = {"verify_logs": VERIFIERS, "open_cases": CASE_OPENERS,
+             "confirm_cases": CASE_CONFIRMERS}
+    may = [name for name, roles in (*WRITERS.items(), *steps.items()) if role in roles]
+    return sorted(may)
+
+
 def forbidden(message: str) -> ChangeRejected:
     return ChangeRejected("forbidden", message)
 
@@ -182,7 +196,7 @@ def four_eyes(w: Write, volunteer: str) -> None:
     anyone whose change set a priced field's current value, directly or as the
     losing value an admin kept in conflict review."""
     assert w.state is not None
-    if w.scope.role != "worker":
+    if w.scope.role not in VERIFIERS:
         raise forbidden("only a worker of the grid verifies a log")
     writers = {w.state["fields"].get("recorded_by")}
     for field in PRICED:

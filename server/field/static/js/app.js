@@ -12,6 +12,8 @@ import * as work from "./work.js";
 import * as cases from "./cases.js";
 import { once, Unreachable } from "./http.js";
 import { AnchorError, checkLedger } from "./anchors.js";
+import { gridName, may, refreshMe } from "./me.js";
+import * as refused from "./refused.js";
 
 export const app = { device: null, syncing: null, progress: null };
 const STALE_MS = 30 * 60 * 1000;
@@ -30,6 +32,10 @@ const ROUTES = {
   case: (id) => cases.detail(id),
   "new-case": (household, visit) => cases.create(household, visit),
 };
+// What a route asks of the role (GET /me's ``may``); a route the role may not use opens home.
+const NEEDS = { households: "households", household: "households", "new-household": "households",
+                edit: "households", visit: "visits", hours: "service_logs", verify: "verify_logs",
+                "new-case": "open_cases" };
 
 // Resolves once the screen for ``route`` is drawn (a caller that reads the screen next, a
 // test or a flow that chains screens, never sees the one it left).
@@ -63,7 +69,7 @@ async function draw() {
   }
   document.getElementById("nav").hidden = false;
   const [name, ...args] = location.hash.replace(/^#/, "").split("/");
-  const route = ROUTES[name] ? name : "home";
+  const route = ROUTES[name] && may(app.device, NEEDS[name]) ? name : "home";
   for (const a of document.querySelectorAll("#nav a")) {
     a.classList.toggle("active", a.dataset.route === route || (route === "household" && a.dataset.route === "households") ||
       (route === "case" && a.dataset.route === "cases"));
@@ -85,7 +91,10 @@ export async function refreshBar() {
   badge.hidden = !pending;
   document.getElementById("title").textContent = t("app");
   document.getElementById("lang").textContent = t("language");
-  for (const a of document.querySelectorAll("#nav a")) a.textContent = t(a.dataset.label);
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.textContent = t(a.dataset.label);
+    a.hidden = Boolean(app.device) && !may(app.device, a.dataset.may);
+  }
   return pending;
 }
 
@@ -131,11 +140,12 @@ export function runSync() {
         drawProgress();
       });
       await fetchRules().catch(() => {});
+      app.device = await refreshMe(app.device).catch(() => app.device);
       await checkAnchors();
       search.invalidate();
       summary.totalMs = performance.now() - started;
-      toast(t("sync_done", { sent: summary.applied + summary.conflict + summary.duplicate + summary.rejected,
-                             pulled: summary.pulled }));
+      if (summary.rejected) toast(t("sync_refused", { n: summary.rejected }), "error");
+      else toast(t("sync_done", { sent: summary.applied + summary.conflict + summary.duplicate, pulled: summary.pulled }));
       outcome = summary;
     } catch (err) {
       toast(syncMessage(err), "error");
@@ -165,18 +175,6 @@ function drawProgress() {
   box.querySelector(".bar-fill").style.width = `${Math.round(100 * (1 - 0.85 ** (pages + 1)))}%`;
 }
 
-const PLAIN = ["validation", "forbidden", "unknown_record", "immutable", "locked", "stale",
-               "bad_signature", "clock_skew", "id_reused"];
-
-function describe(change) {
-  const f = change.fields;
-  if (change.collection === "households") return `${t("household")} ${f.address || f.head_name || ""}`;
-  if (change.collection === "visits") return `${t("visit_title")} ${localTime(f.visited_at)}`;
-  if (change.collection === "cases") return `${t("nav_cases")} ${f.title || t(`case_${f.status}`)}`;
-  if (f.minutes) return `${t("hours_title")} ${f.minutes} ${t("unit_min")}`;
-  return t("verify_step", { status: t(`status_${f.status}`) });
-}
-
 async function home() {
   const [last, rejected, conflicts, counts, checkpoint, ledgerProblem] = await db.read(
     ["meta", "rejected", "conflicts", "records"], async (tx) => [
@@ -194,35 +192,25 @@ async function home() {
   const seen = conflicts.filter((c) => !c.seen);
   mount(h("div", {},
     h("section", { class: "card status" },
-      h("p", { class: "who" }, t("enrol_who", { name: me ? me.fields.name : app.device.person,
+      h("p", { class: "who" }, t("enrol_who", { name: app.device.personName || (me ? me.fields.name : app.device.person),
                                               role: t(`role_${app.device.role}`) })),
-      h("p", { class: "muted" }, t("enrol_grids", { grids: app.device.grids.join("、") })),
-      h("p", { class: pending ? "big-number warn" : "big-number ok", id: "pending-count" },
-        pending ? t("pending", { n: pending }) : t("all_synced")),
+      h("p", { class: "muted" }, t("enrol_grids", { grids: app.device.grids.map((g) => gridName(app.device, g)).join("、") })),
+      h("p", { class: pending || rejected.length ? "big-number warn" : "big-number ok", id: "pending-count" },
+        pending ? t("pending", { n: pending }) : rejected.length ? t("refused_n", { n: rejected.length }) : t("all_synced")),
       h("p", { class: "muted", id: "last-sync" }, last ? t("last_sync", { at: localTime(last.at) }) : t("never_synced")),
-      h("p", { class: "muted" }, t("records_here", counts)),
+      may(app.device, "households") ? h("p", { class: "muted" }, t("records_here", counts)) : null,
       checkpoint ? h("p", { class: "muted", id: "ledger-ok" }, t("ledger_checked", { n: checkpoint.seq })) : null,
       button,
       h("div", { id: "progress", class: "progress", hidden: true },
         h("div", { class: "bar" }, h("div", { class: "bar-fill" })), h("p", { class: "count" }))),
+    refused.card(app.device, rejected, render),
     myCases.length ? h("a", { class: "card notice", href: "#cases", id: "my-cases" },
       t("cases_waiting", { n: myCases.length })) : null,
     ledgerProblem ? h("section", { class: "card notice bad", id: "ledger-problem", role: "alert" },
       h("h2", {}, t("ledger_problem_title")), h("p", {}, t("ledger_problem")),
       h("p", { class: "muted" }, ledgerProblem.message)) : null,
     seen.length ? h("a", { class: "card notice", href: "#conflicts", id: "conflict-notice" },
-      t("conflicts_notice", { n: seen.length })) : null,
-    rejected.length ? h("section", { class: "card rejected", id: "rejected" },
-      h("h2", {}, t("rejected_title")),
-      rejected.map((r) => h("div", { class: "item" },
-        h("p", { class: "strong" }, describe(r.change)),
-        h("p", {}, t(PLAIN.includes(r.code) ? `err_${r.code}` : "err_other")),
-        h("p", { class: "muted" }, r.message),
-        h("p", { class: "strong" }, t(PLAIN.includes(r.code) ? `todo_${r.code}` : "todo_validation")),
-        h("button", { class: "small", onclick: async () => {
-          await db.write(["rejected"], (tx) => tx.delete("rejected", r.op));
-          render();
-        } }, t("rejected_dismiss"))))) : null));
+      t("conflicts_notice", { n: seen.length })) : null));
   drawProgress();
 }
 

@@ -8,6 +8,7 @@ import { app, go, refreshBar } from "./app.js";
 import * as db from "./db.js";
 import { localTime, t } from "./i18n.js";
 import { InputError, record } from "./local.js";
+import { may } from "./me.js";
 import { uuid7 } from "./clock.js";
 import { field, h, mount, toast } from "./ui.js";
 
@@ -41,10 +42,12 @@ export async function list() {
   const byDue = (a, b) => (a.fields.due_at || "9").localeCompare(b.fields.due_at || "9");
   const sections = [
     ["cases_mine", mine(cases, me)],
-    ["cases_to_confirm", cases.filter((c) => c.fields.status === "done" && c.fields.assignee !== me)],
+    may(app.device, "confirm_cases") &&
+      ["cases_to_confirm", cases.filter((c) => c.fields.status === "done" && c.fields.assignee !== me)],
     ["cases_wishes", cases.filter((c) => c.fields.kind === "wish" && c.fields.status === "open")],
-    ["cases_open", cases.filter((c) => c.fields.kind !== "wish" && c.fields.status === "open")],
-  ];
+    may(app.device, "open_cases") &&
+      ["cases_open", cases.filter((c) => c.fields.kind !== "wish" && c.fields.status === "open")],
+  ].filter(Boolean);
   mount(h("div", { id: "cases" }, sections.map(([title, rows]) => h("section", { class: "card" },
     h("h2", {}, t(title), ` (${rows.length})`),
     rows.length ? h("ul", { class: "list" }, rows.sort(byDue).map((c) => item(c, rules)))
@@ -88,7 +91,7 @@ export async function detail(id) {
   if (!busy && ["assigned", "accepted"].includes(f.status) && f.assignee === me) {
     actions.push(h("button", { class: "secondary", id: "case-return", onclick: act({ status: "open" }) }, t("case_return")));
   }
-  if (!busy && f.status === "done" && f.assignee !== me && app.device.role === "worker") {
+  if (!busy && f.status === "done" && f.assignee !== me && may(app.device, "confirm_cases")) {
     actions.push(h("p", { class: "label" }, t("case_confirm_help")), h("div", { class: "row stars" },
       [1, 2, 3, 4, 5].map((n) => h("button", { class: "small", id: `case-close-${n}`,
         onclick: act({ status: "closed", rating: n }) }, "★".repeat(n)))));

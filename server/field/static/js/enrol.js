@@ -8,6 +8,7 @@ import * as db from "./db.js";
 import { once } from "./http.js";
 import { t } from "./i18n.js";
 import { generateKey, sign } from "./keys.js";
+import { gridName, refreshMe } from "./me.js";
 import { field, h, mount } from "./ui.js";
 
 const CODE = /ENR(-[0-9A-Z]{4}){2,4}/i;
@@ -78,11 +79,13 @@ export function enrolScreen(onDone) {
     button.disabled = true;
     message.textContent = t("enrol_working");
     try {
-      const dev = await enrol(value, name.value.trim() || t("enrol_name_default"));
+      let dev = await enrol(value, name.value.trim() || t("enrol_name_default"));
+      dev = await refreshMe(dev).catch(() => dev);
+      const role = t(`role_${dev.role}`);
       mount(h("section", { class: "card done" },
         h("h1", {}, t("enrol_done")),
-        h("p", { class: "who" }, t("enrol_id", { id: dev.person, role: t(`role_${dev.role}`) })),
-        h("p", {}, t("enrol_grids", { grids: dev.grids.join("、") })),
+        h("p", { class: "who" }, dev.personName ? t("enrol_who", { name: dev.personName, role }) : t("enrol_id", { id: dev.person, role })),
+        h("p", {}, t("enrol_grids", { grids: dev.grids.map((g) => gridName(dev, g)).join("、") })),
         h("button", { class: "primary big", id: "start", onclick: () => onDone(dev) }, t("enrol_start"))));
     } catch (err) {
       message.textContent = err.status ? err.message : t("enrol_offline");

@@ -18,7 +18,11 @@ const zh = {
   sync_offline: "现在没有网络。记录已保存在手机里，有网络时再同步。",
   sync_revoked: "这部手机的登记已被停用：请联系社区管理员。",
   sync_busy: "另一个页面正在同步", records_here: "手机里有 {households} 户、{visits} 次走访",
-  rejected_title: "没有被接受的记录", rejected_dismiss: "知道了",
+  refused_n: "⚠ 有 {n} 条没有被接受", refused_title: "没有被接受的记录", refused_copy: "复制内容", refused_delete: "删除这条",
+  refused_help: "您填写的内容都还在下面，没有丢。可以复制下来发给社区，不需要了再删除。",
+  refused_confirm: "确定删除？删了就找不回了", refused_copied: "已复制，可以粘贴发给社区",
+  refused_detail: "技术信息（给社区管理员看）", sync_refused: "同步完成，但有 {n} 条没有被接受：请看首页。",
+  status: "状态",
   conflicts_title: "冲突提醒", conflicts_notice: "有 {n} 处修改和别人的修改冲突了",
   conflicts_none: "没有冲突。", conflict_you: "您填的：{v}", conflict_now: "现在是：{v}",
   conflict_kept: "您的修改已生效（别人也改过，社区会核对）",
@@ -86,7 +90,11 @@ const en = {
   sync_offline: "No network now. Your records are kept on this phone; sync when you have signal.",
   sync_revoked: "This phone's enrolment was revoked: ask your office.",
   sync_busy: "Another tab is syncing", records_here: "On this phone: households {households}, visits {visits}",
-  rejected_title: "Not accepted", rejected_dismiss: "OK",
+  refused_n: "⚠ {n} not accepted", refused_title: "Not accepted", refused_copy: "Copy", refused_delete: "Delete",
+  refused_help: "What you typed is still here, nothing is lost. Copy it to send to your office; delete it when no longer needed.",
+  refused_confirm: "Delete for good?", refused_copied: "Copied: paste it to your office",
+  refused_detail: "Technical detail (for your office)", sync_refused: "Synced, but {n} not accepted: see Home.",
+  status: "Status",
   conflicts_title: "Conflicts", conflicts_notice: "{n} of your edits raced someone else's",
   conflicts_none: "No conflicts.", conflict_you: "You set: {v}", conflict_now: "Now: {v}",
   conflict_kept: "Your edit stands (someone else changed it too; the office will check)",
@@ -147,6 +155,10 @@ export function setLang(value) {
   lang = value in tables ? value : "zh";
   localStorage.setItem("field-lang", lang);
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+}
+
+export function has(name) {
+  return name in zh;
 }
 
 export function t(name, vars = {}) {

@@ -5,6 +5,7 @@ import { app, go, refreshBar } from "./app.js";
 import * as db from "./db.js";
 import { localTime, t } from "./i18n.js";
 import { addHousehold, editHousehold, InputError, OUTCOMES, recordVisit } from "./local.js";
+import { gridName, may } from "./me.js";
 import * as search from "./search.js";
 import { chips, field, h, mount, toast } from "./ui.js";
 
@@ -61,7 +62,7 @@ export async function household(id) {
       h("h1", {}, f.address || "—", " ", pendingMark(row)),
       line(t("head_name"), f.head_name), line(t("members"), f.members),
       line(t("phone"), f.phone), line(t("tags"), (f.tags || []).join("、")),
-      line(t("notes"), f.notes), line(t("grid"), f.grid),
+      line(t("notes"), f.notes), line(t("grid"), gridName(app.device, f.grid)),
       h("div", { class: "row" },
         h("a", { class: "button primary big", href: `#visit/${id}`, id: "record-visit" }, t("record_visit")),
         h("a", { class: "button secondary", href: `#edit/${id}`, id: "edit-household" }, t("edit")))),
@@ -71,7 +72,7 @@ export async function household(id) {
         v.fields.needs ? h("span", {}, `${t("needs")}：${v.fields.needs.join("、")}`) : null,
         v.fields.hazards ? h("span", { class: "hazard" }, `${t("hazards")}：${v.fields.hazards.join("、")}`) : null,
         v.fields.notes ? h("span", { class: "muted" }, v.fields.notes) : null,
-        v.fields.hazards ? h("a", { class: "button secondary small report", href: `#new-case/${id}/${v.id}` },
+        v.fields.hazards && may(app.device, "open_cases") ? h("a", { class: "button secondary small report", href: `#new-case/${id}/${v.id}` },
           t("case_report")) : null)))
         : h("p", { class: "muted" }, t("no_visits")))));
 }
@@ -88,7 +89,8 @@ export async function householdForm(id) {
   if (id && !row) return mount(h("p", { class: "card" }, t("not_found")));
   const f = row ? row.fields : {};
   const grids = await myGrids(f.grid);
-  const grid = h("select", { id: "hh-grid" }, grids.map((g) => h("option", { value: g, selected: g === f.grid }, g)));
+  const grid = h("select", { id: "hh-grid" }, grids.map((g) => h("option", { value: g, selected: g === f.grid },
+    gridName(app.device, g))));
   const input = (name, attrs = {}) => h("input", { id: `hh-${name}`, type: "text", maxlength: "200",
                                                   value: f[name] ?? "", ...attrs });
   const address = input("address");
