@@ -37,14 +37,20 @@ def _outcome(outcome: points.Outcome) -> Response:
 
 @bp.route("/accounts/<account>", methods=["GET"])
 @require("volunteer", "admin", "auditor", "shop")
+@bp.arguments(s.AccountQuery, location="query")
 @bp.alt_response(200, schema=s.AccountOut, success=True)
-def get_account(account):
+def get_account(args, account):
     """Balance and entries of an account (`volunteer:<id>`, `shop:<id>`, `issuance:<id>`).
 
     The volunteer themself, admins and auditors see the entries; a shop of
-    the volunteer's community sees the balance only; others get 403.
+    the volunteer's community sees the balance only; others get 403. With `after`
+    and/or `limit` (default 100, max 1000), the entries come a page at a time with
+    `next`; without, all of them. Other query parameters are ignored, as before.
     """
-    return _json(points.account_view(storage(), g.who, account))
+    page = None
+    if args:
+        page = (args.get("after", 0), args.get("limit", s.PAGE_LIMIT))
+    return _json(points.account_view(storage(), g.who, account, page))
 
 
 @bp.route("/ledger/entries", methods=["GET"])

@@ -296,10 +296,30 @@ class EntryOut(Schema):
     sig = fields.String()
 
 
+PAGE_LIMIT, PAGE_MAX = 100, 1000
+"""Entries a page of entries holds by default, and at most."""
+
+
+def _after(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=0, max=2**53 - 1), **kwargs,
+                          metadata={"description": "exclusive; 0 = from the start"})
+
+
+def _limit(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=1, max=PAGE_MAX), **kwargs)
+
+
 class EntriesQuery(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**53 - 1),
-                           metadata={"description": "exclusive; 0 = from the start"})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    after = _after(load_default=0)
+    limit = _limit(load_default=PAGE_LIMIT)
+
+
+class AccountQuery(Strict):
+    """Paging an account's entries (an extension of the v1 contract): with neither, every
+    entry, as before; with either, a page (``limit`` defaults to PAGE_LIMIT) and ``next``."""
+
+    after = _after()
+    limit = _limit()
 
 
 class EntryPage(Schema):
@@ -314,6 +334,9 @@ class AccountOut(Schema):
     as_of = fields.Integer(metadata={"description": "chain head seq when the balance was read"})
     entries = fields.List(fields.Nested(EntryOut), metadata={
         "description": "absent for a shop reading a volunteer's balance"})
+    next = fields.Integer(allow_none=True, metadata={
+        "description": "only when `after` or `limit` was given (and entries are shown): "
+                       "the last seq returned when more remain, else null"})
 
 
 class CheckpointOut(Schema):

@@ -97,9 +97,12 @@ def _account_access(who: Principal, owner: dict | None) -> str | None:
     return None
 
 
-def account_view(store: Storage, who: Principal, account: str) -> dict:
+def account_view(store: Storage, who: Principal, account: str,
+                 page: tuple[int, int] | None = None) -> dict:
     """Balance, the seq it is as of (the chain head when read) and, for
-    those who may see them, every entry touching the account.
+    those who may see them, every entry touching the account; with ``page``
+    (after, limit), those after seq ``after``, at most ``limit``, and ``next``
+    (the last seq given when more remain, else None).
 
     403 before 404: only callers who may read any account (admin, auditor)
     learn whether an account exists.
@@ -114,7 +117,13 @@ def account_view(store: Storage, who: Principal, account: str) -> dict:
         out: dict[str, Any] = {"account": account, "balance": store.ledger.balance(account),
                                "as_of": store.ledger.head()[0]}
         if access == "full":
-            out["entries"] = store.ledger.account_entries(account)
+            if page is None:
+                out["entries"] = store.ledger.account_entries(account)
+            else:
+                after, limit = page
+                found = store.ledger.account_entries(account, after, limit + 1)
+                out["entries"] = found[:limit]
+                out["next"] = found[limit - 1]["seq"] if len(found) > limit else None
     return out
 
 

@@ -277,7 +277,8 @@ class LedgerPart(Protocol):
     def iter_entries(self, batch: int = 5000) -> Iterator[dict]:
         ...
 
-    def account_entries(self, account: str) -> list[dict]:
+    def account_entries(self, account: str, after: int = 0,
+                        limit: int | None = None) -> list[dict]:
         ...
 
     def balance(self, account: str) -> int:

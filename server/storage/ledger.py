@@ -165,10 +165,23 @@ class LedgerStore:
             yield from page
             after = page[-1]["seq"]
 
-    def account_entries(self, account: str) -> list[dict]:
-        return [json.loads(r[0]) for r in self.db.query(
-            "SELECT body FROM entries WHERE debit = ? OR credit = ? ORDER BY seq",
-            (account, account))]
+    def account_entries(self, account: str, after: int = 0,
+                        limit: int | None = None) -> list[dict]:
+        """Entries debiting or crediting ``account`` with seq > ``after``, oldest first;
+        at most ``limit`` of them (None: all). A page reads at most ``limit`` rows from
+        each side's index (debit, seq) and (credit, seq), however long the account."""
+        if limit is None:
+            rows = self.db.query(
+                "SELECT body FROM entries WHERE (debit = ? OR credit = ?) AND seq > ? "
+                "ORDER BY seq", (account, account, after))
+        else:
+            rows = self.db.query(
+                "SELECT seq, body FROM (SELECT seq, body FROM entries WHERE debit = ? "
+                "AND seq > ? ORDER BY seq LIMIT ?) AS d UNION ALL "
+                "SELECT seq, body FROM (SELECT seq, body FROM entries WHERE credit = ? "
+                "AND seq > ? ORDER BY seq LIMIT ?) AS c ORDER BY seq LIMIT ?",
+                (account, after, limit, account, after, limit, limit))
+        return [json.loads(r["body"]) for r in rows]
 
     def balance(self, account: str) -> int:
         return int(self.db.scalar(

@@ -150,3 +150,48 @@ def test_checkpoint_is_signed_and_consistent(api, tokens, data_dir):
     with pytest.raises(VerificationError):
         verify_checkpoint({**later, "seq": 1}, keys)
     assert api.client.get("/api/v1/ledger/checkpoint").status_code == 401
+
+
+def test_account_entries_a_page_at_a_time(world, api, tokens, data_dir):
+    """`after` and `limit` (an extension of the v1 contract) page an account's entries
+    oldest first with `next`, as /ledger/entries does; without them the answer is as
+    it always was. The issuance account (every earn of its community) pages the same."""
+    for i in range(6):
+        give(api, "volunteer:v1", i + 1)
+    path = "/accounts/volunteer:v1"
+    whole = api.ok(api.get(path, token=tokens["v1"]))
+    assert "next" not in whole and len(whole["entries"]) == 8  # 2 before, 6 given here
+    seen, after, nexts = [], 0, []
+    while True:
+        page = api.ok(api.get(f"{path}?after={after}&limit=3", token=tokens["v1"]))
+        assert (page["balance"], page["as_of"]) == (whole["balance"], whole["as_of"])
+        seen += page["entries"]
+        nexts.append(page["next"])
+        if page["next"] is None:
+            break
+        after = page["next"]
+    assert seen == whole["entries"] and nexts == [seen[2]["seq"], seen[5]["seq"], None]
+    assert api.ok(api.get(f"{path}?limit=8"))["next"] is None
+    assert api.ok(api.get(f"{path}?limit=7"))["next"] == seen[6]["seq"]
+    assert api.ok(api.get(f"{path}?after={seen[-1]['seq']}")) == {
+        **{k: whole[k] for k in ("account", "balance", "as_of")}, "entries": [], "next": None}
+    assert api.ok(api.get(f"{path}?after=0"))["entries"] == seen  # limit 100 by default
+    assert api.ok(api.get(f"{path}?_=123")) == whole  # other parameters ignored, as before
+    issuance = api.ok(api.get("/accounts/issuance:c1?limit=2"))
+    assert [e["seq"] for e in issuance["entries"]] == [1, 3] and issuance["next"] == 3
+    # A shop still sees the balance only, whatever it asks.
+    assert api.ok(api.get(f"{path}?limit=2", token=tokens["shop1"])) == {
+        "account": "volunteer:v1", "balance": whole["balance"], "as_of": whole["as_of"]}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=-1", "limit=abc",
+                                   "after=-1", "after=x", "after=1.0", "limit=2.5", "limit=",
+                                   f"after={2**53}"])
+def test_bad_account_page_parameters(api, tokens, query):
+    before = api.ok(api.get("/accounts/volunteer:v1"))
+    resp = api.get(f"/accounts/volunteer:v1?{query}", token=tokens["v1"])
+    assert resp.status_code == 400, query
+    error = resp.get_json()["error"]
+    assert error["code"] == "validation", error
+    assert set(error["fields"]) in ({"after"}, {"limit"}), error
+    assert api.ok(api.get("/accounts/volunteer:v1")) == before

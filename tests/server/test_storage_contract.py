@@ -298,6 +298,12 @@ def test_ledger_append_head_and_balances(store):
     assert lg.entries(0, 10) == chain
     assert list(lg.iter_entries(batch=2)) == chain
     assert lg.account_entries("shop:s1") == [chain[2]]
+    # volunteer:v1 is credited by 1 and 2, debited by 3: pages merge both sides by seq
+    assert lg.account_entries("volunteer:v1") == chain
+    assert lg.account_entries("volunteer:v1", 0, 2) == chain[:2]
+    assert lg.account_entries("volunteer:v1", 1, 2) == chain[1:]
+    assert lg.account_entries("volunteer:v1", 2, 5) == lg.account_entries("volunteer:v1", 2)
+    assert lg.account_entries("volunteer:v1", 3, 5) == []
     assert lg.balance("volunteer:v1") == 10 + 20 - 30
     assert lg.balance("issuance:c1") == -30 and lg.balance("shop:s1") == 30
     assert lg.balance("nobody") == 0
