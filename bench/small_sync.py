@@ -171,6 +171,7 @@ def install(meter: Meter) -> None:
     """Wrap the functions that start each phase of a sync (the gzip hook: meter_hook)."""
     import server.api.blueprint as blueprint
     import server.auth as auth
+    import server.services.sync as sync_service
     import server.services.sync.cursors as cursors
     import server.services.sync.push as push
     import server.services.sync.service as service
@@ -190,6 +191,7 @@ def install(meter: Meter) -> None:
     meter.wrap(writes.WriteBuffer, "prefetch", "push: apply")
     meter.wrap(push.Push, "flush", "push: writes")
     meter.wrap(service, "pull", "pull")
+    meter.wrap(sync_service, "sync", "sync service: the rest")  # the view calls it here
     meter.wrap(orjson, "dumps", "encoding: JSON")
     for name in ("execute", "executemany", "query", "tuples", "one", "scalar"):
         meter.wrap(Database, name, _statement(meter))

@@ -222,12 +222,15 @@ def _summary(errors: dict[Any, Any], prefix: str = "") -> list[str]:
     return paths
 
 
-def parse_change(raw: Any) -> dict[str, Any]:
+def parse_change(raw: Any, *, shallow: bool = False) -> dict[str, Any]:
     """Validate one pushed change's envelope and fields; return it unchanged.
 
     Raises ``ChangeRejected("validation", message, fields=errors)`` with
     marshmallow-shaped ``errors``. Does not check the signature, the fields
-    required on create, the sender's stamp or permissions.
+    required on create, the sender's stamp or permissions. ``shallow``: the caller
+    has found that ``raw`` nests at most ``MAX_DEPTH + 1`` levels (as the server's
+    push does before anything else), so its fields nest at most ``MAX_DEPTH`` and
+    are not walked again to find out.
     """
     if type(raw) is not dict:
         raise ChangeRejected("validation", "a change must be an object", {"_schema": [NOT_OBJECT]})
@@ -248,7 +251,7 @@ def parse_change(raw: Any) -> dict[str, Any]:
         for key in raw.keys() - _ENVELOPE_KEYS:
             errors[key] = [UNKNOWN]
     collection, values = raw.get("collection"), raw.get("fields")
-    if type(values) is dict and deeper_than(values):
+    if type(values) is dict and not shallow and deeper_than(values):
         errors["fields"] = [TOO_DEEP]
     elif type(collection) is str and collection in _FIELD_CHECKS and type(values) is dict:
         field_errors = _field_errors(collection, values)

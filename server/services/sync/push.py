@@ -90,7 +90,7 @@ class Push:
         if too_deep is not None:
             return too_deep
         try:
-            change: dict | None = parse_change(raw)
+            change: dict | None = parse_change(raw, shallow=True)  # _too_deep walked it
             invalid = None
         except ChangeRejected as exc:
             change, invalid = None, exc
