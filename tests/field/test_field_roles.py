@@ -48,6 +48,7 @@ def test_a_volunteer_is_offered_only_what_a_volunteer_may_do_by_name(field_serve
     go(page, "hours")                       # their own hours: the one volunteer offered is them
     options = page.locator("#log-volunteer option").all_inner_texts()
     assert options[1:] == ["张阿姨（v-zhang）"], options
+    assert page.input_value("#log-volunteer") == "v-zhang"     # chosen for her
 
 
 def test_a_refused_household_stays_on_the_phone_with_its_reason_until_deleted(
@@ -71,8 +72,7 @@ def test_a_refused_household_stays_on_the_phone_with_its_reason_until_deleted(
     out = wait_synced(page)
     assert (out["applied"], out["rejected"]) == (0, 1), out
     assert "没有被接受" in page.inner_text("#toast")
-
-    go(page, "home")
+    page.wait_for_selector("#rejected")     # from the household's page to where it is explained
     status = page.inner_text("#pending-count")
     assert status == "⚠ 有 1 条没有被接受", status
     refused = page.locator("#rejected")

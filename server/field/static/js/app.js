@@ -154,7 +154,10 @@ export function runSync() {
       app.syncing = null;
       app.progress = null;
       app.lastOutcome = outcome;
+      // home explains refusals: a screen without a form (one may show a refused record
+      // that is gone now) gives way to it; a form being filled in is never taken away
       if (location.hash === "" || location.hash.startsWith("#home")) render();
+      else if (outcome.rejected && !document.querySelector("#main form")) go("home");
       else refreshBar();
     }
     return outcome;

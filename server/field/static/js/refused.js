@@ -4,7 +4,7 @@
 // the phone until the user copies it or deletes it on purpose.
 
 import * as db from "./db.js";
-import { has, localTime, t } from "./i18n.js";
+import { has, lang, localTime, t } from "./i18n.js";
 import { gridName } from "./me.js";
 import { h, toast } from "./ui.js";
 
@@ -39,7 +39,7 @@ function show(device, name, value) {
 /** "label：value" lines of what was typed. */
 export function content(device, change) {
   return Object.entries(change.fields).filter(([name, v]) => v != null && !UNTYPED.includes(name))
-    .map(([name, v]) => `${t(LABELS[name] || name)}：${show(device, name, v)}`);
+    .map(([name, v]) => `${t(LABELS[name] || name)}${lang === "zh" ? "：" : ": "}${show(device, name, v)}`);
 }
 
 async function copy(text, box) {

@@ -28,7 +28,7 @@ export async function hours() {
   const activities = Object.keys((rules && rules.activities) || {}).sort();
   const now = new Date();
   const volunteer = h("select", { id: "log-volunteer" }, h("option", { value: "" }, t("choose")),
-    volunteers.map(([id, p]) => h("option", { value: id }, `${p.name}（${id}）`)));
+    volunteers.map(([id, p]) => h("option", { value: id, selected: id === app.device.person }, `${p.name}（${id}）`)));
   const activity = h("select", { id: "log-activity" }, h("option", { value: "" }, t("choose")),
     activities.map((a) => h("option", { value: a }, activityName(rules, a))));
   const date = h("input", { type: "date", id: "log-date",
