@@ -57,6 +57,7 @@ def test_a_hazard_becomes_a_case_taken_done_and_confirmed_from_the_phones(
     b.wait_for_selector(f"#cases a[href='#case/{case_id}']")
     go(b, f"case/{case_id}")
     assert "已劝导" in b.inner_text("#case")
+    assert "承办人\nname of w1" in b.inner_text("#case")     # the assignee by name, not id
     shot(b, "case-confirm")
     b.click("#case-close-5")
     b.wait_for_selector("#case .tag.wait")

@@ -66,6 +66,7 @@ export async function detail(id) {
   const f = c.fields;
   const rules = await db.getMeta("rules");
   const hh = f.household ? await db.record("households", f.household) : null;
+  const assignee = f.assignee ? await db.record("people", f.assignee) : null;
   const message = h("p", { class: "message error", role: "alert" });
   const act = (fields) => async () => {
     try {
@@ -108,7 +109,7 @@ export async function detail(id) {
     line(t("case_detail"), f.detail), hh ? h("div", { class: "kv" }, h("span", { class: "muted" }, t("household")),
       h("a", { href: `#household/${hh.id}` }, hh.fields.address || hh.fields.head_name || "—")) : null,
     line(t("case_reporter"), [f.reporter_name, f.reporter_phone].filter(Boolean).join(" ")),
-    line(t("case_assignee"), f.assignee), line(t("case_due"), localTime(f.due_at)),
+    line(t("case_assignee"), assignee ? assignee.fields.name : f.assignee), line(t("case_due"), localTime(f.due_at)),
     line(t("case_received"), localTime(f.created_at)), line(t("case_resolution"), f.resolution),
     line(t("case_rating"), f.rating ? "★".repeat(f.rating) : null),
     busy ? h("p", { class: "muted" }, t("sync_first")) : null,
