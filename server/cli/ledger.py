@@ -69,10 +69,13 @@ def verify(data_dir: str, database_url: str | None, url: str | None, token: str 
     of the chain, every redemption and verified log having its entry and
     every redeem and earn entry its redemption or still-verified log,
     redemption items adding up and equal to what the shop was answered,
-    every earn's evidence being a stored signed change to its log, every
-    remembered answer to an adjustment, reversal or redemption naming an
-    entry the chain holds, and no device enrolled with a weak public key
-    (one of small order or not canonical).
+    every earn's evidence being the change its device signed (signature
+    checked), setting the status that earns, sent by someone four eyes allows,
+    on a log still naming the volunteer paid and priced at the points paid
+    under the rules the entry names, every remembered answer to an
+    adjustment, reversal or redemption naming an entry the chain holds, and
+    no device enrolled with a weak public key (one of small order or not
+    canonical).
 
     With --url: the chain as served by GET /ledger/entries, with only the
     published keys (trusted through endorsements from the pinned one) and an

@@ -8,7 +8,8 @@ log, redemption and reversal paid at most once, the stored ``balances``
 table against a replay of the chain, and then the causes: every redemption
 with its redeem entry, items adding up to its total and equal to what the
 shop was answered, every redeem entry with its redemption, every earn's
-evidence a stored op on its log, every earned log still verified with the
+evidence the signed change behind it (``evidence_audit``: signature, status,
+four eyes, volunteer, price), every earned log still verified with the
 points earned, every verified log with points earned, every case earn
 against its closed case and the assignee's op that set ``done`` (and every
 closed case with points against its earn), and every answer
@@ -50,7 +51,7 @@ from sync.crypto import check_public_key
 
 from ..storage import open_current
 from ..storage.ledger_audit import EntryReader
-from . import anchor_audit
+from . import anchor_audit, evidence_audit
 from .audit_errors import AuditFailure
 
 SEGMENT = 50_000
@@ -188,11 +189,10 @@ def _check_causes(store: Any) -> None:
     if orphan is not None:
         seq, ref = orphan
         raise AuditFailure(f"seq {seq}: redeem entry for {ref} has no redemption row", seq)
-    unsupported = audit.first_earn_without_evidence()
+    unsupported = _first(evidence_audit.earn_problems(store))
     if unsupported is not None:
-        seq, op = unsupported
-        raise AuditFailure(f"seq {seq}: earn evidence {op} is not a stored change to its "
-                           "service log", seq)
+        seq, what = unsupported
+        raise AuditFailure(f"seq {seq}: {what}", seq)
     orphan = audit.first_earn_without_log()
     if orphan is not None:
         seq, ref = orphan

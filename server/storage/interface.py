@@ -373,7 +373,7 @@ class AuditPart(Protocol):
     def first_redeem_without_redemption(self) -> tuple[int, str] | None:
         ...
 
-    def first_earn_without_evidence(self) -> tuple[int, str | None] | None:
+    def earn_evidence(self, after: tuple[str, int], limit: int) -> list[Any]:
         ...
 
     def first_earn_without_log(self) -> tuple[int, str] | None:

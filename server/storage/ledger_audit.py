@@ -147,20 +147,32 @@ class LedgerAuditStore:
                ORDER BY e.seq LIMIT 1""", {"prefix": names.prefix(names.REDEMPTION)})
         return None if row is None else (int(row[0]), row[1])
 
-    def first_earn_without_evidence(self) -> tuple[int, str | None] | None:
-        """(seq, evidence) of the first service log's earn whose evidence is not a
-        stored op on the service log the entry pays for (case earns:
-        ``CaseAuditStore``)."""
+    def earn_evidence(self, after: tuple[str, int], limit: int) -> list[Any]:
+        """A page of earns: those after ``after`` (credit, seq) in (credit, seq) order, at
+        most ``limit``, each with what it stands on, in one query.
+
+        Columns: the entry's seq, ref, credit, amount, and its body's evidence and rules;
+        the evidence op's row (op, device, status, change as stored: NULL when no op has
+        that id) with its device's person and public key (NULL when the device is not
+        registered); and the stored state of the service log it pays for (NULL for a case
+        earn or a missing log). The order is entries_credit's: each volunteer's earns
+        come together, in the order the server priced them.
+        """
         evidence = self.db.sql.json_text("e.body", "evidence")
-        row = self.db.one(
-            f"""SELECT e.seq, {evidence} FROM entries e
+        rules = self.db.sql.json_text("e.body", "rules")
+        return self.db.query(
+            f"""SELECT e.seq, e.ref, e.credit, e.amount, {evidence} AS evidence,
+                      {rules} AS rules, o.op, o.device, o.status AS op_status, o.change,
+                      d.person, d.public_key, r.state
+               FROM entries e
                LEFT JOIN ops o ON o.op = {evidence}
-               WHERE e.kind = 'earn' AND e.ref NOT LIKE :case || '%'
-                 AND (o.op IS NULL OR o.collection != 'service_logs'
-                      OR :log || o.record != e.ref)
-               ORDER BY e.seq LIMIT 1""", {"case": names.prefix(names.CASE),
-                                           "log": names.prefix(names.SERVICE_LOG)})
-        return None if row is None else (int(row[0]), row[1])
+               LEFT JOIN devices d ON d.id = o.device
+               LEFT JOIN records r ON r.collection = 'service_logs'
+                 AND r.id = substr(e.ref, length(:log) + 1) AND e.ref = :log || r.id
+               WHERE e.kind = 'earn' AND (e.credit, e.seq) > (:credit, :seq)
+               ORDER BY e.credit, e.seq LIMIT :limit""",
+            {"log": names.prefix(names.SERVICE_LOG), "credit": after[0], "seq": after[1],
+             "limit": limit})
 
     def first_earn_without_log(self) -> tuple[int, str] | None:
         """(seq, ref) of the first earn whose service log (or case) is not stored."""

@@ -232,7 +232,7 @@ def test_the_creator_cancels_while_open_and_the_office_cancels_later(api, phones
     rejected(step(phones["w1b"], other, 3, status="accepted"), "locked")
 
 
-@pytest.mark.parametrize("how", ["assignee", "points", "evidence", "reopened"])
+@pytest.mark.parametrize("how", ["assignee", "points", "evidence", "signed", "reopened"])
 def test_ledger_verify_checks_each_case_earn_against_its_case_and_evidence(
         api, phones, data_dir, how):
     import json
@@ -248,11 +248,14 @@ def test_ledger_verify_checks_each_case_earn_against_its_case_and_evidence(
     edits = {"assignee": {"assignee": "v2"}, "points": {"points": 50},
              "reopened": {"status": "done"}}
     with raw_db(data_dir) as db:   # behind the server's back
-        if how == "evidence":      # the "done" step's stored change now says "accepted"
+        if how in ("evidence", "signed"):
+            # the "done" step's stored change now says "accepted", or (still "done") that
+            # the assignee reported another resolution than the one they signed
             for op, text in db.execute("SELECT op, change FROM ops").fetchall():
                 change = json.loads(text)
                 if change["fields"].get("status") == "done":
-                    change["fields"]["status"] = "accepted"
+                    change["fields"].update({"status": "accepted"} if how == "evidence"
+                                            else {"resolution": "修好了，另加一次上门"})
                     db.execute("UPDATE ops SET change = ? WHERE op = ?",
                                (json.dumps(change), op))
         else:
@@ -261,6 +264,8 @@ def test_ledger_verify_checks_each_case_earn_against_its_case_and_evidence(
             db.execute("UPDATE records SET state = ? WHERE id = ?", (json.dumps(state), case_id))
     result = verify_cli("--data-dir", str(data_dir))
     assert result.exit_code != 0 and f"case {case_id}" in result.output, result.output
+    if how in ("evidence", "signed"):
+        assert "signature does not verify" in result.output, result.output
 
 
 def test_a_case_may_name_a_household_added_earlier_in_the_same_push(api, phones):

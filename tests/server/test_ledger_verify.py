@@ -321,13 +321,15 @@ def test_duplicate_key_in_an_entry_body(ledger):
 
 def test_earn_without_its_evidence(ledger):
     conn = db(ledger)
-    op = json.loads(conn.scalar("SELECT body FROM entries WHERE seq = 3"))["evidence"]
+    body = json.loads(conn.scalar("SELECT body FROM entries WHERE seq = 3"))
+    op, log = body["evidence"], body["ref"].removeprefix("service_log:")
     conn.execute("DELETE FROM ops WHERE op = ?", (op,))
     conn.close()
     result = run_verify(ledger)
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f"ledger broken: seq 3: earn evidence {op} is not a stored change to its service log")
+        f"ledger broken: seq 3: earn for service log {log}: evidence op {op} is not a stored "
+        "change to its service log")
 
 
 def test_second_earn_for_one_log(ledger, app):

@@ -36,7 +36,18 @@ VERIFIERS = ("worker",)
 """The roles whose devices verify or reject a service log (four eyes)."""
 
 
-class Lookups(Protocol):
+class WriterLookups(Protocol):
+    """What the four-eyes rule asks: who wrote a value (``barred_verifiers``)."""
+
+    def device_person(self, device_id: str) -> str | None:
+        """The person a device belongs to, or None."""
+
+    def kept_loser_device(self, conflict_id: int) -> str | None:
+        """The device whose losing change an admin kept when resolving this conflict
+        (None if there is no such conflict)."""
+
+
+class Lookups(WriterLookups, Protocol):
     """What a rule may ask beyond the change, its record and the scope.
 
     ``record`` and ``placement`` see this request's earlier changes too (a
@@ -52,15 +63,8 @@ class Lookups(Protocol):
     def person(self, person_id: str) -> dict | None:
         """The directory row of a person (``role``, ``grids``...), or None."""
 
-    def device_person(self, device_id: str) -> str | None:
-        """The person a device belongs to, or None."""
-
     def activity_known(self, activity: str) -> bool:
         """Whether the current earning rules price ``activity``."""
-
-    def kept_loser_device(self, conflict_id: int) -> str | None:
-        """The device whose losing change an admin kept when resolving this conflict
-        (None if there is no such conflict)."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ def service_logs(w: Write) -> None:
     if w.state is not None and w.scope.role == "volunteer":
         volunteer_may_touch(w)
     if status_change(w.change) is not None and w.state is not None:
-        four_eyes(w, volunteer)
+        four_eyes(w)
 
 
 def volunteer_may_touch(w: Write) -> None:
@@ -191,22 +195,29 @@ def volunteer_may_touch(w: Write) -> None:
         raise forbidden("a volunteer changes a log only while recorded")
 
 
-def four_eyes(w: Write, volunteer: str) -> None:
-    """The verifier is a worker who is neither the volunteer, nor the recorder, nor
-    anyone whose change set a priced field's current value, directly or as the
-    losing value an admin kept in conflict review."""
+def four_eyes(w: Write) -> None:
+    """The verifier is a worker of the grid, and not one of ``barred_verifiers``."""
     assert w.state is not None
     if w.scope.role not in VERIFIERS:
         raise forbidden("only a worker of the grid verifies a log")
-    writers = {w.state["fields"].get("recorded_by")}
-    for field in PRICED:
-        if field in w.state["meta"]:
-            writers |= value_writers(w.state["meta"][field], w.lookups)
-    if w.person == volunteer or w.person in writers:
+    if w.person in barred_verifiers(w.state, w.lookups):
         raise forbidden("four eyes: the verifier did not record or edit this log")
 
 
-def value_writers(meta: dict[str, Any], lookups: Lookups) -> set[str | None]:
+def barred_verifiers(state: dict[str, Any], lookups: WriterLookups) -> set[str | None]:
+    """Who may not verify the log in ``state`` (four eyes): its volunteer, its recorder,
+    and anyone whose change set a priced field's current value, directly or as the
+    losing value an admin kept in conflict review. The push asks before verifying;
+    ``gridsync ledger verify`` asks again of every earn's evidence (a status change
+    sets status alone, so the log's priced fields are still those the verifier saw)."""
+    barred = {state["fields"].get("volunteer"), state["fields"].get("recorded_by")}
+    for field in PRICED:
+        if field in state["meta"]:
+            barred |= value_writers(state["meta"][field], lookups)
+    return barred
+
+
+def value_writers(meta: dict[str, Any], lookups: WriterLookups) -> set[str | None]:
     """Who wrote a field's current value. A value kept through conflict review is
     stamped by the server (op ``resolve:<conflict id>``, device ``server:<admin>``);
     its writer is the device whose change lost and was kept, named in that conflict."""

@@ -16,10 +16,30 @@ from ..moves import household_moved
 Key = tuple[str, str]  # (collection, id)
 
 
-class WriteBuffer:
+class StoredWriters:
+    """``policy.WriterLookups`` from storage, each device's person read once: what the
+    four-eyes rule asks of a push, and of ``gridsync ledger verify`` (evidence_audit)."""
+
+    def __init__(self, store: Storage):
+        self.store = store
+        self._device_people: dict[str, str | None] = {}
+
+    def device_person(self, device_id: str) -> str | None:
+        if device_id not in self._device_people:
+            row = self.store.access.device(device_id)
+            self._device_people[device_id] = row["person"] if row else None
+        return self._device_people[device_id]
+
+    def kept_loser_device(self, conflict_id: int) -> str | None:
+        conflict = self.store.records.conflict(conflict_id)
+        return conflict["loser"]["device"] if conflict is not None else None
+
+
+class WriteBuffer(StoredWriters):
     def __init__(self, store: Storage, *, author: str | None, device: str | None, at: str):
         """``author``: the person whose ``device`` pushes, at ``at``."""
-        self.store, self.author, self.device, self.at = store, author, device, at
+        super().__init__(store)
+        self.author, self.device, self.at = author, device, at
         self.states: dict[Key, dict | None] = {}
         self.places: dict[Key, Placement] = {}
         self.ops: dict[str, dict] = {}
@@ -28,7 +48,6 @@ class WriteBuffer:
         self.dirty: dict[Key, None] = {}  # insertion-ordered set
         self.applied = self.rejected = 0
         self._rules: tuple[dict, str] | None | bool = False
-        self._device_people: dict[str, str | None] = {}
         self._stored_ops: dict[str, dict] = {}  # what prefetch found of the ops it looked up
         self._looked_up: set[str] = set()
         self._read: dict[Key, int | None] = {}  # seq of each record read (None: missing)
@@ -55,7 +74,7 @@ class WriteBuffer:
             if stored is not None:
                 self.places[key] = stored.place
 
-    # --- policy.Lookups ----------------------------------------------------
+    # --- policy.Lookups (the writer lookups: StoredWriters) -----------------
     def record(self, collection: str, id: str) -> dict | None:
         key = (collection, id)
         if key not in self.states:
@@ -72,16 +91,6 @@ class WriteBuffer:
 
     def person(self, person_id: str) -> dict | None:
         return self.store.directory.person(person_id)
-
-    def device_person(self, device_id: str) -> str | None:
-        if device_id not in self._device_people:
-            row = self.store.access.device(device_id)
-            self._device_people[device_id] = row["person"] if row else None
-        return self._device_people[device_id]
-
-    def kept_loser_device(self, conflict_id: int) -> str | None:
-        conflict = self.store.records.conflict(conflict_id)
-        return conflict["loser"]["device"] if conflict is not None else None
 
     def activity_known(self, activity: str) -> bool:
         if self._rules is False:
