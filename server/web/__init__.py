@@ -25,6 +25,7 @@ from . import (  # noqa: F401 (routes)
     views_console_dash,
     views_console_excel,
     views_console_field,
+    views_console_rules,
     views_console_setup,
     views_me,
     views_me_cases,

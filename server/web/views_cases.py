@@ -133,7 +133,8 @@ def admin_poster(grid: str) -> Any:
     url = case_public.report_url(_origin(), code) if code else None
     return render_template("cases/poster.html", grid=row, code=code, url=url,
                            qr=qr_svg(url, title=_("Scan to report a problem")) if url else None,
-                           community=store.directory.grid(row["community"]))
+                           community=store.directory.grid(row["community"]),
+                           no_categories=not case_public.categories(store))
 
 
 @bp.route("/admin/grids/<grid>/poster", methods=["POST"])

@@ -1,5 +1,5 @@
-"""The office's set-up pages: grids, people, shops and their staff and catalog, the
-earning rules, and phone enrolment codes.
+"""The office's set-up pages: grids, people, shops and their staff and catalog,
+and phone enrolment codes (the earning rules are ``views_console_rules``).
 
 Every form is loaded with its API endpoint's schema and handed to the same service
 (``server.services.directory``), so a page can do exactly what the API does and no
@@ -17,7 +17,6 @@ from ..api import schemas as s
 from ..config import settings
 from ..errors import IdReused, NotFound, ValidationFailed
 from ..services import directory, grid_tree, web_pages
-from ..services.community_time import zone_of
 from ..state import storage
 from . import forms
 from .blueprint import bp
@@ -258,94 +257,3 @@ def admin_put_item(shop_id: str) -> Any:
     who = web_pages.principal(me.person, me.role, me.shop, me.community)
     directory.put_catalog_item(storage(), who, shop_id, sku, data)  # type: ignore[arg-type]
     return redirect(url_for("web.admin_shop", shop_id=shop_id, saved=sku), 303)
-
-
-# --- earning rules ---------------------------------------------------------
-
-BLANK_ROWS = 3
-
-
-def _rules_page(*, status: int = 200, errors: dict | None = None, rows: list | None = None,
-                head: dict | None = None, message: str | None = None) -> Any:
-    current = directory.current_rules(storage())
-    if rows is None:
-        acts = (current or {}).get("activities", {})
-        rows = [{"key": k, "name": v.get("name", ""), "points_per_hour": v["points_per_hour"]}
-                for k, v in sorted(acts.items())]
-    if head is None:
-        head = {"daily_cap": "" if not current or current["daily_cap"] is None
-                else current["daily_cap"],
-                "timezone": zone_of(current)}
-    district = my_scope().district  # a scoped admin reads the district's rules, no blanks
-    rows = list(rows) + [{"key": "", "name": "", "points_per_hour": ""}] * (
-        BLANK_ROWS if district else 0)
-    return render_template("admin/rules.html", rows=rows, head=head, errors=errors or {},
-                           current=current, message=message, district=district), status
-
-
-@bp.route("/admin/rules", methods=["GET"])
-@signed_in("admin")
-def admin_rules() -> Any:
-    return _rules_page(message=_("Rules saved. New verified hours earn points by them.")
-                       if request.args.get("saved") else None)
-
-
-@bp.route("/admin/rules", methods=["POST"])
-@signed_in("admin")
-def admin_put_rules() -> Any:
-    """Replace the rules with the table as posted: the service of ``PUT /api/v1/rules``
-    (the district's rules: district-wide admins only)."""
-    my_scope().require_district("changes the earning rules")
-    keys, names = request.form.getlist("key")[:200], request.form.getlist("label")[:200]
-    rates = request.form.getlist("points_per_hour")[:200]
-    removed = set(request.form.getlist("remove"))
-    rows, activities, errors = [], {}, {}  # type: ignore[var-annotated]
-    for key, name, rate in zip(keys, names, rates, strict=False):
-        key, name, rate = key.strip()[:64], name.strip()[:200], rate.strip()[:16]
-        if not (key or name or rate) or key in removed:
-            continue
-        i = len(rows)
-        rows.append({"key": key, "name": name, "points_per_hour": rate})
-        number: int | str = int(rate) if rate.isdigit() else rate
-        entry = {"points_per_hour": number, **({"name": name} if name else {})}
-        if key in activities:
-            errors[f"row-{i}"] = _("This activity is listed twice.")
-        activities[key] = entry
-    cap = forms.text("daily_cap", 16)
-    head = {"daily_cap": cap, "timezone": forms.text("timezone", 64)}
-    edited = {"activities": activities, "timezone": head["timezone"],
-              "daily_cap": None if cap == "" else (int(cap) if cap.isdigit() else cap)}
-    # The rules are replaced whole: what this page does not show (case categories and
-    # points, set through the API) is carried over as it stands.
-    body = {**{k: v for k, v in (directory.current_rules(storage()) or {}).items()
-               if k in s.RulesIn().fields and k not in edited}, **edited}
-    data, schema_errors = forms.load(s.RulesIn(), body)
-    if data is not None and not errors:
-        try:
-            directory.put_rules(storage(), data)
-            return redirect(url_for("web.admin_rules", saved=1), 303)
-        except ValidationFailed as exc:
-            schema_errors = forms.service_errors(exc)
-    errors.update(_row_errors(schema_errors, rows, body))
-    return _rules_page(status=400, errors=errors, rows=rows, head=head)
-
-
-def _row_errors(errors: dict[str, str], rows: list[dict], body: dict) -> dict[str, str]:
-    """Schema messages about ``activities.<key>`` go to that row of the table."""
-    from marshmallow import ValidationError
-
-    out = {k: v for k, v in errors.items() if k != "activities"}
-    if "activities" not in errors:
-        return out
-    try:
-        s.RulesIn().load(body)
-    except ValidationError as exc:
-        nested = exc.messages.get("activities") if isinstance(exc.messages, dict) else None
-        if isinstance(nested, dict):
-            for i, row in enumerate(rows):
-                if row["key"] in nested:
-                    out[f"row-{i}"] = forms.field_errors({"x": nested[row["key"]]})["x"]
-        else:
-            out["activities"] = errors["activities"]
-    return out
-

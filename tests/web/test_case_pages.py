@@ -84,6 +84,19 @@ def test_posters_make_and_show_a_code(office_web, api):
         "code": code, "category": "road", "title": "x"}).status_code == 201
 
 
+def test_poster_warns_when_there_are_no_case_categories(office_web, api):
+    """With no case categories the poster's QR opens 'reporting is not open yet': the
+    poster page says so and links to the rules page where they are added."""
+    office_web.post("/admin/grids/g1/poster", {})
+    office_web.get("/admin/grids/g1/poster")
+    assert 'id="poster-no-categories"' not in office_web.last_html
+    rules = api.ok(api.get("/rules"))
+    api.ok(api.put("/rules", {k: rules[k] for k in ("activities", "daily_cap", "timezone")}))
+    office_web.get("/admin/grids/g1/poster")
+    warning = re.search(r'id="poster-no-categories">(.*?)</p>', office_web.last_html).group(1)
+    assert "还没有问题分类" in warning and 'href="/admin/rules#case-rules"' in warning
+
+
 def test_closure_rate_page_and_excel(office_web, api):
     from openpyxl import load_workbook
 

@@ -210,3 +210,31 @@ def test_rules_page_keeps_what_it_does_not_show(office, api):
     assert after["activities"] == {"elderly_care": {"points_per_hour": 12, "name": "助老服务"}}
     assert (after["case_categories"], after["case_points"]) == (before["case_categories"],
                                                                 before["case_points"])
+
+
+def test_rules_page_edits_case_categories_and_points(office, api, data_dir):
+    """The case categories residents choose from and the points for closing a case are
+    edited on the rules page, with the API's validation shown in place."""
+    from tests.cases.cases_support import case_rules
+
+    case_rules(api)
+    page = office.get("/admin/rules").get_data(as_text=True)
+    assert 'value="道路设施"' in page and 'name="case_points_3" value="20"' in page
+    form = {"key": ["elderly_care", ""], "label": ["助老服务", ""],
+            "points_per_hour": ["12", ""], "daily_cap": "", "timezone": "Asia/Shanghai",
+            "cat_key": ["road", "noise", "elderly", "lights"],
+            "cat_label": ["道路设施", "噪音扰民", "助老服务", "路灯照明"], "cat_remove": ["noise"],
+            "case_points_1": "3", "case_points_2": "8", "case_points_3": ""}
+    assert office.post("/admin/rules", form, page="/admin/rules").status_code == 303
+    rules = api.ok(api.get("/rules"))
+    assert rules["case_categories"] == {"road": "道路设施", "elderly": "助老服务",
+                                        "lights": "路灯照明"}
+    assert rules["case_points"] == {"1": 3, "2": 8}
+    before = db_dump(data_dir)
+    bad = {**form, "cat_key": ["road", "bad key", "road", "x"],
+           "cat_label": ["道路设施", "坏", "又一个", ""], "case_points_2": "-1"}
+    assert office.post("/admin/rules", bad, page="/admin/rules").status_code == 400
+    assert errors(office.last_html) == [
+        "请用1到64个字母、数字、- 或 _（不含空格）。", "此分类重复了。", "请填写（最多200个字）。",
+        "请输入允许范围内的数字。"]
+    assert db_dump(data_dir) == before
