@@ -18,6 +18,7 @@ from . import (  # noqa: F401 (routes)
     errors,
     i18n,
     labels,
+    qr,
     views_admin,
     views_auth,
     views_cases,
@@ -63,7 +64,7 @@ def init_app(app: Flask) -> None:
                                value=i18n.value, day=i18n.day, activity=labels.activity,
                                outcome=labels.outcome)
     app.jinja_env.globals.update(lang_links=i18n.lang_links, html_lang=i18n.html_lang,
-                                 web_user=current)
+                                 web_user=current, origin_warning=qr.origin_warning)
     case_labels.init_app(app)
     views_me_cases.init_app(app)
     app.register_blueprint(bp)

@@ -238,3 +238,26 @@ def test_rules_page_edits_case_categories_and_points(office, api, data_dir):
         "请用1到64个字母、数字、- 或 _（不含空格）。", "此分类重复了。", "请填写（最多200个字）。",
         "请输入允许范围内的数字。"]
     assert db_dump(data_dir) == before
+
+
+@pytest.mark.parametrize(("public_url", "expected"), [
+    ("", "本机地址"), ("http://127.0.0.1:8000", "本机地址"),
+    ("http://192.168.1.5:8000", "http"), ("https://xingfu.example.cn", None)])
+def test_codes_warn_when_phones_cannot_open_their_address(office, app, api, public_url,
+                                                          expected):
+    """U-1: an office using the console on the server itself printed 127.0.0.1 on every
+    poster and enrolment QR; the pages that print or show codes say so, naming the setting."""
+    from tests.cases.cases_support import report_code
+
+    app.extensions["gridsync.settings"] = dataclasses.replace(
+        app.extensions["gridsync.settings"], public_url=public_url)
+    report_code(api)
+    pages = [office.get("/admin/grids/g1/poster"), office.get("/admin/print"),
+             office.post("/admin/people/w2/enrol", {}, page="/admin/people/w2")]
+    for page in pages:
+        html = page.get_data(as_text=True)
+        warning = re.search(r'id="origin-warning">([^<]*)<', html)
+        if expected is None:
+            assert warning is None
+        else:
+            assert expected in warning.group(1) and "GRIDSYNC_PUBLIC_URL" in warning.group(1)
