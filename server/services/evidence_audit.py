@@ -25,12 +25,17 @@ follow (``first_earn_without_log``, ``service_log_problems``).
 
 Earns are read a page at a time, one query a page, in (credit, seq) order: the
 daily caps are replayed one volunteer at a time, so memory stays flat however
-long the ledger. Every signature is verified: that is what the audit is for.
+long the ledger. Every signature is verified, that is what the audit is for:
+about as much CPU again as the chain's own signature, per earn, so it runs on the
+``--workers`` processes too (``_with_signatures``).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from ledger import LedgerError
@@ -51,20 +56,61 @@ APPLIED = ("applied", "conflict")
 """An op's stored statuses once it took effect."""
 
 
-def earn_problems(store: Storage) -> Iterator[tuple[int, str]]:
+def earn_problems(store: Storage, workers: int = 1) -> Iterator[tuple[int, str]]:
     """(seq, problem) for each earn that does not stand on its evidence, one at most per
-    earn, in (credit, seq) order."""
+    earn, in (credit, seq) order; the signatures verified on ``workers`` processes."""
     audit = _EarnAudit(store)
+    for page, signatures in _with_signatures(_pages(store), workers):
+        for row, signature in zip(page, signatures, strict=True):
+            problem = audit.problem(row, signature)
+            if problem is not None:
+                yield int(row["seq"]), problem
+
+
+def _pages(store: Storage) -> Iterator[list[Any]]:
     after = ("", 0)
     while True:
         rows = store.audit.earn_evidence(after, PAGE)
-        for row in rows:
-            problem = audit.problem(row)
-            if problem is not None:
-                yield int(row["seq"]), problem
+        if rows:
+            yield rows
         if len(rows) < PAGE:
             return
         after = (rows[-1]["credit"], int(rows[-1]["seq"]))
+
+
+def _with_signatures(pages: Iterator[list[Any]], workers: int
+                     ) -> Iterator[tuple[list[Any], list[str | None]]]:
+    """Each page with what is wrong with each row's evidence signature (None: it
+    verifies, or there is no op to verify). With ``workers`` > 1 the signatures are
+    verified on that many forked processes, a few pages ahead of the caller, who
+    meanwhile does the rest of the checks: Ed25519 is most of an earn's audit."""
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for page in pages:
+            yield page, _signature_problems(_signed(page))
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        ahead: deque[tuple[list[Any], Future[list[str | None]]]] = deque()
+        for page in pages:
+            ahead.append((page, pool.submit(_signature_problems, _signed(page))))
+            if len(ahead) > 2 * workers:
+                done, verdicts = ahead.popleft()
+                yield done, verdicts.result()
+        while ahead:
+            done, verdicts = ahead.popleft()
+            yield done, verdicts.result()
+
+
+def _signed(page: list[Any]) -> list[tuple[Any, ...]]:
+    """What the signature check reads of each row, as plain values (sent to a worker)."""
+    return [(r["evidence"], r["op"], r["device"], r["public_key"], r["change"]) for r in page]
+
+
+def _signature_problems(rows: list[tuple[Any, ...]]) -> list[str | None]:
+    """For each (evidence, op, device, public key, stored change): None if there is no op
+    or its device signed the change as stored, else what is wrong."""
+    return [None if op is None else _signature_problem(evidence, device, key, change)
+            for evidence, op, device, key, change in rows]
 
 
 class _EarnAudit:
@@ -75,7 +121,8 @@ class _EarnAudit:
         self._credit: str | None = None
         self._days: dict[str, int] = {}  # the credited volunteer's log points by local date
 
-    def problem(self, row: Any) -> str | None:
+    def problem(self, row: Any, signature: str | None) -> str | None:
+        """What is wrong with this earn (``signature``: with its evidence's signature)."""
         if row["credit"] != self._credit:
             self._credit, self._days = row["credit"], {}
         kind, target = names.split(row["ref"])
@@ -84,12 +131,13 @@ class _EarnAudit:
         # of this volunteer's later earns, as they did when the server priced them.
         price = self._price_problem(row, log) if log is not None else None
         what = f"earn for {'service log' if kind == names.SERVICE_LOG else 'case'} {target}"
-        problem = self._evidence_problem(row, kind, target)
+        problem = self._evidence_problem(row, kind, target, signature)
         if problem is None and kind == names.SERVICE_LOG:
             problem = self._log_problem(row, log) or price
         return None if problem is None else f"{what}{problem}"
 
-    def _evidence_problem(self, row: Any, kind: str, target: str) -> str | None:
+    def _evidence_problem(self, row: Any, kind: str, target: str,
+                          signature: str | None) -> str | None:
         """What is wrong with the earn's evidence itself, signature first."""
         op = row["evidence"]
         if op is None:
@@ -98,9 +146,10 @@ class _EarnAudit:
             if kind != names.SERVICE_LOG:
                 return None  # CaseAuditStore: "not a stored change to the case"
             return f": evidence op {op} is not a stored change to its service log"
-        change = _signed_change(row)
-        if isinstance(change, str):
-            return f": {change}"
+        if signature is not None:
+            return f": {signature}"
+        change, _ = parse_object(row["change"])  # it parsed for the signature
+        assert change is not None
         collection = "service_logs" if kind == names.SERVICE_LOG else "cases"
         if (change.get("op"), change.get("collection"), change.get("id")) != (
                 op, collection, target):
@@ -184,17 +233,18 @@ def _log_state(row: Any) -> dict | None:
     return state
 
 
-def _signed_change(row: Any) -> dict | str:
-    """The evidence op's stored change if its device signed it, else what is wrong."""
-    op, device = row["evidence"], row["device"]
-    if row["public_key"] is None:
+def _signature_problem(op: str, device: str, public_key: str | None,
+                       stored: Any) -> str | None:
+    """None if the device registered as ``device`` signed the ``stored`` change (its
+    text as stored), else what is wrong."""
+    if public_key is None:
         return f"evidence op {op} was sent by device {device}, which is not registered"
-    change, problem = parse_object(row["change"])
+    change, problem = parse_object(stored)
     if change is None:
         return f"evidence op {op}'s stored change {problem}"
     try:
-        verify_change(change, row["public_key"])
+        verify_change(change, public_key)
     except ChangeRejected:
         return (f"evidence op {op}'s signature does not verify against device {device}'s "
                 "public key (its stored change or its device was rewritten)")
-    return change
+    return None

@@ -151,7 +151,7 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
         anchor_audit.check_extends_saved(store, head_seq, anchors.saved, anchors.saved_where)
     _check_once(store)
     _check_stored_balances(store, summary.balances)
-    _check_causes(store)
+    _check_causes(store, workers)
     anchor_audit.check_stored_tree(store, head_seq)
     _check_device_keys(store)
     return summary
@@ -177,9 +177,10 @@ def _check_stored_balances(store: Any, replayed: dict[str, int]) -> None:
             f"{exc.expected}", seq) from None
 
 
-def _check_causes(store: Any) -> None:
+def _check_causes(store: Any, workers: int) -> None:
     """Every entry with its cause and every cause with its entry: redemptions,
-    service logs and the answers remembered for idempotent requests."""
+    service logs and the answers remembered for idempotent requests (each earn's
+    evidence signature verified on ``workers`` processes)."""
     audit = store.audit
     problem = _first(audit.redemption_problems())
     if problem is not None:
@@ -189,7 +190,7 @@ def _check_causes(store: Any) -> None:
     if orphan is not None:
         seq, ref = orphan
         raise AuditFailure(f"seq {seq}: redeem entry for {ref} has no redemption row", seq)
-    unsupported = _first(evidence_audit.earn_problems(store))
+    unsupported = _first(evidence_audit.earn_problems(store, workers))
     if unsupported is not None:
         seq, what = unsupported
         raise AuditFailure(f"seq {seq}: {what}", seq)

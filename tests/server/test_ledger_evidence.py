@@ -157,3 +157,28 @@ def test_daily_caps_and_new_rules_are_repriced_as_the_server_priced(world, api, 
         f"(30 minutes of 'elderly_care') is worth 5 under its rules "
         f"{entries(data_dir)[0]['rules'][:12]}…, 0 of its daily cap 15 already awarded "
         "that day")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_any_page_size_and_workers_name_the_same_first_break(world, api, data_dir, monkeypatch,
+                                                             workers):
+    """Earns are read in pages in (credit, seq) order, their signatures verified on the
+    workers: however paged and split, the break named is the lowest seq."""
+    from server.services import evidence_audit
+
+    monkeypatch.setattr(evidence_audit, "PAGE", 2)
+    api.person("v3", "volunteer", ["g1"])
+    w1, w1b = api.enroll("w1"), api.enroll("w1b")
+    logs = [record_and_verify(w1, w1b, minutes=60 + i, volunteer="v1" if i % 2 else "v3")[0]
+            for i in range(7)]
+    assert verify_cli("--data-dir", str(data_dir), "--workers", workers).exit_code == 0
+    conn = db(data_dir)
+    # seq 6 (v1, read first) and seq 5 (v3, read later): 65 and 64 minutes become 165, 164
+    for i in (5, 4):
+        conn.execute("UPDATE records SET state = replace(state, ?, ?) WHERE id = ?",
+                     (f'"minutes":{60 + i}', f'"minutes":{160 + i}', logs[i]))
+    conn.close()
+    result = verify_cli("--data-dir", str(data_dir), "--workers", workers)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"ledger broken: seq 5: earn for service log {logs[4]}: "
+                                    "it pays 10, but the log (164 minutes"), result.stderr
