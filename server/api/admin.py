@@ -35,6 +35,16 @@ def list_grids():
     return {"grids": admin_scope(store, g.who.person).grids(store.directory.grids())}
 
 
+@bp.route("/grids/<grid>", methods=["PATCH"])
+@require("admin")
+@bp.arguments(s.GridPatch)
+@bp.response(200, s.GridOut)
+def rename_grid(data, grid):
+    """Rename a grid (its id stays): an admin whose scope holds the grid's community."""
+    store = storage()
+    return directory.rename_grid(store, grid, data["name"], admin_scope(store, g.who.person))
+
+
 @bp.route("/shops", methods=["POST"])
 @require("admin")
 @bp.arguments(s.ShopIn)

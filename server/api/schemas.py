@@ -48,6 +48,10 @@ class GridIn(Strict):
     parent = Id(required=True, allow_none=True)
 
 
+class GridPatch(Strict):
+    name = Name(required=True)
+
+
 class GridOut(Schema):
     id = fields.String()
     name = fields.String()

@@ -28,10 +28,27 @@ def create_grid(store: Storage, data: dict, scope: AdminScope) -> dict:
             scope.require_district("creates a community")
         elif not scope.grid(data["parent"]) or store.directory.grid(data["parent"]) is None:
             raise ValidationFailed(fields={"parent": ["no such grid"]})
+        _name_free(store, data["parent"], data["name"])
         try:
             return store.directory.add_grid(at=clock.iso(), **data)
         except Conflict:
             raise IdReused(f"grid {data['id']!r} already exists") from None
+
+
+def rename_grid(store: Storage, grid_id: str, name: str, scope: AdminScope) -> dict:
+    """A grid's new name (its id never changes): an admin within the grid's community."""
+    with store.transaction():
+        grid = scope.visible_grid(store, grid_id)
+        _name_free(store, grid["parent"], name, besides=grid_id)
+        store.directory.rename_grid(grid_id, name)
+        return store.directory.grid(grid_id)  # type: ignore[return-value]
+
+
+def _name_free(store: Storage, parent: str | None, name: str, besides: str = "") -> None:
+    """Grids under one parent (communities: under none) have different names, or no one
+    could tell them apart on a page, a poster or an Excel sheet."""
+    if store.directory.sibling_named(parent, name, besides=besides):
+        raise ValidationFailed(fields={"name": ["a grid in the same place has this name"]})
 
 
 def create_shop(store: Storage, data: dict, scope: AdminScope) -> dict:

@@ -43,6 +43,17 @@ class DirectoryStore:
         )
         return self.grid(id)  # type: ignore[return-value]
 
+    def rename_grid(self, id: str, name: str) -> None:
+        self.db.execute("UPDATE grids SET name = ? WHERE id = ?", (name, id))
+
+    def sibling_named(self, parent: str | None, name: str, *, besides: str = "") -> str | None:
+        """The id of a grid under ``parent`` (None: a community) named ``name`` (spaces
+        around it ignored), other than ``besides``; None when there is none."""
+        where = "parent IS NULL" if parent is None else "parent = ?"
+        row = self.db.one(f"SELECT id FROM grids WHERE {where} AND TRIM(name) = ? AND id <> ?",
+                          (*(() if parent is None else (parent,)), name.strip(), besides))
+        return row["id"] if row else None
+
     def grid(self, id: str) -> dict | None:
         row = self.db.one("SELECT id, name, parent, community FROM grids WHERE id = ?", (id,))
         return dict(row) if row else None

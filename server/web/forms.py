@@ -36,6 +36,8 @@ _EXACT = {
         "All of a person's grids must be in one community."),
     "must lie in the shop's community": _l("The grids must be in the shop's community."),
     "must be a community (a grid with no parent)": _l("Choose a community."),
+    "a grid in the same place has this name": _l(
+        "Another grid in the same place already has this name: choose a different one."),
     "cannot deactivate the last active admin": _l(
         "This is the last active administrator: it cannot be deactivated."),
     "required for role shop": _l("Shop staff need a shop."),

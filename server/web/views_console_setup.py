@@ -29,7 +29,7 @@ from .views_admin import person_page
 
 
 def _grids_page(*, status: int = 200, errors: dict | None = None, form: dict | None = None,
-                message: str | None = None) -> Any:
+                message: str | None = None, renaming: dict | None = None) -> Any:
     store = storage()
     scope = my_scope()
     rows = scope.grids(grid_tree.grid_rows(store))
@@ -41,7 +41,7 @@ def _grids_page(*, status: int = 200, errors: dict | None = None, form: dict | N
     households = store.fielddata.household_counts()
     return render_template("admin/grids.html", rows=rows, counts=counts, households=households,
                            district=scope.district, errors=errors or {}, form=form or {},
-                           message=message), status
+                           message=message, renaming=renaming or {}), status
 
 
 @bp.route("/admin/grids", methods=["GET"])
@@ -66,6 +66,25 @@ def admin_add_grid() -> Any:
     except ValidationFailed as exc:
         return _grids_page(status=400, form=form, errors=forms.service_errors(exc))
     return redirect(url_for("web.admin_grids", added=data["id"]), 303)
+
+
+@bp.route("/admin/grids/<grid_id>/name", methods=["POST"])
+@signed_in("admin")
+def admin_rename_grid(grid_id: str) -> Any:
+    """A grid's new name: the service of ``PATCH /api/v1/grids/<id>``."""
+    name = forms.text("name")
+    data, errors = forms.load(s.GridPatch(), {"name": name})
+    renaming = {"id": grid_id, "name": name}
+    if data is None:
+        return _grids_page(status=400, renaming={**renaming, "error": errors.get("name")})
+    try:
+        directory.rename_grid(storage(), grid_id[:64], data["name"], my_scope())
+    except NotFound:
+        raise PageNotFound() from None
+    except ValidationFailed as exc:
+        return _grids_page(status=400, renaming={
+            **renaming, "error": forms.service_errors(exc).get("name") or _("Not saved.")})
+    return _grids_page(message=_("Grid renamed."))
 
 
 # --- people ----------------------------------------------------------------

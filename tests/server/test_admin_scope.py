@@ -140,6 +140,33 @@ def test_grids_and_shops_of_their_community_only(api, scoped):
                            token=scoped), 201)["community"] == "c1"
 
 
+def test_grid_names_are_unique_among_siblings_and_grids_are_renamed(api, scoped, data_dir):
+    """U-2: two grids of one name under one parent could not be told apart; a typo in a
+    name could not be fixed. A duplicate sibling name is 400 validation on ``name``;
+    PATCH /grids/<id> renames within the admin's scope."""
+    from tests.helpers import db_dump
+
+    for body in ({"id": "g3", "name": "一网格", "parent": "c1"},
+                 {"id": "g3", "name": " 一网格 ", "parent": "c1"},
+                 {"id": "c9", "name": "社区二", "parent": None}):
+        err = validation(api.post("/grids", body), "name")
+        assert err["fields"]["name"] == ["a grid in the same place has this name"]
+    assert api.ok(api.post("/grids", {"id": "g3", "name": "一网格", "parent": "g2"}), 201)
+    assert api.ok(api.patch("/grids/g2", {"name": "二网格（东）"}, token=scoped)) == {
+        "id": "g2", "name": "二网格（东）", "parent": "c1", "community": "c1"}
+    assert api.ok(api.patch("/grids/c1", {"name": "幸福社区"}, token=scoped))["name"] == "幸福社区"
+    assert api.ok(api.patch("/grids/g2", {"name": "二网格（东）"}))["name"] == "二网格（东）"
+    worker = issue_token(data_dir, "w2")
+    before = db_dump(data_dir)
+    validation(api.patch("/grids/g2", {"name": "一网格"}, token=scoped), "name")
+    validation(api.patch("/grids/g2", {"name": ""}, token=scoped), "name")
+    validation(api.patch("/grids/g2", {"name": "x", "parent": "g1"}, token=scoped), "parent")
+    error(api.patch("/grids/h1", {"name": "x"}, token=scoped), 404, "not_found")
+    error(api.patch("/grids/nope", {"name": "x"}), 404, "not_found")
+    error(api.patch("/grids/g2", {"name": "x"}, token=worker), 403, "forbidden")
+    assert db_dump(data_dir) == before
+
+
 def test_catalog_of_another_communitys_shop_is_not_found(api, scoped):
     item = {"name": "油", "price": 5, "stock": 1}
     error(api.get("/shops/s2/catalog", token=scoped), 404, "not_found")

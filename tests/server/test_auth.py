@@ -23,6 +23,7 @@ TOKEN_OF_ROLE = {"admin": "admin", "auditor": "a1", "worker": "w1", "volunteer":
 ENDPOINTS = [
     ("POST", "/grids", {"id": "gx", "name": "新网格", "parent": "c1"}, ADMIN),
     ("GET", "/grids", None, ADMIN),
+    ("PATCH", "/grids/g2", {"name": "二网格"}, ADMIN),
     ("POST", "/shops", {"id": "sx", "name": "新店", "community": "c1"}, ADMIN),
     ("GET", "/shops", None, ADMIN),
     ("PUT", "/shops/s1/catalog/tea", {"name": "茶", "price": 5, "stock": 3}, {"admin", "shop"}),

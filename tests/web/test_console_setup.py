@@ -261,3 +261,24 @@ def test_codes_warn_when_phones_cannot_open_their_address(office, app, api, publ
             assert warning is None
         else:
             assert expected in warning.group(1) and "GRIDSYNC_PUBLIC_URL" in warning.group(1)
+
+
+def test_grids_refuse_a_sibling_name_and_are_renamed_on_the_page(office, api, data_dir):
+    """U-2: a second 一网格 under 社区一 is refused in Chinese; a grid is renamed in place
+    (its id stays), and a rename to a sibling's name is refused and changes nothing."""
+    resp = office.post("/admin/grids", {"name": "一网格", "parent": "c1", "id": ""},
+                       page="/admin/grids")
+    assert resp.status_code == 400
+    assert errors(office.last_html) == ["同一位置已有同名网格，请换一个名称。"]
+    resp = office.post("/admin/grids/g2/name", {"name": "二网格（东片）"}, page="/admin/grids")
+    assert resp.status_code == 200 and "网格已改名。" in office.last_html
+    grids = {g["id"]: g for g in api.ok(api.get("/grids"))["grids"]}
+    assert grids["g2"]["name"] == "二网格（东片）"
+    before = db_dump(data_dir)
+    resp = office.post("/admin/grids/g2/name", {"name": "一网格"}, page="/admin/grids")
+    assert resp.status_code == 400
+    assert errors(office.last_html) == ["同一位置已有同名网格，请换一个名称。"]
+    assert re.search(r'<details class="rename" open>', office.last_html)
+    assert office.post("/admin/grids/nope/name", {"name": "x"},
+                       page="/admin/grids").status_code == 404
+    assert db_dump(data_dir) == before
