@@ -61,10 +61,11 @@ def admin_rules() -> Any:
                        if request.args.get("saved") else None)
 
 
-def _table(prefix: str, *, rate: bool, twice: str
+def _table(prefix: str, *, rate: bool, twice: str, new_key: str
            ) -> tuple[list[dict], dict[str, Any], dict[str, str]]:
     """One posted table: (rows as typed, key → entry, duplicate-row errors). Rows left
-    empty and rows ticked for removal are left out."""
+    empty and rows ticked for removal are left out; a row without a code gets one made
+    up (``<new_key>-`` and 8 hex digits, as a grid or person without an id)."""
     keys = request.form.getlist(f"{prefix}key")[:200]
     names = request.form.getlist(f"{prefix}label")[:200]
     rates = request.form.getlist("points_per_hour")[:200] if rate else [""] * len(keys)
@@ -76,6 +77,7 @@ def _table(prefix: str, *, rate: bool, twice: str
         key, name, number = key.strip()[:64], name.strip()[:200], number.strip()[:16]
         if not (key or name or number) or key in removed:
             continue
+        key = key or forms.new_id(new_key)
         if key in entries:
             errors[str(len(rows))] = twice
         if rate:
@@ -94,9 +96,10 @@ def admin_put_rules() -> Any:
     """Replace the rules with the page as posted: the service of ``PUT /api/v1/rules``
     (the district's rules: district-wide admins only)."""
     my_scope().require_district("changes the earning rules")
-    rows, activities, twice = _table("", rate=True, twice=_("This activity is listed twice."))
+    rows, activities, twice = _table("", rate=True, twice=_("This activity is listed twice."),
+                                     new_key="act")
     categories, case_categories, cat_twice = _table(
-        "cat_", rate=False, twice=_("This category is listed twice."))
+        "cat_", rate=False, twice=_("This category is listed twice."), new_key="cat")
     errors = {f"row-{i}": m for i, m in twice.items()}
     errors.update({f"cat-row-{i}": m for i, m in cat_twice.items()})
     cap = forms.text("daily_cap", 16)

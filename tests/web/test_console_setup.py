@@ -282,3 +282,20 @@ def test_grids_refuse_a_sibling_name_and_are_renamed_on_the_page(office, api, da
     assert office.post("/admin/grids/nope/name", {"name": "x"},
                        page="/admin/grids").status_code == 404
     assert db_dump(data_dir) == before
+
+
+def test_rules_rows_without_a_code_get_one_made_up(office, api):
+    """U-3: an activity or case category typed without its ASCII code gets a free one (as
+    grids and people get ids), and the code's placeholder reads as a hint, not a value."""
+    page = office.get("/admin/rules").get_data(as_text=True)
+    assert 'placeholder="elderly_care"' not in page and 'placeholder="空着自动生成"' in page
+    form = {"key": ["", ""], "label": ["助老服务", ""], "points_per_hour": ["10", ""],
+            "daily_cap": "", "timezone": "Asia/Shanghai", "cat_key": ["", ""],
+            "cat_label": ["路灯照明", ""]}
+    assert office.post("/admin/rules", form, page="/admin/rules").status_code == 303
+    rules = api.ok(api.get("/rules"))
+    [(act, entry)] = rules["activities"].items()
+    assert re.fullmatch(r"act-[0-9a-f]{8}", act) and entry == {"points_per_hour": 10,
+                                                               "name": "助老服务"}
+    [(cat, name)] = rules["case_categories"].items()
+    assert re.fullmatch(r"cat-[0-9a-f]{8}", cat) and name == "路灯照明"
