@@ -87,24 +87,44 @@ def create_person(store: Storage, data: dict, scope: AdminScope) -> dict:
     their communities (``AdminScope.check_grant``)."""
     grids = sorted(set(data["grids"]))
     with store.transaction():
-        shop = data.get("shop")
-        row = store.directory.shop(shop) if shop is not None else None
-        scope.check_grant(data["role"], grids, row)
-        community = _community_of(store, grids, data["role"])
-        if shop is not None:
-            if row is None:
-                raise ValidationFailed(fields={"shop": ["no such shop"]})
-            if community is not None and community != row["community"]:
-                raise ValidationFailed(fields={"grids": ["must lie in the shop's community"]})
-            community = row["community"]
+        community = new_person_community(store, data, scope)
         try:
             person = store.directory.add_person(
-                id=data["id"], name=data["name"], role=data["role"], grids=grids, shop=shop,
-                community=community, at=clock.iso())
+                id=data["id"], name=data["name"], role=data["role"], grids=grids,
+                shop=data.get("shop"), community=community, at=clock.iso())
         except Conflict:
             raise IdReused(f"person {data['id']!r} already exists") from None
         publish.person(store, person)
         return person
+
+
+def new_person_community(store: Storage, data: dict, scope: AdminScope) -> str | None:
+    """The community of a new person ``data`` (a loaded ``PersonIn``) after every check a
+    create makes: Forbidden or ValidationFailed otherwise. The roster import's dry run
+    asks the same, so it lists what the write would refuse."""
+    grids = sorted(set(data["grids"]))
+    shop = data.get("shop")
+    row = store.directory.shop(shop) if shop is not None else None
+    scope.check_grant(data["role"], grids, row)
+    community = _community_of(store, grids, data["role"])
+    if shop is not None:
+        if row is None:
+            raise ValidationFailed(fields={"shop": ["no such shop"]})
+        if community is not None and community != row["community"]:
+            raise ValidationFailed(fields={"grids": ["must lie in the shop's community"]})
+        community = row["community"]
+    return community
+
+
+def new_grids_community(store: Storage, person: dict, grids: list[str],
+                        scope: AdminScope) -> str | None:
+    """The community ``person`` would have with ``grids`` after every check a PATCH of
+    their grids makes (as ``new_person_community``)."""
+    scope.check_grant(person["role"], grids, None)
+    community = _community_of(store, grids, person["role"])
+    if person["role"] == "shop" and community not in (None, person["community"]):
+        raise ValidationFailed(fields={"grids": ["must lie in the shop's community"]})
+    return community
 
 
 def patch_person(store: Storage, person_id: str, data: dict, scope: AdminScope) -> dict:
@@ -113,10 +133,7 @@ def patch_person(store: Storage, person_id: str, data: dict, scope: AdminScope) 
         person = scope.managed_person(store, person_id)
         if "grids" in data:
             grids = sorted(set(data["grids"]))
-            scope.check_grant(person["role"], grids, None)
-            community = _community_of(store, grids, person["role"])
-            if person["role"] == "shop" and community not in (None, person["community"]):
-                raise ValidationFailed(fields={"grids": ["must lie in the shop's community"]})
+            community = new_grids_community(store, person, grids, scope)
             store.directory.set_grids(person_id, grids)
             if person["role"] != "shop":
                 store.directory.update_person(person_id, community=community)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +30,13 @@ from sync.merge import merge
 from sync.parse import parse_change
 
 from .. import clock
-from ..errors import ApiError, IdReused, ValidationFailed
+from ..errors import ApiError, Forbidden, IdReused, ValidationFailed
 from ..storage import Storage
 from ..storage.records import Placement, RecordWrite
 from . import directory
 from .admin_scope import AdminScope, admin_scope
 from .moves import household_moved
-from .xlsx_rows import NotXlsx, TooLarge, Workbook
+from .xlsx_rows import Formula, NotXlsx, TooLarge, Workbook
 
 NAMESPACE = uuid.UUID("5b0f5a2e-6a43-4c38-9d0c-2f1d1c9e7a11")
 BATCH = 2000
@@ -92,6 +92,8 @@ def cell_text(value: Any) -> str:
     """A cell as text: numbers without a trailing .0 (phone numbers come as numbers)."""
     if value is None:
         return ""
+    if isinstance(value, Formula):
+        return value  # kept apart from text: ``_values_only`` reports it
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
@@ -340,18 +342,41 @@ def plan_people(store: Storage, rows: Iterable[tuple[int, dict[str, str]]], plan
             # (not the role of another community's person, an admin or the auditor)
             plan.problems.append(RowProblem("people", number, "id", "id_taken", data["id"]))
             continue
-        if current is None:
-            plan.counts["new"] += 1
-        elif current["role"] != data["role"] or current["shop"] != data.get("shop"):
+        if current is not None and (current["role"] != data["role"]
+                                    or current["shop"] != data.get("shop")):
             plan.problems.append(RowProblem("people", number, "role", "role_fixed",
                                             current["role"]))
             continue
+        refused = _refused(store, number, data, current, scope)
+        if refused:
+            plan.problems.extend(refused)
+            continue
+        if current is None:
+            plan.counts["new"] += 1
         elif current["name"] == data["name"] and current["grids"] == sorted(set(data["grids"])):
             plan.counts["unchanged"] += 1
             continue
         else:
             plan.counts["changed"] += 1
         plan.people.append({"row": number, "data": data, "exists": current is not None})
+
+
+def _refused(store: Storage, number: int, data: dict, current: dict | None,
+             scope: AdminScope) -> list[RowProblem]:
+    """What the write would refuse in this row, by the directory's own checks (a scoped
+    admin's new administrator, another community's shop or grids, grids of two
+    communities): ``rule`` problems carry the service's message."""
+    try:
+        if current is None:
+            directory.new_person_community(store, data, scope)
+        elif sorted(set(data["grids"])) != current["grids"]:
+            directory.new_grids_community(store, current, data["grids"], scope)
+    except Forbidden:
+        return [RowProblem("people", number, "role", "admin_only", data["role"])]
+    except ValidationFailed as exc:
+        return [RowProblem("people", number, name, "rule", str(messages[0]))
+                for name, messages in (exc.fields or {"": [exc.message]}).items()]
+    return []
 
 
 def apply_people(store: Storage, items: list[dict], scope: AdminScope
@@ -377,6 +402,20 @@ def apply_people(store: Storage, items: list[dict], scope: AdminScope
 # --- the whole file ------------------------------------------------------------
 
 
+def _values_only(sheet: str, rows: Iterable[tuple[int, dict[str, str]]], plan: Plan
+                 ) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows without a formula saved without its value; those are counted and
+    reported here (read as empty, they gave "not allowed: “”")."""
+    for number, row in rows:
+        formulas = [RowProblem(sheet, number, name, "formula", value[:50])
+                    for name, value in row.items() if isinstance(value, Formula)]
+        if formulas:
+            plan.counts["rows"] += 1
+            plan.problems.extend(formulas)
+        else:
+            yield number, row
+
+
 def plan(store: Storage, data: bytes, by: str) -> Plan:
     """The dry run over both sheets (people first: households may name their grids), as
     the admin ``by`` may import it (their grids, shops and people only)."""
@@ -385,8 +424,10 @@ def plan(store: Storage, data: bytes, by: str) -> Plan:
     out = Plan()
     try:
         with store.snapshot():
-            plan_people(store, read_rows(book, "people"), out, scope)
-            plan_households(store, read_rows(book, "households"), out, scope)
+            plan_people(store, _values_only("people", read_rows(book, "people"), out), out,
+                        scope)
+            plan_households(store, _values_only("households", read_rows(book, "households"),
+                                                out), out, scope)
     finally:
         book.close()
     out.counts["bad"] = out.bad_rows()

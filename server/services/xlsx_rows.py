@@ -11,7 +11,8 @@ with one cell at XFD1048576 makes it ask for 512 GB and abort the process, so it
 not fit for files from the web.
 
 What it gives is what openpyxl gives with ``data_only=True``: the cached value of a
-formula, numbers as ``int`` or ``float``, ``True``/``False``, error codes as text
+formula (a formula saved without one: its text as a ``Formula``, where openpyxl gives
+None), numbers as ``int`` or ``float``, ``True``/``False``, error codes as text
 ("#N/A"), dates (a number in a date format, from styles.xml) as ``datetime``; shared
 and inline strings without their phonetic guides. Cells are keyed by column index
 (0-based) and only the columns asked for are kept, so a cell far to the right costs
@@ -42,6 +43,11 @@ MAX_STRINGS = 4_000_000      # shared strings: two full sheets of 200,000 rows, 
 MAX_SHEETS = 1_000           # sheets (and relationships) one workbook may name
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _INTEGER = re.compile(r"-?\d{1,15}")
+
+
+class Formula(str):
+    """A formula cell saved without its value (a file written by a program, not by
+    Excel): the formula's text, "=" first, so it is not read as an empty cell."""
 
 
 class NotXlsx(ValueError):
@@ -287,13 +293,14 @@ class _Strings(_Expat):
 class _Sheet(_Expat):
     """A worksheet's rows as they are parsed: ``take()`` the ones finished so far."""
 
-    NAMES = ("row", "c", "v", "t", "rPh")
-    ROW = C = V = T = RPH = ""
+    NAMES = ("row", "c", "v", "t", "rPh", "f")
+    ROW = C = V = T = RPH = F = ""
 
     def __init__(self, columns: int, strings: list[str], dates: set[int]):
         super().__init__()
         self.columns, self.strings, self.dates = columns, strings, dates
         self.number, self.column, self.kind, self.style = 0, -1, "n", 0
+        self.formula: str | None = None
         self.values: list[Any] = []
         self.done: list[tuple[int, list[Any]]] = []
 
@@ -307,8 +314,9 @@ class _Sheet(_Expat):
             self.column = _column(ref) if ref else self.column + 1
             self.kind = attrs.get("t", "n")
             self.style = int(attrs.get("s") or 0) if self.dates else 0
+            self.formula = None
             self.clear()
-        elif name == self.V or name == self.T:
+        elif name == self.V or name == self.T or name == self.F:
             self.collect = not self.phonetic
         elif name == self.ROW:
             number = attrs.get("r")
@@ -320,10 +328,17 @@ class _Sheet(_Expat):
 
     def end(self, name: str) -> None:
         if name == self.C:
-            if self.buf and 0 <= self.column < self.columns:
-                self.values[self.column] = self._value("".join(self.buf))
+            if 0 <= self.column < self.columns:
+                if self.buf:
+                    self.values[self.column] = self._value("".join(self.buf))
+                elif self.formula is not None:
+                    self.values[self.column] = Formula("=" + self.formula)
         elif name == self.V or name == self.T:
             self.collect = False
+        elif name == self.F:
+            self.collect = False
+            self.formula = "".join(self.buf)
+            self.clear()
         elif name == self.ROW:
             if any(v is not None for v in self.values):
                 self.done.append((self.number, self.values))

@@ -66,6 +66,10 @@ IMPORT_PROBLEMS = {
     "role_fixed": _l("This person exists with another role ({value}); a role cannot change."),
     "id_taken": _l("Someone else already has the id “{value}”; choose another."),
     "refused": _l("Refused by the server (changed by someone else since the check?)."),
+    "admin_only": _l("Only a district-wide administrator can add administrators and auditors "
+                     "or change their grids."),
+    "formula": _l("This cell holds a formula ({value}), not a value: type the value itself "
+                  "(or copy and paste it as values)."),
 }
 #: Roster columns by field, for the problems table.
 IMPORT_COLUMNS = {

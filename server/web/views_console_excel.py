@@ -109,6 +109,8 @@ def _jobs_in_reach(jobs: list[dict]) -> list[dict]:
 
 
 def _problem_text(problem: dict) -> str:
+    if problem["code"] == "rule":  # a directory service's message, as the set-up pages say it
+        return forms.field_errors({"x": problem.get("value", "")})["x"]
     message = labels.IMPORT_PROBLEMS.get(problem["code"], problem["code"])
     return str(message).format(value=problem.get("value", ""))
 

@@ -272,3 +272,33 @@ def test_import_of_an_id_taken_outside_their_community_tells_nothing_more(api, a
         assert f"编号“{pid}”已被别人使用" in page
     for role in ("volunteer", "admin", "auditor", "志愿者", "管理员", "审计"):
         assert f"（{role}）" not in page and f"({role})" not in page
+
+
+def test_import_dry_run_refuses_what_the_write_would(api, app, scoped_web):
+    """B-5: the dry run called a scoped admin's new 管理员 row and another community's
+    shop "new", then the write said "refused by the server (changed by someone else?)".
+    The dry run asks the directory's own rule and lists them, in Chinese; and a formula
+    cell saved without its value is named as a formula, not "not allowed: “”"."""
+    import dataclasses
+
+    from tests.web.test_console_data import roster, upload
+
+    app.extensions["gridsync.settings"] = dataclasses.replace(
+        app.extensions["gridsync.settings"], import_in_request=True)
+    people = [["p-adm", "新管理员", "管理员", "g1", None],
+              ["p-shop", "收银员", "超市", None, "s2"],
+              ["p-f", "=B2&B3", "志愿者", "g1", None],
+              ["p-ok", "好人", "志愿者", "g1", None]]
+    job = upload(scoped_web, roster([], people)).headers["Location"]
+    page = html_of(scoped_web.get(job))
+    assert "只有全区管理员才能添加管理员和审计员" in page
+    assert "没有这个超市。" in page
+    assert "此单元格是公式（=B2&amp;B3），不是值" in page
+    assert "此值不允许" not in page
+    resp = scoped_web.post(job + "/apply", {})
+    assert resp.status_code == 303
+    page = html_of(scoped_web.get(resp.headers["Location"]))
+    assert "服务器拒绝" not in page
+    assert api.ok(api.get("/people/p-ok"))["community"] == "c1"
+    for pid in ("p-adm", "p-shop", "p-f"):
+        assert api.get(f"/people/{pid}").status_code == 404
