@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -56,15 +56,19 @@ APPLIED = ("applied", "conflict")
 """An op's stored statuses once it took effect."""
 
 
-def earn_problems(store: Storage, workers: int = 1) -> Iterator[tuple[int, str]]:
+def earn_problems(store: Storage, workers: int = 1,
+                  progress: Callable[[int], None] = lambda _: None
+                  ) -> Iterator[tuple[int, str]]:
     """(seq, problem) for each earn that does not stand on its evidence, one at most per
-    earn, in (credit, seq) order; the signatures verified on ``workers`` processes."""
+    earn, in (credit, seq) order; the signatures verified on ``workers`` processes, and
+    ``progress`` told how many earns each page checked."""
     audit = _EarnAudit(store)
     for page, signatures in _with_signatures(_pages(store), workers):
         for row, signature in zip(page, signatures, strict=True):
             problem = audit.problem(row, signature)
             if problem is not None:
                 yield int(row["seq"]), problem
+        progress(len(page))
 
 
 def _pages(store: Storage) -> Iterator[list[Any]]:

@@ -95,7 +95,8 @@ def verify_database(path: str, *, workers: int = 2,
                     pinned: Mapping[str, Any] | None = None,
                     saved: Mapping[str, Any] | None = None,
                     saved_where: str = "") -> ChainSummary:
-    """Audit the database at `path`; `start(n)` is told how many entries to expect.
+    """Audit the database at `path`; `start(n)` is told how many steps to expect: the
+    entries, then each earn's evidence (`progress` is told of both).
 
     The anchors (server/services/anchor_audit.py): keys form an endorsement
     chain from `pinned` (else from the first stored key); with the `secret`,
@@ -131,7 +132,7 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
     if anchors.saved is not None:
         anchor_audit.check_saved_checkpoint(anchors.saved, keys, where=anchors.saved_where)
     head_seq, _ = store.ledger.head()
-    start(head_seq)
+    start(head_seq + store.audit.earn_count())  # each earn's evidence is a step too
     failure: AuditFailure | None = None
     summary = None
     reader = EntryReader(path)
@@ -151,7 +152,7 @@ def _audit(store: Any, path: str, workers: int, start: Callable[[int], None],
         anchor_audit.check_extends_saved(store, head_seq, anchors.saved, anchors.saved_where)
     _check_once(store)
     _check_stored_balances(store, summary.balances)
-    _check_causes(store, workers)
+    _check_causes(store, workers, progress)
     anchor_audit.check_stored_tree(store, head_seq)
     _check_device_keys(store)
     return summary
@@ -177,10 +178,10 @@ def _check_stored_balances(store: Any, replayed: dict[str, int]) -> None:
             f"{exc.expected}", seq) from None
 
 
-def _check_causes(store: Any, workers: int) -> None:
+def _check_causes(store: Any, workers: int, progress: Progress) -> None:
     """Every entry with its cause and every cause with its entry: redemptions,
     service logs and the answers remembered for idempotent requests (each earn's
-    evidence signature verified on ``workers`` processes)."""
+    evidence signature verified on ``workers`` processes, a progress step each)."""
     audit = store.audit
     problem = _first(audit.redemption_problems())
     if problem is not None:
@@ -190,7 +191,7 @@ def _check_causes(store: Any, workers: int) -> None:
     if orphan is not None:
         seq, ref = orphan
         raise AuditFailure(f"seq {seq}: redeem entry for {ref} has no redemption row", seq)
-    unsupported = _first(evidence_audit.earn_problems(store, workers))
+    unsupported = _first(evidence_audit.earn_problems(store, workers, progress))
     if unsupported is not None:
         seq, what = unsupported
         raise AuditFailure(f"seq {seq}: {what}", seq)

@@ -379,6 +379,9 @@ class AuditPart(Protocol):
     def first_redeem_without_redemption(self) -> tuple[int, str] | None:
         ...
 
+    def earn_count(self) -> int:
+        ...
+
     def earn_evidence(self, after: tuple[str, int], limit: int) -> list[Any]:
         ...
 

@@ -147,6 +147,12 @@ class LedgerAuditStore:
                ORDER BY e.seq LIMIT 1""", {"prefix": names.prefix(names.REDEMPTION)})
         return None if row is None else (int(row[0]), row[1])
 
+    def earn_count(self) -> int:
+        """How many earn entries there are (the audit's progress counts them)."""
+        # The redundant IN repeats entries_once's WHERE so its partial index is used.
+        return int(self.db.scalar("SELECT count(*) FROM entries WHERE kind IN "
+                                  "('earn', 'redeem', 'reverse') AND kind = 'earn'"))
+
     def earn_evidence(self, after: tuple[str, int], limit: int) -> list[Any]:
         """A page of earns: those after ``after`` (credit, seq) in (credit, seq) order, at
         most ``limit``, each with what it stands on, in one query.

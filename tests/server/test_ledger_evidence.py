@@ -182,3 +182,20 @@ def test_any_page_size_and_workers_name_the_same_first_break(world, api, data_di
     assert result.exit_code == 1
     assert result.stderr.startswith(f"ledger broken: seq 5: earn for service log {logs[4]}: "
                                     "it pays 10, but the log (164 minutes"), result.stderr
+
+
+def test_progress_counts_the_evidence_checked(earned, monkeypatch):
+    """The bar's steps are the entries and then each earn's evidence: it ends full."""
+    import sys
+
+    from server.config import database_target
+    from server.services.ledger_audit import verify_database
+
+    steps: list[tuple[str, int]] = []
+    verify_database(database_target(str(earned.data_dir)), workers=1,
+                    start=lambda n: steps.append(("start", n)),
+                    progress=lambda n: steps.append(("step", n)))
+    assert steps == [("start", 2), ("step", 1), ("step", 1)]
+    monkeypatch.setattr(sys.modules["server.cli.ledger"], "PROGRESS_FROM", 1)
+    result = verify_cli("--data-dir", str(earned.data_dir))
+    assert result.exit_code == 0 and "verifying" in result.stderr
