@@ -155,7 +155,7 @@ class LedgerAuditStore:
 
     def earn_evidence(self, after: tuple[str, int], limit: int) -> list[Any]:
         """A page of earns: those after ``after`` (credit, seq) in (credit, seq) order, at
-        most ``limit``, each with what it stands on, in one query.
+        most ``limit``, each with what it stands on.
 
         Columns: the entry's seq, ref, credit, amount, and its body's evidence and rules;
         the evidence op's row (op, device, status, change as stored: NULL when no op has
@@ -164,6 +164,17 @@ class LedgerAuditStore:
         earn or a missing log). The order is entries_credit's: each volunteer's earns
         come together, in the order the server priced them.
         """
+        credit, seq = after
+        # The rest of this credit's earns, then the next credits': SQLite bounds a row
+        # value's range on the index by its first column only, so `(credit, seq) > (?, ?)`
+        # would scan a volunteer's earlier earns again on every page of theirs.
+        rows = self._earns("e.credit = :credit AND e.seq > :seq", credit, seq, limit)
+        if len(rows) < limit:
+            rows += self._earns("e.credit > :credit", credit, seq, limit - len(rows))
+        return rows
+
+    def _earns(self, where: str, credit: str, seq: int, limit: int) -> list[Any]:
+        """Earns matching ``where`` in (credit, seq) order, joined to their evidence."""
         evidence = self.db.sql.json_text("e.body", "evidence")
         rules = self.db.sql.json_text("e.body", "rules")
         return self.db.query(
@@ -175,9 +186,9 @@ class LedgerAuditStore:
                LEFT JOIN devices d ON d.id = o.device
                LEFT JOIN records r ON r.collection = 'service_logs'
                  AND r.id = substr(e.ref, length(:log) + 1) AND e.ref = :log || r.id
-               WHERE e.kind = 'earn' AND (e.credit, e.seq) > (:credit, :seq)
+               WHERE e.kind = 'earn' AND {where}
                ORDER BY e.credit, e.seq LIMIT :limit""",
-            {"log": names.prefix(names.SERVICE_LOG), "credit": after[0], "seq": after[1],
+            {"log": names.prefix(names.SERVICE_LOG), "credit": credit, "seq": seq,
              "limit": limit})
 
     def first_earn_without_log(self) -> tuple[int, str] | None:

@@ -199,3 +199,23 @@ def test_progress_counts_the_evidence_checked(earned, monkeypatch):
     monkeypatch.setattr(sys.modules["server.cli.ledger"], "PROGRESS_FROM", 1)
     result = verify_cli("--data-dir", str(earned.data_dir))
     assert result.exit_code == 0 and "verifying" in result.stderr
+
+
+def test_each_page_of_earns_starts_where_the_last_ended(tmp_path):
+    """A page goes on from (credit, seq) through entries_credit, on both columns: with a
+    row value, `(credit, seq) > (?, ?)`, SQLite bounds the index by credit alone and would
+    read a volunteer's earlier earns again on every page of theirs. The plan shows it."""
+    from server.storage import open_storage
+
+    store = open_storage(str(tmp_path / "plan.db"))
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        store.audit.earn_evidence(("volunteer:v1", 5), 10)
+        plans = [[row[3] for row in store.db.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+                 for sql in statements if "FROM entries e" in sql]
+    finally:
+        store.close()
+    assert [steps[0] for steps in plans] == [
+        "SEARCH e USING INDEX entries_credit (credit=? AND seq>?)",
+        "SEARCH e USING INDEX entries_credit (credit>?)"], plans
