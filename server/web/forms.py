@@ -15,7 +15,9 @@ from typing import Any
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
+
+from sync.wire import MAX_SAFE_INT, TOO_BIG
 
 from ..errors import ApiError
 
@@ -58,11 +60,36 @@ _PATTERNS = [
     (re.compile(r"^must match"), _l("Use 1 to 64 letters a-z, digits, - or _ (no spaces).")),
     (re.compile(r"^no such grid"), _l("There is no such grid.")),
     (re.compile(r"^a (worker|volunteer) needs at least one grid"), _l("Choose at least one grid.")),
-    (re.compile(r"^Must be greater than or equal to"), None),
     (re.compile(r"^Length must be between 1 and"),
      _l("Please fill this in (at most 200 characters).")),
     (re.compile(r"^Length must be between"), _l("Too many.")),
 ]
+
+
+_AT_LEAST = re.compile(r"^Must be greater than or equal to (-?\d+)(?: and less than or equal "
+                       r"to (-?\d+))?\.$")
+
+
+def _range_text(low: int | None, high: int | None) -> str:
+    """The whole numbers a field allows, as people read them (1,000 not 1000)."""
+    shown = {"low": "" if low is None else format(low, ","),
+             "high": "" if high is None else format(high, ",")}
+    if low is not None and high is not None:
+        return str(_l("Enter a whole number from %(low)s to %(high)s.", **shown))
+    if low is not None:
+        return str(_l("Enter a whole number of at least %(low)s.", **shown))
+    return str(_l("Enter a whole number of at most %(high)s.", **shown))
+
+
+def _field_range(field: Any) -> tuple[int, int]:
+    """The range a schema's integer field allows: its Range validators within the
+    largest whole number the wire carries."""
+    low, high = -MAX_SAFE_INT, MAX_SAFE_INT
+    for check in getattr(field, "validators", []):
+        if isinstance(check, validate.Range):
+            low = max(low, check.min) if check.min is not None else low
+            high = min(high, check.max) if check.max is not None else high
+    return low, high
 
 
 def _message(raw: Any) -> str:
@@ -76,11 +103,13 @@ def _message(raw: Any) -> str:
     text = str(raw)
     if text in _EXACT:
         return str(_EXACT[text])
+    bound = _AT_LEAST.match(text)
+    if bound:
+        return _range_text(int(bound[1]), int(bound[2]) if bound[2] else None)
+    if text == TOO_BIG:
+        return _range_text(-MAX_SAFE_INT, MAX_SAFE_INT)
     for pattern, message in _PATTERNS:
-        found = pattern.match(text)
-        if found:
-            if message is None:
-                return str(_l("Enter a number in the allowed range."))
+        if pattern.match(text):
             return str(message)
     return text
 
@@ -99,7 +128,11 @@ def load(schema: Schema, data: dict) -> tuple[dict | None, dict[str, str]]:
         return schema.load(data), {}
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return None, field_errors(messages)
+        errors = field_errors(messages)
+        for name, raw in messages.items():  # too big for the wire: say the field's own range
+            if isinstance(raw, list) and raw[:1] == [TOO_BIG] and name in schema.fields:
+                errors[str(name)] = _range_text(*_field_range(schema.fields[name]))
+        return None, errors
 
 
 def service_errors(exc: ApiError) -> dict[str, str]:
@@ -117,7 +150,7 @@ def text(name: str, limit: int = 200) -> str:
 def whole_number(name: str) -> int | str:
     """A posted number as an int when it is one (else the text, for the schema to refuse)."""
     raw = text(name, 30).replace(",", "").replace("，", "")
-    return int(raw) if re.fullmatch(r"-?[0-9]{1,16}", raw) else raw
+    return int(raw) if re.fullmatch(r"-?[0-9]+", raw) else raw  # too big: the schema says
 
 
 def new_id(prefix: str) -> str:

@@ -236,7 +236,7 @@ def test_rules_page_edits_case_categories_and_points(office, api, data_dir):
     assert office.post("/admin/rules", bad, page="/admin/rules").status_code == 400
     assert errors(office.last_html) == [
         "请用1到64个字母、数字、- 或 _（不含空格）。", "此分类重复了。", "请填写（最多200个字）。",
-        "请输入允许范围内的数字。"]
+        "请输入 0 到 100,000 之间的整数。"]
     assert db_dump(data_dir) == before
 
 
@@ -299,3 +299,21 @@ def test_rules_rows_without_a_code_get_one_made_up(office, api):
                                                                "name": "助老服务"}
     [(cat, name)] = rules["case_categories"].items()
     assert re.fullmatch(r"cat-[0-9a-f]{8}", cat) and name == "路灯照明"
+
+
+def test_numbers_too_big_or_too_small_say_the_allowed_range(office, api, data_dir):
+    """B-6: a price or stock too big for the field got "enter a whole number"; each
+    number field now says the range it allows."""
+    office.get("/admin/shops/s1")
+    before = db_dump(data_dir)
+    resp = office.post("/admin/shops/s1/items", {"name": "大米", "sku": "rice",
+                                                 "price": "99999999999999999999",
+                                                 "stock": "9,007,199,254,740,992"},
+                       page="/admin/shops/s1")
+    assert resp.status_code == 400
+    assert errors(office.last_html) == ["请输入 1 到 9,007,199,254,740,991 之间的整数。",
+                                        "请输入 0 到 9,007,199,254,740,991 之间的整数。"]
+    office.post("/admin/shops/s1/items", {"name": "大米", "sku": "rice", "price": "0",
+                                          "stock": "-1"}, page="/admin/shops/s1")
+    assert errors(office.last_html) == ["请输入不小于 1 的整数。", "请输入不小于 0 的整数。"]
+    assert db_dump(data_dir) == before
