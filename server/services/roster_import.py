@@ -453,7 +453,7 @@ def apply(store: Storage, planned: Plan, by: str,
 
 TEMPLATE_HELP = [
     "住户导入说明 / How to fill in this roster",
-    "“住户”表：每行一户。户编号（可空，空时按地址识别同一户）、网格（网格编号或名称）必填其一：网格必填；地址或户编号必填。",
+    "“住户”表：每行一户。网格（填网格编号或名称）必填；户编号和地址至少填一个（户编号空着时，按地址识别同一户）。",
     "Households: one per row. 网格 (grid id or name) is required, and 户编号 or 地址.",
     "人数填整数；标签用逗号或顿号分隔，例如：独居老人、低保。空格子不会清除已有内容。",
     "Members is a whole number; tags are separated by commas. Blank cells change nothing.",

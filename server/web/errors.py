@@ -13,6 +13,7 @@ from flask import Response, g, make_response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from ..config import settings
 from ..errors import ApiError, ValidationFailed
 from ..storage import BackendError
 from ..storage.errors import UNSTORABLE
@@ -132,8 +133,11 @@ def _http_error(exc: HTTPException) -> Response:
         # A form page opened by address (GET on a POST-only URL): go to the start.
         return make_response("", 303, {"Location": url_for("web.home")})
     if code == 413:
-        return error_page(PageError(_l("That was too much data to send. Nothing was changed."),
-                                    status=413))
+        limit = f"{settings().max_body_bytes / (1 << 20):g}"
+        return error_page(PageError(_l(
+            "That was too much data to send: at most %(mb)s MB at a time. Nothing was changed. "
+            "Split the file into smaller ones (fewer rows in each) and send them one by one.",
+            mb=limit), status=413))
     cls = _BY_STATUS.get(code)
     return error_page(cls() if cls else PageError(status=code if code >= 400 else 400))
 

@@ -39,6 +39,13 @@ def home() -> Any:
     return redirect(home_url(me.role if me else None))
 
 
+@bp.route("/favicon.ico")
+def favicon() -> Any:
+    """No icon, said without an error: browsers ask on every page, and a 404 there is
+    an error in the console of every page."""
+    return "", 204
+
+
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
