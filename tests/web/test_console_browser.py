@@ -97,20 +97,25 @@ def test_a_community_from_nothing_then_roster_visits_and_excel(browser, fresh, t
     page.wait_for_url(site + "/admin/dashboard")
     shots(page, "dashboard-empty")
 
-    # Grids: a community, two grids, one grid inside another.
+    # Grids: a community, two grids, one grid inside another; one renamed after a typo.
     page.goto(site + "/admin/grids")
+    add = "form[action='/admin/grids']"
     for name, parent, gid in (("幸福社区", "", "xingfu"), ("第一网格", "xingfu", "xf-1"),
-                              ("第二网格", "xingfu", "xf-2"), ("一网格东片", "xf-1", "xf-1e")):
-        page.fill("input[name=name]", name)
+                              ("第二网隔", "xingfu", "xf-2"), ("一网格东片", "xf-1", "xf-1e")):
+        page.fill(f"{add} input[name=name]", name)
         page.select_option("select[name=parent]", parent)
-        page.fill("input[name=id]", gid)
-        submit(page, "form[action='/admin/grids']")
-    page.fill("input[name=name]", "")                       # refused in place
-    page.fill("input[name=id]", "bad id")
+        page.fill(f"{add} input[name=id]", gid)
+        submit(page, add)
+    page.fill(f"{add} input[name=name]", "")                # refused in place
+    page.fill(f"{add} input[name=id]", "bad id")
     page.evaluate("document.querySelector(\"form[action='/admin/grids']\").noValidate = true")
-    submit(page, "form[action='/admin/grids']")
-    assert "请用1到64个字母" in page.inner_text("form[action='/admin/grids']")
+    submit(page, add)
+    assert "请用1到64个字母" in page.inner_text(add)
     assert page.locator("#grid-tree li").count() == 4
+    page.click("#grid-xf-2 details.rename summary")
+    page.fill("#grid-xf-2 input[name=name]", "第二网格")
+    submit(page, "#grid-xf-2 form")
+    assert page.inner_text("#grid-xf-2 strong") == "第二网格"
     shots(page, "grids")
 
     # People: a worker, a second worker (the verifier), a volunteer.
