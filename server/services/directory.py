@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from flask import current_app
 
@@ -256,11 +258,22 @@ def new_sku(store: Storage, shop: str) -> str:
     return f"item-{n:04d}"
 
 
+@cache
+def _named_zones() -> frozenset[str]:
+    """IANA zone names this machine knows, without the files that are not zones of a
+    place: ``localtime`` (whatever this server's clock is set to, so the points a day
+    would follow the machine) and ``Factory``."""
+    return frozenset(available_timezones() - {"localtime", "Factory"})
+
+
 def put_rules(store: Storage, data: dict) -> dict:
     try:
-        local_date("2026-01-01T00:00:00Z", data["timezone"])  # a known time zone?
+        local_date("2026-01-01T00:00:00Z", data["timezone"])  # a zone this gridsync can use
     except LedgerError:
         raise ValidationFailed(fields={"timezone": ["unknown time zone"]}) from None
+    zones = _named_zones()  # empty without a zone database: Asia/Shanghai, fixed, only
+    if zones and data["timezone"] not in zones:
+        raise ValidationFailed(fields={"timezone": ["unknown time zone"]})
     digest = rules_hash(data)
     with store.transaction():
         store.directory.put_rules(data, digest, clock.iso())

@@ -57,6 +57,11 @@ BAD_GRIDS = [
     ({"id": "c9", "name": "", "parent": None}, "name"),
     ({"id": "c9", "name": "n" * 201, "parent": None}, "name"),
     ({"id": "c9", "name": 1.0, "parent": None}, "name"),
+    ({"id": "c9", "name": "a\x1b[31mb", "parent": None}, "name"),     # a terminal escape
+    ({"id": "c9", "name": "\u202e网格", "parent": None}, "name"),      # bidi override
+    ({"id": "c9", "name": "网\u200b格", "parent": None}, "name"),      # zero width
+    ({"id": "c9", "name": "网格\n", "parent": None}, "name"),
+    ({"id": "c9", "name": "\x85", "parent": None}, "name"),           # C1
     ({"id": "c9", "name": "n", "parent": "nowhere"}, "parent"),
     ({"id": "c9", "name": "n", "parent": "bad id!"}, "parent"),
     ({"id": "c9", "name": "n", "parent": False}, "parent"),
@@ -104,6 +109,7 @@ def test_create_and_list_shops(api, world):
     ({"id": "s9", "name": "x"}, "community"),
     ({"id": "s 9", "name": "x", "community": "c1"}, "id"),
     ({"id": "s9", "community": "c1"}, "name"),
+    ({"id": "s9", "name": "\u2066超市", "community": "c1"}, "name"),
     ({"id": "s9", "name": "x", "community": "c1", "account": "shop:s9"}, "account"),
 ])
 def test_shop_validation(shared_world, body, field):
@@ -235,6 +241,9 @@ def test_rules_before_any_put_are_404(api):
     ({**RULES, "daily_cap": -1}, "daily_cap"),
     ({**RULES, "timezone": "Mars/Olympus"}, "timezone"),
     ({**RULES, "timezone": ""}, "timezone"),
+    ({**RULES, "timezone": "localtime"}, "timezone"),   # the server's clock, not a place
+    ({**RULES, "timezone": "Factory"}, "timezone"),
+    ({**RULES, "timezone": "posix/Asia/Shanghai"}, "timezone"),
     ({**RULES, "version": 2}, "version"),
     ({"activities": {}, "timezone": "UTC"}, "daily_cap"),
     ({"daily_cap": None, "timezone": "UTC"}, "activities"),
