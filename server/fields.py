@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import fields, validate
@@ -20,6 +21,17 @@ def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
         **kwargs)
 
 
+#: What a name (of a person, grid, shop, item, activity or case category) may not hold:
+#: control characters (C0, DEL, C1: a terminal escape in a name reached the logs and
+#: Excel), zero-width characters and bidirectional overrides (a name that reads one way
+#: and sorts, searches and compares as another).
+NOT_IN_NAMES = "Must not contain control or invisible formatting characters."
+_VISIBLE_ONLY = re.compile(
+    "[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]*\\Z")
+
+
 def Name(**kwargs: Any) -> fields.String:  # noqa: N802
-    """A human-readable name: 1-200 characters."""
-    return fields.String(validate=validate.Length(min=1, max=200), **kwargs)
+    """A human-readable name: 1-200 characters, none of them invisible."""
+    return fields.String(validate=[validate.Length(min=1, max=200),
+                                   validate.Regexp(_VISIBLE_ONLY, error=NOT_IN_NAMES)],
+                         **kwargs)

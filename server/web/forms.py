@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError, validate
 from sync.wire import MAX_SAFE_INT, TOO_BIG
 
 from ..errors import ApiError
+from ..fields import NOT_IN_NAMES
 
 #: Messages from the schemas and services, as people should read them.
 _EXACT = {
@@ -45,6 +46,8 @@ _EXACT = {
     "required for role shop": _l("Shop staff need a shop."),
     "only for role shop": _l("Only shop staff belong to a shop."),
     "unknown time zone": _l("Unknown time zone (for example Asia/Shanghai)."),
+    NOT_IN_NAMES: _l("A name cannot hold control characters or invisible formatting "
+                     "characters (they may come with pasted text: type it again)."),
     "admins and auditors do not enrol devices": _l(
         "Administrators and auditors do not enrol phones."),
     "Longer than maximum length 500.": _l("Too many."),

@@ -53,6 +53,10 @@ def test_refused_grid_forms_say_why_and_change_nothing(office, data_dir):
     assert resp.status_code == 409 and errors(office.last_html) == ["已有相同编号的网格。"]
     resp = office.post("/admin/grids", {"name": "x", "parent": "nope"}, page="/admin/grids")
     assert resp.status_code == 400 and "没有这个网格。" in errors(office.last_html)
+    resp = office.post("/admin/grids", {"name": "\u202e第一网格", "parent": "c1"},
+                       page="/admin/grids")
+    assert resp.status_code == 400 and errors(office.last_html) == [
+        "名称里不能有控制字符或看不见的格式字符（多半是粘贴带进来的，请重新输入）。"]
     assert db_dump(data_dir) == before
 
 
