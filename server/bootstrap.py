@@ -37,7 +37,7 @@ def initialise(data_dir: str, database_url: str | None = None) -> dict:
         key_id = create_key(store, data_dir)
         with store.transaction():
             if store.directory.person(ADMIN_ID) is None:
-                store.directory.add_person(id=ADMIN_ID, name="Administrator", role="admin",
+                store.directory.add_person(id=ADMIN_ID, name="管理员", role="admin",
                                            grids=[], shop=None, community=None, at=clock.iso())
         token_id, token = issue_token(store, ADMIN_ID)
         public_key = store.ledger.keys()[0]["public_key"]

@@ -61,7 +61,9 @@ def test_init_json(fresh):
     data = json.loads(out.output)
     assert data["initialised"] is True and data["admin_person"] == "admin"
     assert data["key_id"] == "k1" and data["token"].startswith(data["token_id"] + ".")
-    assert api_for(fresh, data["token"]).get("/grids").status_code == 200
+    admin = api_for(fresh, data["token"])
+    assert admin.get("/grids").status_code == 200
+    assert admin.ok(admin.get("/people/admin"))["name"] == "管理员"   # read on every page
     again = json.loads(run("init", "--data-dir", fresh, "--json").output)
     assert again["initialised"] is False and "token" not in again
 

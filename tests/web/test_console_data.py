@@ -198,6 +198,8 @@ def test_import_dry_run_lists_every_problem_then_writes_good_rows_once(office, i
     assert "新增 0，修改 0，无变化 3" in text(office.get(again))
     assert 'id="nothing-to-do"' in office.last_html
     assert db_dump(data_dir, skip=("rate_limits", "import_jobs")) == settled
+    recent = text(office.get("/admin/excel"))     # each import's state in words
+    assert "· 已导入" in recent and "· 已检查，尚未导入" in recent and "· done" not in recent
 
 
 def test_reimport_over_a_phone_edit_keeps_the_phone_value_as_a_conflict(office, in_request,
