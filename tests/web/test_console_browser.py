@@ -282,3 +282,35 @@ def test_a_community_from_nothing_then_roster_visits_and_excel(browser, fresh, t
     page.emulate_media(media="screen")
     page.screenshot(path=str(ARTIFACTS / "console-cards-zh_CN-desktop.png"), full_page=True)
     context.close()
+
+
+def test_a_long_name_without_spaces_wraps_instead_of_widening_pages(browser, fresh):
+    """A name with no break opportunity (Latin letters, no spaces) made the dashboard and
+    the people pages 1,900-2,200 px wide (review finding B-7). Runs after the community
+    test above, on the same server: it adds a community of its own."""
+    import urllib.request
+
+    site, long_name = fresh["url"], "Wangxiaohongdemingzi" * 8
+    for path, body in (("/api/v1/grids", {"id": "long-c", "name": long_name, "parent": None}),
+                       ("/api/v1/people", {"id": "long-v", "name": long_name,
+                                           "role": "volunteer", "grids": ["long-c"]})):
+        request = urllib.request.Request(site + path, data=json.dumps(body).encode(),
+                                         method="POST", headers={
+                                             "Authorization": "Bearer " + fresh["token"],
+                                             "Content-Type": "application/json"})
+        assert urllib.request.urlopen(request, timeout=30).status == 201
+    context = browser.new_context(viewport={"width": DESKTOP, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(site + "/admin")
+    page.click("details summary")
+    page.fill("input[name=token]", fresh["token"])
+    page.click("form[action='/login/token'] button")
+    page.wait_for_url(site + "/admin/dashboard")
+    for path in ("/admin/dashboard", "/admin/people?state=all", "/admin/people/long-v",
+                 "/admin/grids"):
+        page.goto(site + path)
+        for width in (DESKTOP, PHONE):
+            page.set_viewport_size({"width": width, "height": 800})
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"{path} is {scroll}px wide at {width}px"
+    context.close()
