@@ -30,6 +30,8 @@ def create_grid(store: Storage, data: dict, scope: AdminScope) -> dict:
             scope.require_district("creates a community")
         elif not scope.grid(data["parent"]) or store.directory.grid(data["parent"]) is None:
             raise ValidationFailed(fields={"parent": ["no such grid"]})
+        if store.directory.grid(data["id"]) is not None:  # reused whatever the body says
+            raise IdReused(f"grid {data['id']!r} already exists")
         _name_free(store, data["parent"], data["name"])
         try:
             return store.directory.add_grid(at=clock.iso(), **data)
