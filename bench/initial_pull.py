@@ -30,17 +30,29 @@ Prints, per limit:
   the peak summed PSS of the arbiter and workers sampled during the pulls
   (RSS summed over forked workers would count shared pages twice).
 
-What bounds the figure (in-process CPU split, pages of 500 against 5,000 over the
-same 50,000 records): the bound reads a record in about 2.2 us (its rows chosen from
-the indexes, then each read by rowid: seq and stored view); serving it adds about
-1 us of gzip a record (zlib-ng level 5, ``server.body.COMPRESS_LEVEL``) and a fixed
-cost a page: about 1-1.5 ms in the app (Flask, auth, scope, cursor, the pull's own
-statements, the request log) and about as much again in gunicorn and TCP (a sync
-worker takes a new connection a request). Pages of 500 pay that fixed cost a hundred
-times, more than twice the CPU of reading the records, so their ratio stays near 0.3
-(0.25-0.28 at load 5-8) however fast the read; a faster read raises the rate and
-lowers this ratio, as the bound is that read. gzip's share alone leaves pages of 500
-at most about 0.68.
+What bounds the figure (bench/worker_split.py: a ``process_time`` meter inside the
+gunicorn worker, pages of 500 of this grid; load 2-10): a page of 500 costs the
+worker 3.0-4.5 ms of CPU. Reading its records is 1.0-1.2 ms of it (the bound reads a
+record in about 2.2 us: its rows chosen from the indexes, then each read by rowid,
+seq and stored view) and their gzip (zlib-ng level 5, ``server.body.COMPRESS_LEVEL``)
+0.53-0.83 ms; the rest is the page's fixed cost, 1.8-2.4 ms: gunicorn 0.5-0.7 ms
+(parsing the request 0.11-0.18, writing headers and body 0.07-0.10, the environ and
+closing the socket 0.04-0.06 each, its loop and accept 0.12-0.25: a sync worker takes
+a new connection a request), Flask's own steps about 0.4, the app's hooks 0.22-0.26
+(the request log line 0.12-0.15, metrics, request id, body length), request parsing
+(body, JSON, the request schema) 0.17-0.18, the cursor 0.14-0.18, auth and scope
+0.2-0.4 with their statements, the pull's own Python 0.14-0.22. About a quarter of
+the fixed cost is gunicorn and TCP, not half as first estimated; the rest is the app
+in dozens of pieces of 10-150 us, each run cold after the page's megabyte of reads
+and compression (a request log line: 20 us in a loop, 120-150 us here). A trivial
+request (GET /health) costs a gunicorn worker 0.6-0.8 ms here.
+
+The target (0.6) allows a page 1/0.6 of its read, 1.7-2.0 ms: the read and its gzip
+alone take 1.55-2.0 ms, so no HTTP path on this stack reaches it while pages are
+gzipped at level 5 (gzip's share alone leaves pages of 500 at most about 0.68), and
+pages of 500, which pay the fixed cost a hundred times, stay near 0.3 (0.25-0.3 at
+load 2-8) however fast the read: a faster read raises the rate and lowers this ratio,
+as the bound is that read.
 
 Usage: python bench/initial_pull.py [--households 50000] [--limits 5000,500] [--repeats 7]
 """

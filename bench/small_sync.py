@@ -42,6 +42,19 @@ checks, merges and writes of 10 changes, JSON and gzip) is 2-3 ms more,
 spread over dozens of pieces of 0.05-0.35 ms; code that runs once a request
 runs cold (a request log line: 79 µs after a sync, 19 µs in a loop).
 
+The figure leaves out what gunicorn adds, and what a worker pays when others write:
+bench/worker_split.py meters the same sync inside a gunicorn sync worker, a colleague
+writing through another connection between two syncs. There it costs the worker
+6-7 ms (load 4-10): gunicorn's own share 0.87-0.90 ms (parsing the request about 0.2,
+its loop and accept 0.3, writing 0.11, closing the socket, select and the environ
+0.06-0.07 each), and its SQL about twice what it is here, as another connection's
+commit leaves the worker's page cache stale and SQLite reads each page again (a
+memory-mapped database file, ``PRAGMA mmap_size``, took the pull's SQL from 0.55 to
+0.31 ms there; not taken: it would bill the mapped file to the workers' RSS, and a
+read error becomes a SIGBUS that kills the worker), plus the WAL checkpoint after a
+response, about 0.3 ms a sync when spread over the syncs (it copies the colleague's
+pages too). A trivial request (GET /health) costs a gunicorn worker 0.6-0.8 ms.
+
     .venv/bin/python bench/small_sync.py [--households 5000] [--syncs 60]
 """
 
