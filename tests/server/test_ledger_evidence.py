@@ -219,3 +219,46 @@ def test_each_page_of_earns_starts_where_the_last_ended(tmp_path):
     assert [steps[0] for steps in plans] == [
         "SEARCH e USING INDEX entries_credit (credit=? AND seq>?)",
         "SEARCH e USING INDEX entries_credit (credit>?)"], plans
+
+
+@pytest.mark.parametrize("sql, what", [
+    ("UPDATE ops SET status = 'rejected' WHERE op = :op",
+     "evidence op {op} was rejected, not applied"),
+    ("UPDATE ops SET device = 'dev_gone' WHERE op = :op",
+     "evidence op {op} was sent by device dev_gone, which is not registered"),
+    ("UPDATE ops SET change = 'not json' WHERE op = :op",
+     "evidence op {op}'s stored change is not JSON"),
+    ("UPDATE records SET state = replace(state, '\"activity\":\"elderly_care\"', "
+     "'\"activity\":\"chess\"') WHERE id = :log",
+     "the log cannot be priced under its rules {rules}…: activity 'chess' is not in the rules"),
+    ("UPDATE records SET state = replace(state, '\"minutes\":{', '\"minutes\":7,\"x\":{') "
+     "WHERE id = :log", "the log's stored meta does not say who wrote its fields"),
+], ids=["not applied", "unregistered device", "change not JSON", "unpriced activity",
+        "meta unreadable"])
+def test_each_way_evidence_or_its_log_cannot_stand(earned, sql, what):
+    names = {"op": earned.op, "log": earned.log}
+    tamper(earned.data_dir, sql.replace(":op", "?").replace(":log", "?"),
+           (names["op"] if ":op" in sql else names["log"],))
+    assert broken(earned.data_dir) == (
+        f"ledger broken: seq 1: earn for service log {earned.log}: "
+        + what.format(op=earned.op, rules=earned.rules[:12]))
+
+
+def test_an_earn_naming_no_evidence(earned, app):
+    """An earn the server signed without evidence (as a bug might): nothing backs it."""
+    from server.config import database_target
+    from server.keystore import Signer
+    from server.services.ledger_append import append
+    from server.storage import open_storage
+
+    log = earned.w1.change("service_logs", {"volunteer": "v1", "activity": "elderly_care",
+                                            "started_at": "2026-11-27T02:00:00Z",
+                                            "minutes": 60})
+    assert earned.w1.sync([log])["results"][0]["status"] == "applied"
+    store = open_storage(database_target(str(earned.data_dir)))
+    with store.transaction():
+        append(store, Signer(str(earned.data_dir)), kind="earn", debit="issuance:c1",
+               credit="volunteer:v1", amount=10, ref=f"service_log:{log['id']}")
+    store.close()
+    assert broken(earned.data_dir) == (
+        f"ledger broken: seq 2: earn for service log {log['id']} names no evidence")
