@@ -21,16 +21,25 @@ initial_pull.py. Printed under it, the server's CPU a record for each pull
 (gunicorn's processes, from /proc): the rest of the wall time is the client's
 (gunzip, JSON parsing) and the network's.
 
-What bounds case_sync_10k: a case's row (its state, with a stamp for each of its 20
-fields, 2.2 KB, and its view, 540 B) fills one 4 KB SQLite page, where two
-households share one, so reading a case's view reads a page of its own: about
-2.5 us a case against 1.9 us a household in-process. The views are 1.7x a
-household's bytes, but compress better (the client's gunzip costs less a case); the
-rest of a page (gzip, auth, cursor, HTTP) costs both alike. Server CPU a record came
-to about 10.5 us a case against 8.1-8.7 us a household at load 7-9 (ratio 0.78-0.81
-per server CPU second); the wall-clock rounds of that run spread from 0.23 to 1.58.
-Reading the views from a table of their own, keyed by seq (dense pages, one lookup),
-would take the page per case away, at a second row written with every version.
+What bounds case_sync_10k: a case's stored state has a stamp for each of its 20 fields
+(2.2 KB) and its view is 1.7x a household's bytes (543 B against 315 B); every field
+of that view is the contract's (docs/protocol.md: server-set fields always present,
+null until set), so the bytes stay. Until migration 17 the views were read from the
+records rows, and a case's row fills a 4 KB SQLite page by itself where two households
+share one: about 2.5 us a case against 1.8 us a household in-process. Read by key from
+a table of their own (``pull_views``, dense pages) they take about 1.5 against 1.2 us,
+and a pull's server CPU a record went, in runs of both versions side by side under
+gunicorn at load 3-5, from 9.7 to 8.3-8.7 us a case and 7.2-7.9 to 6.9-7.3 us a
+household (0.75-0.81 -> 0.83 per server CPU second; pages of 5,000: 6.1 -> 3.5 us a
+case, 3.6 -> 3.1 us a household). The view is moved out of the records row, not
+copied, so writing it costs a new record about 1 us (put_many of 500 households with
+its commit, 73-77 against 71-76 us a household, load 7) and a new version of one 5-7
+us (82-87 against 76-80 us: the old seq's view is deleted), against 1-2.6 us less
+each time a case is pulled and 0.3-0.6 us a household.
+What is left between the two is bytes: gzip costs both about 1 us a record (their
+views compress alike), the client parses 1.7x the JSON a case, and a case's first
+page reads past the households' seqs once. The wall-clock rounds spread widely on a
+busy machine (0.5 to 1.5 in one run), so the figure's median moves by 0.1 run to run.
 
 Usage: python bench/cases.py [--cases 1000000] [--sync 10000]
 """

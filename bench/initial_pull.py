@@ -22,6 +22,10 @@ Prints, per limit:
   client (JSON parsing, gunzip) shares the two cores and runs between the
   pages, and other work on a shared machine stretches the wall clock of both
   sides unevenly;
+- initial_pull_<limit>_gzip: the same value against a bound that also gzips what it
+  read, page by page in pages of ``limit``, as the server gzips its answer (for
+  information, no target): what HTTP, auth, cursor and the app cost beyond the bytes
+  a phone is sent, which a faster read does not move the way it moves the headline;
 - initial_pull_<limit>_wall: the same pull in records per wall second through
   HTTP, client included, against the same bound (no target);
 - initial_pull_<limit>_seconds: the pull's wall time (target < 5 s);
@@ -31,28 +35,34 @@ Prints, per limit:
   (RSS summed over forked workers would count shared pages twice).
 
 What bounds the figure (bench/worker_split.py: a ``process_time`` meter inside the
-gunicorn worker, pages of 500 of this grid; load 2-10): a page of 500 costs the
-worker 3.0-4.5 ms of CPU. Reading its records is 1.0-1.2 ms of it (the bound reads a
-record in about 2.2 us: its rows chosen from the indexes, then each read by rowid,
-seq and stored view) and their gzip (zlib-ng level 5, ``server.body.COMPRESS_LEVEL``)
-0.53-0.83 ms; the rest is the page's fixed cost, 1.8-2.4 ms: gunicorn 0.5-0.7 ms
-(parsing the request 0.11-0.18, writing headers and body 0.07-0.10, the environ and
-closing the socket 0.04-0.06 each, its loop and accept 0.12-0.25: a sync worker takes
-a new connection a request), Flask's own steps about 0.4, the app's hooks 0.22-0.26
-(the request log line 0.12-0.15, metrics, request id, body length), request parsing
-(body, JSON, the request schema) 0.17-0.18, the cursor 0.14-0.18, auth and scope
-0.2-0.4 with their statements, the pull's own Python 0.14-0.22. About a quarter of
-the fixed cost is gunicorn and TCP, not half as first estimated; the rest is the app
-in dozens of pieces of 10-150 us, each run cold after the page's megabyte of reads
-and compression (a request log line: 20 us in a loop, 120-150 us here). A trivial
-request (GET /health) costs a gunicorn worker 0.6-0.8 ms here.
+gunicorn worker, pages of 500 of this grid; load 2-10, measured while the views were
+read from the records rows): a page of 500 costs the worker 3.0-4.5 ms of CPU.
+Reading its records was 1.0-1.2 ms of it (the bound read a record in about 2.2 us
+then; since migration 17 about 1.3 us: its seqs chosen from the indexes, then each
+view read by key from ``pull_views``) and their gzip (zlib-ng level 5,
+``server.body.COMPRESS_LEVEL``) 0.53-0.83 ms; the rest is the page's fixed cost,
+1.8-2.4 ms: gunicorn 0.5-0.7 ms (parsing the request 0.11-0.18, writing headers and
+body 0.07-0.10, the environ and closing the socket 0.04-0.06 each, its loop and
+accept 0.12-0.25: a sync worker takes a new connection a request), Flask's own steps
+about 0.4, the app's hooks 0.22-0.26 (the request log line 0.12-0.15, metrics,
+request id, body length), request parsing (body, JSON, the request schema)
+0.17-0.18, the cursor 0.14-0.18, auth and scope 0.2-0.4 with their statements, the
+pull's own Python 0.14-0.22. About a quarter of the fixed cost is gunicorn and TCP,
+not half as first estimated; the rest is the app in dozens of pieces of 10-150 us,
+each run cold after the page's megabyte of reads and compression (a request log
+line: 20 us in a loop, 120-150 us here). A trivial request (GET /health) costs a
+gunicorn worker 0.6-0.8 ms here.
 
-The target (0.6) allows a page 1/0.6 of its read, 1.7-2.0 ms: the read and its gzip
-alone take 1.55-2.0 ms, so no HTTP path on this stack reaches it while pages are
-gzipped at level 5 (gzip's share alone leaves pages of 500 at most about 0.68), and
-pages of 500, which pay the fixed cost a hundred times, stay near 0.3 (0.25-0.3 at
-load 2-8) however fast the read: a faster read raises the rate and lowers this ratio,
-as the bound is that read.
+The target (0.6) allows a page 1/0.6 of its read: the read and its gzip alone take
+more, so no HTTP path on this stack reaches it while pages are gzipped at level 5
+(gzip's share alone leaves pages of 500 at most about 0.55 of the read bound since
+migration 17, 0.68 before), and pages of 500, which pay the fixed cost a hundred
+times, stay near 0.2-0.3 however fast the read: a faster read raises the rate and
+lowers this ratio, as the bound is that read. The views' own table took a pull of
+50,000 in pages of 5,000 from 0.19 to 0.14-0.16 s of server CPU (262,000 ->
+308,000-358,000 records a CPU second, load 4-6) and the bound from about 450,000 to
+660,000-800,000, so the ratio went from 0.57-0.61 to 0.44-0.46 in the same runs;
+against read + gzip (``_gzip``) the same pull is at 0.81.
 
 Usage: python bench/initial_pull.py [--households 50000] [--limits 5000,500] [--repeats 7]
 """
@@ -72,10 +82,12 @@ from pathlib import Path
 
 import orjson
 import requests
+from zlib_ng import gzip_ng
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import children, init_data_dir, print_figure, rate, serve  # noqa: E402
 
+from server.body import COMPRESS_LEVEL  # noqa: E402
 from server.storage import Storage, open_storage  # noqa: E402
 from server.storage.records import Placement, RecordWrite  # noqa: E402
 from sync.crypto import DeviceKey  # noqa: E402
@@ -117,9 +129,12 @@ def seed(data: Path, households: int, grid: str = "g1") -> float:
     return time.perf_counter() - started
 
 
-def read_bound(store: Storage, grid: str = "g1", limit: int = 5000) -> float:
+def read_bound(store: Storage, grid: str = "g1", limit: int = 5000, *,
+               gzipped: bool = False) -> float:
     """Records per CPU second for the pull's own work in-process: the scope query
-    reading the stored record views (UTF-8 JSON) page by page, with no HTTP around it.
+    reading the stored record views (UTF-8 JSON) page by page, with no HTTP around it;
+    ``gzipped``: each page also joined into its JSON array and gzipped as the server
+    gzips an answer (``server.body.COMPRESS_LEVEL``), the bytes a phone gets.
     This thread's CPU only: the bench's memory sampler (``PeakPss``) runs beside it."""
     total, after = 0, 0
     started = time.thread_time()
@@ -128,6 +143,9 @@ def read_bound(store: Storage, grid: str = "g1", limit: int = 5000) -> float:
                                   limit=limit)
         if not rows:
             break
+        if gzipped:
+            gzip_ng.compress(b"[" + b",".join(view for _, view in rows) + b"]",
+                             compresslevel=COMPRESS_LEVEL)
         total += len(rows)
         after = rows[-1][0]
     return rate(total, time.thread_time() - started)
@@ -282,13 +300,16 @@ def run(households: int = 50_000, limits: tuple[int, ...] = (5000, 500),
             with serve(data) as (url, proc), PeakPss(proc.pid) as pss:
                 _pull_round(url, admin, proc, limit, f"w{limit}_warm")
                 read_bound(reader)
-                bounds, times, cpu = [], [], []
+                bounds, gz_bounds, times, cpu = [], [], [], []
                 for n in range(repeats):
                     before = read_bound(reader)
+                    gz_before = read_bound(reader, limit=limit, gzipped=True)
                     records, pages, elapsed, spent = _pull_round(url, admin, proc, limit,
                                                                  f"w{limit}_{n}")
                     assert records >= households, (records, households)
                     bounds.append(max(before, read_bound(reader)))
+                    gz_bounds.append(max(gz_before, read_bound(reader, limit=limit,
+                                                               gzipped=True)))
                     times.append(elapsed)
                     cpu.append(spent)
                 workers = {pid: peak_rss_mb(pid) for pid in children(proc.pid)}
@@ -308,6 +329,14 @@ def run(households: int = 50_000, limits: tuple[int, ...] = (5000, 500),
                        all_bounds=bounds, all_ratios=ratios,
                        seed="storage API, before the server starts")
             figures.append(fig)
+            gz = print_figure(f"{name}_gzip", rate(records, server_cpu),
+                              statistics.median(gz_bounds),
+                              "records per server CPU s (bound: read + gzip)",
+                              ratio=statistics.median(
+                                  [rate(records, c) / b
+                                   for c, b in zip(cpu, gz_bounds, strict=True)]))
+            gz.update(all_bounds=gz_bounds)
+            figures.append(gz)
             figures.append(print_figure(f"{name}_wall", rate(records, elapsed), bound,
                                         "records/s, wall, client too"))
             figures.append(print_figure(f"{name}_seconds", elapsed, None, f"s ({pages} pages)"))

@@ -33,15 +33,10 @@ class Dialect:
         text like "+480 minutes")."""
         raise NotImplementedError
 
-    def among(self, column: str, subquery: str) -> str:
-        """True where ``column`` is one of the values ``subquery`` selects, each looked up
-        through ``column``'s index."""
+    def lookup_join(self, table: str, alias: str, key: str, value: str) -> str:
+        """LEFT JOIN of ``table`` AS ``alias`` on ``alias.key = value``, each row looked up
+        through ``key``'s index."""
         raise NotImplementedError
-
-    #: The column a row of ``records`` chosen by a subquery is fetched by fastest within
-    #: one statement: SQLite's rowid is the table's own key (its unique seq is an index
-    #: of its own, one more lookup a row); PostgreSQL has seq's index.
-    row_key: str = "seq"
 
     def contains(self, text: str, part: str) -> str:
         """True where ``part`` occurs in ``text``, exactly (a scan, no pattern)."""
@@ -77,7 +72,6 @@ class Dialect:
 
 class _Sqlite(Dialect):
     name = "sqlite"
-    row_key = "rowid"
 
     def unindexed(self, column: str) -> str:
         return f"+{column}"  # SQLite's documented way to disqualify a term for an index
@@ -103,8 +97,8 @@ class _Sqlite(Dialect):
     def local_month(self, at: str, shift: str) -> str:
         return f"strftime('%Y-%m', {at}, {shift})"
 
-    def among(self, column: str, subquery: str) -> str:
-        return f"{column} IN ({subquery})"
+    def lookup_join(self, table: str, alias: str, key: str, value: str) -> str:
+        return f"LEFT JOIN {table} AS {alias} ON {alias}.{key} = {value}"
 
     def contains(self, text: str, part: str) -> str:
         return f"instr({text}, {part}) > 0"
@@ -147,11 +141,13 @@ class _Postgresql(Dialect):
     def local_month(self, at: str, shift: str) -> str:
         return f"to_char(CAST({at} AS timestamptz) + CAST({shift} AS interval), 'YYYY-MM')"
 
-    def among(self, column: str, subquery: str) -> str:
-        # IN (subquery) is a semi join to PostgreSQL, which for a pulled page of 5,000
-        # seqs scanned all 50,000 records each time (a hash join); the subquery made an
-        # array once, the outer lookup is an index scan whatever the table's size.
-        return f"{column} = ANY(ARRAY({subquery}))"
+    def lookup_join(self, table: str, alias: str, key: str, value: str) -> str:
+        # A plain join of a pulled page's seqs with pull_views was a hash join over a scan
+        # of the whole table (all 20,000 views read for a page of 500), and so was a plain
+        # LATERAL subquery, which the planner flattens into the join: its LIMIT keeps it a
+        # subquery, one index lookup a row whatever the table's size.
+        return (f"LEFT JOIN LATERAL (SELECT * FROM {table} WHERE {key} = {value} LIMIT 1) "
+                f"AS {alias} ON true")
 
     def contains(self, text: str, part: str) -> str:
         return f"strpos({text}, {part}) > 0"

@@ -503,6 +503,61 @@ MIGRATIONS: list[list[str | Both | Fill]] = [
         Fill(move_tree),
         "DROP TABLE merkle_nodes",
     ],
+    # 17: pulled views in a table of their own, keyed by seq (storage/views.py): a pull
+    # reads dense pages of views instead of a records row each, which for a case fills
+    # a 4 KB page by itself. gridsync writes the view there and NULL into records; a
+    # view whose record takes a new seq follows it when the state is the same (a move)
+    # and goes when the state changed or the record is deleted, whoever writes, so a
+    # view is only ever read under the seq of the state it was made from (a record
+    # without one gets its view made at the pull, as since migration 15). Views stored
+    # in records before stay there for a host still on an older release; migration 15's
+    # trigger no longer fires for a state written with no view over none.
+    [
+        Both(sqlite="CREATE TABLE pull_views (seq INTEGER PRIMARY KEY, view BLOB NOT NULL)",
+             postgresql="CREATE TABLE pull_views (seq BIGINT PRIMARY KEY, view BYTEA NOT NULL)"),
+        "INSERT INTO pull_views (seq, view) SELECT seq, pull_view FROM records "
+        "WHERE pull_view IS NOT NULL",
+        Both(sqlite="""CREATE TRIGGER records_view_follows AFTER UPDATE OF seq, state ON records
+            WHEN new.seq IS NOT old.seq OR new.state IS NOT old.state BEGIN
+              DELETE FROM pull_views WHERE seq = old.seq AND new.state IS NOT old.state;
+              UPDATE OR REPLACE pull_views SET seq = new.seq WHERE seq = old.seq;
+            END""",
+             postgresql="""CREATE FUNCTION gridsync_view_follows() RETURNS trigger
+            LANGUAGE plpgsql AS $fn$
+            BEGIN
+              IF TG_OP = 'DELETE' THEN
+                DELETE FROM pull_views WHERE seq = OLD.seq;
+              ELSIF NEW.state IS DISTINCT FROM OLD.state THEN
+                DELETE FROM pull_views WHERE seq = OLD.seq;
+              ELSE
+                DELETE FROM pull_views WHERE seq = NEW.seq;
+                UPDATE pull_views SET seq = NEW.seq WHERE seq = OLD.seq;
+              END IF;
+              RETURN NULL;
+            END $fn$"""),
+        Both(sqlite="", postgresql="""CREATE TRIGGER records_view_follows
+            AFTER UPDATE OF seq, state ON records FOR EACH ROW
+            WHEN (NEW.seq IS DISTINCT FROM OLD.seq OR NEW.state IS DISTINCT FROM OLD.state)
+            EXECUTE FUNCTION gridsync_view_follows()"""),
+        Both(sqlite="""CREATE TRIGGER records_view_gone AFTER DELETE ON records BEGIN
+              DELETE FROM pull_views WHERE seq = old.seq;
+            END""",
+             postgresql="""CREATE TRIGGER records_view_gone AFTER DELETE ON records
+            FOR EACH ROW EXECUTE FUNCTION gridsync_view_follows()"""),
+        Both(sqlite="DROP TRIGGER records_view_stale",
+             postgresql="DROP TRIGGER records_view_stale ON records"),
+        Both(sqlite="""CREATE TRIGGER records_view_stale AFTER UPDATE OF state ON records
+            WHEN new.state IS NOT old.state AND old.pull_view IS NOT NULL
+                 AND new.pull_view IS old.pull_view BEGIN
+              UPDATE records SET pull_view = NULL
+              WHERE collection = new.collection AND id = new.id;
+            END""",
+             postgresql="""CREATE TRIGGER records_view_stale BEFORE UPDATE ON records
+            FOR EACH ROW WHEN (NEW.state IS DISTINCT FROM OLD.state
+                               AND OLD.pull_view IS NOT NULL
+                               AND NEW.pull_view IS NOT DISTINCT FROM OLD.pull_view)
+            EXECUTE FUNCTION gridsync_view_stale()"""),
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -77,15 +77,19 @@ PULL_WINDOW = 4
 
 
 def page_query(sql: Dialect, *, bounded: bool, redact: bool = False) -> str:
-    """One pulled page: the rows in scope after ``:after`` (up to ``:upto`` when
-    ``bounded``) chosen from the indexes, then the seqs and stored views of only those
-    (and, to ``redact``, their collections and whom each is assigned to). Only what the
-    page needs is read: a row's collection and id were two strings more a record."""
+    """One pulled page: the seqs in scope after ``:after`` (up to ``:upto`` when
+    ``bounded``) chosen from the indexes (whose entries hold the seq: no records row is
+    read), then the view stored under each in ``pull_views`` (NULL where there is none),
+    and, to ``redact``, each row's collection and whom it is assigned to. The rows come
+    in the order of the chosen seqs on SQLite, whose join keeps its outer loop's order;
+    ``RecordStore.pull`` sorts them all the same (sorting a page of views again in SQL
+    cost more than reading it)."""
     upto = "AND seq <= :upto" if bounded else ""
-    chosen = sql.among(sql.row_key, f"""SELECT {sql.row_key} FROM records
-            WHERE seq > :after {upto} AND {_scope(sql)} ORDER BY seq LIMIT :limit""")
-    return f"""SELECT seq, pull_view{", collection, person" if redact else ""}
-        FROM records WHERE {chosen} ORDER BY seq"""
+    extra = ", collection, person" if redact else ""
+    return f"""SELECT p.seq, v.view{", p.collection, p.person" if redact else ""}
+        FROM (SELECT seq{extra} FROM records
+              WHERE seq > :after {upto} AND {_scope(sql)} ORDER BY seq LIMIT :limit) AS p
+        {sql.lookup_join("pull_views", "v", "seq", "p.seq")}"""
 
 
 def _args(grids: list[str], people: list[str], author: str, me: str = "",
@@ -212,18 +216,25 @@ class RecordStore:
                                   and w.state["id"] not in indexed)
 
     def _upsert(self, rows: list[RecordWrite]) -> None:
+        """Each version's row, then its view in ``pull_views`` under its seq (the row's
+        ``pull_view`` is NULL: migration 17's trigger has taken away the view of the seq
+        it replaces)."""
+        encoded = [encode_state(w.state) if w.encoded is None else w.encoded for w in rows]
         self.db.executemany(
             """INSERT INTO records (collection, id, seq, version, deleted, grid, person, author,
                                    state, pull_view, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
                ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq,
                  version = excluded.version, deleted = excluded.deleted, grid = excluded.grid,
                  person = excluded.person, author = excluded.author, state = excluded.state,
-                 pull_view = excluded.pull_view, updated_at = excluded.updated_at""",
+                 pull_view = NULL, updated_at = excluded.updated_at""",
             [(w.state["collection"], w.state["id"], w.seq, w.state["version"],
               int(w.state["deleted"]), w.place.grid, w.place.person, w.place.author,
-              *(encode_state(w.state) if w.encoded is None else w.encoded), w.at)
-             for w in rows])
+              state, w.at) for w, (state, _) in zip(rows, encoded, strict=True)])
+        self.db.executemany(
+            "INSERT INTO pull_views (seq, view) VALUES (?, ?) "
+            "ON CONFLICT (seq) DO UPDATE SET view = excluded.view",
+            [(w.seq, view) for w, (_, view) in zip(rows, encoded, strict=True)])
 
     def count(self, collection: str | None = None) -> int:
         if collection is None:
@@ -293,9 +304,11 @@ class RecordStore:
         return out
 
     def _page(self, *, after: int, upto: int | None, **args: object) -> list:
-        return self.db.tuples(page_query(self.db.sql, bounded=upto is not None,
+        rows = self.db.tuples(page_query(self.db.sql, bounded=upto is not None,
                                          redact=bool(args["redact"])),
                               {"after": after, "upto": upto, **args})
+        rows.sort(key=itemgetter(0))  # in order already on SQLite: one pass
+        return rows
 
     def _top(self) -> int:
         return int(self.db.scalar("SELECT max(seq) FROM records") or 0)

@@ -8,6 +8,14 @@ it at each pull (from the whole state, with its stamps) was most of a pull's
 CPU: 0.49 s for 50,000 households read by SQLite's JSON functions, 0.11 s
 reading the stored views, and more on PostgreSQL, where the view was made in
 Python. One function makes every view, on both backends, so their bytes agree.
+
+The views live in ``pull_views``, keyed by the version's seq (migration 17), not
+in the records row: a case's row (its state has a stamp for each of its 20
+fields) fills a 4 KB SQLite page by itself, so reading its view from there read a
+page a case. From dense pages of views a pull reads 10,000 cases in about 1.5 us a
+case in pages of 500 (2.5 us from the rows) and households in 1.2 us (1.8 us). The
+records rows' own ``pull_view`` column is NULL for what this release writes; views
+older releases stored there stay, for their pulls (migration 15 sets them aside).
 """
 
 from __future__ import annotations

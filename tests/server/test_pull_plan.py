@@ -14,7 +14,7 @@ import json
 import pytest
 
 from server.storage import open_storage
-from server.storage.records import page_query
+from server.storage.records import Placement, RecordWrite, _args, page_query
 
 
 @pytest.fixture
@@ -47,8 +47,36 @@ def test_a_workers_visits_have_their_index(db):
 
 
 @pytest.mark.parametrize("bounded", [True, False])
-def test_a_pages_rows_are_read_by_the_tables_own_key(db, bounded):
-    """The rows a page chose are read by rowid, not through seq's index and then the
-    rowid: one lookup a record instead of two (about a fifth of a pulled record's read)."""
+def test_a_pages_views_are_read_from_their_own_table_by_its_key(db, bounded):
+    """A page's views are read from pull_views by its key (the seq), one lookup a record
+    in dense pages, and no records row is read for them: a case's row fills a 4 KB page
+    by itself, so reading its view from it read a page a case (migration 17)."""
     steps = plan(db, bounded=bounded)
-    assert steps[0] == "SEARCH records USING INTEGER PRIMARY KEY (rowid=?)", steps
+    assert "SEARCH v USING INTEGER PRIMARY KEY (rowid=?) LEFT-JOIN" in steps, steps
+    assert not [s for s in steps if s.startswith("SEARCH records USING INTEGER PRIMARY")], steps
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgresql_looks_each_view_up_by_its_key(empty_target):
+    """PostgreSQL joined a page's seqs to pull_views by hashing a scan of the whole table
+    (every view of the database read for a page of 500); each is looked up by key."""
+    store = open_storage(empty_target)
+    try:
+        db = store.records.db
+        rows = [RecordWrite({"collection": "households", "id": f"h{i}", "version": 1,
+                             "deleted": False, "fields": {"grid": "g1"},
+                             "meta": {"grid": {"hlc": "001:00000:d", "version": 1, "op": "o",
+                                               "device": "d"}}}, i + 1, Placement(grid="g1"),
+                            "2026-01-01T00:00:00.000Z") for i in range(3000)]
+        with store.transaction():
+            store.records.put_many(rows)
+        db.execute("ANALYZE")
+        args = {"after": 0, "upto": 2000, "limit": 501, **_args(["g1"], ["w1"], "w1", "w1")}
+        steps = " ".join(r[0] for r in db.query(
+            "EXPLAIN " + page_query(db.sql, bounded=True), args))
+        assert "Index Scan using pull_views_pkey" in steps, steps
+        assert "Seq Scan on pull_views" not in steps, steps
+        assert len(store.records.pull(after=0, limit=501, grids=["g1"], people=[],
+                                      author="")) == 501
+    finally:
+        store.close()

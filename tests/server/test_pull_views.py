@@ -1,7 +1,9 @@
-"""Pulled views are stored with each record version (server/storage/views.py) and
-read by the pull as they are: they must be the library's ``record_view`` of the
-current state, byte for byte the same on both databases, for records written
-before the column existed (migration 14 fills them) as for those written after."""
+"""Pulled views are stored with each record version (server/storage/views.py), in
+``pull_views`` under the version's seq since migration 17, and read by the pull as
+they are: they must be the library's ``record_view`` of the current state, byte for
+byte the same on both databases, for records written before the column existed
+(migration 14 fills them) as for those written after; and a view is only ever read
+under the seq of the state it was made from, whoever writes the records."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from tests.conftest import BOTH_BACKENDS
 
 AT = "2026-01-01T00:00:00.000Z"
 BEFORE_VIEWS = 13
+BEFORE_VIEW_TABLE = 16
 
 
 def stamped(collection, id, fields, *, version=1, deleted=False, hlcs=("001:00000:d",)):
@@ -65,8 +68,18 @@ def test_views_written_with_each_version_are_the_record_view(empty_target):
         with store.transaction():
             store.records.put_many([RecordWrite(newer, 9, Placement(grid="g1"), AT)])
         assert pulled(store)["h1"] == view_json(newer)
+        # One view a record, under its current seq: the replaced version's went with it.
+        assert stored_views(store) == {2: view_json(STATES[1][0]), 3: view_json(STATES[2][0]),
+                                       4: view_json(STATES[3][0]), 9: view_json(newer)}
+        assert store.records.db.scalar(
+            "SELECT count(*) FROM records WHERE pull_view IS NOT NULL") == 0
     finally:
         store.close()
+
+
+def stored_views(store) -> dict[int, bytes]:
+    return {int(seq): bytes(view) for seq, view in store.records.db.tuples(
+        "SELECT seq, view FROM pull_views ORDER BY seq")}
 
 
 @BOTH_BACKENDS
@@ -163,8 +176,99 @@ def test_a_state_written_without_its_view_is_pulled_as_its_own_view(empty_target
         # gridsync's own next write stores the view again.
         with store.transaction():
             store.records.put_many([RecordWrite(erased, 13, Placement(grid="g1"), AT)])
-        assert store.records.db.scalar(
-            "SELECT pull_view FROM records WHERE id = 'h1'") is not None
+        assert stored_views(store)[13] == view_json(erased)
+    finally:
+        store.close()
+
+
+G1 = Placement(grid="g1")
+
+
+def _release_16_write(store, state, seq, place=G1):
+    """What gridsync wrote before migration 17 (a host still on that release during an
+    upgrade): the view in the records row, nothing in pull_views."""
+    store.records.db.execute(
+        """INSERT INTO records (collection, id, seq, version, deleted, grid, person, author,
+                               state, pull_view, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq,
+             version = excluded.version, deleted = excluded.deleted, state = excluded.state,
+             pull_view = excluded.pull_view, updated_at = excluded.updated_at""",
+        (state["collection"], state["id"], seq, state["version"], int(state["deleted"]),
+         place.grid, place.person, place.author,
+         json.dumps(state, ensure_ascii=False, separators=(",", ":")), view_json(state), AT))
+
+
+@BOTH_BACKENDS
+def test_migration_17_puts_the_stored_views_in_their_table(empty_target):
+    store = open_storage(empty_target, migrate_schema=False)
+    db = store.records.db
+    try:
+        assert migrate(db, target=BEFORE_VIEW_TABLE) == BEFORE_VIEW_TABLE
+        with db.transaction():
+            for i, (state, place) in enumerate(STATES):
+                _release_16_write(store, state, i + 1, place)
+            db.execute("UPDATE records SET pull_view = NULL WHERE id = 'c2'")  # set aside
+        assert migrate(db) == LATEST
+        assert stored_views(store) == {i + 1: view_json(s) for i, (s, _) in enumerate(STATES)
+                                       if s["id"] != "c2"}
+        assert pulled(store) == {s["id"]: view_json(s) for s, _ in STATES}
+    finally:
+        store.close()
+
+
+@BOTH_BACKENDS
+def test_a_view_is_only_read_under_the_seq_of_its_state(empty_target):
+    """Migration 17's triggers, whoever writes records: a record that takes a new seq
+    with the same state (visits following their household, a person's records restamped)
+    takes its view along; a new state (a host on the previous release writing its view
+    into records, or any writer rewriting the state under the same seq) and a deleted
+    record leave no view behind, so a pull makes the view of the state it reads."""
+    store = open_storage(empty_target)
+    db = store.records.db
+    visit = stamped("visits", "v1", {"household": "h1", "outcome": "met"})
+    log = stamped("service_logs", "s1", {"volunteer": "p1", "minutes": 30})
+    try:
+        with store.transaction():
+            store.records.put_many([
+                RecordWrite(STATES[0][0], 1, STATES[0][1], AT),
+                RecordWrite(visit, 2, Placement(grid="g1", author="w1"), AT),
+                RecordWrite(log, 3, Placement(grid=None, person="p1"), AT)])
+        with store.transaction():
+            assert store.records.move_visits("h1", "g2", AT) == ["v1"]
+            assert store.records.restamp_person("p1", AT) == [("service_logs", "s1")]
+        assert stored_views(store) == {1: view_json(STATES[0][0]), 4: view_json(visit),
+                                       5: view_json(log)}
+        assert pulled(store, grids=["g2"])["v1"] == view_json(visit)
+
+        # The previous release rewrites h1: its view goes with seq 1 (none under seq 6).
+        rewritten = stamped("households", "h1", {"grid": "g1", "address": "旧版本写的"},
+                            version=2, hlcs=("030:00000:a",))
+        with store.transaction():
+            _release_16_write(store, rewritten, 6)
+        assert sorted(stored_views(store)) == [4, 5]
+        assert pulled(store)["h1"] == view_json(rewritten)
+
+        # A state rewritten under the same seq (nothing gridsync does): its view goes.
+        changed = {**visit, "fields": {**visit["fields"], "outcome": "absent"}}
+        with store.transaction():
+            db.execute("UPDATE records SET state = ? WHERE id = 'v1'",
+                       (json.dumps(changed, ensure_ascii=False, separators=(",", ":")),))
+        assert sorted(stored_views(store)) == [5]
+        assert pulled(store, grids=["g2"])["v1"] == view_json(changed)
+
+        # A state rewritten without its view by an even older writer sets aside the view
+        # the previous release stored in the row (migration 15), for such a host's pulls.
+        erased = stamped("households", "h1", {"grid": "g1"}, version=3, deleted=True)
+        with store.transaction():
+            _foreign_write(store, erased, 7, insert=False)
+        assert db.scalar("SELECT pull_view FROM records WHERE id = 'h1'") is None
+        assert pulled(store)["h1"] == view_json(erased)
+
+        with store.transaction():
+            store.records.put_many([RecordWrite(erased, 8, Placement(grid="g1"), AT)])
+            assert store.records.purge_tombstones("2027-01-01T00:00:00.000Z") == 1
+        assert sorted(stored_views(store)) == [5]  # the purged tombstone's view went too
     finally:
         store.close()
 

@@ -69,7 +69,7 @@ def test_pushed_households_are_found_right_after_the_push(api, world, store, dat
     assert [store.records.get("households", c["id"]).state["fields"]["members"]  # type: ignore[union-attr]
             for c in new] == [1, 2, 3]
     with RawDb(data_dir) as raw:  # and each pulled view is the one made of its state
-        stored = raw.execute("SELECT state, pull_view FROM records "
+        stored = raw.execute("SELECT state, view FROM records JOIN pull_views USING (seq) "
                              "WHERE collection = 'households'").fetchall()
     assert len(stored) == 4
     assert all(bytes(view) == view_json(json.loads(state)) for state, view in stored)
