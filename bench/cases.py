@@ -35,7 +35,8 @@ case, 3.6 -> 3.1 us a household). The view is moved out of the records row, not
 copied, so writing it costs a new record about 1 us (put_many of 500 households with
 its commit, 73-77 against 71-76 us a household, load 7) and a new version of one 5-7
 us (82-87 against 76-80 us: the old seq's view is deleted), against 1-2.6 us less
-each time a case is pulled and 0.3-0.6 us a household.
+each time a case is pulled and 0.3-0.6 us a household; on PostgreSQL the views' insert
+runs under the write lock (pg_write_lock_share 18-20 -> 22-25 %, bench/postgres.py).
 What is left between the two is bytes: gzip costs both about 1 us a record (their
 views compress alike), the client parses 1.7x the JSON a case, and a case's first
 page reads past the households' seqs once. The wall-clock rounds spread widely on a
