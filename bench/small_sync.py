@@ -45,7 +45,7 @@ runs cold (a request log line: 79 µs after a sync, 19 µs in a loop).
 The figure leaves out what gunicorn adds, and what a worker pays when others write:
 bench/worker_split.py meters the same sync inside a gunicorn sync worker, a colleague
 writing through another connection between two syncs. There it costs the worker
-6-7 ms (load 4-10): gunicorn's own share 0.87-0.90 ms (parsing the request about 0.2,
+6-7 ms (load 4-10): gunicorn's own share 0.80-0.90 ms (parsing the request about 0.2,
 its loop and accept 0.3, writing 0.11, closing the socket, select and the environ
 0.06-0.07 each), and its SQL about twice what it is here, as another connection's
 commit leaves the worker's page cache stale and SQLite reads each page again (a
