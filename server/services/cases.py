@@ -113,6 +113,13 @@ def current(store: Storage, case_id: str) -> dict:
 # --- earning ----------------------------------------------------------------
 
 
+def case_price(rules: dict, fields: dict) -> Any:
+    """What closing a case earns a volunteer assignee under ``rules``: the points of its
+    difficulty (``case_points``, 0 where none are set); no daily cap. ``gridsync ledger
+    verify`` reprices every case earn with it (evidence_audit)."""
+    return (rules.get("case_points") or {}).get(str(fields.get("difficulty") or 1), 0)
+
+
 def earn_on_close(store: Storage, signer: Signer, state: dict) -> int:
     """Points for a case that has just become ``closed``: a volunteer assignee earns
     ``case_points[difficulty]`` under the rules in force now, once, with the op that
@@ -125,7 +132,7 @@ def earn_on_close(store: Storage, signer: Signer, state: dict) -> int:
     if person is None or person["role"] != "volunteer" or found is None:
         return 0
     rules, digest = found
-    points = (rules.get("case_points") or {}).get(str(f.get("difficulty") or 1), 0)
+    points = case_price(rules, f)
     if points <= 0:
         return 0
     evidence = (state["meta"].get("done_at") or {}).get("op")

@@ -18,10 +18,11 @@ that every point traces back to a signed field record. An earn names its
   cap as the server counted it: that volunteer's earlier log earns on the same
   local day. An entry naming no rules, as none the server makes, is not repriced.
 
-A case's evidence is checked here up to the signature and its target; its
-``done`` step, its assignee and its points are ``CaseAuditStore``'s. A missing
-log or case, or one whose state cannot be read, is reported by the checks that
-follow (``first_earn_without_log``, ``service_log_problems``).
+For a case: the amount is the points of its difficulty under the rules the entry
+names (``cases.case_price``); its ``done`` step, its assignee and its points are
+``CaseAuditStore``'s. A missing log or case, or one whose state cannot be read, is
+reported by the checks that follow (``first_earn_without_log``,
+``service_log_problems``, ``CaseAuditStore``).
 
 Earns are read a page at a time, one query a page, in (credit, seq) order: the
 daily caps are replayed one volunteer at a time, so memory stays flat however
@@ -46,6 +47,7 @@ from sync.signing import verify_change
 
 from ..storage import Storage
 from ..storage.ledger_audit import parse_object
+from .cases import case_price
 from .sync.policy import barred_verifiers
 from .sync.writes import StoredWriters
 
@@ -138,6 +140,8 @@ class _EarnAudit:
         problem = self._evidence_problem(row, kind, target, signature)
         if problem is None and kind == names.SERVICE_LOG:
             problem = self._log_problem(row, log) or price
+        elif problem is None and kind == names.CASE:
+            problem = self._case_price_problem(row)
         return None if problem is None else f"{what}{problem}"
 
     def _evidence_problem(self, row: Any, kind: str, target: str,
@@ -210,6 +214,25 @@ class _EarnAudit:
             return (f": it pays {row['amount']}, but the log ({fields['minutes']!r} "
                     f"minutes of {fields['activity']!r}) is worth {price} under its rules "
                     f"{digest[:12]}…{capped}")
+        return None
+
+    def _case_price_problem(self, row: Any) -> str | None:
+        """The amount against the case's price under the entry's rules (``case_price``:
+        the points of its difficulty, which no step changes once it is closed)."""
+        state, _ = parse_object(row["case_state"]) if row["case_state"] is not None \
+            else (None, None)
+        fields = state.get("fields") if state is not None else None
+        digest = row["rules"]
+        if digest is None or not isinstance(fields, dict):
+            return None  # no rules named; or CaseAuditStore says what is wrong with the case
+        rules, problem = self._rules_named(digest)
+        if rules is None:
+            return f": {problem}"
+        price = case_price(rules, fields)
+        if type(price) is not int or price != row["amount"]:
+            return (f": it pays {row['amount']}, but the case (difficulty "
+                    f"{fields.get('difficulty')!r}) is worth {price!r} under its rules "
+                    f"{digest[:12]}…")
         return None
 
     def _rules_named(self, digest: str) -> tuple[dict | None, str | None]:

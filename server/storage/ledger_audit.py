@@ -160,8 +160,8 @@ class LedgerAuditStore:
         Columns: the entry's seq, ref, credit, amount, and its body's evidence and rules;
         the evidence op's row (op, device, status, change as stored: NULL when no op has
         that id) with its device's person and public key (NULL when the device is not
-        registered); and the stored state of the service log it pays for (NULL for a case
-        earn or a missing log). The order is entries_credit's: each volunteer's earns
+        registered); and the stored state of the service log (state) or case (case_state)
+        it pays for (NULL when missing). The order is entries_credit's: each volunteer's earns
         come together, in the order the server priced them.
         """
         credit, seq = after
@@ -180,16 +180,18 @@ class LedgerAuditStore:
         return self.db.query(
             f"""SELECT e.seq, e.ref, e.credit, e.amount, {evidence} AS evidence,
                       {rules} AS rules, o.op, o.device, o.status AS op_status, o.change,
-                      d.person, d.public_key, r.state
+                      d.person, d.public_key, r.state, c.state AS case_state
                FROM entries e
                LEFT JOIN ops o ON o.op = {evidence}
                LEFT JOIN devices d ON d.id = o.device
                LEFT JOIN records r ON r.collection = 'service_logs'
                  AND r.id = substr(e.ref, length(:log) + 1) AND e.ref = :log || r.id
+               LEFT JOIN records c ON c.collection = 'cases'
+                 AND c.id = substr(e.ref, length(:case) + 1) AND e.ref = :case || c.id
                WHERE e.kind = 'earn' AND {where}
                ORDER BY e.credit, e.seq LIMIT :limit""",
-            {"log": names.prefix(names.SERVICE_LOG), "credit": credit, "seq": seq,
-             "limit": limit})
+            {"log": names.prefix(names.SERVICE_LOG), "case": names.prefix(names.CASE),
+             "credit": credit, "seq": seq, "limit": limit})
 
     def first_earn_without_log(self) -> tuple[int, str] | None:
         """(seq, ref) of the first earn whose service log (or case) is not stored."""

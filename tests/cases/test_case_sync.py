@@ -232,7 +232,8 @@ def test_the_creator_cancels_while_open_and_the_office_cancels_later(api, phones
     rejected(step(phones["w1b"], other, 3, status="accepted"), "locked")
 
 
-@pytest.mark.parametrize("how", ["assignee", "points", "evidence", "signed", "reopened"])
+@pytest.mark.parametrize("how", ["assignee", "points", "evidence", "signed", "reopened",
+                                 "difficulty"])
 def test_ledger_verify_checks_each_case_earn_against_its_case_and_evidence(
         api, phones, data_dir, how):
     import json
@@ -246,7 +247,7 @@ def test_ledger_verify_checks_each_case_earn_against_its_case_and_evidence(
     step(phones["w1b"], case_id, 4, status="closed")
     assert verify_cli("--data-dir", str(data_dir)).exit_code == 0
     edits = {"assignee": {"assignee": "v2"}, "points": {"points": 50},
-             "reopened": {"status": "done"}}
+             "reopened": {"status": "done"}, "difficulty": {"difficulty": 3}}
     with raw_db(data_dir) as db:   # behind the server's back
         if how in ("evidence", "signed"):
             # the "done" step's stored change now says "accepted", or (still "done") that
@@ -266,6 +267,9 @@ def test_ledger_verify_checks_each_case_earn_against_its_case_and_evidence(
     assert result.exit_code != 0 and f"case {case_id}" in result.output, result.output
     if how in ("evidence", "signed"):
         assert "signature does not verify" in result.output, result.output
+    if how == "difficulty":  # paid 5 for difficulty 1; the case now says 3, worth 20
+        assert "it pays 5, but the case (difficulty 3) is worth 20 under its rules" \
+            in result.output, result.output
 
 
 def test_a_case_may_name_a_household_added_earlier_in_the_same_push(api, phones):
