@@ -23,11 +23,15 @@ def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
 
 #: What a name (of a person, grid, shop, item, activity or case category) may not hold:
 #: control characters (C0, DEL, C1: a terminal escape in a name reached the logs and
-#: Excel), zero-width characters and bidirectional overrides (a name that reads one way
-#: and sorts, searches and compares as another).
+#: Excel), line separators, and characters that show nothing: zero-width space, soft
+#: hyphen, word joiners, Hangul fillers, BOM, bidirectional marks and overrides (a name
+#: that reads one way and sorts, searches and compares as another). The zero-width
+#: joiner and non-joiner are letters' business (Uyghur or Kazakh in Arabic script, emoji
+#: sequences) and stay allowed.
 NOT_IN_NAMES = "Must not contain control or invisible formatting characters."
 _VISIBLE_ONLY = re.compile(
-    "[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]*\\Z")
+    "[^\x00-\x1f\x7f-\x9f\xad\u115f\u1160\u180e\u200b\u200e\u200f\u2028-\u202e"
+    "\u2060-\u2069\u3164\ufeff\uffa0]*\\Z")
 
 
 def Name(**kwargs: Any) -> fields.String:  # noqa: N802

@@ -48,11 +48,15 @@ class DirectoryStore:
 
     def sibling_named(self, parent: str | None, name: str, *, besides: str = "") -> str | None:
         """The id of a grid under ``parent`` (None: a community) named ``name`` (spaces
-        around it ignored), other than ``besides``; None when there is none."""
+        around it ignored), other than ``besides``; None when there is none. Compared in
+        Python: SQL's TRIM strips ASCII spaces only, and a full-width space (U+3000, typed
+        by a Chinese keyboard in full-width mode) would make two names that read the same
+        differ."""
         where = "parent IS NULL" if parent is None else "parent = ?"
-        row = self.db.one(f"SELECT id FROM grids WHERE {where} AND TRIM(name) = ? AND id <> ?",
-                          (*(() if parent is None else (parent,)), name.strip(), besides))
-        return row["id"] if row else None
+        wanted = name.strip()
+        rows = self.db.query(f"SELECT id, name FROM grids WHERE {where} AND id <> ?",
+                             (*(() if parent is None else (parent,)), besides))
+        return next((row[0] for row in rows if row[1].strip() == wanted), None)
 
     def grid(self, id: str) -> dict | None:
         row = self.db.one("SELECT id, name, parent, community FROM grids WHERE id = ?", (id,))

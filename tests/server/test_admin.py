@@ -42,6 +42,16 @@ def test_grid_ids_may_use_the_whole_id_alphabet(api):
     api.ok(api.post("/grids", {"id": gid, "name": "n", "parent": None}), 201)
 
 
+@pytest.mark.parametrize("name", ["买买提·艾力", "葛\U000E0100家", "\u0645\u200c\u0647",
+                                  "\U0001f9d1\u200d\U0001f373厨房组"])
+def test_names_of_people_and_scripts_that_look_invisible_but_are_not(api, name):
+    """A middle dot, an ideographic variation selector, a zero-width non-joiner between
+    Arabic-script letters (Uyghur, Kazakh) and an emoji sequence's joiner are parts of real
+    names: the invisible-character rule lets them through."""
+    assert api.ok(api.post("/grids", {"id": "named", "name": name, "parent": None}),
+                  201)["name"] == name
+
+
 BAD_GRIDS = [
     ({"name": "n", "parent": None}, "id"),
     ({"id": "c9", "parent": None}, "name"),
@@ -62,6 +72,9 @@ BAD_GRIDS = [
     ({"id": "c9", "name": "网\u200b格", "parent": None}, "name"),      # zero width
     ({"id": "c9", "name": "网格\n", "parent": None}, "name"),
     ({"id": "c9", "name": "\x85", "parent": None}, "name"),           # C1
+    ({"id": "c9", "name": "网\xad格", "parent": None}, "name"),         # soft hyphen
+    ({"id": "c9", "name": "网格\u2028", "parent": None}, "name"),       # line separator
+    ({"id": "c9", "name": "\u3164", "parent": None}, "name"),           # Hangul filler
     ({"id": "c9", "name": "n", "parent": "nowhere"}, "parent"),
     ({"id": "c9", "name": "n", "parent": "bad id!"}, "parent"),
     ({"id": "c9", "name": "n", "parent": False}, "parent"),

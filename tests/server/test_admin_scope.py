@@ -152,6 +152,10 @@ def test_grid_names_are_unique_among_siblings_and_grids_are_renamed(api, scoped,
         err = validation(api.post("/grids", body), "name")
         assert err["fields"]["name"] == ["a grid in the same place has this name"]
     assert api.ok(api.post("/grids", {"id": "g3", "name": "一网格", "parent": "g2"}), 201)
+    # a full-width space (U+3000) around a name is a space too, stored or sent
+    assert api.ok(api.post("/grids", {"id": "g7", "name": "七网格\u3000", "parent": "c1"}), 201)
+    for name in ("七网格\u3000", "七网格", "\u3000七网格 "):
+        validation(api.post("/grids", {"id": "g8", "name": name, "parent": "c1"}), "name")
     assert api.ok(api.patch("/grids/g2", {"name": "二网格（东）"}, token=scoped)) == {
         "id": "g2", "name": "二网格（东）", "parent": "c1", "community": "c1"}
     assert api.ok(api.patch("/grids/c1", {"name": "幸福社区"}, token=scoped))["name"] == "幸福社区"
