@@ -116,8 +116,19 @@ def admin_put_rules() -> Any:
     if any(f"case_points_{d}" in request.form for d in DIFFICULTIES):
         edited["case_points"] = points
     # The rules are replaced whole: anything the page did not post is carried over.
-    body = {**{k: v for k, v in (directory.current_rules(storage()) or {}).items()
+    current = directory.current_rules(storage()) or {}
+    body = {**{k: v for k, v in current.items()
                if k in s.RulesIn().fields and k not in edited}, **edited}
+    drawn = request.form.get("rules_hash")
+    if drawn is not None and drawn != current.get("hash", ""):
+        # Changed since this page was drawn (another admin, the API): saving would undo
+        # that change unseen. The page comes back as typed, drawn on the rules as they are
+        # now, so a second save is a choice made knowing it.
+        errors["_form"] = _("Someone changed the rules after you opened this page. Your "
+                            "changes are below, not saved yet; save again to replace the "
+                            "rules with this page, or open the page afresh to see theirs.")
+        return _rules_page(status=409, errors=errors, rows=rows, categories=categories,
+                           head=head)
     data, schema_errors = forms.load(s.RulesIn(), body)
     if data is not None and not errors:
         try:

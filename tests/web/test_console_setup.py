@@ -216,6 +216,32 @@ def test_rules_page_keeps_what_it_does_not_show(office, api):
                                                                 before["case_points"])
 
 
+def test_rules_changed_since_the_page_was_drawn_are_not_undone_unseen(office, api):
+    """The page posts the whole rule set: a change made after it was drawn (another
+    admin, the API) would be reverted without anyone seeing it (review finding F5). The
+    save is refused with the page as typed; saving that page again replaces the rules."""
+    import re as re_
+
+    from tests.cases.cases_support import case_rules
+
+    case_rules(api)
+    page = office.get("/admin/rules").get_data(as_text=True)
+    drawn = re_.search(r'name="rules_hash" value="([0-9a-f]+)"', page).group(1)
+    theirs = {**api.ok(api.get("/rules")), "case_categories": {"road": "道路", "tree": "树木"}}
+    del theirs["hash"]
+    api.ok(api.put("/rules", theirs))
+    form = {"key": ["elderly_care", ""], "label": ["助老服务", ""], "rules_hash": drawn,
+            "points_per_hour": ["12", ""], "daily_cap": "", "timezone": "Asia/Shanghai",
+            "cat_key": ["road"], "cat_label": ["道路"]}
+    resp = office.post("/admin/rules", form, page="/admin/rules")
+    assert resp.status_code == 409 and "别人修改了规则" in office.last_html
+    assert 'value="12"' in office.last_html                   # what was typed is shown
+    assert api.ok(api.get("/rules"))["case_categories"] == {"road": "道路", "tree": "树木"}
+    now = re_.search(r'name="rules_hash" value="([0-9a-f]+)"', office.last_html).group(1)
+    assert office.post("/admin/rules", {**form, "rules_hash": now}).status_code == 303
+    assert api.ok(api.get("/rules"))["case_categories"] == {"road": "道路"}
+
+
 def test_rules_page_edits_case_categories_and_points(office, api, data_dir):
     """The case categories residents choose from and the points for closing a case are
     edited on the rules page, with the API's validation shown in place."""
