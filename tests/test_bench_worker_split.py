@@ -4,7 +4,14 @@ than the worker's CPU (what is left is gunicorn's loop)."""
 
 from __future__ import annotations
 
+import pytest
+
 import tests.bench_support  # noqa: F401  (bench/ on the path)
+
+# The split meters the embedded default's worker (bench/worker_split.py makes its own
+# SQLite data dir); a PostgreSQL run's GRIDSYNC_DATABASE_URL would point its in-process
+# app at another database than its server's.
+pytestmark = pytest.mark.sqlite_only(reason="bench/worker_split.py meters the SQLite default")
 
 
 def test_the_worker_split_meters_both_loads_inside_gunicorn(capsys):
